@@ -1,0 +1,44 @@
+"""The LevlabError family and the exit statuses of the command line."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """Process exit codes; documented in the README."""
+
+    OK = 0
+    ROW_ERRORS = 1  # `levlab csv`: some rows carried an error, the rest was processed
+    USAGE = 2  # bad token, option, unit, file or mapping: nothing was interpreted
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class LevlabError(Exception):
+    """Base of every error levlab reports as one `Error: ...` line."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class ValueParseError(LevlabError):
+    """A result text that is not one unambiguous non-negative number."""
+
+
+class UnitError(LevlabError):
+    """A unit that is unknown, ambiguous, or not accepted for the analyte."""
+
+
+class ImplausibleValueError(LevlabError):
+    """A value outside the analyte's plausible span: most likely a unit mistake."""
+
+
+class UnknownAnalyteError(LevlabError):
+    """A name or code that matches no analyte of the catalogue."""
+
+
+class RangeError(LevlabError):
+    """A reference range text or --ranges file that cannot be read unambiguously."""
+
+
+class UsageError(LevlabError):
+    """Bad command-line usage that click cannot catch (mapping, options, files)."""

@@ -1,0 +1,204 @@
+"""From texts to judged results: read a measurement, judge it, interpret a whole panel. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from levlab.catalog import Analyte, analytes
+from levlab.errors import ImplausibleValueError, UnitError
+from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
+from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, describe_interval, interval_from_text
+from levlab.rules import evaluate_rules
+from levlab.units import Unit, to_canonical_factor, unit_for_analyte, units
+from levlab.values import format_number, split_value
+
+
+def read_measurement(
+    analyte: Analyte,
+    text: str,
+    *,
+    unit_text: str | None = None,
+    decimal: str | None = None,
+    lab_range: str | None = None,
+    lab_range_source: str = "laboratory's own range",
+) -> Measurement:
+    """Read one result text (`2,4 mg/dL`, `<5`, `35`) for an analyte.
+
+    The unit comes from the text or from `unit_text` (a unit column or header); with none,
+    the canonical unit is assumed only where the catalogue allows it. A value outside the
+    analyte's plausible span is refused with the unit it was probably meant in.
+    """
+    parsed = split_value(text, decimal)
+    unit = _resolve_unit(analyte, parsed.unit_text, unit_text)
+    assumed = unit is None
+    if unit is None:
+        if analyte.unit_required:
+            raise UnitError(_unit_required_message(analyte, text))
+        unit = units()[analyte.canonical_unit]
+    factor = to_canonical_factor(analyte, unit.key)
+    value = parsed.number * factor
+    _check_plausible(analyte, parsed.number, unit, value, text)
+    interval = None
+    if lab_range is not None and lab_range.strip():
+        interval = interval_from_text(analyte, lab_range, unit.key, lab_range_source, decimal=decimal)
+    return Measurement(
+        analyte=analyte.id,
+        input=text.strip(),
+        number=parsed.number,
+        comparator=parsed.comparator,
+        unit=unit.key,
+        unit_kind=unit.kind,
+        unit_assumed=assumed,
+        value=value,
+        factor=factor,
+        lab_interval=interval,
+    )
+
+
+def _resolve_unit(analyte: Analyte, in_text: str, given: str | None) -> Unit | None:
+    from_text = unit_for_analyte(analyte, in_text) if in_text else None
+    from_column = unit_for_analyte(analyte, given) if given and given.strip() else None
+    if from_text and from_column and from_text.key != from_column.key:
+        raise UnitError(f"the value says {from_text.key} but its unit is given as {from_column.key}")
+    return from_text or from_column
+
+
+def _unit_required_message(analyte: Analyte, text: str) -> str:
+    examples = " or ".join(f"{text.strip()}{unit}" for unit in analyte.units[:2])
+    return (
+        f"{analyte.id} needs a unit: {text.strip()!r} could be {' or '.join(analyte.units[:2])} "
+        f"(plausible values overlap); write e.g. {examples}"
+    )
+
+
+def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str) -> None:
+    if analyte.plausible_low <= value <= analyte.plausible_high:
+        return
+    span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {analyte.canonical_unit}"
+    hints = []
+    for other in analyte.units:
+        if other == unit.key:
+            continue
+        as_other = number * to_canonical_factor(analyte, other)
+        if analyte.plausible_low <= as_other <= analyte.plausible_high:
+            hints.append(f"{other} ({format_number(number)} {other} = {format_number(as_other)} {analyte.canonical_unit})")
+    hint = f"; did you mean {' or '.join(hints)}?" if hints else "; check the value and its unit"
+    raise ImplausibleValueError(
+        f"{analyte.id} {text.strip()!r} is implausible in {unit.key} "
+        f"(plausible {span}: {analyte.plausible_basis}){hint}"
+    )
+
+
+def assess(measurement: Measurement, patient: Patient, table: IntervalTable | None = None) -> AnalyteResult:
+    """Judge one measurement against the interval(s) that may apply to this patient."""
+    table = table or default_intervals()
+    bounds = measurement.bounds
+    if measurement.lab_interval is not None:
+        return _judged(measurement, measurement.lab_interval, None)
+    certain, possible = candidate_intervals(table, measurement.analyte, patient)
+    candidates = certain + possible
+    if not candidates:
+        return AnalyteResult(measurement.analyte, measurement, "?", None, None, _no_interval_reason(table, measurement.analyte, patient))
+    if len(candidates) == 1:
+        note = None if certain else f"{_unknowns(patient, candidates)} unknown: assumed {_who(candidates[0])}"
+        return _judged(measurement, candidates[0], note)
+    flags = {interval.flag(bounds) for interval in candidates}
+    choices = "; ".join(f"{_who(interval)}: {interval.text}" for interval in candidates)
+    what = _unknowns(patient, candidates)
+    if len(flags) == 1:
+        flag = flags.pop()
+        reason = f"{what} unknown; {flag} under every interval that may apply ({choices})"
+    else:
+        flag = "?"
+        reason = f"{what} unknown and the value lies between the possible limits ({choices})"
+    return AnalyteResult(measurement.analyte, measurement, flag, None, None, reason, candidates)
+
+
+def _judged(measurement: Measurement, interval: Interval, note: str | None) -> AnalyteResult:
+    flag = interval.flag(measurement.bounds)
+    x_uln = None
+    if interval.high and measurement.comparator is None:
+        x_uln = measurement.value / interval.high
+    reason = note
+    if flag == "?":
+        reason = f"censored value {measurement.input} straddles the interval {interval.text}"
+    return AnalyteResult(measurement.analyte, measurement, flag, interval, x_uln, reason, (interval,))
+
+
+def _who(interval: Interval) -> str:
+    parts = []
+    if interval.sex:
+        parts.append(interval.sex)
+    if interval.age_min is not None or interval.age_max is not None:
+        low = interval.age_min if interval.age_min is not None else 0
+        parts.append(f"{low}-{interval.age_max} y" if interval.age_max is not None else f"{low}+ y")
+    if interval.smoker is not None:
+        parts.append("smoker" if interval.smoker else "non-smoker")
+    return " ".join(parts) or "all"
+
+
+def _unknowns(patient: Patient, candidates: Iterable[Interval]) -> str:
+    candidates = list(candidates)
+    missing = []
+    if patient.sex is None and any(i.sex for i in candidates):
+        missing.append("sex")
+    if patient.age is None and any(i.age_min is not None or i.age_max is not None for i in candidates):
+        missing.append("age")
+    if patient.smoker is None and any(i.smoker is not None for i in candidates):
+        missing.append("smoking status")
+    return " and ".join(missing) or "patient"
+
+
+def _no_interval_reason(table: IntervalTable, analyte_id: str, patient: Patient) -> str:
+    known = table.for_analyte(analyte_id)
+    if not known:
+        return f"no reference interval for {analyte_id}: supply the laboratory's range"
+    spans = ", ".join(sorted({_who(interval) for interval in known}))
+    facts = ", ".join(
+        part
+        for part in (
+            f"sex {patient.sex}" if patient.sex else "",
+            f"age {format_number(patient.age)}" if patient.age is not None else "",
+        )
+        if part
+    )
+    return f"no reference interval for {analyte_id} holds for {facts or 'this patient'} (intervals exist for {spans}): supply the laboratory's range"
+
+
+def unusable(analyte_id: str, reason: str) -> AnalyteResult:
+    """A result that was present but could not be read: indeterminate, with the reason."""
+    return AnalyteResult(analyte_id, None, "?", None, None, reason)
+
+
+def interpret_results(results: Iterable[AnalyteResult], patient: Patient) -> PanelResult:
+    """Apply the rules to already judged results (ordered by the catalogue)."""
+    order = {analyte_id: index for index, analyte_id in enumerate(analytes())}
+    ordered = tuple(sorted(results, key=lambda result: order[result.analyte]))
+    hits, undecided, normal_panel = evaluate_rules(ordered)
+    notes = tuple(
+        f"{result.analyte}: no unit given, {result.measurement.unit} assumed"
+        for result in ordered
+        if result.measurement is not None and result.measurement.unit_assumed
+    )
+    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes)
+
+
+def interpret_panel(
+    measurements: Mapping[str, Measurement | str] | Iterable[Measurement],
+    patient: Patient = Patient(),
+    table: IntervalTable | None = None,
+) -> PanelResult:
+    """Judge every measurement and apply the rules. A str value is an unreadable result's error."""
+    items = measurements.values() if isinstance(measurements, Mapping) else measurements
+    results = []
+    for item in items:
+        if isinstance(item, Measurement):
+            results.append(assess(item, patient, table))
+    if isinstance(measurements, Mapping):
+        results.extend(unusable(analyte_id, item) for analyte_id, item in measurements.items() if isinstance(item, str))
+    return interpret_results(results, patient)
+
+
+def describe(interval: Interval | None) -> str:
+    """Interval in the canonical unit, or an empty string."""
+    return describe_interval(interval) if interval else ""

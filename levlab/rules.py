@@ -1,0 +1,247 @@
+"""The rule engine: data/rules.toml conditions evaluated, three-valued, over judged results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from levlab.catalog import analytes
+from levlab.data import load_toml
+from levlab.model import AnalyteResult, Bounds, NormalPanel, RuleHit
+from levlab.units import factor, units
+from levlab.values import format_number
+
+Results = Mapping[str, AnalyteResult]
+#: an evaluator answers (True | False | None for undecided, a short account of why)
+Evaluator = Callable[[Mapping[str, Any], Results], tuple[bool | None, str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule as written in rules.toml."""
+
+    id: str
+    kind: str
+    condition: str
+    statement: str
+    source: str
+    section: str
+    when: Mapping[str, Any]
+    interpretation: str | None = None
+
+
+@cache
+def rules() -> tuple[Rule, ...]:
+    """Every rule in file order."""
+    loaded = []
+    for entry in load_toml("rules.toml")["rule"]:
+        if entry["when"]["type"] not in EVALUATORS:
+            raise ValueError(f"rule {entry['id']}: unknown condition type {entry['when']['type']!r}")
+        loaded.append(
+            Rule(
+                id=entry["id"],
+                kind=entry["kind"],
+                condition=entry["condition"],
+                statement=entry["statement"],
+                source=entry["source"],
+                section=entry["section"],
+                when=entry["when"],
+                interpretation=entry.get("interpretation"),
+            )
+        )
+    return tuple(loaded)
+
+
+def _name(analyte_id: str) -> str:
+    return analyte_id.upper() if len(analyte_id) <= 3 else analyte_id
+
+
+def _shown(result: AnalyteResult) -> str:
+    m = result.measurement
+    if m is None:
+        return _name(result.analyte)
+    comparator = m.comparator or ""
+    text = f"{_name(result.analyte)} {comparator}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
+    if result.x_uln is not None and result.flag == "H":
+        text += f" ({result.x_uln:.1f}x ULN)"
+    return text
+
+
+def _flag_any(flag: str, ids: Sequence[str], results: Results) -> tuple[bool | None, str]:
+    present = [results[i] for i in ids if i in results]
+    hits = [r for r in present if r.flag == flag]
+    if hits:
+        return True, ", ".join(_shown(r) for r in hits)
+    open_ = [r for r in present if r.flag == "?"]
+    missing = [_name(i) for i in ids if i not in results]
+    if open_:
+        return None, "indeterminate: " + ", ".join(_name(r.analyte) for r in open_)
+    if not present:
+        return None, "not measured: " + ", ".join(missing)
+    return False, ""
+
+
+def _any_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    return _flag_any("H", when["analytes"], results)
+
+
+def _any_low(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    return _flag_any("L", when["analytes"], results)
+
+
+def _all_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    ids = when["analytes"]
+    flags = [results[i].flag if i in results else None for i in ids]
+    if any(flag in ("N", "L") for flag in flags):
+        return False, ""
+    if all(flag == "H" for flag in flags):
+        return True, " and ".join(_shown(results[i]) for i in ids)
+    return None, "not all measured or decided: " + ", ".join(_name(i) for i, f in zip(ids, flags, strict=True) if f != "H")
+
+
+def _threshold(when: Mapping[str, Any], results: Results, *, above: bool) -> tuple[bool | None, str]:
+    result = results.get(when["analyte"])
+    if result is None or result.measurement is None:
+        return None, f"{_name(when['analyte'])} not measured" if result is None else f"{_name(result.analyte)} unreadable"
+    m = result.measurement
+    chosen = next((t for t in when["thresholds"] if units()[t["unit"]].kind == m.unit_kind), when["thresholds"][0])
+    analyte = analytes()[m.analyte]
+    # The threshold in the reported unit: 2 mg/dL when reported in mg/dL, 34 µmol/L when in µmol/L.
+    limit = chosen["value"] * factor(analyte.id, chosen["unit"], m.unit, analyte.molar_mass)
+    bounds = Bounds.of(m.number, m.comparator)
+    outcome = bounds.above(limit) if above else bounds.below(limit)
+    sign = ">" if above else "<"
+    shown = f"{_name(m.analyte)} {m.comparator or ''}{format_number(m.number)} {m.unit} {sign} {format_number(chosen['value'])} {chosen['unit']}"
+    if outcome is None:
+        return None, f"censored value {m.input} straddles {format_number(chosen['value'])} {chosen['unit']}"
+    return outcome, shown if outcome else ""
+
+
+def _above(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    return _threshold(when, results, above=True)
+
+
+def _below(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    return _threshold(when, results, above=False)
+
+
+def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    top, bottom = results.get(when["numerator"]), results.get(when["denominator"])
+    if top is None or bottom is None or top.measurement is None or bottom.measurement is None:
+        return None, f"needs both {_name(when['numerator'])} and {_name(when['denominator'])}"
+    numerator, denominator = top.measurement.bounds, bottom.measurement.bounds
+    if denominator.low == 0:
+        return None, f"{_name(bottom.analyte)} is zero or censored toward zero"
+    # ratio bounds: [num.low / den.high, num.high / den.low]
+    ratio = Bounds(numerator.low / denominator.high, numerator.high / denominator.low,
+                   numerator.low_open or denominator.high_open, numerator.high_open or denominator.low_open)
+    outcome = ratio.above(when["value"], inclusive=True)
+    if outcome is None:
+        return None, "censored values leave the ratio undecided"
+    if outcome:
+        return True, f"{_name(top.analyte)} / {_name(bottom.analyte)} = {format_number(ratio.low)} >= {format_number(when['value'])}"
+    return False, ""
+
+
+def _x_uln_span(result: AnalyteResult) -> tuple[float, float] | None:
+    """Lowest and highest xULN over the intervals that may apply; None when unknown."""
+    m = result.measurement
+    if m is None or m.comparator is not None:
+        return None
+    highs = [interval.high for interval in result.candidates if interval.high]
+    if not highs or len(highs) != len(result.candidates):
+        return None
+    spans = [m.value / high for high in highs]
+    return min(spans), max(spans)
+
+
+def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    lead = results.get(when["analyte"])
+    if lead is None:
+        return None, f"{_name(when['analyte'])} not measured"
+    if lead.flag in ("N", "L"):
+        return False, ""
+    if lead.flag == "?":
+        return None, f"{_name(lead.analyte)} indeterminate"
+    lead_span = _x_uln_span(lead)
+    if lead_span is None:
+        return None, f"{_name(lead.analyte)} has no single multiple of its upper limit"
+    decided = True
+    for other_id in when["over"]:
+        other = results.get(other_id)
+        if other is None or other.flag in ("N", "L"):
+            continue
+        other_span = _x_uln_span(other)
+        if other.flag == "?" or other_span is None:
+            decided = False
+            continue
+        if lead_span[1] <= other_span[0]:
+            return False, ""
+        if not lead_span[0] > other_span[1]:
+            decided = False
+    if not decided:
+        return None, "the multiples of the upper limits cannot be compared"
+    return True, f"{_name(lead.analyte)} {lead_span[0]:.1f}x ULN, above every other raised enzyme"
+
+
+EVALUATORS: dict[str, Evaluator] = {
+    "any_raised": _any_raised,
+    "all_raised": _all_raised,
+    "any_low": _any_low,
+    "above": _above,
+    "below": _below,
+    "ratio_at_least": _ratio_at_least,
+    "dominant_raised": _dominant_raised,
+    "panel_in_range": lambda when, results: (None, "evaluated by normal_panel_status"),
+}
+
+
+def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
+    """`met` only when every analyte is measured and none raised or indeterminate (L allowed)."""
+    ids = rule.when["analytes"]
+    raised = [results[i] for i in ids if i in results and results[i].flag == "H"]
+    missing = [_name(i) for i in ids if i not in results]
+    unreadable = [results[i] for i in ids if i in results and results[i].flag == "?"]
+    parts = []
+    if raised:
+        parts.append("raised: " + ", ".join(_shown(r) for r in raised))
+    if missing:
+        parts.append("not measured: " + ", ".join(missing))
+    if unreadable:
+        parts.append("indeterminate: " + "; ".join(f"{_name(r.analyte)} ({r.reason})" for r in unreadable))
+    if raised:
+        return NormalPanel("not-met", "; ".join(parts), None)
+    if parts:
+        return NormalPanel("incomplete", "; ".join(parts), None)
+    low = [_name(i) for i in ids if results[i].flag == "L"]
+    reason = "bilirubin, ALP, LDH, AST and ALT all measured and none raised"
+    if low:
+        reason += f" (below range, which does not count against it: {', '.join(low)})"
+    return NormalPanel("met", reason, rule.statement)
+
+
+def evaluate_rules(results: Sequence[AnalyteResult]) -> tuple[tuple[RuleHit, ...], tuple[str, ...], NormalPanel]:
+    """(rules met, rules undecided with why, the normal-panel outcome)."""
+    by_id = {result.analyte: result for result in results}
+    hits: list[RuleHit] = []
+    undecided: list[str] = []
+    normal = NormalPanel("incomplete", "no panel rule", None)
+    for rule in rules():
+        if rule.when["type"] == "panel_in_range":
+            normal = normal_panel_status(rule, by_id)
+            continue
+        outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
+        if outcome:
+            hits.append(RuleHit(rule.id, rule.kind, f"{account}: {rule.statement}", rule.source, rule.section))
+        elif outcome is None and _touches(rule, by_id):
+            undecided.append(f"{rule.id}: {account}")
+    return tuple(hits), tuple(undecided), normal
+
+
+def _touches(rule: Rule, results: Results) -> bool:
+    """Whether the analyte the rule is about was given (an undecided rule on absent data is noise)."""
+    when = rule.when
+    names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when)]
+    return any(name in results for name in names)

@@ -1,0 +1,28 @@
+"""Command-line tokens `ANALYTE=VALUE[UNIT]` -> measurements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from levlab.catalog import get_analyte
+from levlab.errors import LevlabError, UsageError
+from levlab.interpret import read_measurement
+from levlab.model import Measurement
+
+
+def read_tokens(tokens: Iterable[str]) -> dict[str, Measurement]:
+    """Read every token; the first bad one is an error naming it (nothing is half-read)."""
+    measurements: dict[str, Measurement] = {}
+    for token in tokens:
+        name, sep, value = token.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"token {token!r}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL")
+        try:
+            analyte = get_analyte(name)
+            measurement = read_measurement(analyte, value)
+        except LevlabError as error:
+            raise type(error)(f"token {token!r}: {error}") from None
+        if analyte.id in measurements:
+            raise UsageError(f"token {token!r}: {analyte.id} is given twice ({measurements[analyte.id].input!r} and {value.strip()!r})")
+        measurements[analyte.id] = measurement
+    return measurements

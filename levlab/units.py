@@ -1,0 +1,116 @@
+"""Units: spelling -> accepted unit (data/units.toml), and factors computed once through pint.
+
+pint only ever sees expressions from units.toml and names from units.txt, never user text,
+and it is imported on the first conversion that is not the identity.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from levlab.catalog import Analyte
+from levlab.data import data_path, load_toml
+from levlab.errors import UnitError
+
+MAX_UNIT_TEXT = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit levlab accepts."""
+
+    key: str  # as displayed: "µmol/L"
+    pint: str  # expression handed to pint
+    kind: str  # "mass", "molar", "activity", "count"
+
+
+@cache
+def units() -> dict[str, Unit]:
+    """All accepted units by display key."""
+    table = load_toml("units.toml")["units"]
+    return {key: Unit(key, entry["pint"], entry["kind"]) for key, entry in table.items()}
+
+
+@cache
+def _spelling_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for key, entry in load_toml("units.toml")["units"].items():
+        for spelling in (key, *entry["spellings"]):
+            index[_fold(spelling)] = key
+    return index
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("Âµ", "u").replace("μ", "u").replace("µ", "u")
+    text = re.sub(r"\s+", "", text).lower()
+    return re.sub(r"(^|/)mc(?=g|mol|kat|l)", r"\1u", text)
+
+
+def lookup_unit(text: str) -> Unit:
+    """The accepted unit a spelling stands for (`umol/l`, `mg%`, `IE/l`, `10*9/L`...).
+
+    A bare lower-case `u` (`u/L`) is refused: it is not U/L to pint, and it is not clear
+    to a reader either.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if len(cleaned) > MAX_UNIT_TEXT:
+        raise UnitError(f"unit text is {len(cleaned)} characters long; at most {MAX_UNIT_TEXT} are read")
+    if re.fullmatch(r"(?:u|µ|μ|Âµ)\s*(?:/.*)?", cleaned):
+        raise UnitError(
+            f"unit {text!r} is ambiguous (a lower-case u is atomic mass units to pint, or a µ prefix without a unit); "
+            "write U/L for enzyme units per litre"
+        )
+    key = _spelling_index().get(_fold(cleaned))
+    if key is None:
+        raise UnitError(f"unknown unit {text!r}")
+    return units()[key]
+
+
+def unit_for_analyte(analyte: Analyte, text: str) -> Unit:
+    """The accepted unit for this analyte, or an error naming the units it accepts."""
+    try:
+        unit = lookup_unit(text)
+    except UnitError as error:
+        raise UnitError(f"{error}; {analyte.id} accepts {', '.join(analyte.units)}") from None
+    if unit.key not in analyte.units:
+        raise UnitError(f"unit {text!r} is not accepted for {analyte.id}; it accepts {', '.join(analyte.units)}")
+    return unit
+
+
+@cache
+def registry() -> Any:
+    """levlab's own small pint registry, built from data/units.txt (no pickle cache)."""
+    import pint
+
+    return pint.UnitRegistry(data_path("units.txt"), cache_folder=None)
+
+
+@cache
+def factor(analyte_id: str, from_unit: str, to_unit: str, molar_mass: float | None = None) -> float:
+    """Multiply a value in `from_unit` by this to get it in `to_unit`; computed once by pint."""
+    if from_unit == to_unit:
+        return 1.0
+    ureg = registry()
+    source, target = units()[from_unit], units()[to_unit]
+    quantity = ureg.Quantity(1.0, source.pint)
+    if source.kind in ("mass", "molar") and target.kind in ("mass", "molar") and source.kind != target.kind:
+        if molar_mass is None:
+            raise UnitError(f"{analyte_id}: no molar mass to convert {from_unit} to {to_unit}")
+        converted = quantity.to(target.pint, "chemistry", mw=ureg.Quantity(molar_mass, "gram / mole"))
+    else:
+        converted = quantity.to(target.pint)
+    return float(converted.magnitude)
+
+
+def to_canonical_factor(analyte: Analyte, unit_key: str) -> float:
+    """Factor from an accepted unit of the analyte to its canonical unit."""
+    return factor(analyte.id, unit_key, analyte.canonical_unit, analyte.molar_mass)
+
+
+def convert(analyte: Analyte, value: float, from_unit: str, to_unit: str) -> float:
+    """Convert a value of this analyte between two of its accepted units."""
+    return value * factor(analyte.id, from_unit, to_unit, analyte.molar_mass)

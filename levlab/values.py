@@ -1,0 +1,176 @@
+"""Safe reading of result texts: number, comparator and unit text. pint never sees these.
+
+Everything here is plain string work with bounded input, so no text can make it hang.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from levlab.errors import RangeError, ValueParseError
+
+MAX_VALUE_TEXT = 64  # characters; a longer result text is refused, not scanned
+
+COMPARATORS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", "⩽": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=", "⩾": ">="}
+_COMPARATOR = re.compile(r"(<=|=<|>=|=>|[<>≤≥⩽⩾])\s*")
+_NUMBER = re.compile(r"[0-9][0-9.,]*|[.,][0-9][0-9.,]*")
+_DECIMAL_MARKS = (".", ",")
+_NA_WORDS = frozenset({"nan", "inf", "infinity", "-inf", "+inf", "none", "null"})
+
+
+@dataclass(frozen=True, slots=True)
+class ValueText:
+    """A result text split into comparator, number and the unit text that followed."""
+
+    comparator: str | None
+    number: float
+    unit_text: str
+
+
+def parse_number(text: str, decimal: str | None = None) -> float:
+    """Read one non-negative decimal number.
+
+    `decimal` is the dialect's decimal mark ("." or ","); None means typed at the prompt,
+    where "." is the decimal mark and "1,5" is read as 1.5 but "1,234" is refused.
+    The other mark followed by exactly three digits could be a thousands separator and
+    is refused; so is a number with both marks.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueParseError("empty value")
+    if not re.fullmatch(r"[0-9.,]+", text):
+        raise ValueParseError(f"{text!r} is not a plain number")
+    marks = [c for c in text if c in _DECIMAL_MARKS]
+    if len(marks) > 1:
+        raise ValueParseError(
+            f"{text!r} has more than one decimal mark or a thousands separator; write it without grouping, e.g. 1234.5"
+        )
+    if not re.search(r"[0-9]", text):
+        raise ValueParseError(f"{text!r} is not a number")
+    if marks:
+        mark = marks[0]
+        integer, _, fraction = text.partition(mark)
+        if not fraction:
+            raise ValueParseError(f"{text!r} ends in a decimal mark")
+        declared = decimal or "."
+        if mark != declared and len(fraction) == 3 and integer.lstrip("0"):
+            raise ValueParseError(
+                f"{text!r} is ambiguous: is {mark!r} a decimal mark or a thousands separator? "
+                f"write {integer}{declared}{fraction} or {integer}{fraction}"
+            )
+        text = f"{integer or '0'}.{fraction}"
+    if len(text) > 30:
+        raise ValueParseError(f"{text[:20]}... has too many digits")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueParseError(f"{text[:20]} is too large")
+    return value
+
+
+def split_value(text: str, decimal: str | None = None) -> ValueText:
+    """Split `<5`, `2,4 mg/dL`, `>= 1000 U/L` into comparator, number and unit text."""
+    raw = text
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text:
+        raise ValueParseError("empty value")
+    if len(text) > MAX_VALUE_TEXT:
+        raise ValueParseError(f"value text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    comparator = None
+    match = _COMPARATOR.match(text)
+    if match:
+        comparator = COMPARATORS[match.group(1)]
+        text = text[match.end() :]
+    if text[:1] in ("-", "−", "+"):
+        if text[:1] != "+" and re.match(r"[-−]\s*[0-9.,]", text):
+            raise ValueParseError(f"{raw.strip()!r} is negative; a concentration or activity cannot be")
+        raise ValueParseError(f"{raw.strip()!r}: write the number without a sign")
+    number_match = _NUMBER.match(text)
+    if number_match is None:
+        _explain_non_number(raw.strip(), text)
+    rest = text[number_match.end() :]
+    if re.match(r"\s*(\*\*|\^|\*|[eE][+\-]?[0-9]|[x×]\s*10)", rest) and not re.match(r"\s*[x×*]?\s*10\s*(\^|\*|\*\*|[eE])\s*[0-9]+\s*/", rest):
+        raise ValueParseError(
+            f"{raw.strip()!r}: exponents and expressions are not read; write the plain number (e.g. 1000)"
+        )
+    number = parse_number(number_match.group(0), decimal)
+    return ValueText(comparator, number, rest.strip())
+
+
+def _explain_non_number(raw: str, text: str) -> None:
+    """Raise the most helpful ValueParseError for a text that does not start with a digit."""
+    first = text[:1]
+    if first and unicodedata.category(first) == "Nd":
+        raise ValueParseError(f"{raw!r} uses non-ASCII digits; write the number with 0-9")
+    if text.lower().split(" ")[0] in _NA_WORDS or text.lower().startswith(("nan", "inf")):
+        raise ValueParseError(f"{raw!r} is not a finite number")
+    raise ValueParseError(f"{raw!r} is not a number")
+
+
+def format_number(value: float, decimal: str = ".") -> str:
+    """Shortest round-tripping text of a number, up to 4 significant decimals, in the given mark."""
+    if value == 0:
+        text = "0"
+    elif abs(value) >= 1000:
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.4g}" if abs(value) >= 0.001 else f"{value:.3g}"
+        if "e" in text:
+            text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text.replace(".", decimal) if decimal != "." else text
+
+
+@dataclass(frozen=True, slots=True)
+class RangeText:
+    """A reference range as written, read into limits in its own unit."""
+
+    low: float | None
+    high: float | None
+    low_inclusive: bool
+    high_inclusive: bool
+    unit_text: str
+
+
+_RANGE_SPLIT = re.compile(r"^(?P<low>[0-9][0-9.,]*|[.,][0-9]+)\s*(?:-|–|—|−|\.\.|to|tot|bis)\s*(?P<high>[0-9][0-9.,]*|[.,][0-9]+)\s*(?P<unit>.*)$", re.IGNORECASE)
+
+
+def parse_range(text: str, decimal: str | None = None) -> RangeText:
+    """Read a laboratory's range: `< 45`, `<= 45`, `≤45`, `35 - 50`, `35–50`, `> 3`, `[35;50]`.
+
+    `< 45` means 45 is outside (raised); `<=`, `≤` and `a - b` include their limits.
+    """
+    raw = text
+    text = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > MAX_VALUE_TEXT:
+        raise RangeError(f"range text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    bracketed = re.fullmatch(r"[\[(]\s*(.*?)\s*[\])]", text)
+    if bracketed:
+        text = re.sub(r"\s*;\s*", " - ", bracketed.group(1))
+    if not text:
+        raise RangeError("empty reference range")
+    try:
+        match = _RANGE_SPLIT.match(text)
+        if match:
+            low = parse_number(match.group("low"), decimal)
+            high = parse_number(match.group("high"), decimal)
+            if low > high:
+                raise RangeError(f"reference range {raw.strip()!r} has its lower limit above its upper limit")
+            return RangeText(low, high, True, True, match.group("unit").strip())
+        comparator_match = _COMPARATOR.match(text)
+        if comparator_match:
+            comparator = COMPARATORS[comparator_match.group(1)]
+            rest = text[comparator_match.end() :]
+            number_match = _NUMBER.match(rest)
+            if number_match:
+                limit = parse_number(number_match.group(0), decimal)
+                unit_text = rest[number_match.end() :].strip()
+                if comparator in ("<", "<="):
+                    return RangeText(None, limit, True, comparator == "<=", unit_text)
+                return RangeText(limit, None, comparator == ">=", True, unit_text)
+    except ValueParseError as error:
+        raise RangeError(f"reference range {raw.strip()!r}: {error}") from None
+    raise RangeError(
+        f"reference range {raw.strip()!r} is not understood; write it as '< 45', '<= 45' or '35 - 50'"
+    )
