@@ -124,10 +124,14 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
         from levlab.render import panel_json
 
         _write_json(panel_json(panel))
-    else:
+    elif sys.stdout.isatty():
         from levlab.render import make_console, print_panel
 
         print_panel(panel, make_console())
+    else:
+        from levlab.render import panel_text
+
+        click.echo(panel_text(panel), nl=False)
 
 
 @main.command()
@@ -172,15 +176,22 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
         return
     for document in documents:
         who = " ".join(
-            str(part) for part in (
-                document["sex"] or "F/M",
-                f"age {document['age_min'] if document['age_min'] is not None else 0}-{document['age_max'] if document['age_max'] is not None else ''}",
-                "" if document["smoker"] is None else ("smoker" if document["smoker"] else "non-smoker"),
-            ) if part
+            part
+            for part in (document["sex"] or "F/M", _age_span(document["age_min"], document["age_max"]),
+                         "" if document["smoker"] is None else ("smoker" if document["smoker"] else "non-smoker"))
+            if part
         )
         click.echo(f"{document['analyte']:<12} {document['text']:<18} {who:<24} {document['source']}")
         if document["note"]:
             click.echo(f"{'':<12} note: {document['note']}")
+
+
+def _age_span(age_min: int | None, age_max: int | None) -> str:
+    if age_min is None and age_max is None:
+        return "any age"
+    if age_max is None:
+        return f"age {age_min}+"
+    return f"age {age_min or 0}-{age_max}"
 
 
 @main.command(name="units")

@@ -185,10 +185,11 @@ def interpret_results(results: Iterable[AnalyteResult], patient: Patient) -> Pan
 
 def interpret_panel(
     measurements: Mapping[str, Measurement | str] | Iterable[Measurement],
-    patient: Patient = Patient(),
+    patient: Patient | None = None,
     table: IntervalTable | None = None,
 ) -> PanelResult:
     """Judge every measurement and apply the rules. A str value is an unreadable result's error."""
+    patient = patient or Patient()
     items = measurements.values() if isinstance(measurements, Mapping) else measurements
     results = []
     for item in items:

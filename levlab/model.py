@@ -89,7 +89,7 @@ class Interval:
         low = None if self.low is None else bounds.below(self.low, inclusive=not self.low_inclusive)
         if low:
             return "L"
-        if raised is None and self.high is not None or low is None and self.low is not None:
+        if (raised is None and self.high is not None) or (low is None and self.low is not None):
             return "?"
         return "N"
 

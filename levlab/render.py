@@ -103,44 +103,83 @@ def make_console(file: IO[str] | None = None) -> Any:
     return Console(file=file, highlight=False, soft_wrap=False)
 
 
-def print_panel(panel: PanelResult, console: Any) -> None:
-    """The terminal view of one interpreted panel."""
-    from rich.markup import escape
-    from rich.table import Table
+TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "flag")
 
-    table = Table(title="levlab: liver panel", title_justify="left")
-    for column in ("analyte", "as given", "value", "reference interval", "xULN", "flag"):
-        table.add_column(column, justify="right" if column in ("value", "xULN") else "left")
+
+def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
+    """One row of plain cells per analyte; the last cell is the flag letter."""
+    rows = []
     for result in panel.results:
         m = result.measurement
-        given = "" if m is None else m.input + (f" ({m.unit} assumed)" if m.unit_assumed else "")
+        given = "" if m is None else m.input + (" *" if m.unit_assumed else "")
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
-        interval = describe_interval(result.interval) if result.interval else "(see note)" if result.reason else ""
+        interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
-        flag = f"[{FLAG_STYLES[result.flag]}]{result.flag}[/] {FLAG_WORDS[result.flag]}"
-        table.add_row(result.analyte, escape(given), value, interval, x_uln, flag)
-    console.print(table)
+        rows.append((result.analyte, given, value, interval, x_uln, result.flag))
+    return rows
+
+
+def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
+    """The lines under the table as (style, text): reasons, sources, rules, normal-panel, disclaimer."""
+    lines: list[tuple[str, str]] = []
+    assumed = [r.analyte for r in panel.results if r.measurement is not None and r.measurement.unit_assumed]
+    if assumed:
+        unit = analytes()[assumed[0]].canonical_unit
+        lines.append(("dim", f"* no unit given: {unit} assumed ({', '.join(assumed)})"))
     for result in panel.results:
         if result.reason:
-            console.print(f"  [dim]{result.analyte}:[/] {escape(result.reason)}")
-        if result.interval:
-            console.print(f"  [dim]{result.analyte} interval source: {result.interval.source}[/]")
+            lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {result.reason}"))
+    sources: dict[str, list[str]] = {}
+    for result in panel.results:
+        if result.interval is not None:
+            sources.setdefault(result.interval.source, []).append(result.analyte)
+    for source, ids in sources.items():
+        lines.append(("dim", f"interval source ({', '.join(ids)}): {source}"))
+    lines.append(("", ""))
     if panel.hits:
-        console.print("\n[bold]Rules met[/]")
+        lines.append(("bold", "Rules met"))
         for hit in panel.hits:
-            console.print(f"  [bold]{hit.rule_id}[/] ({hit.kind}): {escape(hit.message)}")
-            console.print(f"    [dim]source: {hit.source}, section {hit.section}[/]")
+            lines.append(("", f"  {hit.rule_id} ({hit.kind}): {hit.message}"))
+            lines.append(("dim", f"    source: {hit.source}, section {hit.section}"))
     else:
-        console.print("\n[bold]Rules met:[/] none")
+        lines.append(("bold", "Rules met: none"))
     if panel.undecided:
-        console.print("[bold]Undecided[/]")
-        for line in panel.undecided:
-            console.print(f"  {escape(line)}")
+        lines.append(("bold", "Undecided"))
+        lines.extend(("yellow", f"  {line}") for line in panel.undecided)
     status = panel.normal_panel
     style = {"met": "green", "not-met": "red", "incomplete": "yellow"}[status.status]
-    console.print(f"\n[bold]normal-panel:[/] [{style}]{status.status}[/] - {escape(status.reason)}")
+    lines.append(("", ""))
+    lines.append((f"bold {style}", f"normal-panel: {status.status} - {status.reason}"))
     if status.statement:
-        console.print(f"  {status.statement} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)")
-    for note in panel.notes:
-        console.print(f"[dim]note: {escape(note)}[/]")
-    console.print(f"\n[italic]{DISCLAIMER}[/]")
+        lines.append((style, f"  {status.statement} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)"))
+    lines.append(("", ""))
+    lines.append(("italic", DISCLAIMER))
+    return lines
+
+
+def print_panel(panel: PanelResult, console: Any) -> None:
+    """The rich terminal view of one interpreted panel (colour on a terminal)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="levlab: liver panel", title_justify="left")
+    for column in TABLE_HEADER:
+        table.add_column(column, justify="right" if column in ("value", "xULN") else "left")
+    for *cells, flag in panel_rows(panel):
+        table.add_row(*cells, Text(f"{flag} {FLAG_WORDS[flag]}", style=FLAG_STYLES[flag]))
+    console.print(table)
+    for style, line in panel_footer(panel):
+        console.print(Text(line, style=style))
+
+
+def panel_text(panel: PanelResult) -> str:
+    """The same view as plain aligned text, for pipes and files (no rich import)."""
+    rows = [TABLE_HEADER] + [(*cells, f"{flag} {FLAG_WORDS[flag]}") for *cells, flag in panel_rows(panel)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
+    out = ["levlab: liver panel"]
+    for number, row in enumerate(rows):
+        out.append("  ".join(cell.rjust(w) if i in (2, 4) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        if number == 0:
+            out.append("  ".join("-" * w for w in widths))
+    out.extend(line for _, line in panel_footer(panel))
+    return "\n".join(out) + "\n"
