@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from levlab.data import load_toml
-from levlab.errors import UnknownAnalyteError
+from levlab.errors import UnknownAnalyteError, shown
+
+MAX_NAME_TEXT = 100  # characters; no alias is half as long, so a longer name is unknown unread
 
 _SPECIMEN_PREFIX = re.compile(r"^(?:s|p|b|se|pl|serum|plasma|bloed|blood)[-_. ]+(?=\S)", re.IGNORECASE)
 
@@ -74,6 +76,8 @@ def _name_index() -> dict[str, str]:
 
 def find_analyte(name: str) -> Analyte | None:
     """The analyte a name, abbreviation or LOINC code stands for, or None."""
+    if len(name) > MAX_NAME_TEXT and len(name.strip()) > MAX_NAME_TEXT:
+        return None
     index = _name_index()
     key = normalise_name(name)
     if key in index:
@@ -91,6 +95,6 @@ def get_analyte(name: str) -> Analyte:
     analyte = find_analyte(name)
     if analyte is None:
         raise UnknownAnalyteError(
-            f"unknown analyte {name!r}; known: {', '.join(analytes())} (or an alias such as ALAT, ASAT, AF, LD, gamma-GT, or a LOINC code)"
+            f"unknown analyte {shown(name)}; known: {', '.join(analytes())} (or an alias such as ALAT, ASAT, AF, LD, gamma-GT, or a LOINC code)"
         )
     return analyte

@@ -42,3 +42,10 @@ class RangeError(LevlabError):
 
 class UsageError(LevlabError):
     """Bad command-line usage that click cannot catch (mapping, options, files)."""
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A user text quoted for a message, cut to `limit` characters: hostile input keeps messages short."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

@@ -10,7 +10,7 @@ from typing import Any
 
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.data import load_toml
-from levlab.errors import LevlabError, RangeError
+from levlab.errors import LevlabError, RangeError, shown
 from levlab.model import Interval, Patient
 from levlab.units import to_canonical_factor, unit_for_analyte
 from levlab.values import format_number, parse_range
@@ -31,13 +31,12 @@ def interval_from_text(
     smoker: bool | None = None,
     note: str | None = None,
 ) -> Interval:
-    """Read a range such as `< 45` or `35 - 50`, written in `unit_key`, into the canonical unit."""
+    """Read a range such as `< 45` or `35 - 50` into the canonical unit.
+
+    The range is in `unit_key` unless it names its own unit (`0.2 - 0.6 µkat/L`), which then wins.
+    """
     parsed = parse_range(text, decimal)
-    unit = unit_key
-    if parsed.unit_text:
-        unit = unit_for_analyte(analyte, parsed.unit_text).key
-        if unit != unit_key:
-            raise RangeError(f"reference range {text!r} is in {unit}, but the result is in {unit_key}")
+    unit = unit_for_analyte(analyte, parsed.unit_text).key if parsed.unit_text else unit_key
     factor = to_canonical_factor(analyte, unit)
     return Interval(
         analyte=analyte.id,
@@ -47,7 +46,7 @@ def interval_from_text(
         high_inclusive=parsed.high_inclusive,
         unit=analyte.canonical_unit,
         source=source,
-        text=f"{text.strip()} {unit}",
+        text=text.strip() if parsed.unit_text else f"{text.strip()} {unit}",
         sex=sex,
         age_min=age_min,
         age_max=age_max,
@@ -75,8 +74,8 @@ def _intervals_from_entries(entries: Iterable[Mapping[str, Any]], where: str) ->
                 sex=sex,
                 age_min=_optional_int(entry.get("age_min")),
                 age_max=_optional_int(entry.get("age_max")),
-                smoker=entry.get("smoker"),
-                note=entry.get("note"),
+                smoker=_optional_bool(entry.get("smoker")),
+                note=_optional_str(entry.get("note")),
             )
         except KeyError as missing:
             raise RangeError(f"{label}: missing key {missing}") from None
@@ -89,9 +88,22 @@ def _intervals_from_entries(entries: Iterable[Mapping[str, Any]], where: str) ->
 def _optional_int(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RangeError(f"age limits are whole years, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RangeError(f"age limits are whole years, not {repr(value)[:60]}")
     return value
+
+
+def _optional_bool(value: Any) -> bool | None:
+    """`smoker = true/false`; a string such as "no" would silently never match a patient."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise RangeError(f"smoker is true or false, not {repr(value)[:60]}")
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise RangeError(f"note is a text, not {repr(value)[:60]}")
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ def parse_sex(text: str) -> str:
         return "F"
     if folded in {"m", "male", "man", "mannelijk", "männlich", "mannlich"}:
         return "M"
-    raise RangeError(f"sex {text!r} is not understood; use F or M (Dutch V or M)")
+    raise RangeError(f"sex {shown(text)} is not understood; use F or M (Dutch V or M)")
 
 
 def describe_interval(interval: Interval) -> str:

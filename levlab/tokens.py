@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from levlab.catalog import get_analyte
-from levlab.errors import LevlabError, UsageError
+from levlab.errors import LevlabError, UsageError, shown
 from levlab.interpret import read_measurement
 from levlab.model import Measurement
 
@@ -16,13 +16,13 @@ def read_tokens(tokens: Iterable[str]) -> dict[str, Measurement]:
     for token in tokens:
         name, sep, value = token.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"token {token!r}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL")
+            raise UsageError(f"token {shown(token)}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL")
         try:
             analyte = get_analyte(name)
             measurement = read_measurement(analyte, value)
         except LevlabError as error:
-            raise type(error)(f"token {token!r}: {error}") from None
+            raise type(error)(f"token {shown(token)}: {error}") from None
         if analyte.id in measurements:
-            raise UsageError(f"token {token!r}: {analyte.id} is given twice ({measurements[analyte.id].input!r} and {value.strip()!r})")
+            raise UsageError(f"token {shown(token)}: {analyte.id} is given twice ({measurements[analyte.id].input!r} and {value.strip()!r})")
         measurements[analyte.id] = measurement
     return measurements

@@ -7,7 +7,6 @@ and it is imported on the first conversion that is not the identity.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from levlab.catalog import Analyte
 from levlab.data import data_path, load_toml
 from levlab.errors import UnitError
+from levlab.values import normalise_text
 
 MAX_UNIT_TEXT = 32
 
@@ -44,8 +44,13 @@ def _spelling_index() -> dict[str, str]:
     return index
 
 
+def _nfkc(text: str) -> str:
+    """NFKC, with the mojibake `Âµ` (UTF-8 µ read as cp1252) back to µ; NFKC turns µ into μ first."""
+    return normalise_text(text).replace("Âμ", "μ")
+
+
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("Âµ", "u").replace("μ", "u").replace("µ", "u")
+    text = _nfkc(text).replace("μ", "u").replace("µ", "u")
     text = re.sub(r"\s+", "", text).lower()
     return re.sub(r"(^|/)mc(?=g|mol|kat|l)", r"\1u", text)
 
@@ -56,10 +61,12 @@ def lookup_unit(text: str) -> Unit:
     A bare lower-case `u` (`u/L`) is refused: it is not U/L to pint, and it is not clear
     to a reader either.
     """
-    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > 4 * MAX_UNIT_TEXT and len(text.strip()) > 4 * MAX_UNIT_TEXT:  # before NFKC, which can expand it
+        raise UnitError(f"unit text is {len(text)} characters long; at most {MAX_UNIT_TEXT} are read")
+    cleaned = _nfkc(text).strip()
     if len(cleaned) > MAX_UNIT_TEXT:
         raise UnitError(f"unit text is {len(cleaned)} characters long; at most {MAX_UNIT_TEXT} are read")
-    if re.fullmatch(r"(?:u|µ|μ|Âµ)\s*(?:/.*)?", cleaned):
+    if re.fullmatch(r"(?:u|µ|μ)\s*(?:/.*)?", cleaned):
         raise UnitError(
             f"unit {text!r} is ambiguous (a lower-case u is atomic mass units to pint, or a µ prefix without a unit); "
             "write U/L for enzyme units per litre"
@@ -103,7 +110,10 @@ def factor(analyte_id: str, from_unit: str, to_unit: str, molar_mass: float | No
         converted = quantity.to(target.pint, "chemistry", mw=ureg.Quantity(molar_mass, "gram / mole"))
     else:
         converted = quantity.to(target.pint)
-    return float(converted.magnitude)
+    # pint's float arithmetic leaves last-digit noise (ng/mL -> µg/L = 1.0000000000000002), which
+    # would move inclusive boundaries (CEA 3.0 ng/mL above `<= 3.0 µg/L`, 200 ng/mL above 200 µg/L);
+    # 15 significant digits is what a double holds exactly, so this only removes the noise.
+    return float(f"{float(converted.magnitude):.15g}")
 
 
 def to_canonical_factor(analyte: Analyte, unit_key: str) -> float:

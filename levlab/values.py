@@ -10,15 +10,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from levlab.errors import RangeError, ValueParseError
+from levlab.errors import RangeError, ValueParseError, shown
 
 MAX_VALUE_TEXT = 64  # characters; a longer result text is refused, not scanned
+MAX_RAW_TEXT = 4 * MAX_VALUE_TEXT  # checked before Unicode normalisation, which can expand a text 18-fold
 
 COMPARATORS = {"<": "<", "<=": "<=", "=<": "<=", "≤": "<=", "⩽": "<=", ">": ">", ">=": ">=", "=>": ">=", "≥": ">=", "⩾": ">="}
 _COMPARATOR = re.compile(r"(<=|=<|>=|=>|[<>≤≥⩽⩾])\s*")
 _NUMBER = re.compile(r"[0-9][0-9.,]*|[.,][0-9][0-9.,]*")
 _DECIMAL_MARKS = (".", ",")
 _NA_WORDS = frozenset({"nan", "inf", "infinity", "-inf", "+inf", "none", "null"})
+_SUPERSCRIPT_POWER = re.compile(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, after writing a superscript power of ten as `10^9` (NFKC alone turns `10⁹/L` into `109/L`)."""
+    text = _SUPERSCRIPT_POWER.sub(lambda match: "10^" + match.group(1).translate(_SUPERSCRIPT_DIGITS), text)
+    return unicodedata.normalize("NFKC", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,8 @@ def parse_number(text: str, decimal: str | None = None) -> float:
     text = text.strip()
     if not text:
         raise ValueParseError("empty value")
+    if len(text) > MAX_VALUE_TEXT:
+        raise ValueParseError(f"{shown(text, 20)} is too long for a number")
     if not re.fullmatch(r"[0-9.,]+", text):
         raise ValueParseError(f"{text!r} is not a plain number")
     marks = [c for c in text if c in _DECIMAL_MARKS]
@@ -73,7 +84,9 @@ def parse_number(text: str, decimal: str | None = None) -> float:
 def split_value(text: str, decimal: str | None = None) -> ValueText:
     """Split `<5`, `2,4 mg/dL`, `>= 1000 U/L` into comparator, number and unit text."""
     raw = text
-    text = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > MAX_RAW_TEXT and len(text.strip()) > MAX_RAW_TEXT:
+        raise ValueParseError(f"value text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    text = normalise_text(text).strip()
     if not text:
         raise ValueParseError("empty value")
     if len(text) > MAX_VALUE_TEXT:
@@ -142,7 +155,9 @@ def parse_range(text: str, decimal: str | None = None) -> RangeText:
     `< 45` means 45 is outside (raised); `<=`, `≤` and `a - b` include their limits.
     """
     raw = text
-    text = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > MAX_RAW_TEXT and len(text.strip()) > MAX_RAW_TEXT:
+        raise RangeError(f"range text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    text = normalise_text(text).strip()
     if len(text) > MAX_VALUE_TEXT:
         raise RangeError(f"range text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
     bracketed = re.fullmatch(r"[\[(]\s*(.*?)\s*[\])]", text)
