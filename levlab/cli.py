@@ -6,14 +6,20 @@ Only `main` turns a LevlabError into an `Error: ...` line and an exit status. He
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 import click
 
 from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
+from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS
+from levlab.options import apply as apply_options
 
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -43,8 +49,14 @@ def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bo
     raise click.BadParameter("use yes or no")
 
 
+def _age(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value != value:  # NaN passes FloatRange's comparisons
+        raise click.BadParameter("nan is not an age")
+    return value
+
+
 SEX_OPTION = click.option("--sex", callback=_sex, metavar="F|M", help="F or M (Dutch V or M). Unknown if omitted.")
-AGE_OPTION = click.option("--age", type=click.FloatRange(0, 130), help="Age in years. Unknown if omitted.")
+AGE_OPTION = click.option("--age", type=click.FloatRange(0, 130), callback=_age, help="Age in years. Unknown if omitted.")
 SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", help="Smoking status (CEA interval).")
 RANGES_OPTION = click.option(
     "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
@@ -100,9 +112,13 @@ def main() -> None:
 @AGE_OPTION
 @SMOKER_OPTION
 @RANGES_OPTION
+@click.option(
+    "--baseline", "baseline_tokens", multiple=True, metavar="ANALYTE=VALUE[UNIT]",
+    help="A baseline value (repeatable), for CTCAE grades: above its ULN, later values are graded against it.",
+)
 @FORMAT_OPTION
 def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoker: bool | None,
-              ranges_file: str | None, output_format: str) -> None:
+              ranges_file: str | None, baseline_tokens: tuple[str, ...], output_format: str) -> None:
     """Interpret one panel typed as tokens.
 
     \b
@@ -119,7 +135,11 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
 
     table = _interval_table(ranges_file)
     measurements = read_tokens(tokens)
-    panel = interpret_panel(measurements, Patient(sex, age, smoker), table)
+    try:
+        baseline = read_tokens(baseline_tokens)
+    except LevlabError as error:
+        raise type(error)(f"--baseline {error}") from None
+    panel = interpret_panel(measurements, Patient(sex, age, smoker), table, baseline=baseline)
     if output_format == "json":
         from levlab.render import panel_json
 
@@ -240,6 +260,175 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
     result = convert_value(item, parsed.number, source.key, target.key)
     comparator = parsed.comparator or ""
     click.echo(f"{comparator}{format_number(parsed.number)} {source.key} = {comparator}{format_number(result)} {target.key} ({item.id})")
+
+
+@main.command(name="csv")
+@click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True), metavar="[FILE|-]")
+@apply_options(CSV_DIALECT_OPTIONS)
+@apply_options(CSV_LAYOUT_OPTIONS)
+@RANGES_OPTION
+@apply_options(CSV_RUN_OPTIONS)
+def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, layout: str | None,
+                cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
+                na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str, dry_run: bool,
+                strict: bool) -> None:
+    """Interpret a laboratory export (CSV, wide or long), keeping every row.
+
+    \b
+    Examples:
+      levlab csv examples/export_nl_long.csv -o interpreted.csv
+      cat examples/export_en_wide.csv | levlab csv - --format jsonl | jq -c '[.key, .normal_panel.status]'
+      levlab csv extract.csv --map "Total_Bilirubin=bilirubin:mg/dL" --range "ALT (U/L)=<45"
+      levlab csv lis.csv --col test=Omschrijving --col value=Uitslag --dry-run
+
+    The layout and the meaning of each column are detected from the header and reported on
+    stderr before the data; --dry-run stops there. A bad cell never ends the run: its row
+    carries the error (levlab_error), and the exit status is 1. Exit 2: usage error.
+    """
+    from levlab import tabular
+
+    options = tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
+                                 cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
+                                 table=_interval_table(ranges_file))
+    with click.open_file(file, "rb") as binary, _progress(file) as progress:
+        lines = tabular.DecodedLines(binary, encoding, progress)
+        run = tabular.CsvRun(lines, options, encoding)
+        for line in run.report:
+            click.echo(line, err=True)
+        if dry_run:
+            return
+        with _text_output(output, bom=lines.bom and output_format == "csv") as stream:
+            if output_format == "csv":
+                run.run(tabular.CsvSink(stream, run.dialect))
+            elif output_format == "jsonl":
+                run.run(tabular.JsonlSink(stream))
+            else:
+                from levlab.render import make_console, print_csv_panels, print_csv_summary
+
+                collected = tabular.CollectSink()
+                run.run(collected)
+                console = make_console(stream)
+                (print_csv_panels(collected.panels, console) if collected.small
+                 else print_csv_summary(collected, console))
+    for line in run.closing_lines():
+        click.echo(line, err=True)
+    if run.summary.rows_with_errors:
+        click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-")
+@click.option("--patient", "patients", multiple=True, metavar="ID", help="Only this patient (repeatable).")
+@apply_options(CSV_DIALECT_OPTIONS)
+@apply_options(CSV_LAYOUT_OPTIONS)
+@RANGES_OPTION
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for programs.")
+def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
+          layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
+          group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, output_format: str) -> None:
+    """Follow each patient across samples: values, flags, CTCAE grades, interval, sparkline.
+
+    \b
+    Examples:
+      levlab trend examples/export_nl_long.csv
+      levlab trend followup.csv --patient 1234567 --format json
+
+    The export needs a sample date column (date, collection date, afnamedatum...; or --col
+    date=HEADER). Samples are ordered by their date-time whatever the row order; each is
+    compared with the patient's previous sample (rule new-abnormal) and graded with CTCAE
+    against the patient's earliest sample as baseline. The whole export is held in memory.
+    """
+    from levlab import serial, tabular
+
+    options = tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
+                                 cols=cols, maps=maps, ranges=ranges, group_by=group_by,
+                                 table=_interval_table(ranges_file))
+    with click.open_file(file, "rb") as binary:
+        run = tabular.CsvRun(tabular.DecodedLines(binary, encoding), options, encoding)
+        roles, header = run.layout.roles, [cell.strip() for cell in run.layout.header]
+        if "date" not in roles:
+            raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
+                             "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
+        patient_name = header[roles["patient"]] if "patient" in roles else None
+        date_name = header[roles["date"]]
+        wanted = {p.strip() for p in patients}
+        samples: list[Any] = []
+
+        class Collect(tabular.Sink):
+            wants_panels = True
+
+            def panel(self, out: Any) -> None:
+                key = {name.strip(): value for name, value in out.key.items()}
+                patient = key.get(patient_name, "").strip() if patient_name else ""
+                if wanted and patient not in wanted:
+                    return
+                date_text = key.get(date_name, "").strip()
+                samples.append(serial.Sample(patient, date_text or "(no date)", serial.parse_datetime(date_text), out.panel))
+
+        run.run(Collect())
+    if wanted and not samples:
+        raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
+    by_patient = {patient: serial.link(found) for patient, found in serial.order(samples).items()}
+    if output_format == "json":
+        from levlab.render import panel_json
+
+        _write_json([
+            {"patient": patient, "samples": [
+                {"date": s.label, "datetime": s.when.isoformat() if s.when else None,
+                 "since_previous": None if i == 0 or s.when is None else serial.since(found[i - 1].when, s.when),
+                 **panel_json(s.panel)}
+                for i, s in enumerate(found)]}
+            for patient, found in by_patient.items()
+        ])
+    else:
+        for number, (patient, found) in enumerate(by_patient.items()):
+            if number:
+                click.echo()
+            click.echo("\n".join(serial.trend_lines(patient, found)))
+        from levlab import DISCLAIMER
+
+        click.echo(f"\nG1-G4: CTCAE v5.0 grade (a convention), baseline = the patient's earliest sample. {DISCLAIMER}")
+    for line in run.errors_shown:
+        click.echo(line, err=True)
+    if run.summary.rows_with_errors:
+        click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
+
+
+@contextlib.contextmanager
+def _progress(file: str) -> Iterator[Any]:
+    """A progress callback (bytes read) when stderr is a terminal and the input a file; else None."""
+    if file == "-" or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=os.path.getsize(file), label="levlab csv", file=sys.stderr) as bar:
+        done = [0]
+
+        def update(position: int) -> None:
+            bar.update(position - done[0])
+            done[0] = position
+
+        yield update
+
+
+@contextlib.contextmanager
+def _text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
+    """UTF-8 text to a file or stdout, line endings written as given; a usage error if it cannot be opened."""
+    try:
+        binary = click.get_binary_stream("stdout") if path == "-" else open(path, "wb")  # noqa: SIM115
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+    try:
+        if bom:
+            stream.write("\ufeff")
+        yield stream
+        stream.flush()
+    finally:
+        if path == "-":
+            stream.detach()
+        else:
+            stream.close()
 
 
 def run() -> None:

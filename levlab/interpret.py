@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 
 from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
+from levlab.grading import panel_grades, r_ratio_pattern
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, describe_interval, interval_from_text
 from levlab.rules import evaluate_rules
@@ -100,8 +101,15 @@ def assess(measurement: Measurement, patient: Patient, table: IntervalTable | No
     if not candidates:
         return AnalyteResult(measurement.analyte, measurement, "?", None, None, _no_interval_reason(table, measurement.analyte, patient))
     if len(candidates) == 1:
-        note = None if certain else f"{_unknowns(patient, candidates)} unknown: assumed {_who(candidates[0])}"
-        return _judged(measurement, candidates[0], note)
+        only = candidates[0]
+        one_sided = (only.sex and patient.sex is None) or (only.smoker is not None and patient.smoker is None)
+        if not certain and one_sided:
+            # An interval for one sex (or smoking status) only: the patient may be the other, for whom
+            # no interval exists, so the value is not judged (an unknown age still assumes the adult span).
+            reason = f"{_unknowns(patient, candidates)} unknown and an interval exists only for {_who(only)} ({only.text})"
+            return AnalyteResult(measurement.analyte, measurement, "?", None, None, reason, candidates)
+        note = None if certain else f"{_unknowns(patient, candidates)} unknown: assumed {_who(only)}"
+        return _judged(measurement, only, note)
     flags = {interval.flag(bounds) for interval in candidates}
     choices = "; ".join(f"{_who(interval)}: {interval.text}" for interval in candidates)
     what = _unknowns(patient, candidates)
@@ -112,6 +120,20 @@ def assess(measurement: Measurement, patient: Patient, table: IntervalTable | No
         flag = "?"
         reason = f"{what} unknown and the value lies between the possible limits ({choices})"
     return AnalyteResult(measurement.analyte, measurement, flag, None, None, reason, candidates)
+
+
+def assess_context(analyte_id: str, patient: Patient, table: IntervalTable | None = None) -> Hashable:
+    """All that `assess` looks at of the patient for this analyte: equal contexts, equal results.
+
+    That is the intervals that surely or possibly hold and which facts are unknown; with no
+    interval at all the reason names the patient, so the patient itself. `levlab csv` caches
+    `assess` per (measurement, context), so a file of thousands of patients judges each value
+    once per sex and age band. Keep this in step with `assess`.
+    """
+    certain, possible = candidate_intervals(table or default_intervals(), analyte_id, patient)
+    if not certain and not possible:
+        return patient
+    return certain, possible, patient.sex is None, patient.age is None, patient.smoker is None
 
 
 def _judged(measurement: Measurement, interval: Interval, note: str | None) -> AnalyteResult:
@@ -170,25 +192,39 @@ def unusable(analyte_id: str, reason: str) -> AnalyteResult:
     return AnalyteResult(analyte_id, None, "?", None, None, reason)
 
 
-def interpret_results(results: Iterable[AnalyteResult], patient: Patient) -> PanelResult:
-    """Apply the rules to already judged results (ordered by the catalogue)."""
+def interpret_results(
+    results: Iterable[AnalyteResult],
+    patient: Patient,
+    baseline: Iterable[AnalyteResult] = (),
+    previous: Iterable[AnalyteResult] = (),
+) -> PanelResult:
+    """Apply the rules, CTCAE grades (against `baseline` results, if any) and the R ratio to judged
+    results; `previous` is the patient's previous sample, for the serial rules."""
     order = {analyte_id: index for index, analyte_id in enumerate(analytes())}
     ordered = tuple(sorted(results, key=lambda result: order[result.analyte]))
-    hits, undecided, normal_panel = evaluate_rules(ordered)
+    previous = tuple(previous)
+    hits, undecided, normal_panel = evaluate_rules(ordered, previous)
     notes = tuple(
         f"{result.analyte}: no unit given, {result.measurement.unit} assumed"
         for result in ordered
         if result.measurement is not None and result.measurement.unit_assumed
     )
-    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes)
+    by_id = {result.analyte: result for result in ordered}
+    baseline = tuple(baseline)
+    grades = panel_grades(by_id, {result.analyte: result for result in baseline})
+    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, r_ratio_pattern(by_id), baseline, previous)
 
 
 def interpret_panel(
     measurements: Mapping[str, Measurement | str] | Iterable[Measurement],
     patient: Patient | None = None,
     table: IntervalTable | None = None,
+    baseline: Mapping[str, Measurement] | None = None,
 ) -> PanelResult:
-    """Judge every measurement and apply the rules. A str value is an unreadable result's error."""
+    """Judge every measurement and apply the rules. A str value is an unreadable result's error.
+
+    `baseline` measurements (judged for the same patient) are what the CTCAE grades compare with.
+    """
     patient = patient or Patient()
     items = measurements.values() if isinstance(measurements, Mapping) else measurements
     results = []
@@ -197,7 +233,8 @@ def interpret_panel(
             results.append(assess(item, patient, table))
     if isinstance(measurements, Mapping):
         results.extend(unusable(analyte_id, item) for analyte_id, item in measurements.items() if isinstance(item, str))
-    return interpret_results(results, patient)
+    baseline_results = [assess(item, patient, table) for item in (baseline or {}).values()]
+    return interpret_results(results, patient, baseline_results)
 
 
 def describe(interval: Interval | None) -> str:

@@ -179,6 +179,10 @@ class PanelResult:
     undecided: tuple[str, ...]
     normal_panel: NormalPanel
     notes: tuple[str, ...] = field(default=())
+    grades: tuple[Grade, ...] = field(default=())  # CTCAE grades (convention), one per graded analyte
+    pattern: Pattern | None = None  # R-ratio pattern (convention), when ALT or ALP is raised
+    baseline: tuple[AnalyteResult, ...] = field(default=())  # baseline results the grades used
+    previous: tuple[AnalyteResult, ...] = field(default=())  # the patient's previous sample, if known
 
     def result(self, analyte: str) -> AnalyteResult | None:
         """The result for one analyte id, or None when it was not given."""
@@ -186,3 +190,28 @@ class PanelResult:
             if result.analyte == analyte:
                 return result
         return None
+
+    def grade(self, analyte: str) -> Grade | None:
+        """The CTCAE grade of one analyte id, or None when it has no CTCAE term or was not given."""
+        return next((grade for grade in self.grades if grade.analyte == analyte), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """A CTCAE grade of one result: a convention, always reported with its version."""
+
+    analyte: str
+    version: str  # "5.0"
+    grade: int | None  # 0-4; None when the value, interval or baseline leaves it undecided
+    term: str  # "Alanine aminotransferase increased"
+    basis: str | None  # "ULN", "LLN" or "baseline": what the grade was measured against
+    reason: str  # how it was reached, or why it is undecided
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """The R-ratio pattern of liver injury (a convention)."""
+
+    r_ratio: float
+    type: str  # "hepatocellular", "mixed", "cholestatic"
+    source: str

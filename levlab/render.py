@@ -6,7 +6,8 @@ from typing import IO, Any
 
 from levlab import DISCLAIMER, __version__
 from levlab.catalog import analytes
-from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Interval, PanelResult
+from levlab.grading import criteria
+from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Grade, Interval, PanelResult, Pattern
 from levlab.ranges import describe_interval
 from levlab.rules import Rule
 from levlab.values import format_number
@@ -18,8 +19,58 @@ def _number(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def analyte_json(result: AnalyteResult) -> dict[str, Any]:
-    """One analyte's JSON object (the contract in the README)."""
+def grade_json(grade: Grade | None) -> dict[str, Any] | None:
+    """A CTCAE grade as JSON: version, grade (0-4 or null when undecided), term, basis, reason."""
+    if grade is None:
+        return None
+    return {"version": grade.version, "grade": grade.grade, "term": grade.term, "basis": grade.basis, "reason": grade.reason}
+
+
+def pattern_json(pattern: Pattern | None) -> dict[str, Any] | None:
+    """The R-ratio pattern as JSON, or None when it is not classified."""
+    if pattern is None:
+        return None
+    return {"r_ratio": round(pattern.r_ratio, 3), "type": pattern.type, "source": pattern.source}
+
+
+def grade_cell(grade: Grade | None) -> str:
+    """`2`, `1 BL` (against the baseline), `?` (undecided) or empty (no CTCAE term)."""
+    if grade is None:
+        return ""
+    if grade.grade is None:
+        return "?"
+    return f"{grade.grade} BL" if grade.basis == "baseline" else str(grade.grade)
+
+
+def change_json(result: AnalyteResult, previous: AnalyteResult | None) -> dict[str, Any] | None:
+    """What the same analyte was on the patient's previous sample, and the change (null if censored)."""
+    if previous is None:
+        return None
+    now, before = result.measurement, previous.measurement
+    exact = now is not None and before is not None and now.comparator is None and before.comparator is None
+    return {
+        "input": before.input if before else None,
+        "value": _number(before.value) if before else None,
+        "flag": previous.flag,
+        "change": _number(now.value - before.value) if exact and now and before else None,
+    }
+
+
+def change_text(result: AnalyteResult, previous: AnalyteResult) -> str:
+    """`alt: 35 -> 200 U/L (+165), N -> H` for the footer."""
+
+    def shown(m: Any) -> str:
+        return "?" if m is None else f"{m.comparator or ''}{format_number(m.value)}"
+
+    change = (change_json(result, previous) or {}).get("change")
+    delta = "" if change is None else f" ({'+' if change >= 0 else '-'}{format_number(abs(change))})"
+    unit = analytes()[result.analyte].canonical_unit
+    return f"{result.analyte}: {shown(previous.measurement)} -> {shown(result.measurement)} {unit}{delta}, {previous.flag} -> {result.flag}"
+
+
+def analyte_json(result: AnalyteResult, grade: Grade | None = None, previous: AnalyteResult | None = None) -> dict[str, Any]:
+    """One analyte's JSON object (the contract in the README); `ctcae` is its CTCAE grade or null,
+    `since_previous` the same analyte on the patient's previous sample or null."""
     m, interval = result.measurement, result.interval
     return {
         "name": analytes()[result.analyte].name,
@@ -38,7 +89,13 @@ def analyte_json(result: AnalyteResult) -> dict[str, Any]:
         "x_uln": None if result.x_uln is None else round(result.x_uln, 3),
         "reason": result.reason,
         "possible_intervals": [interval_json(i) for i in result.candidates] if interval is None and result.candidates else [],
+        "ctcae": grade_json(grade),
+        "since_previous": change_json(result, previous),
     }
+
+
+def _previous(panel: PanelResult, analyte_id: str) -> AnalyteResult | None:
+    return next((result for result in panel.previous if result.analyte == analyte_id), None)
 
 
 def panel_json(panel: PanelResult) -> dict[str, Any]:
@@ -48,7 +105,12 @@ def panel_json(panel: PanelResult) -> dict[str, Any]:
         "sex": panel.patient.sex,
         "age": panel.patient.age,
         "smoker": panel.patient.smoker,
-        "analytes": {result.analyte: analyte_json(result) for result in panel.results},
+        "analytes": {
+            result.analyte: analyte_json(result, panel.grade(result.analyte), _previous(panel, result.analyte))
+            for result in panel.results
+        },
+        "baseline": {result.analyte: analyte_json(result) for result in panel.baseline},
+        "pattern": pattern_json(panel.pattern),
         "flags": [
             {"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source, "section": hit.section}
             for hit in panel.hits
@@ -103,7 +165,7 @@ def make_console(file: IO[str] | None = None) -> Any:
     return Console(file=file, highlight=False, soft_wrap=False)
 
 
-TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "flag")
+TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "CTCAE", "flag")
 
 
 def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
@@ -115,7 +177,7 @@ def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
         interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
-        rows.append((result.analyte, given, value, interval, x_uln, result.flag))
+        rows.append((result.analyte, given, value, interval, x_uln, grade_cell(panel.grade(result.analyte)), result.flag))
     return rows
 
 
@@ -135,6 +197,15 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
             sources.setdefault(result.interval.source, []).append(result.analyte)
     for source, ids in sources.items():
         lines.append(("dim", f"interval source ({', '.join(ids)}): {source}"))
+    if panel.grades:
+        lines.append(("dim", f"CTCAE v{criteria().version} grades (a convention, not the iLive texts; BL = graded against the baseline): {criteria().source}"))
+        lines.extend(("yellow", f"{g.analyte} CTCAE undecided: {g.reason}") for g in panel.grades if g.grade is None)
+    if panel.pattern is not None:
+        lines.append(("", f"pattern: R ratio {panel.pattern.r_ratio:.2f}, {panel.pattern.type} (convention: {panel.pattern.source})"))
+    changes = [(r, _previous(panel, r.analyte)) for r in panel.results if _previous(panel, r.analyte) is not None]
+    if changes:
+        lines.append(("bold", "Since the previous sample"))
+        lines.extend(("", f"  {change_text(result, before)}") for result, before in changes if before is not None)
     lines.append(("", ""))
     if panel.hits:
         lines.append(("bold", "Rules met"))
@@ -166,7 +237,8 @@ def print_panel(panel: PanelResult, console: Any) -> None:
     for column in TABLE_HEADER:
         table.add_column(column, justify="right" if column in ("value", "xULN") else "left")
     for *cells, flag in panel_rows(panel):
-        table.add_row(*cells, Text(f"{flag} {FLAG_WORDS[flag]}", style=FLAG_STYLES[flag]))
+        # Text, not str: a str cell is rich markup, and `35 [iu]/l` would lose its `[iu]`.
+        table.add_row(*(Text(cell) for cell in cells), Text(f"{flag} {FLAG_WORDS[flag]}", style=FLAG_STYLES[flag]))
     console.print(table)
     for style, line in panel_footer(panel):
         console.print(Text(line, style=style))
@@ -183,3 +255,53 @@ def panel_text(panel: PanelResult) -> str:
             out.append("  ".join("-" * w for w in widths))
     out.extend(line for _, line in panel_footer(panel))
     return "\n".join(out) + "\n"
+
+
+def _csv_panel_title(out: Any) -> str:
+    key = ", ".join(f"{name} {value}" for name, value in out.key.items())
+    rows = f"row {out.rows[0]}" if len(out.rows) == 1 else f"rows {out.rows[0]}-{out.rows[-1]}"
+    return f"{key} ({rows})" if key else rows
+
+
+def print_csv_panels(outs: list[Any], console: Any) -> None:
+    """`levlab csv --format table` for a small file: each panel (rows, key, errors) in full."""
+    from rich.text import Text
+
+    for out in outs:
+        console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+        for error in out.errors:
+            console.print(Text(f"row {error.row}, {error.column}: {error.message}", style="yellow"))
+        print_panel(out.panel, console)
+
+
+def print_csv_summary(collected: Any, console: Any) -> None:
+    """`levlab csv --format table` for a large file: counts, then the panels with findings first."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(Text(f"levlab csv: {collected.total} panels, {collected.with_errors} with row errors", style="bold"))
+    statuses = Table(title="normal-panel", title_justify="left")
+    statuses.add_column("status")
+    statuses.add_column("panels", justify="right")
+    for status in ("met", "not-met", "incomplete"):
+        statuses.add_row(status, str(collected.statuses.get(status, 0)))
+    console.print(statuses)
+    if collected.rule_counts:
+        hits = Table(title="rules met", title_justify="left")
+        hits.add_column("rule")
+        hits.add_column("panels", justify="right")
+        for rule_id, count in collected.rule_counts.most_common():
+            hits.add_row(rule_id, str(count))
+        console.print(hits)
+    if collected.findings:
+        found = Table(title="panels with findings (first ones)", title_justify="left")
+        for column in ("panel", "raised", "rules met", "normal-panel"):
+            found.add_column(column)
+        for out in collected.findings:
+            raised = " ".join(r.analyte for r in out.panel.results if r.flag == "H")
+            found.add_row(_csv_panel_title(out), raised, " ".join(h.rule_id for h in out.panel.hits),
+                          out.panel.normal_panel.status)
+        console.print(found)
+        if collected.more_findings:
+            console.print(f"... and {collected.more_findings} more panels with findings (use --format jsonl or csv)")
+    console.print(Text(DISCLAIMER, style="italic"))

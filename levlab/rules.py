@@ -9,7 +9,8 @@ from typing import Any
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
-from levlab.model import AnalyteResult, Bounds, NormalPanel, RuleHit
+from levlab.grading import uln_compare
+from levlab.model import FLAG_WORDS, AnalyteResult, Bounds, NormalPanel, RuleHit
 from levlab.units import factor, units
 from levlab.values import format_number
 
@@ -37,7 +38,7 @@ def rules() -> tuple[Rule, ...]:
     """Every rule in file order."""
     loaded = []
     for entry in load_toml("rules.toml")["rule"]:
-        if entry["when"]["type"] not in EVALUATORS:
+        if entry["when"]["type"] not in EVALUATORS and entry["when"]["type"] not in SERIAL_EVALUATORS:
             raise ValueError(f"rule {entry['id']}: unknown condition type {entry['when']['type']!r}")
         loaded.append(
             Rule(
@@ -186,7 +187,32 @@ def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | 
     return True, f"{_name(lead.analyte)} {lead_span[0]:.1f}x ULN, above every other raised enzyme"
 
 
+def _x_uln_all(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    """Every leg holds: a leg compares its analytes with value x ULN, `match` any (default) or all."""
+    met, open_ = [], []
+    for leg in when["legs"]:
+        ids, op, multiple = leg["analytes"], leg["op"], leg["value"]
+        found = {i: uln_compare(results[i], op, multiple) if i in results else None for i in ids}
+        outcomes = set(found.values())
+        if leg.get("match", "any") == "all":
+            outcome = False if False in outcomes else True if outcomes == {True} else None
+        else:
+            outcome = True if True in outcomes else False if outcomes == {False} else None
+        wanted = f"{' or '.join(_name(i) for i in ids)} {op} {format_number(multiple)}x ULN"
+        if outcome is False:
+            return False, ""
+        if outcome is None:
+            missing = [_name(i) for i, o in found.items() if o is None]
+            open_.append(f"needs {wanted}; not measured or not decided: {', '.join(missing)}")
+        else:
+            met.append(", ".join(f"{_shown(results[i])} {op} {format_number(multiple)}x ULN" for i, o in found.items() if o))
+    if open_:
+        return None, "; ".join(open_)
+    return True, "; ".join(met)
+
+
 EVALUATORS: dict[str, Evaluator] = {
+    "x_uln_all": _x_uln_all,
     "any_raised": _any_raised,
     "all_raised": _all_raised,
     "any_low": _any_low,
@@ -195,6 +221,32 @@ EVALUATORS: dict[str, Evaluator] = {
     "ratio_at_least": _ratio_at_least,
     "dominant_raised": _dominant_raised,
     "panel_in_range": lambda when, results: (None, "evaluated by normal_panel_status"),
+}
+
+
+def _became_abnormal(when: Mapping[str, Any], results: Results, previous: Results) -> tuple[bool | None, str]:
+    """An analyte in range (N) on the previous sample is out of range (H or L) now."""
+    if not previous:
+        return False, ""  # no earlier sample: nothing can have changed
+    changed, open_ = [], []
+    for analyte_id in when["analytes"]:
+        now, before = results.get(analyte_id), previous.get(analyte_id)
+        if now is None or before is None:
+            continue
+        if before.flag == "N" and now.flag in ("H", "L"):
+            changed.append(f"{_shown(now)} ({FLAG_WORDS[now.flag]}; in range before: {_shown(before)})")
+        elif before.flag in ("N", "?") and now.flag in ("H", "L", "?") and "?" in (before.flag, now.flag):
+            open_.append(_name(analyte_id))
+    if changed:
+        return True, "; ".join(changed)
+    if open_:
+        return None, "indeterminate now or on the previous sample: " + ", ".join(open_)
+    return False, ""
+
+
+#: evaluators that also see the patient's previous sample: (when, results, previous results)
+SERIAL_EVALUATORS: dict[str, Callable[[Mapping[str, Any], Results, Results], tuple[bool | None, str]]] = {
+    "became_abnormal": _became_abnormal,
 }
 
 
@@ -222,9 +274,13 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
     return NormalPanel("met", reason, rule.statement)
 
 
-def evaluate_rules(results: Sequence[AnalyteResult]) -> tuple[tuple[RuleHit, ...], tuple[str, ...], NormalPanel]:
-    """(rules met, rules undecided with why, the normal-panel outcome)."""
+def evaluate_rules(
+    results: Sequence[AnalyteResult], previous: Sequence[AnalyteResult] = ()
+) -> tuple[tuple[RuleHit, ...], tuple[str, ...], NormalPanel]:
+    """(rules met, rules undecided with why, the normal-panel outcome); `previous` is the
+    patient's previous sample, for the serial rules."""
     by_id = {result.analyte: result for result in results}
+    before = {result.analyte: result for result in previous}
     hits: list[RuleHit] = []
     undecided: list[str] = []
     normal = NormalPanel("incomplete", "no panel rule", None)
@@ -232,7 +288,10 @@ def evaluate_rules(results: Sequence[AnalyteResult]) -> tuple[tuple[RuleHit, ...
         if rule.when["type"] == "panel_in_range":
             normal = normal_panel_status(rule, by_id)
             continue
-        outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
+        if rule.when["type"] in SERIAL_EVALUATORS:
+            outcome, account = SERIAL_EVALUATORS[rule.when["type"]](rule.when, by_id, before)
+        else:
+            outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
         if outcome:
             hits.append(RuleHit(rule.id, rule.kind, f"{account}: {rule.statement}", rule.source, rule.section))
         elif outcome is None and _touches(rule, by_id):
@@ -243,5 +302,6 @@ def evaluate_rules(results: Sequence[AnalyteResult]) -> tuple[tuple[RuleHit, ...
 def _touches(rule: Rule, results: Results) -> bool:
     """Whether the analyte the rule is about was given (an undecided rule on absent data is noise)."""
     when = rule.when
-    names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when)]
+    names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
+             *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
     return any(name in results for name in names)

@@ -1,0 +1,260 @@
+"""Oncology conventions over judged results: CTCAE grades, multiples of ULN, the R ratio. Pure.
+
+Every criterion lives in data (data/ctcae.toml, data/patterns.toml); one grader walks a term's
+grade bounds, highest first, so no analyte has code of its own. Everything is three-valued: a
+censored value, an unknown interval or an undecided baseline gives None, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from levlab.catalog import analytes
+from levlab.data import load_toml
+from levlab.model import AnalyteResult, Bounds, Grade, Interval, Pattern
+from levlab.units import to_canonical_factor, units
+from levlab.values import format_number
+
+#: values and thresholds are compared at this many significant digits, so that a multiple of
+#: the ULN reached through a unit conversion is not missed by one unit in the last place
+SIGNIFICANT_DIGITS = 12
+COMPARATORS = (">", ">=", "<", "<=")
+REFERENCES = ("ULN", "LLN", "baseline")
+
+
+def settle(number: float) -> float:
+    """`number` rounded to SIGNIFICANT_DIGITS (infinities and zero unchanged)."""
+    if number == 0 or not math.isfinite(number):
+        return number
+    return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
+
+
+def compare(bounds: Bounds, op: str, threshold: float) -> bool | None:
+    """Whether `value op threshold` holds for every value in bounds (True), none (False), or it depends (None)."""
+    settled = Bounds(settle(bounds.low), settle(bounds.high), bounds.low_open, bounds.high_open)
+    limit = settle(threshold)
+    if op in (">", ">="):
+        return settled.above(limit, inclusive=op == ">=")
+    if op in ("<", "<="):
+        return settled.below(limit, inclusive=op == "<=")
+    raise ValueError(f"unknown comparator {op!r}")
+
+
+def _intervals(result: AnalyteResult) -> tuple[Interval, ...]:
+    """The interval in force, or every interval that may apply when sex/age is unknown."""
+    if result.interval is not None:
+        return (result.interval,)
+    return result.candidates
+
+
+def uln_compare(result: AnalyteResult, op: str, multiple: float) -> bool | None:
+    """Is the value `op multiple x ULN`? Decided only when every interval that may apply agrees."""
+    m = result.measurement
+    intervals = _intervals(result)
+    if m is None or not intervals or any(interval.high is None for interval in intervals):
+        return None
+    outcomes = {compare(m.bounds, op, multiple * interval.high) for interval in intervals if interval.high is not None}
+    return outcomes.pop() if len(outcomes) == 1 else None
+
+
+# --- CTCAE -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A grade's lower bound: value `op` x times `of` (a reference), or `op` an absolute value."""
+
+    grade: int
+    op: str
+    of: str | None  # "ULN", "LLN", "baseline"; None: `x` is an absolute value in the canonical unit
+    x: float
+    text: str  # as levlab shows it: "> 3 x ULN", "< 30 g/L"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One CTCAE term: its bounds when the baseline was normal, and when it was abnormal."""
+
+    analyte: str
+    term: str
+    bounds: tuple[Bound, ...]  # highest grade first
+    bounds_baseline_abnormal: tuple[Bound, ...] | None
+    note: str | None
+
+    @property
+    def basis(self) -> str:
+        """What the (baseline-normal) grades are measured against: ULN, or LLN for a low term."""
+        return "LLN" if any(bound.of == "LLN" for bound in self.bounds) else "ULN"
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The CTCAE table as data: version, source and terms by analyte id."""
+
+    version: str
+    source: str
+    terms: Mapping[str, Term]
+
+
+def _bounds(analyte_id: str, entries: list[dict], where: str) -> tuple[Bound, ...]:
+    analyte = analytes()[analyte_id]
+    loaded = []
+    for entry in entries:
+        op = entry["op"]
+        if op not in COMPARATORS:
+            raise ValueError(f"{where}: unknown comparator {op!r}")
+        if "of" in entry:
+            if entry["of"] not in REFERENCES:
+                raise ValueError(f"{where}: unknown reference {entry['of']!r}")
+            x = float(entry["x"])
+            loaded.append(Bound(int(entry["grade"]), op, entry["of"], x, f"{op} {format_number(x)} x {entry['of']}"))
+        else:
+            unit = units()[entry["unit"]].key
+            value = float(entry["value"]) * to_canonical_factor(analyte, unit)
+            loaded.append(Bound(int(entry["grade"]), op, None, value, f"{op} {format_number(float(entry['value']))} {unit}"))
+    grades = [bound.grade for bound in loaded]
+    if len(set(grades)) != len(grades) or not all(1 <= grade <= 4 for grade in grades):
+        raise ValueError(f"{where}: each grade 1-4 at most once")
+    return tuple(sorted(loaded, key=lambda bound: -bound.grade))
+
+
+@cache
+def criteria() -> Criteria:
+    """data/ctcae.toml, checked and read once."""
+    document = load_toml("ctcae.toml")
+    terms = {}
+    for entry in document["term"]:
+        analyte_id = entry["analyte"]
+        if analyte_id not in analytes() or analyte_id in terms:
+            raise ValueError(f"ctcae.toml: unknown or repeated analyte {analyte_id!r}")
+        abnormal = entry.get("grades_baseline_abnormal")
+        terms[analyte_id] = Term(
+            analyte=analyte_id,
+            term=entry["term"],
+            bounds=_bounds(analyte_id, entry["grades"], f"ctcae.toml {analyte_id}"),
+            bounds_baseline_abnormal=None if abnormal is None else _bounds(analyte_id, abnormal, f"ctcae.toml {analyte_id}"),
+            note=entry.get("note"),
+        )
+    return Criteria(str(document["version"]), document["source"], terms)
+
+
+def _unit(analyte_id: str) -> str:
+    return analytes()[analyte_id].canonical_unit
+
+
+def _climb(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str, float | None], unit: str) -> tuple[int | None, str]:
+    """The highest grade whose lower bound the value passes: (grade or None, how)."""
+    for bound in bounds:
+        reference = 1.0 if bound.of is None else references.get(bound.of)
+        if reference is None:
+            return None, f"no {bound.of} known to compare with (grade {bound.grade} is {bound.text})"
+        threshold = bound.x * reference
+        shown = bound.text if bound.of is None else f"{bound.text} ({format_number(threshold)} {unit})"
+        outcome = compare(value, bound.op, threshold)
+        if outcome is None:
+            return None, f"may or may not be {shown}"
+        if outcome:
+            return bound.grade, shown
+    lowest = bounds[-1]
+    reference = 1.0 if lowest.of is None else references.get(lowest.of)
+    limit = "" if lowest.of is None or reference is None else f" ({format_number(lowest.x * reference)} {unit})"
+    return 0, f"not {lowest.text}{limit}"
+
+
+def baseline_abnormal(baseline: AnalyteResult) -> tuple[bool | None, str]:
+    """Is the baseline above its ULN (> ULN)? None when its value or interval leaves it open."""
+    shown = f"baseline {baseline.measurement.input if baseline.measurement else baseline.analyte}"
+    intervals = _intervals(baseline)
+    if baseline.measurement is None:
+        return None, f"{shown} unreadable"
+    if not intervals or any(interval.high is None for interval in intervals):
+        return None, f"{shown} has no single upper limit to say whether it was abnormal"
+    outcome = uln_compare(baseline, ">", 1.0)
+    if outcome is None:
+        return None, f"{shown} may or may not be above its ULN"
+    return outcome, f"{shown} {'above' if outcome else 'not above'} ULN"
+
+
+def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade | None:
+    """The CTCAE grade of one result, or None when CTCAE has no term for the analyte.
+
+    `baseline` is the same analyte's baseline result: above its ULN, the baseline-abnormal
+    bounds (multiples of the baseline value) apply; otherwise, or without one, the multiples
+    of ULN. The Grade's `grade` is None when the value, the interval or the baseline leaves
+    it undecided, with the reason.
+    """
+    table = criteria()
+    term = table.terms.get(result.analyte)
+    if term is None:
+        return None
+
+    def made(value: int | None, basis: str | None, reason: str) -> Grade:
+        return Grade(result.analyte, table.version, value, term.term, basis, reason)
+
+    m = result.measurement
+    if m is None:
+        return made(None, None, f"unreadable: {result.reason}" if result.reason else "unreadable")
+    bounds, basis, why = term.bounds, term.basis, ""
+    references: dict[str, float | None] = {"baseline": None}
+    if term.bounds_baseline_abnormal is not None:
+        if baseline is None:
+            why = "; no baseline given: graded against ULN"
+        else:
+            abnormal, why = baseline_abnormal(baseline)
+            why = f"; {why}"
+            if abnormal is None:
+                return made(None, None, why[2:])
+            if abnormal:
+                bm = baseline.measurement
+                if bm is None or bm.comparator is not None:
+                    return made(None, "baseline", f"{why[2:]}, but a censored baseline ({bm.input if bm else '?'}) gives no multiple")
+                bounds, basis = term.bounds_baseline_abnormal, "baseline"
+                references["baseline"] = bm.value
+                why += f": graded against baseline {format_number(bm.value)} {_unit(result.analyte)}"
+            else:
+                why += ": graded against ULN"
+    unit = _unit(result.analyte)
+    intervals = _intervals(result) or (None,)
+    outcomes = {
+        _climb(bounds, m.bounds, {**references, "ULN": i.high if i else None, "LLN": i.low if i else None}, unit)
+        for i in intervals
+    }
+    grades = {value for value, _ in outcomes}
+    value_text = f"{m.comparator or ''}{format_number(m.value)} {unit}"
+    if len(grades) > 1:
+        found = ", ".join(sorted(str(g) for g in grades))
+        return made(None, basis, f"{value_text}: grade {found} depending on which reference interval applies (sex or age unknown)")
+    value, how = sorted(outcomes, key=lambda outcome: outcome[1])[0]
+    if len(intervals) > 1 and value is not None:
+        how += f", grade {value} under each of the {len(intervals)} intervals that may apply"
+    return made(value, basis, f"{value_text}: {how}{why}")
+
+
+def panel_grades(results: Mapping[str, AnalyteResult], baseline: Mapping[str, AnalyteResult] | None = None) -> tuple[Grade, ...]:
+    """The grade of every result that has a CTCAE term, in the order of `results`."""
+    baseline = baseline or {}
+    graded = (grade(result, baseline.get(analyte_id)) for analyte_id, result in results.items())
+    return tuple(g for g in graded if g is not None)
+
+
+# --- R ratio -------------------------------------------------------------------------------------
+
+
+def r_ratio_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
+    """(ALT/ULN)/(ALP/ULN) classified by data/patterns.toml; None unless ALT or ALP is raised
+    and both have a single exact multiple of their ULN."""
+    spec = load_toml("patterns.toml")["r_ratio"]
+    if not any(results[i].flag == "H" for i in spec["only_when_raised"] if i in results):
+        return None
+    top, bottom = results.get(spec["numerator"]), results.get(spec["denominator"])
+    if top is None or bottom is None or top.x_uln is None or not bottom.x_uln:
+        return None
+    ratio = top.x_uln / bottom.x_uln
+    kind = next(
+        (band["type"] for band in spec["bands"] if compare(Bounds.of(ratio, None), band["op"], band["value"])),
+        spec["otherwise"],
+    )
+    return Pattern(ratio, kind, spec["source"])

@@ -1,0 +1,71 @@
+"""Shared click options: the CSV dialect, layout and mapping options of `levlab csv`.
+
+Only click here: the texts are checked by levlab.tabular against the file's header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _one_char(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(value) != 1:
+        raise click.BadParameter("give one character, e.g. ';' or '\\t'")
+    return value
+
+
+CSV_DIALECT_OPTIONS: list[Decorator] = [
+    click.option("-d", "--delimiter", callback=_one_char, metavar="CHAR",
+                 help="Field delimiter (default: sniffed among , ; tab |)."),
+    click.option("-t", "--tabs", is_flag=True, help="The file is tab-delimited (same as -d '\\t')."),
+    click.option("-e", "--encoding", default="utf-8", show_default=True,
+                 help="Input encoding: utf-8 (with or without BOM), cp1252, latin-1..."),
+    click.option("--decimal", type=click.Choice([",", "."]),
+                 help="Decimal mark of the values (default: ',' for ';'-delimited files, else '.')."),
+]
+
+CSV_LAYOUT_OPTIONS: list[Decorator] = [
+    click.option("--layout", type=click.Choice(["wide", "long"]),
+                 help="wide: a row per sample, a column per analyte; long: a row per result (default: from the header)."),
+    click.option("--col", "cols", multiple=True, metavar="ROLE=HEADER",
+                 help="Which column plays a role: patient, sex, age, sample, test, value, unit, range. Repeatable."),
+    click.option("--map", "maps", multiple=True, metavar="HEADER=ANALYTE[:UNIT]",
+                 help="Wide: the analyte (and unit) of a column, e.g. \"Total_Bilirubin=bilirubin:mg/dL\"; "
+                      "HEADER=ignore drops a column from interpretation. Repeatable."),
+    click.option("--range", "ranges", multiple=True, metavar="HEADER=RANGE",
+                 help="Wide: the lab's own range of a column, in its unit, e.g. \"ALT (U/L)=<45\". Repeatable."),
+    click.option("--group-by", "group_by", multiple=True, metavar="COL",
+                 help="Long: the columns whose values make a panel (default: patient and sample). Repeatable."),
+    click.option("--na", multiple=True, metavar="TEXT",
+                 help="Another text meaning 'not measured' (blank, NA, N/A, -, ., nan are already). Repeatable."),
+]
+
+CSV_RUN_OPTIONS: list[Decorator] = [
+    click.option("--format", "output_format", type=click.Choice(["csv", "jsonl", "table"]), default="csv",
+                 show_default=True, help="csv: every row with levlab's columns appended; jsonl: one object per "
+                                         "panel; table: for the terminal."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+                 help="Output file (default: stdout)."),
+    click.option("--dry-run", is_flag=True, help="Print the detection report and stop."),
+    click.option("--strict", is_flag=True, help="Stop at the first row with an error (exit 1)."),
+]
+
+
+def apply(options: list[Decorator]) -> Decorator:
+    """Apply a list of click options in the order they are listed (top to bottom in --help)."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate

@@ -1,0 +1,151 @@
+"""Serial results: a patient's samples in date-time order, each knowing the previous one. Pure.
+
+The export's row order does not matter: samples are ordered by their parsed date-time. Each
+panel is re-interpreted with the patient's previous sample (for `new-abnormal` and the change
+since then) and with the patient's earliest sample as the CTCAE baseline (the earliest sample
+itself is graded against ULN). A sample whose date cannot be read is listed, but has no place
+in the order: it has no previous sample and is nobody's previous sample.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from levlab.catalog import analytes
+from levlab.interpret import interpret_results
+from levlab.model import PanelResult
+from levlab.values import format_number
+
+SPARK = "▁▂▃▄▅▆▇█"
+_DAY_FIRST = re.compile(
+    r"^(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})"
+    r"(?:[ T]+(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?)?$"
+)
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """A sample's date-time: ISO 8601 (2024-05-08, 2024-05-08 09:30, 2024-05-08T09:30:00+02:00) or
+    day first as in Dutch and German exports (08-05-2024, 8/5/2024 9:30, 08.05.2024). None if neither.
+
+    A time zone, when given, is converted to UTC; times without one are compared as written.
+    """
+    text = text.strip()
+    if not text or len(text) > 40:
+        return None
+    match = _DAY_FIRST.match(text)
+    try:
+        if match:
+            parts = {key: int(value) for key, value in match.groupdict().items() if value is not None}
+            return datetime(parts["y"], parts["m"], parts["d"], parts.get("H", 0), parts.get("M", 0), parts.get("S", 0))
+        if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
+            return None
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One panel of one patient, with when it was taken (None: the date could not be read)."""
+
+    patient: str
+    label: str  # the date as written (or the sample id): what the trend shows
+    when: datetime | None
+    panel: PanelResult
+
+
+def order(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    """Samples by patient (in order of first appearance), each patient's in date-time order;
+    undated samples last, in the order given."""
+    by_patient: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_patient.setdefault(sample.patient, []).append(sample)
+    return {
+        patient: sorted((s for s in found if s.when is not None), key=lambda s: s.when) + [s for s in found if s.when is None]
+        for patient, found in by_patient.items()
+    }
+
+
+def link(samples: Sequence[Sample]) -> list[Sample]:
+    """One patient's ordered samples, each panel re-interpreted with its previous sample and with
+    the earliest sample as the CTCAE baseline."""
+    dated = [s for s in samples if s.when is not None]
+    linked: list[Sample] = []
+    for index, sample in enumerate(dated):
+        previous = dated[index - 1].panel.results if index else ()
+        baseline = dated[0].panel.results if index else ()
+        panel = interpret_results(sample.panel.results, sample.panel.patient, baseline, previous)
+        linked.append(replace(sample, panel=panel))
+    linked.extend(s for s in samples if s.when is None)
+    return linked
+
+
+def since(earlier: datetime | None, later: datetime | None) -> str:
+    """`121 d`, `5 h`, `0 h`, or `?` when either date is unknown."""
+    if earlier is None or later is None:
+        return "?"
+    seconds = (later - earlier).total_seconds()
+    if seconds < 86400:
+        return f"{math.floor(seconds / 3600)} h"
+    return f"{math.floor(seconds / 86400)} d"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One block per value, scaled from the lowest (▁) to the highest (█); a space where missing."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    if high == low:
+        return "".join(" " if v is None else SPARK[len(SPARK) // 2 - 1] for v in values)
+    steps = len(SPARK) - 1
+    return "".join(" " if v is None else SPARK[round((v - low) / (high - low) * steps)] for v in values)
+
+
+def trend_lines(patient: str, samples: Sequence[Sample]) -> list[str]:
+    """The plain-text trend of one patient: a column per sample, a row per analyte with its
+    sparkline, the interval since the previous sample and the rules met."""
+    if not samples:
+        return []
+    ids = [a for a in analytes() if any(s.panel.result(a) is not None for s in samples)]
+    header = ["sample", *(s.label for s in samples), "trend"]
+    rows = [["since previous", *("-" if i == 0 else since(samples[i - 1].when, s.when) for i, s in enumerate(samples)), ""]]
+    for analyte_id in ids:
+        cells, values = [], []
+        for sample in samples:
+            result = sample.panel.result(analyte_id)
+            m = None if result is None else result.measurement
+            if result is None:
+                cells.append("")
+                values.append(None)
+            elif m is None:
+                cells.append("? unreadable")
+                values.append(None)
+            else:
+                grade = sample.panel.grade(analyte_id)
+                graded = "" if grade is None or grade.grade is None or grade.grade == 0 else f" G{grade.grade}"
+                cells.append(f"{m.comparator or ''}{format_number(m.value)} {result.flag}{graded}")
+                values.append(m.value if sample.when is not None else None)
+        rows.append([f"{analyte_id} ({analytes()[analyte_id].canonical_unit})", *cells, sparkline(values)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    dated = [s.when for s in samples if s.when is not None]
+    span = ""
+    if dated:
+        first, last = f"{min(dated):%Y-%m-%d}", f"{max(dated):%Y-%m-%d}"
+        span = f", {first}" if first == last else f", {first} to {last}"
+    undated = sum(s.when is None for s in samples)
+    lines = [f"patient {patient or '(no patient column)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
+    if undated:
+        lines.append(f"  {undated} sample(s) with an unreadable date: shown last, not compared with the others")
+    for row in [header, *rows]:
+        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    lines.append("  rules met:")
+    lines.extend(f"    {s.label}: {', '.join(hit.rule_id for hit in s.panel.hits) or '-'}" for s in samples)
+    return lines

@@ -1,0 +1,1267 @@
+"""Laboratory exports as CSV: dialect, layout, streaming panels, row-faithful writing.
+
+No click and no rich here: every function takes text streams (iterables of lines) and writes
+to text streams, so the tests drive it with `io.StringIO`. The interpretation itself is the
+core's (`read_measurement`, `assess`, `interpret_results`, `unusable`); this module only
+decides what a cell means, groups rows into panels, and caches the core's answers:
+
+* a cell is read once per distinct (analyte, text, unit, lab range) — the decimal mark is
+  fixed per run — because values repeat a great deal in real exports;
+* a reading is judged once per distinct *assessment context* of the patient
+  (`interpret.assess_context`: the intervals that may apply), not once per patient;
+* a panel is interpreted once per distinct tuple of judged results.
+
+Every cache is cleared together when they have grown past `CACHE_LIMIT` entries, and the
+panel cache on its own past `PANEL_CACHE_LIMIT`, so memory stays bounded however long the file.
+
+Layouts:
+
+* *wide*: a row per sample, a column per analyte; each row is a panel, processed row by row.
+* *long*: a row per result; a panel is a run of consecutive rows with the same patient and
+  sample (or `--group-by` columns). Only the open panel is held. A key that comes back after
+  its panel was closed (an unsorted file) starts a new panel; the run reports how often that
+  happened so the user can sort the file first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import json
+import operator
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
+
+from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
+from levlab.errors import ExitStatus, LevlabError, UsageError, shown
+from levlab.interpret import assess, assess_context, interpret_results, read_measurement, unusable
+from levlab.model import AnalyteResult, PanelResult, Patient
+from levlab.ranges import IntervalTable, default_intervals, parse_sex
+from levlab.rules import rules
+from levlab.units import lookup_unit, unit_for_analyte
+from levlab.values import format_number, parse_number, parse_range
+
+CACHE_LIMIT = 100_000  # entries over all caches; past it they are all cleared
+PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
+SAMPLE_LINES = 50  # lines read ahead to sniff the delimiter
+DELIMITERS = (",", ";", "\t", "|")
+TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
+ERRORS_SHOWN = 10  # row errors echoed on stderr; the rest are only in the output
+
+#: texts that mean "not measured" (compared after strip + casefold); --na adds more
+NA_MARKERS = frozenset({"", "na", "n/a", "n.a.", "#n/a", "-", "--", ".", "nan", "null", "none", "nvt", "n.v.t."})
+
+#: roles a column can play, with the header names (EN / NL / DE) that give it; matched folded
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "patient": ("patient", "patient id", "patientid", "patient nr", "patientnummer", "patient number", "patnr",
+                "pat nr", "pat id", "pid", "mrn", "subject", "subject id", "client id", "ptid", "record id"),
+    "sample": ("sample", "sample id", "sample nr", "sample number", "specimen", "specimen id", "monster",
+               "monster id", "monsternummer", "monsternr", "order", "order id", "ordernr", "ordernummer",
+               "labnr", "labnummer", "lab number", "aanvraag", "aanvraagnummer", "accession", "accession number",
+               "barcode", "probe", "probennummer"),
+    "date": ("date", "datetime", "date time", "sample date", "sample datetime", "sampling date", "collection date",
+             "collection datetime", "collection time", "collected", "collected at", "specimen date", "draw date",
+             "datum", "afnamedatum", "afnamedatum tijd", "afname datum", "afnamemoment", "afname", "datum afname",
+             "datum tijd", "abnahmedatum", "entnahmedatum"),
+    "test": ("test", "test name", "testnaam", "test description", "test omschrijving", "analyte", "analysis",
+             "bepaling", "bepaling naam", "bepalingsnaam", "bepaling omschrijving", "omschrijving", "parameter",
+             "component", "observation", "lab test", "onderzoek", "analyse", "untersuchung"),
+    "code": ("code", "test code", "testcode", "loinc", "loinc code", "bepalingcode", "bepalingscode",
+             "observation code", "component code"),
+    "value": ("result", "results", "value", "uitslag", "waarde", "resultaat", "uitslag waarde", "result value",
+              "numeric result", "observation value", "wert", "ergebnis", "befund"),
+    "unit": ("unit", "units", "eenheid", "eenheden", "einheit", "uom", "unit of measure", "result unit",
+             "result units"),
+    "range": ("reference range", "ref range", "reference", "range", "normal range", "reference interval",
+              "referentiewaarde", "referentiewaarden", "referentie", "referentiegebied", "normaalwaarde",
+              "normaalwaarden", "refwaarde", "ref", "norm", "normal", "referenzbereich", "referenzwert",
+              "normalwert", "normalwerte", "normbereich"),
+    "sex": ("sex", "gender", "geslacht", "sexe", "geschlecht"),
+    "age": ("age", "leeftijd", "alter", "age years", "leeftijd jaren", "age at sample", "age at collection"),
+    "flag": ("flag", "lab flag", "abnormal flag", "vlag", "afwijkend", "afwijking", "markering", "interpretation"),
+}
+#: roles that --col may set
+COL_ROLES = ("patient", "sex", "age", "sample", "date", "test", "value", "unit", "range")
+_ROLE_INDEX = {normalise_name(name): role for role, names in ROLE_NAMES.items() for name in names}
+_SUFFIXES = sorted(
+    ((normalise_name(name), role) for role in ("range", "unit") for name in ROLE_NAMES[role]),
+    key=lambda item: -len(item[0]),
+)
+_BRACKETED_UNIT = re.compile(r"^(?P<name>.*?)\s*[(\[]\s*(?P<unit>[^()\[\]]*?)\s*[)\]]\s*$")
+_SEPARATORS = re.compile(r"[\s_,]+")
+_UTF8 = {"utf-8", "utf-8-sig"}
+
+
+# --- text in: encoding and dialect -------------------------------------------------------
+
+
+class DecodedLines:
+    """The lines of a byte stream as text; an undecodable byte is one error naming its line.
+
+    UTF-8 (the default) is read with or without a byte-order mark; `bom` tells, once the first
+    line is read, whether there was one (the CSV output keeps it). `progress`, if given, is
+    called now and then with the number of bytes read so far.
+    """
+
+    def __init__(self, binary: Iterable[bytes], encoding: str = "utf-8",
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.binary = binary
+        self.encoding = encoding
+        self.codec = check_encoding(encoding)
+        self.progress = progress
+        self.bom = False
+
+    def __iter__(self) -> Iterator[str]:
+        codec, progress = self.codec, self.progress
+        done = 0
+        for number, raw in enumerate(self.binary, start=1):
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                self.bom = True
+                if codec in _UTF8:
+                    raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                line = raw.decode(codec)
+            except UnicodeDecodeError as error:
+                raise UsageError(self._explain(number, raw, error)) from None
+            if progress is not None:
+                done += len(raw)
+                if number % 4096 == 0:
+                    progress(done)
+            yield line
+        if progress is not None:
+            progress(done)
+
+    def _explain(self, number: int, raw: bytes, error: UnicodeDecodeError) -> str:
+        byte = raw[error.start:error.start + 1].hex()
+        hint = "cp1252" if self.codec in _UTF8 else "utf-8"
+        return (f"line {number}: byte 0x{byte} cannot be read as {self.encoding}; the file is in another "
+                f"encoding: try --encoding {hint} (or latin-1)")
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name, or a usage error for an unknown encoding."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise UsageError(f"unknown encoding {shown(encoding)}; try utf-8, cp1252 or latin-1") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How the file is written: delimiter, decimal mark, line ending, and where each came from."""
+
+    delimiter: str
+    decimal: str
+    lineterminator: str = "\n"
+    delimiter_source: str = "sniffed"
+    decimal_source: str = "follows the delimiter"
+
+    def describe(self) -> str:
+        """`delimiter ';' (sniffed), decimal ',' (follows the delimiter)`."""
+        shown_delimiter = "tab" if self.delimiter == "\t" else repr(self.delimiter)
+        return (f"delimiter {shown_delimiter} ({self.delimiter_source}), "
+                f"decimal mark {self.decimal!r} ({self.decimal_source})")
+
+
+def sniff_delimiter(sample: Sequence[str]) -> str | None:
+    """The delimiter among `, ; tab |` that splits the sample into the most consistent rows."""
+    best, best_score = None, (0.0, 0)
+    for delimiter in DELIMITERS:
+        widths = [len(row) for row in csv.reader(sample, delimiter=delimiter) if row]
+        if not widths or widths[0] < 2:
+            continue
+        consistent = sum(width == widths[0] for width in widths) / len(widths)
+        score = (consistent, widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def open_dialect(lines: Iterable[str], delimiter: str | None = None, decimal: str | None = None,
+                 ) -> tuple[Dialect, Iterator[str]]:
+    """Sniff the dialect from the first lines; the lines come back whole, to be read again."""
+    iterator = iter(lines)
+    sample = list(itertools.islice(iterator, SAMPLE_LINES))
+    if not sample:
+        raise UsageError("the input is empty: no header row")
+    source = "given"
+    if delimiter is None:
+        delimiter = sniff_delimiter(sample) or ","
+        source = "sniffed"
+    decimal_source = "given"
+    if decimal is None:
+        decimal = "," if delimiter == ";" else "."
+        decimal_source = "follows the delimiter"
+    ending = "\r\n" if sample[0].endswith("\r\n") else "\n"
+    return Dialect(delimiter, decimal, ending, source, decimal_source), itertools.chain(sample, iterator)
+
+
+# --- options -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """What the command line says; texts are checked here, against the header in `detect_layout`."""
+
+    layout: str | None = None  # "wide", "long" or None to detect
+    delimiter: str | None = None
+    decimal: str | None = None
+    na: tuple[str, ...] = ()
+    cols: tuple[str, ...] = ()  # ROLE=HEADER
+    maps: tuple[str, ...] = ()  # HEADER=ANALYTE[:UNIT]
+    ranges: tuple[str, ...] = ()  # HEADER=RANGE
+    group_by: tuple[str, ...] = ()
+    strict: bool = False
+    table: IntervalTable | None = None
+
+    @property
+    def na_markers(self) -> frozenset[str]:
+        return NA_MARKERS | {text.strip().casefold() for text in self.na}
+
+
+@dataclass(frozen=True, slots=True)
+class MapOption:
+    """One --map: a header, the analyte it holds (None: ignore the column), and its unit."""
+
+    header: str
+    analyte: Analyte | None
+    unit: str | None
+    text: str
+
+
+def parse_map(text: str) -> MapOption:
+    """`HEADER=ANALYTE[:UNIT]` or `HEADER=ignore`; an error names the part that is wrong."""
+    header, sep, target = text.rpartition("=")
+    if not sep or not header.strip():
+        raise UsageError(f"--map {shown(text)}: the header is missing; write HEADER=ANALYTE[:UNIT], "
+                         "e.g. --map \"Total_Bilirubin=bilirubin:mg/dL\"")
+    name, _, unit_text = target.partition(":")
+    if name.strip().casefold() in {"ignore", "-", "none"}:
+        return MapOption(header.strip(), None, None, text)
+    if not name.strip():
+        raise UsageError(f"--map {shown(text)}: the analyte is missing after '='; write HEADER=ANALYTE[:UNIT]")
+    analyte = find_analyte(name)
+    if analyte is None:
+        raise UsageError(f"--map {shown(text)}: unknown analyte {shown(name.strip())}; "
+                         f"known: {', '.join(analytes())} (or 'ignore')")
+    unit = None
+    if unit_text.strip():
+        try:
+            unit = unit_for_analyte(analyte, unit_text).key
+        except LevlabError as error:
+            raise UsageError(f"--map {shown(text)}: unit {shown(unit_text.strip())}: {error}") from None
+    return MapOption(header.strip(), analyte, unit, text)
+
+
+def parse_col(text: str) -> tuple[str, str]:
+    """`ROLE=HEADER` -> (role, header); an error names the part that is wrong."""
+    role, sep, header = text.partition("=")
+    role = role.strip().casefold()
+    if not sep or not header.strip():
+        raise UsageError(f"--col {shown(text)}: write ROLE=HEADER, e.g. --col test=Bepaling")
+    if role not in COL_ROLES:
+        raise UsageError(f"--col {shown(text)}: unknown role {shown(role)}; roles: {', '.join(COL_ROLES)}")
+    return role, header.strip()
+
+
+def parse_range_option(text: str, decimal: str) -> tuple[str, str]:
+    """`HEADER=RANGE` (`ALT=0-45`, `LDH=<250`) -> (header, range text), the range checked."""
+    header, sep, range_text = text.rpartition("=")
+    if not sep or not header.strip():
+        raise UsageError(f"--range {shown(text)}: write HEADER=RANGE, e.g. --range \"ALT (U/L)=<45\"")
+    try:
+        parse_range(range_text, decimal)
+    except LevlabError as error:
+        raise UsageError(f"--range {shown(text)}: {error}") from None
+    return header.strip(), range_text.strip()
+
+
+def find_header(header: Sequence[str], name: str, what: str) -> int:
+    """Index of a header named on the command line: exact first, then folded if that is unique."""
+    stripped = [cell.strip() for cell in header]
+    if name in stripped:
+        return stripped.index(name)
+    folded = normalise_name(name)
+    matches = [i for i, cell in enumerate(stripped) if normalise_name(cell) == folded and folded]
+    if len(matches) == 1:
+        return matches[0]
+    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {', '.join(map(repr, stripped))})")
+
+
+# --- layout detection ------------------------------------------------------------------------
+
+
+@dataclass
+class AnalyteColumn:
+    """A wide file's column of one analyte, with where its unit and lab range come from."""
+
+    index: int
+    header: str
+    analyte: Analyte
+    unit: str | None = None  # units.toml key from the header or --map
+    unit_source: str = "assumed"  # header, map, unit column, assumed
+    unit_index: int | None = None  # a neighbouring unit column
+    range_index: int | None = None  # a neighbouring lab-range column
+    range_text: str | None = None  # --range
+    mapped: bool = False
+
+    @property
+    def range_source(self) -> str:
+        if self.range_text is not None:
+            return f"laboratory's own range (--range {self.header})"
+        if self.range_index is not None:
+            return "laboratory's own range (export column)"
+        return ""
+
+
+@dataclass
+class Layout:
+    """What each column of the header means."""
+
+    kind: str  # "wide" or "long"
+    header: list[str]
+    roles: dict[str, int] = field(default_factory=dict)
+    columns: list[AnalyteColumn] = field(default_factory=list)  # wide only
+    group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
+    key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
+    ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.header)
+
+
+def split_header(text: str) -> tuple[Analyte | None, str | None]:
+    """The analyte a wide header names and the unit it gives: `ALAT (U/L)`, `bilirubin_umol_L`.
+
+    A bracketed text that is not a unit of the analyte is an error (it would otherwise be
+    silently ignored); a unit after a space or underscore is taken only when it is one.
+    """
+    whole = find_analyte(text)
+    if whole is not None:
+        return whole, None
+    match = _BRACKETED_UNIT.match(text)
+    if match and match.group("name"):
+        analyte = find_analyte(match.group("name"))
+        if analyte is not None:
+            inner = match.group("unit")
+            if not inner or find_analyte(inner) is analyte:
+                return analyte, None
+            try:
+                return analyte, unit_for_analyte(analyte, inner).key
+            except LevlabError as error:
+                raise UsageError(
+                    f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                ) from None
+    parts = [part for part in _SEPARATORS.split(text.strip()) if part]
+    for size in (1, 2, 3):
+        if len(parts) <= size:
+            break
+        analyte = find_analyte(" ".join(parts[:-size]))
+        if analyte is None:
+            continue
+        try:
+            unit = lookup_unit("/".join(parts[-size:]) if size > 1 else parts[-1])
+        except LevlabError:
+            continue
+        if unit.key in analyte.units:
+            return analyte, unit.key
+    return None, None
+
+
+def companion_of(text: str) -> tuple[str, Analyte] | None:
+    """`ALT ref`, `ALAT normaalwaarde`, `ALT unit` -> ("range" | "unit", the analyte)."""
+    folded = normalise_name(text)
+    for suffix, role in _SUFFIXES:
+        if folded != suffix and folded.endswith(suffix):
+            analyte = find_analyte(folded[: -len(suffix)])
+            if analyte is not None:
+                return role, analyte
+        if folded != suffix and folded.startswith(suffix):
+            analyte = find_analyte(folded[len(suffix):])
+            if analyte is not None:
+                return role, analyte
+    return None
+
+
+def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> Layout:
+    """Give every column a meaning from its header and the options, or a usage error that says why."""
+    header = list(header)
+    stripped = [cell.strip() for cell in header]
+    if len(set(stripped)) != len(stripped):
+        seen = Counter(stripped)
+        doubles = [name for name, count in seen.items() if count > 1]
+        raise UsageError(f"the header repeats {', '.join(map(repr, doubles))}: every column needs its own name")
+    taken: dict[int, str] = {}
+    roles: dict[str, int] = {}
+    for text in options.cols:
+        role, name = parse_col(text)
+        index = find_header(header, name, f"--col {text}")
+        roles[role] = index
+        taken[index] = role
+    maps = [parse_map(text) for text in options.maps]
+    map_at: dict[int, MapOption] = {}
+    for option in maps:
+        index = find_header(header, option.header, f"--map {option.text}")
+        if index in taken:
+            raise UsageError(f"--map {option.text}: column {shown(stripped[index])} is already the {taken[index]} column")
+        map_at[index] = option
+    for index, text in enumerate(stripped):
+        if index in taken or index in map_at:
+            continue
+        role = _ROLE_INDEX.get(normalise_name(text))
+        if role is not None and role not in roles:
+            roles[role] = index
+            taken[index] = role
+    kind = options.layout
+    if kind is None:
+        kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not maps else "wide"
+    layout = Layout(kind, header, roles)
+    if kind == "long":
+        _detect_long(layout, stripped, taken, options, map_at)
+    else:
+        _detect_wide(layout, stripped, taken, options, map_at, decimal)
+    return layout
+
+
+def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
+                 map_at: dict[int, MapOption]) -> None:
+    roles = layout.roles
+    if map_at:
+        raise UsageError("--map names analyte columns of a wide file; in a long file the test column names "
+                         "the analyte (use --col test=HEADER, --col unit=HEADER)")
+    if options.ranges:
+        raise UsageError("--range is for wide files; a long file gives each row's range in its range column "
+                         "(--col range=HEADER)")
+    if "test" not in roles and "code" in roles:
+        roles["test"] = roles.pop("code")
+    missing = [role for role in ("test", "value") if role not in roles]
+    if missing:
+        raise UsageError(
+            f"long layout needs a test column and a result column; none found for {' and '.join(missing)} "
+            f"(columns: {', '.join(map(repr, stripped))}); name them with --col test=HEADER --col value=HEADER"
+        )
+    if options.group_by:
+        layout.group = [find_header(layout.header, name, f"--group-by {name}") for name in options.group_by]
+        how = "--group-by"
+    else:
+        layout.group = [roles[role] for role in ("patient", "sample") if role in roles]
+        if "sample" not in roles and "date" in roles:
+            layout.group.append(roles["date"])
+        how = "patient and sample"
+    layout.key_columns = list(layout.group) + ([roles["date"]] if "date" in roles and roles["date"] not in layout.group else [])
+    if layout.group:
+        names = " + ".join(repr(stripped[i]) for i in layout.group)
+        layout.notes.append(
+            f"panels: consecutive rows with the same {names} ({how}); a key that comes back after its panel "
+            "was closed starts a new panel (sort unsorted files first)"
+        )
+    else:
+        layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
+                            "(name the key with --group-by COL)")
+    if "unit" not in roles:
+        layout.notes.append("no unit column: results without a unit in the value are read in the canonical "
+                            "unit where it may be assumed (enzymes: U/L, said per result), and are errors for "
+                            "bilirubin, albumin, globulin, haemoglobin and glucose")
+    layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in taken and i not in roles.values()]
+
+
+def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
+                 map_at: dict[int, MapOption], decimal: str) -> None:
+    roles = layout.roles
+    explicit = {parse_col(text)[0] for text in options.cols}
+    # In a wide file a bare unit or range column belongs to the analyte column before it, and
+    # a column that looked like a test or result column of a long file is just another column.
+    for role in ("unit", "range", "test", "value", "code"):
+        if role in roles and role not in explicit:
+            taken.pop(roles.pop(role))
+    columns: dict[int, AnalyteColumn] = {}
+    companions: list[tuple[int, str, Analyte | None]] = []
+    for index, text in enumerate(stripped):
+        if index in taken:
+            continue
+        option = map_at.get(index)
+        if option is not None:
+            if option.analyte is not None:
+                columns[index] = AnalyteColumn(index, text, option.analyte, option.unit,
+                                               "map" if option.unit else "assumed", mapped=True)
+            continue
+        analyte, unit = split_header(text)
+        if analyte is not None:
+            columns[index] = AnalyteColumn(index, text, analyte, unit, "header" if unit else "assumed")
+            continue
+        companion = companion_of(text)
+        generic = _ROLE_INDEX.get(normalise_name(text))
+        if companion is not None:
+            companions.append((index, companion[0], companion[1]))
+        elif generic in ("unit", "range"):
+            companions.append((index, generic, None))
+    _settle_duplicates(columns, stripped)
+    used: set[int] = set(columns)
+    for index, role, analyte in companions:
+        owner = _companion_owner(columns, index, analyte)
+        if owner is None:
+            continue
+        if role == "unit" and owner.unit_index is None:
+            owner.unit_index = index
+        elif role == "range" and owner.range_index is None:
+            owner.range_index = index
+        else:
+            continue
+        used.add(index)
+    for text in options.ranges:
+        name, range_text = parse_range_option(text, decimal)
+        index = find_header(layout.header, name, f"--range {text}")
+        if index not in columns:
+            raise UsageError(f"--range {shown(text)}: column {shown(stripped[index])} is not an analyte column")
+        columns[index].range_text = range_text
+    if not columns:
+        raise UsageError(
+            "no column is recognised as an analyte (wide layout) or as a test and result pair (long layout); "
+            f"columns: {', '.join(map(repr, stripped))}. Map them with --map HEADER=ANALYTE[:UNIT] "
+            "or --col test=HEADER --col value=HEADER"
+        )
+    for column in columns.values():
+        if column.unit is None and column.unit_index is not None:
+            column.unit_source = "unit column"
+        elif column.unit is None and column.analyte.unit_required:
+            first, second = column.analyte.units[:2]
+            raise UsageError(
+                f"column {shown(column.header)} ({column.analyte.id}) has no unit in its header, in a unit column "
+                f"or in --map, and its values could be {first} or {second}; say which with "
+                f"--map \"{column.header}={column.analyte.id}:{first}\" (or :{second})"
+            )
+    layout.columns = [columns[index] for index in sorted(columns)]
+    layout.key_columns = [roles[role] for role in ("patient", "sample", "date") if role in roles]
+    layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in used and i not in taken]
+    if options.group_by:
+        layout.notes.append("--group-by is ignored in a wide file: each row is a panel")
+
+
+def _settle_duplicates(columns: dict[int, AnalyteColumn], stripped: list[str]) -> None:
+    """Two columns of one analyte: a --map decides which counts, otherwise it is a usage error."""
+    by_analyte: dict[str, list[AnalyteColumn]] = {}
+    for column in columns.values():
+        by_analyte.setdefault(column.analyte.id, []).append(column)
+    for analyte_id, group in by_analyte.items():
+        if len(group) == 1:
+            continue
+        mapped = [column for column in group if column.mapped]
+        if len(mapped) == 1:
+            for column in group:
+                if column is not mapped[0]:
+                    del columns[column.index]
+            continue
+        names = ", ".join(repr(column.header) for column in group)
+        first = group[0]
+        raise UsageError(
+            f"columns {names} are all {analyte_id}: say which one counts, e.g. "
+            f"--map \"{first.header}={analyte_id}\" (the others are then ignored, and reported so)"
+        )
+
+
+def _companion_owner(columns: dict[int, AnalyteColumn], index: int, analyte: Analyte | None) -> AnalyteColumn | None:
+    if analyte is not None:
+        return next((column for column in columns.values() if column.analyte.id == analyte.id), None)
+    # a bare `unit` / `ref` column belongs to the nearest analyte column on its left (at most two steps)
+    for step in (1, 2):
+        column = columns.get(index - step)
+        if column is not None:
+            return column
+    return None
+
+
+def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[str]:
+    """The short account, before the data, of what levlab made of the file."""
+    lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
+    for role, index in layout.roles.items():
+        lines.append(f"  {layout.header[index].strip()!r} -> {role}")
+    for column in layout.columns:
+        if column.unit_source == "assumed":
+            unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
+        elif column.unit_source == "unit column":
+            unit = f"unit from column {layout.header[column.unit_index].strip()!r}"  # type: ignore[index]
+        else:
+            unit = f"{column.unit} (from the {column.unit_source})"
+        lab = ""
+        if column.range_text is not None:
+            lab = f"; lab range {column.range_text!r} (--range) replaces the defaults"
+        elif column.range_index is not None:
+            lab = f"; lab range from column {layout.header[column.range_index].strip()!r} replaces the defaults"
+        lines.append(f"  {column.header!r} -> {column.analyte.id}, {unit}{lab}")
+    if layout.kind == "long" and "range" in layout.roles:
+        lines.append(f"  lab ranges from {layout.header[layout.roles['range']].strip()!r} replace the defaults where given")
+    if layout.ignored:
+        lines.append(f"  ignored (passed through): {', '.join(map(repr, layout.ignored))}")
+    lines.extend(f"  {note}" for note in layout.notes)
+    if layout.kind == "wide":
+        present = {column.analyte.id for column in layout.columns}
+        lines.extend(f"  no {_short(a)} column: normal-panel can never be met" for a in _normal_panel_ids() if a not in present)
+    return lines
+
+
+def _normal_panel_ids() -> tuple[str, ...]:
+    for rule in rules():
+        if rule.when["type"] == "panel_in_range":
+            return tuple(rule.when["analytes"])
+    return ()
+
+
+def _short(analyte_id: str) -> str:
+    return analyte_id.upper() if len(analyte_id) <= 3 else analyte_id
+
+
+# --- the cached path through the core -----------------------------------------------------------
+
+
+class _NotMeasured:
+    """A cell that holds a missing-value marker."""
+
+    def __repr__(self) -> str:
+        return "NOT_MEASURED"
+
+
+NOT_MEASURED: Any = _NotMeasured()
+
+
+class Reading:
+    """One distinct cell read by `read_measurement`: the measurement, or the error it raised."""
+
+    __slots__ = ("analyte", "error", "judged", "measurement", "patient_free")
+
+    def __init__(self, analyte: Analyte, measurement: Any, error: str | None) -> None:
+        self.analyte = analyte
+        self.measurement = measurement
+        self.error = error
+        # unreadable, or judged by the lab's own range: the patient does not enter the judgement
+        self.patient_free = measurement is None or measurement.lab_interval is not None
+        self.judged: dict[int, Judged] = {}  # assessment context token (0: patient-free) -> judged
+
+
+class Judged:
+    """A reading judged for one assessment context; made once, so panels are keyed by identity."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: AnalyteResult) -> None:
+        self.result = result
+
+
+class PatientEntry:
+    """A patient read from sex/age cells, with the errors of those cells."""
+
+    __slots__ = ("contexts", "errors", "patient")
+
+    def __init__(self, patient: Patient, errors: list[tuple[str, str]]) -> None:
+        self.patient = patient
+        self.errors = errors
+        self.contexts: dict[str, int] = {}  # analyte id -> assessment context token
+
+
+class Evaluation:
+    """A panel interpreted once per distinct tuple of judged results, and its CSV fields."""
+
+    __slots__ = ("fields", "panel")
+
+    def __init__(self, panel: PanelResult) -> None:
+        self.panel = panel
+        self.fields: list[str] | None = None
+
+
+class Judge:
+    """The core behind caches. See the module text for what each cache is keyed by."""
+
+    def __init__(self, table: IntervalTable, decimal: str, na_markers: frozenset[str], limit: int = CACHE_LIMIT):
+        self.table = table
+        self.decimal = decimal
+        self.na = na_markers
+        self.limit = limit
+        self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
+        self._entries = 0
+        self._caches: list[dict[Any, Any]] = []
+        self.readings = self.new_cache()  # (analyte id, text, unit, range) -> Reading | NOT_MEASURED
+        self.patients = self.new_cache()  # (sex text, age text) -> PatientEntry
+        self.contexts = self.new_cache()  # assessment context -> token
+        self.panels = self.new_cache()  # tuple of Judged -> Evaluation
+        self.names = self.new_cache()  # test name -> Analyte | None
+
+    def new_cache(self) -> dict[Any, Any]:
+        """A dict cleared together with all the others."""
+        cache: dict[Any, Any] = {}
+        self._caches.append(cache)
+        return cache
+
+    def _grow(self) -> None:
+        self._entries += 1
+        if self._entries > self.limit:
+            for cache in self._caches:
+                cache.clear()
+            self._entries = 0
+
+    def read(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
+        """Read a cell (uncached): NOT_MEASURED for a missing-value marker, else a Reading."""
+        self._grow()
+        if text.strip().casefold() in self.na:
+            return NOT_MEASURED
+        if lab_range is not None and lab_range.strip().casefold() in self.na:
+            lab_range = None
+        if unit is not None and unit.strip().casefold() in self.na:
+            unit = None
+        try:
+            measurement = read_measurement(analyte, text, unit_text=unit, decimal=self.decimal,
+                                           lab_range=lab_range, lab_range_source=range_source)
+        except LevlabError as error:
+            return Reading(analyte, None, str(error))
+        return Reading(analyte, measurement, None)
+
+    def reading(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
+        """`read`, cached per (analyte, text, unit, lab range)."""
+        key = (analyte.id, text, unit, lab_range)
+        found = self.readings.get(key)
+        if found is None:
+            found = self.readings[key] = self.read(analyte, text, unit, lab_range, range_source)
+        return found
+
+    def patient(self, sex_text: str, age_text: str) -> PatientEntry:
+        """The patient of a row's sex and age cells, cached per pair of texts."""
+        key = (sex_text, age_text)
+        entry = self.patients.get(key)
+        if entry is None:
+            self._grow()
+            errors: list[tuple[str, str]] = []
+            sex = age = None
+            if sex_text.strip().casefold() not in self.na:
+                try:
+                    sex = parse_sex(sex_text)
+                except LevlabError as error:
+                    errors.append(("sex", str(error)))
+            if age_text.strip().casefold() not in self.na:
+                try:
+                    age = parse_number(age_text, self.decimal)
+                    if age > 130:
+                        raise UsageError(f"age {shown(age_text.strip())} is above 130 years")
+                except LevlabError as error:
+                    age = None
+                    errors.append(("age", f"age {shown(age_text.strip())}: {error}"))
+            entry = self.patients[key] = PatientEntry(Patient(sex, age), errors)
+        return entry
+
+    def context(self, analyte_id: str, entry: PatientEntry) -> int:
+        """Token of what `assess` looks at of this patient for this analyte."""
+        token = entry.contexts.get(analyte_id)
+        if token is None:
+            key = (analyte_id, assess_context(analyte_id, entry.patient, self.table))
+            token = self.contexts.get(key)
+            if token is None:
+                self._grow()
+                token = self.contexts[key] = next(self._tokens)
+            entry.contexts[analyte_id] = token
+        return token
+
+    def judge(self, reading: Reading, entry: PatientEntry, context: int | None = None) -> Judged:
+        """The reading judged for this patient, cached per assessment context."""
+        if context is None:
+            context = 0 if reading.patient_free else self.context(reading.analyte.id, entry)
+        judged = reading.judged.get(context)
+        if judged is None:
+            self._grow()
+            if reading.measurement is None:
+                result = unusable(reading.analyte.id, reading.error or "unreadable")
+            else:
+                result = assess(reading.measurement, entry.patient, self.table)
+            judged = reading.judged[context] = Judged(result)
+        return judged
+
+    def evaluate(self, judged: tuple[Judged, ...], patient: Patient) -> Evaluation:
+        """The panel of these judged results, interpreted once per distinct tuple.
+
+        A Judged is made once per (reading, context) and never copied, so the tuple itself is
+        the key (identity hash); the cache holds the tuple, so no id can be reused while it
+        is a key. The judged results already hold all the patient decides, so the panel carries the
+        patient of its first occurrence and `panel_for` relabels it for the others.
+        """
+        evaluation = self.panels.get(judged)
+        if evaluation is None:
+            if len(self.panels) >= PANEL_CACHE_LIMIT:
+                self.panels.clear()
+            evaluation = self.panels[judged] = Evaluation(interpret_results([j.result for j in judged], patient))
+        return evaluation
+
+
+def panel_for(evaluation: Evaluation, patient: Patient) -> PanelResult:
+    """The evaluation's panel labelled with this patient."""
+    panel = evaluation.panel
+    return panel if panel.patient == patient else replace(panel, patient=patient)
+
+
+# --- output fields ---------------------------------------------------------------------------
+
+
+def _value_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+    m = result.measurement
+    return "" if m is None else (m.comparator or "") + format_number(m.value, decimal)
+
+
+def _unit_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+    return "" if result.measurement is None else analytes()[result.analyte].canonical_unit
+
+
+def _flag_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+    return result.flag
+
+
+AnalyteField = Callable[[AnalyteResult, PanelResult, str], str]
+PanelField = Callable[[PanelResult], str]
+
+#: columns appended per analyte: wide files get `levlab_<id>_<name>` per analyte column,
+#: long files `levlab_<name>` on each row. Add a column by appending (name, function).
+def _ctcae_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+    # CTCAE v5.0 grade 0-4 (against ULN: a streamed panel has no baseline), "?" undecided, "" no term
+    grade = panel.grade(result.analyte)
+    return "" if grade is None else "?" if grade.grade is None else str(grade.grade)
+
+
+ANALYTE_FIELDS: list[tuple[str, AnalyteField]] = [
+    ("value", _value_field), ("unit", _unit_field), ("flag", _flag_field), ("ctcae", _ctcae_field),
+]
+#: columns appended per panel, on each of its rows
+PANEL_FIELDS: list[tuple[str, PanelField]] = [
+    ("flags", lambda panel: " ".join(hit.rule_id for hit in panel.hits)),
+    ("normal_panel", lambda panel: panel.normal_panel.status),
+]
+
+
+def output_header(layout: Layout) -> list[str]:
+    """The header row written: the input's, then levlab's columns."""
+    added = []
+    if layout.kind == "wide":
+        for column in layout.columns:
+            added.extend(f"levlab_{column.analyte.id}_{name}" for name, _ in ANALYTE_FIELDS)
+    else:
+        added.append("levlab_analyte")
+        added.extend(f"levlab_{name}" for name, _ in ANALYTE_FIELDS)
+    added.extend(f"levlab_{name}" for name, _ in PANEL_FIELDS)
+    added.append("levlab_error")
+    return layout.header + added
+
+
+# --- panels out ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A cell that could not be used: 1-based data row, its column header, what was wrong."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class PanelOut:
+    """One interpreted panel with where it came from."""
+
+    rows: list[int]
+    key: dict[str, str]
+    panel: PanelResult
+    errors: list[RowError]
+
+
+@dataclass
+class Summary:
+    """Counts for the closing line, and what the run has to say at the end."""
+
+    rows: int = 0
+    panels: int = 0
+    rows_with_errors: int = 0
+    reopened: int = 0  # long: panel keys that came back after their panel was closed
+    seen: set[str] = field(default_factory=set)  # long: analytes met
+
+    def line(self) -> str:
+        return (f"levlab csv: {self.rows} rows, {self.panels} panels, "
+                f"{self.rows_with_errors} rows with errors")
+
+
+class StrictStop(LevlabError):
+    """--strict: the first row with an error ends the run."""
+
+    exit_status = ExitStatus.ROW_ERRORS
+
+
+class Sink:
+    """Where results go. `rows` receives output rows (CSV); `panel` receives panels (JSONL, table)."""
+
+    wants_rows = False
+    wants_panels = False
+
+    def start(self, header: list[str]) -> None:  # pragma: no cover - interface
+        pass
+
+    def rows(self, rows: Iterable[list[str]]) -> None:  # pragma: no cover - interface
+        pass
+
+    def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
+        pass
+
+
+class CsvSink(Sink):
+    """Every input row, fields unchanged and in order, with levlab's columns appended."""
+
+    wants_rows = True
+
+    def __init__(self, stream: IO[str], dialect: Dialect) -> None:
+        self.writer = csv.writer(stream, delimiter=dialect.delimiter, lineterminator=dialect.lineterminator)
+        self.writerow = self.writer.writerow
+
+    def start(self, header: list[str]) -> None:
+        self.writerow(header)
+
+    def rows(self, rows: Iterable[list[str]]) -> None:
+        self.writer.writerows(rows)
+
+
+class JsonlSink(Sink):
+    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors."""
+
+    wants_panels = True
+
+    def __init__(self, stream: IO[str]) -> None:
+        from levlab.render import panel_json
+
+        self.stream = stream
+        self.panel_json = panel_json
+
+    def panel(self, out: PanelOut) -> None:
+        document = self.panel_json(out.panel)
+        document["rows"] = out.rows
+        document["key"] = out.key
+        document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
+        self.stream.write(json.dumps(document, ensure_ascii=False) + "\n")
+
+
+class CollectSink(Sink):
+    """For --format table: every panel while the file is small, then a summary in constant memory."""
+
+    wants_panels = True
+
+    def __init__(self, keep: int = TABLE_PANELS, findings: int = 20) -> None:
+        self.keep = keep
+        self.findings_kept = findings
+        self.panels: list[PanelOut] = []
+        self.total = 0
+        self.statuses: Counter[str] = Counter()
+        self.rule_counts: Counter[str] = Counter()
+        self.findings: list[PanelOut] = []  # panels with a rule met or not-met, first ones
+        self.more_findings = 0
+        self.with_errors = 0
+
+    @property
+    def small(self) -> bool:
+        return self.total <= self.keep
+
+    def panel(self, out: PanelOut) -> None:
+        self.total += 1
+        self.statuses[out.panel.normal_panel.status] += 1
+        self.rule_counts.update(hit.rule_id for hit in out.panel.hits)
+        self.with_errors += bool(out.errors)
+        if self.total <= self.keep:
+            self.panels.append(out)
+        if out.panel.hits or out.panel.normal_panel.status == "not-met":
+            if len(self.findings) < self.findings_kept:
+                self.findings.append(out)
+            else:
+                self.more_findings += 1
+        if self.total > self.keep:
+            self.panels.clear()
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+class CsvRun:
+    """One pass over an export: header, layout, then panels into a sink."""
+
+    def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
+        self.options = options
+        self.dialect, body = open_dialect(lines, options.delimiter, options.decimal)
+        self.reader = csv.reader(body, delimiter=self.dialect.delimiter)
+        header = next(self.reader, None)
+        while header == []:
+            header = next(self.reader, None)
+        if header is None:
+            raise UsageError("the input has no header row")
+        self.layout = detect_layout(header, options, self.dialect.decimal)
+        self.report = detection_report(self.layout, self.dialect, encoding + (" (BOM)" if getattr(lines, "bom", False) else ""))
+        self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
+        self.summary = Summary()
+        self.errors_shown: list[str] = []
+
+    def run(self, sink: Sink) -> Summary:
+        """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
+        if sink.wants_rows:
+            sink.start(output_header(self.layout))
+        if self.layout.kind == "wide":
+            self._wide(sink)
+        else:
+            self._long(sink)
+        return self.summary
+
+    def closing_lines(self) -> list[str]:
+        """What stderr says after the data: the first errors, warnings, and the summary line (last)."""
+        lines = list(self.errors_shown)
+        hidden = self.summary.rows_with_errors - len(self.errors_shown)
+        if hidden > 0:
+            lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
+        if self.summary.reopened:
+            lines.append(
+                f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
+                "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
+            )
+        if self.layout.kind == "long" and self.summary.rows:
+            missing = [_short(a) for a in _normal_panel_ids() if a not in self.summary.seen]
+            if missing:
+                lines.append(f"levlab csv: no {', '.join(missing)} result in the file: normal-panel could never be met")
+        lines.append(self.summary.line())
+        return lines
+
+    def _row_errors(self, number: int, errors: list[RowError]) -> None:
+        self.summary.rows_with_errors += 1
+        if self.options.strict:
+            first = errors[0]
+            raise StrictStop(f"row {number}, column {first.column!r}: {first.message} (stopped: --strict)")
+        if len(self.errors_shown) < ERRORS_SHOWN:
+            self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
+
+    # wide: a row is a panel --------------------------------------------------------------------
+
+    def _wide(self, sink: Sink) -> None:
+        layout, judge, summary = self.layout, self.judge, self.summary
+        header = [cell.strip() for cell in layout.header]
+        width = layout.width
+        decimal = judge.decimal
+        roles = layout.roles
+        sex_at, age_at = roles.get("sex"), roles.get("age")
+        fixed_patient = judge.patient("", "") if sex_at is None and age_at is None else None
+        # per column: the column, its cell cache, and whether a unit or range cell joins the cache key
+        plan = [(column, column.index, column.analyte.id, judge.new_cache(),
+                 column.unit_index is not None or column.range_index is not None or column.range_text is not None)
+                for column in layout.columns]
+        key_at = layout.key_columns
+        want_rows, want_panels = sink.wants_rows, sink.wants_panels
+        batch: list[list[str]] = []
+        number = 0
+        for row in self.reader:
+            if not row:
+                continue
+            number += 1
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
+            if fixed_patient is None:
+                entry = judge.patient(row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
+            else:
+                entry = fixed_patient
+            judged: list[Judged] = []
+            errors: list[RowError] | None = None
+            for column, index, analyte_id, cache, keyed in plan:
+                text = row[index]
+                if keyed:
+                    key = (text, row[column.unit_index] if column.unit_index is not None else column.unit,
+                           row[column.range_index] if column.range_index is not None else column.range_text)
+                    reading = cache.get(key) or cache.setdefault(key, self._read_wide(column, *key))
+                else:
+                    reading = cache.get(text) or cache.setdefault(text, self._read_wide(column, text, column.unit, None))
+                if reading is NOT_MEASURED:
+                    continue
+                context = 0 if reading.patient_free else (
+                    entry.contexts.get(analyte_id) or judge.context(analyte_id, entry))
+                judged.append(reading.judged.get(context) or judge.judge(reading, entry, context))
+                if reading.error is not None:
+                    errors = errors or []
+                    errors.append(RowError(number, column.header, reading.error))
+            if entry.errors:
+                errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
+            if len(row) > width:
+                errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
+            if errors:
+                self._row_errors(number, errors)
+            evaluation = judge.evaluate(tuple(judged), entry.patient)
+            summary.panels += 1
+            if want_rows:
+                if evaluation.fields is None:
+                    evaluation.fields = _wide_fields(evaluation.panel, layout.columns, decimal)
+                row.extend(evaluation.fields)
+                row.append(_error_text(errors) if errors else "")
+                batch.append(row)
+                if len(batch) >= 512:
+                    sink.rows(batch)
+                    batch = []
+            if want_panels:
+                key = {header[i]: row[i] for i in key_at}
+                sink.panel(PanelOut([number], key, panel_for(evaluation, entry.patient), errors or []))
+        if batch:
+            sink.rows(batch)
+        summary.rows = number
+
+    def _read_wide(self, column: AnalyteColumn, text: str, unit: str | None, lab_range: str | None) -> Any:
+        return self.judge.read(column.analyte, text, unit, lab_range, column.range_source)
+
+    # long: a run of rows is a panel ----------------------------------------------------------------
+
+    def _long(self, sink: Sink) -> None:
+        layout = self.layout
+        width = layout.width
+        group = layout.group
+        key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
+        closed: set[Any] = set()
+        open_key: Any = None
+        open_rows: list[list[str]] = []
+        first_number = 0
+        number = 0
+        for row in self.reader:
+            if not row:
+                continue
+            number += 1
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
+            key = key_of(row)
+            if open_rows and key != open_key:
+                self._close(open_key, open_rows, first_number, sink)
+                if len(closed) < CACHE_LIMIT:
+                    closed.add(open_key)
+                open_rows = []
+            if not open_rows:
+                open_key, first_number = key, number
+                if key in closed:
+                    self.summary.reopened += 1
+            open_rows.append(row)
+        if open_rows:
+            self._close(open_key, open_rows, first_number, sink)
+        self.summary.rows = number
+
+    def _close(self, key: Any, rows: list[list[str]], first: int, sink: Sink) -> None:
+        layout, judge = self.layout, self.judge
+        roles = layout.roles
+        header = [cell.strip() for cell in layout.header]
+        width = layout.width
+        test_at, value_at = roles["test"], roles["value"]
+        code_at, unit_at, range_at = roles.get("code"), roles.get("unit"), roles.get("range")
+        range_source = f"laboratory's own range (column {header[range_at]!r})" if range_at is not None else ""
+        errors: dict[int, list[RowError]] = {}
+        entry = self._panel_patient(rows, first, errors)
+        readings: list[Any] = []  # per row: Reading, NOT_MEASURED or None (not an analyte levlab knows)
+        row_analytes: list[Analyte | None] = []
+        by_analyte: dict[str, int] = {}  # analyte id -> index of the row that counts
+        conflicts: dict[str, str] = {}
+        for offset, row in enumerate(rows):
+            analyte = self._analyte_of(row[test_at], row[code_at] if code_at is not None else "")
+            row_analytes.append(analyte)
+            if analyte is None:
+                readings.append(None)
+                continue
+            self.summary.seen.add(analyte.id)
+            reading = judge.reading(analyte, row[value_at], row[unit_at] if unit_at is not None else None,
+                                    row[range_at] if range_at is not None else None, range_source)
+            readings.append(reading)
+            if reading is NOT_MEASURED:
+                continue
+            if reading.error is not None:
+                errors.setdefault(offset, []).append(RowError(first + offset, header[value_at], reading.error))
+            earlier = by_analyte.get(analyte.id)
+            if earlier is None:
+                by_analyte[analyte.id] = offset
+            elif readings[earlier] is not reading:
+                message = (f"{analyte.id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
+                           "with different results; neither is used")
+                conflicts[analyte.id] = message
+                errors.setdefault(offset, []).append(RowError(first + offset, header[value_at], message))
+        judged = []
+        for analyte_id, offset in by_analyte.items():
+            if analyte_id in conflicts:
+                judged.append(judge.judge(Reading(readings[offset].analyte, None, conflicts[analyte_id]), entry))
+            else:
+                judged.append(judge.judge(readings[offset], entry))
+        for offset, row in enumerate(rows):
+            if len(row) > width:
+                errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
+        for offset in sorted(errors):
+            self._row_errors(first + offset, errors[offset])
+        evaluation = judge.evaluate(tuple(judged), entry.patient)
+        panel = panel_for(evaluation, entry.patient)
+        self.summary.panels += 1
+        if sink.wants_rows:
+            if evaluation.fields is None:
+                evaluation.fields = [function(panel) for _, function in PANEL_FIELDS]
+            decimal = judge.decimal
+            out = []
+            for offset, (row, reading, analyte) in enumerate(zip(rows, readings, row_analytes, strict=True)):
+                if analyte is None:
+                    row.extend([""] * (1 + len(ANALYTE_FIELDS)))
+                else:
+                    row.append(analyte.id)
+                    result = panel.result(analyte.id) if reading is not NOT_MEASURED else None
+                    row.extend(function(result, panel, decimal) if result is not None else "" for _, function in ANALYTE_FIELDS)
+                row.extend(evaluation.fields)
+                row_errors = errors.get(offset)
+                row.append(_error_text(row_errors) if row_errors else "")
+                out.append(row)
+            sink.rows(out)
+        if sink.wants_panels:
+            shown_key = {header[i]: rows[0][i] for i in layout.key_columns}
+            flat = [error for offset in sorted(errors) for error in errors[offset]]
+            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+
+    def _analyte_of(self, name: str, code: str) -> Analyte | None:
+        names = self.judge.names
+        key = (name, code)
+        if key not in names:
+            self.judge._grow()
+            names[key] = find_analyte(name) or (find_analyte(code) if code.strip() else None)
+        return names[key]
+
+    def _panel_patient(self, rows: list[list[str]], first: int, errors: dict[int, list[RowError]]) -> PatientEntry:
+        """The panel's sex and age: the first given in its rows; a different one later is an error."""
+        roles, header = self.layout.roles, [cell.strip() for cell in self.layout.header]
+        texts = {}
+        for role in ("sex", "age"):
+            at = roles.get(role)
+            texts[role] = ""
+            if at is None:
+                continue
+            for offset, row in enumerate(rows):
+                text = row[at]
+                if text.strip().casefold() in self.judge.na:
+                    continue
+                if not texts[role]:
+                    texts[role] = text
+                elif text.strip() != texts[role].strip():
+                    errors.setdefault(offset, []).append(RowError(
+                        first + offset, header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
+                        "earlier in this panel; the first is used"))
+        entry = self.judge.patient(texts["sex"], texts["age"])
+        if entry.errors:
+            for role, message in entry.errors:
+                at = roles[role]
+                offset = next(i for i, row in enumerate(rows) if row[at] == texts[role])
+                errors.setdefault(offset, []).append(RowError(first + offset, header[at], message))
+        return entry
+
+
+def _error_text(errors: Sequence[RowError]) -> str:
+    return "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
+
+
+def _wide_fields(panel: PanelResult, columns: Sequence[AnalyteColumn], decimal: str) -> list[str]:
+    fields: list[str] = []
+    for column in columns:
+        result = panel.result(column.analyte.id)
+        if result is None:
+            fields.extend("" for _ in ANALYTE_FIELDS)
+        else:
+            fields.extend(function(result, panel, decimal) for _, function in ANALYTE_FIELDS)
+    fields.extend(function(panel) for _, function in PANEL_FIELDS)
+    return fields

@@ -1,0 +1,167 @@
+"""catalog.py: every name, abbreviation and LOINC code seen in exports finds its analyte."""
+
+from __future__ import annotations
+
+import pytest
+
+from levlab.catalog import analytes, find_analyte, get_analyte, normalise_name
+from levlab.errors import UnknownAnalyteError
+from levlab.units import units
+
+IDS = ["bilirubin", "alp", "ggt", "ldh", "ast", "alt", "cea", "albumin", "globulin", "ascites_ldh",
+       "leukocytes", "haemoglobin", "glucose"]
+
+
+def test_catalogue_holds_exactly_the_public_ids_in_order():
+    assert list(analytes()) == IDS
+
+
+@pytest.mark.parametrize("analyte_id", IDS)
+def test_every_analyte_is_coherent(analyte_id):
+    analyte = analytes()[analyte_id]
+    assert analyte.canonical_unit in analyte.units
+    assert set(analyte.units) <= set(units())
+    assert 0 <= analyte.plausible_low < analyte.plausible_high
+    assert analyte.plausible_basis
+    kinds = {units()[unit].kind for unit in analyte.units}
+    if {"mass", "molar"} <= kinds:
+        assert analyte.molar_mass, f"{analyte_id} mixes mass and molar units without a molar mass"
+
+
+@pytest.mark.parametrize(
+    ("name", "analyte_id"),
+    [
+        # English, Dutch, German names and abbreviations
+        pytest.param("ALAT", "alt", id="ALAT"),
+        pytest.param("SGPT", "alt", id="SGPT"),
+        pytest.param("GPT", "alt", id="GPT"),
+        pytest.param("Alanine Aminotransferase", "alt", id="alt-full-name"),
+        pytest.param("ASAT", "ast", id="ASAT"),
+        pytest.param("SGOT", "ast", id="SGOT"),
+        pytest.param("GOT", "ast", id="GOT"),
+        pytest.param("AF", "alp", id="AF-dutch"),
+        pytest.param("AP", "alp", id="AP-german"),
+        pytest.param("alk phos", "alp", id="alk-phos"),
+        pytest.param("alkalische fosfatase", "alp", id="alkalische-fosfatase"),
+        pytest.param("LD", "ldh", id="LD"),
+        pytest.param("lactaatdehydrogenase", "ldh", id="lactaatdehydrogenase"),
+        pytest.param("gamma-GT", "ggt", id="gamma-GT"),
+        pytest.param("γGT", "ggt", id="greek-gamma-GT"),
+        pytest.param("γ-GT", "ggt", id="greek-gamma-hyphen-GT"),
+        pytest.param("y-GT", "ggt", id="y-GT"),
+        pytest.param("GGTP", "ggt", id="GGTP"),
+        pytest.param("bilirubine totaal", "bilirubin", id="bilirubine-totaal"),
+        pytest.param("Bilirubin gesamt", "bilirubin", id="Bilirubin-gesamt"),
+        pytest.param("TBIL", "bilirubin", id="TBIL"),
+        pytest.param("bili", "bilirubin", id="bili"),
+        pytest.param("CEA", "cea", id="CEA"),
+        pytest.param("albumine", "albumin", id="albumine"),
+        pytest.param("globulines", "globulin", id="globulines"),
+        pytest.param("LD ascites", "ascites_ldh", id="LD-ascites"),
+        pytest.param("ascites LDH", "ascites_ldh", id="ascites-LDH"),
+        pytest.param("WBC", "leukocytes", id="WBC"),
+        pytest.param("leuco's", "leukocytes", id="leucos-apostrophe"),
+        pytest.param("leukocyten", "leukocytes", id="leukocyten"),
+        pytest.param("Hb", "haemoglobin", id="Hb"),
+        pytest.param("hemoglobine", "haemoglobin", id="hemoglobine"),
+        pytest.param("Hämoglobin", "haemoglobin", id="Haemoglobin-umlaut"),
+        pytest.param("glucose nuchter", "glucose", id="glucose-nuchter"),
+        # LOINC codes
+        pytest.param("1742-6", "alt", id="loinc-alt"),
+        pytest.param("1920-8", "ast", id="loinc-ast"),
+        pytest.param("6768-6", "alp", id="loinc-alp"),
+        pytest.param("2324-2", "ggt", id="loinc-ggt"),
+        pytest.param("2532-0", "ldh", id="loinc-ldh"),
+        pytest.param("1975-2", "bilirubin", id="loinc-bilirubin-mass"),
+        pytest.param("14631-6", "bilirubin", id="loinc-bilirubin-molar"),
+        pytest.param("2039-6", "cea", id="loinc-cea"),
+        pytest.param("1751-7", "albumin", id="loinc-albumin"),
+        pytest.param("718-7", "haemoglobin", id="loinc-hb"),
+        # specimen prefixes
+        pytest.param("S-ALAT", "alt", id="S-ALAT"),
+        pytest.param("s-alat", "alt", id="s-alat"),
+        pytest.param("P-ASAT", "ast", id="P-ASAT"),
+        pytest.param("serum ALAT", "alt", id="serum-ALAT"),
+        pytest.param("plasma LDH", "ldh", id="plasma-LDH"),
+        # case, accent, space and punctuation
+        pytest.param("alat", "alt", id="lower-case"),
+        pytest.param("  ALAT  ", "alt", id="padded"),
+        pytest.param("A.L.A.T.", "alt", id="dotted"),
+        pytest.param("BILIRUBINE TOTAAL", "bilirubin", id="upper-case-words"),
+        pytest.param("bilirubine-totaal", "bilirubin", id="hyphen-for-space"),
+        pytest.param("bilirubinetotaal", "bilirubin", id="no-space"),
+        pytest.param("Bilirubín", "bilirubin", id="accent"),
+        pytest.param("GAMMA GT", "ggt", id="gamma-space-GT"),
+    ],
+)
+def test_alias_families(name, analyte_id):
+    found = find_analyte(name)
+    assert found is not None, f"{name!r} found no analyte"
+    assert found.id == analyte_id
+
+
+@pytest.mark.parametrize("analyte_id", IDS)
+def test_every_id_and_alias_finds_itself(analyte_id):
+    analyte = analytes()[analyte_id]
+    for name in (analyte.id, *analyte.aliases, *analyte.loinc):
+        assert find_analyte(name).id == analyte_id, name
+
+
+def test_no_two_analytes_share_a_folded_alias():
+    seen: dict[str, str] = {}
+    for analyte in analytes().values():
+        for name in (analyte.id, *analyte.aliases, *analyte.loinc):
+            key = normalise_name(name)
+            assert seen.setdefault(key, analyte.id) == analyte.id, f"{name!r} is ambiguous"
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        pytest.param("Bilirubine Totaal", "bilirubinetotaal", id="case-and-space"),
+        pytest.param("γ-GT", "γgt", id="greek-gamma-kept"),
+        pytest.param("Hämoglobin", "hamoglobin", id="umlaut-stripped"),
+        pytest.param("leuco's", "leucos", id="apostrophe"),
+        pytest.param("1742-6", "17426", id="loinc"),
+    ],
+)
+def test_normalise_name(text, folded):
+    assert normalise_name(text) == folded
+
+
+@pytest.mark.parametrize("name", ["foo", "S-foo", "", "ALT2", "sodium", "1742-7"])
+def test_unknown_names(name):
+    assert find_analyte(name) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("direct bilirubin", id="direct-bilirubin-is-not-total"),
+        pytest.param("bilirubine direct", id="dutch-direct-bilirubin"),
+        pytest.param("geconjugeerd bilirubine", id="conjugated-bilirubin-nl"),
+        pytest.param("U-glucose", id="urine-glucose-prefix"),
+        pytest.param("urine glucose", id="urine-glucose"),
+        pytest.param("CSF glucose", id="csf-glucose"),
+        pytest.param("albumin urine", id="urine-albumin"),
+        pytest.param("HbA1c", id="hba1c-is-not-haemoglobin"),
+        pytest.param("LDH-1", id="ldh-isoenzyme"),
+    ],
+)
+def test_look_alike_tests_are_not_mistaken_for_an_analyte(name):
+    assert find_analyte(name) is None
+
+
+def test_unknown_analyte_error_lists_the_ids():
+    with pytest.raises(UnknownAnalyteError) as caught:
+        get_analyte("sodium")
+    message = str(caught.value)
+    assert "'sodium'" in message
+    for analyte_id in IDS:
+        assert analyte_id in message
+
+
+def test_specimen_prefix_needs_a_separator():
+    # "S" glued to a name is not a prefix: "SGOT" is AST by alias, "SALAT" is nothing.
+    assert find_analyte("SGOT").id == "ast"
+    assert find_analyte("SALAT") is None

@@ -1,0 +1,330 @@
+"""interpret.py: reading one measurement, judging it against the interval(s) that may apply."""
+
+from __future__ import annotations
+
+import pytest
+
+from levlab.catalog import get_analyte
+from levlab.errors import ImplausibleValueError, UnitError, UsageError, ValueParseError
+from levlab.interpret import assess, interpret_panel, read_measurement
+from levlab.model import HL7_INTERPRETATION, Patient
+from levlab.tokens import read_tokens
+
+BILIRUBIN_MG_DL = 10 * 1000 / 584.66  # µmol/L per mg/dL
+
+
+def judged(token: str, **patient):
+    measurements = read_tokens([token])
+    (measurement,) = measurements.values()
+    return assess(measurement, Patient(**patient))
+
+
+# --- reading a measurement ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "value", "unit", "assumed"),
+    [
+        pytest.param("alt", "35", 35.0, "U/L", True, id="enzyme-no-unit-assumes-U/L"),
+        pytest.param("alt", "35 U/L", 35.0, "U/L", False, id="enzyme-U/L"),
+        pytest.param("alt", "35 IE/l", 35.0, "U/L", False, id="enzyme-IE/l"),
+        pytest.param("alt", "0.5 µkat/L", 30.0, "µkat/L", False, id="enzyme-µkat"),
+        pytest.param("alt", "0,5 ukat/L", 30.0, "µkat/L", False, id="enzyme-µkat-decimal-comma"),
+        pytest.param("bilirubin", "2.4mg/dL", 2.4 * BILIRUBIN_MG_DL, "mg/dL", False, id="bilirubin-mg/dL"),
+        pytest.param("bilirubin", "1,2 mg/dL", 1.2 * BILIRUBIN_MG_DL, "mg/dL", False, id="bilirubin-decimal-comma"),
+        pytest.param("bilirubin", "2 mg%", 2 * BILIRUBIN_MG_DL, "mg/dL", False, id="bilirubin-mg%"),
+        pytest.param("bilirubin", "40 umol/L", 40.0, "µmol/L", False, id="bilirubin-umol/L"),
+        pytest.param("albumin", "3.5 g/dL", 35.0, "g/dL", False, id="albumin-g/dL"),
+        pytest.param("leukocytes", "7.5 x10^9/L", 7.5, "10^9/L", False, id="wbc-x10^9/L"),
+        pytest.param("leukocytes", "7.5 10*9/L", 7.5, "10^9/L", False, id="wbc-ucum"),
+        pytest.param("leukocytes", "7500 /µL", 7.5, "/µL", False, id="wbc-per-µL"),
+        pytest.param("cea", "12 ng/mL", 12.0, "ng/mL", False, id="cea-ng/mL"),
+        pytest.param("haemoglobin", "8 mmol/L", 8.0, "mmol/L", False, id="hb-mmol"),
+        pytest.param("glucose", "90 mg/dL", 90 * 10 / 180.16, "mg/dL", False, id="glucose-mg/dL"),
+    ],
+)
+def test_read_measurement(analyte, text, value, unit, assumed):
+    measurement = read_measurement(get_analyte(analyte), text)
+    assert measurement.value == pytest.approx(value, rel=1e-9)
+    assert measurement.unit == unit
+    assert measurement.unit_assumed is assumed
+
+
+def test_unit_column_and_unit_in_text_must_agree():
+    alt = get_analyte("alt")
+    assert read_measurement(alt, "0.5", unit_text="ukat/L").value == pytest.approx(30.0)
+    with pytest.raises(UnitError, match="given as"):
+        read_measurement(alt, "35 U/L", unit_text="µkat/L")
+
+
+def test_comma_dialect_reads_1_234_as_a_decimal():
+    measurement = read_measurement(get_analyte("alt"), "1,234", unit_text="µkat/L", decimal=",")
+    assert measurement.value == pytest.approx(1.234 * 60)
+    with pytest.raises(ValueParseError, match="ambiguous"):
+        read_measurement(get_analyte("alt"), "1.234", unit_text="µkat/L", decimal=",")
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "names"),
+    [
+        pytest.param("bilirubin", "2.5", ["µmol/L", "mg/dL"], id="bili-2.5"),
+        pytest.param("albumin", "35", ["g/L", "g/dL"], id="albumin-35"),
+        pytest.param("haemoglobin", "8", ["mmol/L", "g/dL"], id="hb-8"),
+        pytest.param("glucose", "5", ["mmol/L", "mg/dL"], id="glucose-5"),
+        pytest.param("globulin", "30", ["g/L", "g/dL"], id="globulin-30"),
+    ],
+)
+def test_analytes_with_two_customary_units_need_one(analyte, text, names):
+    with pytest.raises(UnitError, match="needs a unit") as caught:
+        read_measurement(get_analyte(analyte), text)
+    for name in names:
+        assert name in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "suggested"),
+    [
+        pytest.param("alt", "0.5", "µkat/L", id="alt-0.5-no-unit-means-µkat"),
+        pytest.param("ast", "0.4", "µkat/L", id="ast-0.4"),
+        pytest.param("ldh", "3.5", "µkat/L", id="ldh-3.5"),
+        pytest.param("albumin", "3.5 g/L", "g/dL", id="albumin-3.5-g/L-means-g/dL"),
+        pytest.param("albumin", "35 g/dL", "g/L", id="albumin-35-g/dL-means-g/L"),
+        pytest.param("bilirubin", "100 mg/dL", "µmol/L", id="bilirubin-100-mg/dL-means-µmol"),
+        pytest.param("leukocytes", "7500", "/µL", id="wbc-7500-means-per-µL"),
+    ],
+)
+def test_implausible_values_name_the_likely_unit(analyte, text, suggested):
+    with pytest.raises(ImplausibleValueError, match="implausible") as caught:
+        read_measurement(get_analyte(analyte), text)
+    assert f"did you mean {suggested}" in str(caught.value)
+
+
+def test_bilirubin_5000_µmol_is_implausible_and_points_at_the_unit():
+    with pytest.raises(ImplausibleValueError) as caught:
+        read_measurement(get_analyte("bilirubin"), "5000 µmol/L")
+    message = str(caught.value)
+    assert "implausible in µmol/L" in message
+    assert "unit" in message.split("implausible in µmol/L", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text"),
+    [
+        pytest.param("alt", "2", id="alt-plausible-low"),
+        pytest.param("alt", "30000", id="alt-plausible-high"),
+        pytest.param("bilirubin", "1000 µmol/L", id="bilirubin-plausible-high"),
+        pytest.param("bilirubin", "0 µmol/L", id="bilirubin-zero"),
+    ],
+)
+def test_plausible_span_is_inclusive(analyte, text):
+    read_measurement(get_analyte(analyte), text)
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "analyte", "value"),
+    [
+        pytest.param("bili=2.4mg/dL", "bilirubin", 2.4 * BILIRUBIN_MG_DL, id="bili-mg/dL"),
+        pytest.param("ALAT=35", "alt", 35, id="ALAT"),
+        pytest.param("ldh=480 U/L", "ldh", 480, id="spaced-unit"),
+        pytest.param("alt=<5", "alt", 5, id="censored"),
+        pytest.param("1742-6=35U/L", "alt", 35, id="loinc"),
+        pytest.param("S-ALAT=35", "alt", 35, id="specimen-prefix"),
+        pytest.param(" gamma-GT = 40 ", "ggt", 40, id="padded"),
+    ],
+)
+def test_read_tokens(token, analyte, value):
+    measurements = read_tokens([token])
+    assert list(measurements) == [analyte]
+    assert measurements[analyte].value == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "error", "match"),
+    [
+        pytest.param(["alt"], UsageError, "ANALYTE=VALUE", id="no-equals"),
+        pytest.param(["=35"], UsageError, "ANALYTE=VALUE", id="no-name"),
+        pytest.param(["alt="], UsageError, "ANALYTE=VALUE", id="no-value"),
+        pytest.param(["alt=35", "ALAT=40"], UsageError, "twice", id="duplicate-by-alias"),
+        pytest.param(["alt=abc"], ValueParseError, "token 'alt=abc'", id="bad-value-names-token"),
+        pytest.param(["alt=35 u/L"], UnitError, "U/L", id="lower-case-u"),
+    ],
+)
+def test_read_tokens_errors(tokens, error, match):
+    with pytest.raises(error, match=match):
+        read_tokens(tokens)
+
+
+# --- judging against intervals ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "flag"),
+    [
+        pytest.param("alt=<5", "N", id="lt5-inside-45"),
+        pytest.param("alt=>1000", "H", id="gt1000-raised"),
+        pytest.param("alt=<50", "?", id="lt50-straddles-45"),
+        pytest.param("alt=>=45", "H", id="ge45-raised-under-lt45"),
+        pytest.param("alt=<=45", "?", id="le45-could-be-45"),
+        pytest.param("alt=<45", "N", id="lt45-inside"),
+    ],
+)
+def test_censored_alt_for_a_woman(token, flag):
+    result = judged(token, sex="F", age=50)
+    assert result.flag == flag
+    assert result.x_uln is None  # a censored value has no single multiple of the ULN
+    if flag == "?":
+        assert "censored" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("token", "flag"),
+    [
+        pytest.param("alt=20", "N", id="alt-20-N-under-both"),
+        pytest.param("alt=44", "N", id="alt-44-N-under-both"),
+        pytest.param("alt=45", "?", id="alt-45-raised-for-F-normal-for-M"),
+        pytest.param("alt=60", "?", id="alt-60-between-45-and-70"),
+        pytest.param("alt=69", "?", id="alt-69-between"),
+        pytest.param("alt=70", "H", id="alt-70-raised-under-both"),
+        pytest.param("alt=100", "H", id="alt-100-H-under-both"),
+    ],
+)
+def test_sex_unknown(token, flag):
+    result = judged(token, age=50)
+    assert result.flag == flag
+    assert result.interval is None
+    assert result.x_uln is None
+    assert {interval.sex for interval in result.candidates} == {"F", "M"}
+
+
+def test_sex_unknown_reason_names_both_intervals():
+    result = judged("alt=60", age=50)
+    assert "sex" in result.reason
+    assert "< 45 U/L" in result.reason
+    assert "< 70 U/L" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("sex", "flag", "high"),
+    [pytest.param("F", "H", 45, id="F"), pytest.param("M", "N", 70, id="M")],
+)
+def test_sex_known_picks_one_interval(sex, flag, high):
+    result = judged("alt=60", sex=sex, age=50)
+    assert result.flag == flag
+    assert result.interval.high == high
+    assert result.x_uln == pytest.approx(60 / high)
+
+
+@pytest.mark.parametrize(
+    ("token", "flag"),
+    [
+        pytest.param("ldh=100", "L", id="below-both-lower-limits"),
+        pytest.param("ldh=110", "?", id="between-105-and-115"),
+        pytest.param("ldh=150", "N", id="inside-both"),
+        pytest.param("ldh=205", "N", id="205-inside-both-inclusive"),
+        pytest.param("ldh=210", "?", id="between-205-and-255"),
+        pytest.param("ldh=256", "H", id="above-both"),
+    ],
+)
+def test_age_unknown_with_ldh_bands(token, flag):
+    result = judged(token)
+    assert result.flag == flag
+    assert result.interval is None
+    assert result.x_uln is None
+
+
+def test_age_unknown_reason_names_both_ldh_bands():
+    result = judged("ldh=210")
+    assert "age" in result.reason
+    assert "105 - 205 U/L" in result.reason
+    assert "115 - 255 U/L" in result.reason
+
+
+def test_a_four_year_olds_alp_is_not_judged_against_adult_intervals():
+    result = judged("alp=200", age=4)
+    assert result.flag == "?"
+    assert result.interval is None
+    assert "age 4" in result.reason
+    assert "laboratory's range" in result.reason
+
+
+def test_a_lab_range_wins_over_the_defaults_even_for_a_child():
+    measurement = read_measurement(get_analyte("alp"), "200", lab_range="< 420")
+    result = assess(measurement, Patient(age=4))
+    assert result.flag == "N"
+    assert result.interval.source == "laboratory's own range"
+
+
+def test_dutch_v_is_female():
+    from levlab.ranges import parse_sex
+
+    assert judged("alt=60", sex=parse_sex("V"), age=50).flag == "H"
+
+
+@pytest.mark.parametrize(
+    ("token", "patient", "flag", "x_uln"),
+    [
+        pytest.param("alp=210", {"age": 50}, "H", 2.0, id="alp-2x"),
+        pytest.param("alp=105", {"age": 50}, "N", 1.0, id="alp-at-uln"),
+        pytest.param("ast=35", {"sex": "F", "age": 50}, "N", 1.0, id="ast-F-35-inclusive"),
+        pytest.param("ast=36", {"sex": "F", "age": 50}, "H", 36 / 35, id="ast-F-36"),
+        pytest.param("bili=50umol/L", {"age": 50}, "H", 2.0, id="bilirubin-2x"),
+    ],
+)
+def test_x_uln(token, patient, flag, x_uln):
+    result = judged(token, **patient)
+    assert result.flag == flag
+    assert result.x_uln == pytest.approx(x_uln)
+
+
+@pytest.mark.parametrize("flag", ["L", "N", "H", "?"])
+def test_hl7_interpretation_codes(flag):
+    assert HL7_INTERPRETATION[flag] == {"L": "L", "N": "N", "H": "H", "?": "IND"}[flag]
+
+
+def test_interpret_panel_orders_by_catalogue_and_notes_assumed_units():
+    panel = interpret_panel(read_tokens(["alt=20", "bili=10umol/L", "ldh=150"]), Patient(sex="F", age=50))
+    assert [result.analyte for result in panel.results] == ["bilirubin", "ldh", "alt"]
+    assert any("alt" in note and "U/L assumed" in note for note in panel.notes)
+    assert not any(note.startswith("bilirubin") for note in panel.notes)
+
+
+def test_unreadable_result_is_indeterminate_with_its_reason():
+    panel = interpret_panel({"alt": "'x' is not a number"}, Patient(sex="F", age=50))
+    result = panel.result("alt")
+    assert result.flag == "?"
+    assert result.measurement is None
+    assert "not a number" in result.reason
+
+
+F_ONLY_ALT = '[[interval]]\nanalyte = "alt"\nsex = "F"\nrange = "< 35"\nsource = "own lab"\n'
+
+
+@pytest.mark.parametrize(
+    ("sex", "value", "flag"),
+    [
+        pytest.param(None, "50", "?", id="sex-unknown-high-value-not-assumed-female"),
+        pytest.param(None, "20", "?", id="sex-unknown-low-value-never-counts-as-normal"),
+        pytest.param("F", "50", "H", id="female-judged"),
+        pytest.param("F", "20", "N", id="female-normal"),
+        pytest.param("M", "20", "?", id="male-has-no-interval"),
+    ],
+)
+def test_an_interval_for_one_sex_only_is_not_assumed_when_sex_is_unknown(sex, value, flag):
+    from levlab.ranges import load_interval_file
+
+    table = load_interval_file(F_ONLY_ALT, "lab.toml")
+    result = assess(read_measurement(get_analyte("alt"), value), Patient(sex=sex, age=50), table)
+    assert result.flag == flag
+    if sex is None:
+        assert "sex" in result.reason
+        assert "< 35 U/L" in result.reason
+
+
+def test_unknown_age_assumes_the_adult_span_and_says_so():
+    result = judged("bili=40umol/L")
+    assert result.flag == "H"
+    assert result.interval.age_min == 18
+    assert "age unknown" in result.reason

@@ -1,0 +1,194 @@
+"""serial.py: a patient's samples ordered by date-time, each knowing the previous one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from levlab.interpret import interpret_panel
+from levlab.model import Patient
+from levlab.serial import Sample, link, order, parse_datetime, since, sparkline, trend_lines
+from levlab.tokens import read_tokens
+
+WOMAN = Patient(sex="F", age=60)  # NORIP: ALT < 45 U/L, bilirubin 5 - 25 µmol/L
+
+
+def sample(patient: str, date: str, *tokens: str) -> Sample:
+    return Sample(patient, date, parse_datetime(date), interpret_panel(read_tokens(tokens), WOMAN))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-08", datetime(2024, 5, 8)),
+        ("2024-05-08 09:30", datetime(2024, 5, 8, 9, 30)),
+        ("2024-05-08T09:30:15", datetime(2024, 5, 8, 9, 30, 15)),
+        ("2024-05-08T09:30:00+02:00", datetime(2024, 5, 8, 7, 30)),  # to UTC
+        ("2024-05-08T09:30:00Z", datetime(2024, 5, 8, 9, 30)),
+        ("08-05-2024", datetime(2024, 5, 8)),  # day first, as in Dutch exports
+        ("8/5/2024 9:30", datetime(2024, 5, 8, 9, 30)),
+        ("08.05.2024 09:30:00", datetime(2024, 5, 8, 9, 30)),
+        ("31/12/2024", datetime(2024, 12, 31)),
+        ("12/31/2024", None),  # month first is not read (there is no 31st month)
+        ("2024-02-30", None),
+        ("gisteren", None),
+        ("", None),
+    ],
+)
+def test_parse_datetime(text, expected):
+    assert parse_datetime(text) == expected
+
+
+def test_order_is_by_date_time_whatever_the_row_order():
+    samples = [
+        sample("P1", "2024-09-02", "alt=30"),
+        sample("P2", "2024-01-01", "alt=30"),
+        sample("P1", "10-01-2024", "alt=30"),
+        sample("P1", "onbekend", "alt=30"),
+        sample("P1", "2024-05-08 08:00", "alt=30"),
+    ]
+    ordered = order(samples)
+    assert list(ordered) == ["P1", "P2"]
+    assert [s.label for s in ordered["P1"]] == ["10-01-2024", "2024-05-08 08:00", "2024-09-02", "onbekend"]
+
+
+def test_link_gives_each_panel_its_previous_sample():
+    samples = order([
+        sample("P1", "2024-09-02", "alt=200"),
+        sample("P1", "2024-01-10", "alt=30"),
+        sample("P1", "2024-05-08", "alt=40"),
+    ])["P1"]
+    first, second, third = link(samples)
+    assert first.panel.previous == ()
+    assert second.panel.previous[0].measurement.value == 30
+    assert third.panel.previous[0].measurement.value == 40
+    # 40 -> 200 U/L: in range (< 45) -> raised
+    assert "new-abnormal" in {hit.rule_id for hit in third.panel.hits}
+    assert "new-abnormal" not in {hit.rule_id for hit in second.panel.hits}
+
+
+def test_link_uses_the_earliest_sample_as_ctcae_baseline():
+    samples = order([
+        sample("P1", "2024-01-10", "alt=100"),  # baseline above ULN 45
+        sample("P1", "2024-05-08", "alt=160"),  # 1.6 x baseline: grade 1 against baseline (3.6 x ULN would be 2)
+    ])["P1"]
+    first, second = link(samples)
+    assert (first.panel.grade("alt").grade, first.panel.grade("alt").basis) == (1, "ULN")
+    assert (second.panel.grade("alt").grade, second.panel.grade("alt").basis) == (1, "baseline")
+
+
+def test_undated_samples_are_not_compared():
+    samples = order([sample("P1", "2024-01-10", "alt=30"), sample("P1", "?", "alt=200")])["P1"]
+    _dated, undated = link(samples)
+    assert undated.panel.previous == ()
+    assert "new-abnormal" not in {hit.rule_id for hit in undated.panel.hits}
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later", "expected"),
+    [
+        (datetime(2024, 1, 10), datetime(2024, 5, 8), "119 d"),  # 21 + 29 + 31 + 30 + 8
+        (datetime(2024, 1, 10, 8), datetime(2024, 1, 10, 13, 30), "5 h"),
+        (datetime(2024, 1, 10), datetime(2024, 1, 11), "1 d"),
+        (None, datetime(2024, 1, 11), "?"),
+    ],
+)
+def test_since(earlier, later, expected):
+    assert since(earlier, later) == expected
+
+
+def test_sparkline():
+    assert sparkline([0, 7, 3.5, None]) == "▁█▅ "  # 3.5 of 0..7 is step 3.5 of 7: rounds to 4 (▅)
+    assert sparkline([5, 5]) == "▄▄"
+    assert sparkline([None]) == " "
+    assert sparkline([1, 2]) == "▁█"
+
+
+def test_trend_lines_show_values_flags_interval_and_rules():
+    samples = link(order([
+        sample("P1", "2024-05-08", "alt=200", "bili=10umol/L"),
+        sample("P1", "2024-01-10", "alt=30", "bili=9umol/L"),
+    ])["P1"])
+    text = "\n".join(trend_lines("P1", samples))
+    assert "patient P1: 2 samples, 2024-01-10 to 2024-05-08" in text
+    assert "119 d" in text
+    alt_row = next(line for line in text.splitlines() if line.strip().startswith("alt"))
+    # ALT 200 against ULN 45 with a normal baseline: 4.4 x ULN, grade 2
+    assert "30 N" in alt_row and "200 H G2" in alt_row and alt_row.rstrip().endswith("▁█")
+    assert "new-abnormal" in text
+
+
+# --- the command line: trend, and the ctcae column of levlab csv ----------------------------------
+
+# rows deliberately out of date order: the May sample comes first
+EXPORT = """patient;sex;age;date;sample;test;result;unit;reference range
+P1;F;60;08-05-2024 09:00;S2;ALAT;200;U/L;< 45
+P1;F;60;08-05-2024 09:00;S2;bilirubine;10;µmol/L;5 - 25
+P1;F;60;10-01-2024 08:00;S1;ALAT;40;U/L;< 45
+P1;F;60;10-01-2024 08:00;S1;bilirubine;9;µmol/L;5 - 25
+P2;M;70;11-01-2024 08:00;S3;ALAT;30;U/L;< 70
+"""
+
+
+def invoke(tmp_path, *args: str, text: str = EXPORT):
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    return CliRunner().invoke(main, [args[0], str(path), *args[1:]])
+
+
+def test_trend_orders_by_date_and_flags_new_abnormal(tmp_path):
+    result = invoke(tmp_path, "trend")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "patient P1: 2 samples, 2024-01-10 to 2024-05-08" in lines
+    header = next(line for line in lines if line.strip().startswith("sample"))
+    assert header.index("10-01-2024") < header.index("08-05-2024")
+    assert "119 d" in result.output  # 10 Jan 08:00 -> 8 May 09:00
+    alt = next(line for line in lines if line.strip().startswith("alt"))
+    assert "40 N" in alt and "200 H G2" in alt  # 200 / 45 = 4.4 x ULN
+    assert "08-05-2024 09:00: transaminases-raised, new-abnormal" in result.output
+    assert "patient P2: 1 sample, 2024-01-11" in result.output
+
+
+def test_trend_one_patient_as_json(tmp_path):
+    import json
+
+    result = invoke(tmp_path, "trend", "--patient", "P1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (patient,) = json.loads(result.output)
+    first, second = patient["samples"]
+    assert (first["date"], second["date"]) == ("10-01-2024 08:00", "08-05-2024 09:00")
+    assert second["since_previous"] == "119 d"
+    assert second["analytes"]["alt"]["since_previous"] == {"input": "40", "value": 40.0, "flag": "N", "change": 160.0}
+    assert "new-abnormal" in {flag["id"] for flag in second["flags"]}
+
+
+def test_trend_needs_a_date_column(tmp_path):
+    text = "patient;test;result;unit\nP1;ALAT;40;U/L\n"
+    result = invoke(tmp_path, "trend", text=text)
+    assert result.exit_code == 2
+    assert "--col date=" in result.output
+
+
+def test_trend_unknown_patient(tmp_path):
+    result = invoke(tmp_path, "trend", "--patient", "P9")
+    assert result.exit_code == 2 and "P9" in result.output
+
+
+def test_csv_has_a_ctcae_column(tmp_path):
+    import csv as csv_module
+    import io
+
+    result = invoke(tmp_path, "csv")
+    assert result.exit_code == 0, result.output
+    body = result.output[result.output.index("patient;"):]
+    rows = list(csv_module.DictReader(io.StringIO(body), delimiter=";"))
+    grades = {(row["sample"], row["levlab_analyte"]): row["levlab_ctcae"] for row in rows}
+    # streamed panels are graded against ULN: 200 U/L = 4.4 x 45 (grade 2); 40 U/L (grade 0)
+    assert grades[("S2", "alt")] == "2" and grades[("S1", "alt")] == "0"
+    assert grades[("S1", "bilirubin")] == "0"
