@@ -290,6 +290,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     options = tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                                  cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
                                  table=_interval_table(ranges_file))
+    if file != "-" and output != "-" and os.path.exists(output) and os.path.samefile(file, output):
+        raise UsageError(f"-o {output} is the input file: write to another file")
     with click.open_file(file, "rb") as binary, _progress(file) as progress:
         lines = tabular.DecodedLines(binary, encoding, progress)
         run = tabular.CsvRun(lines, options, encoding)
@@ -298,18 +300,10 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         if dry_run:
             return
         with _text_output(output, bom=lines.bom and output_format == "csv") as stream:
-            if output_format == "csv":
-                run.run(tabular.CsvSink(stream, run.dialect))
-            elif output_format == "jsonl":
-                run.run(tabular.JsonlSink(stream))
-            else:
-                from levlab.render import make_console, print_csv_panels, print_csv_summary
-
-                collected = tabular.CollectSink()
-                run.run(collected)
-                console = make_console(stream)
-                (print_csv_panels(collected.panels, console) if collected.small
-                 else print_csv_summary(collected, console))
+            try:
+                _write_csv_run(run, output_format, stream)
+            except tabular.StrictStop as stop:
+                click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
@@ -395,6 +389,23 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 
 
+def _write_csv_run(run: Any, output_format: str, stream: IO[str]) -> None:
+    """Hand the run to the writer of the chosen format."""
+    from levlab import tabular
+
+    if output_format == "csv":
+        run.run(tabular.CsvSink(stream, run.dialect))
+    elif output_format == "jsonl":
+        run.run(tabular.JsonlSink(stream))
+    else:
+        from levlab.render import make_console, print_csv_panels, print_csv_summary
+
+        collected = tabular.CollectSink()
+        run.run(collected)
+        console = make_console(stream)
+        (print_csv_panels(collected.panels, console) if collected.small else print_csv_summary(collected, console))
+
+
 @contextlib.contextmanager
 def _progress(file: str) -> Iterator[Any]:
     """A progress callback (bytes read) when stderr is a terminal and the input a file; else None."""
@@ -415,7 +426,7 @@ def _progress(file: str) -> Iterator[Any]:
 def _text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
     """UTF-8 text to a file or stdout, line endings written as given; a usage error if it cannot be opened."""
     try:
-        binary = click.get_binary_stream("stdout") if path == "-" else open(path, "wb")  # noqa: SIM115
+        binary = sys.stdout.buffer if path == "-" else open(path, "wb")  # noqa: SIM115
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
     stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")

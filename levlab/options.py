@@ -37,7 +37,8 @@ CSV_LAYOUT_OPTIONS: list[Decorator] = [
     click.option("--layout", type=click.Choice(["wide", "long"]),
                  help="wide: a row per sample, a column per analyte; long: a row per result (default: from the header)."),
     click.option("--col", "cols", multiple=True, metavar="ROLE=HEADER",
-                 help="Which column plays a role: patient, sex, age, sample, test, value, unit, range. Repeatable."),
+                 help="Which column plays a role: patient, sex, age, sample, date, test, value, unit, range. "
+                      "Repeatable."),
     click.option("--map", "maps", multiple=True, metavar="HEADER=ANALYTE[:UNIT]",
                  help="Wide: the analyte (and unit) of a column, e.g. \"Total_Bilirubin=bilirubin:mg/dL\"; "
                       "HEADER=ignore drops a column from interpretation. Repeatable."),

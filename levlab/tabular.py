@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import itertools
 import json
 import operator
@@ -112,6 +113,9 @@ class DecodedLines:
         self.binary = binary
         self.encoding = encoding
         self.codec = check_encoding(encoding)
+        if self.codec.startswith(("utf-16", "utf-32")):
+            raise UsageError(f"{encoding} is not read line by line; convert the file first: "
+                             f"iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.csv")
         self.progress = progress
         self.bom = False
 
@@ -119,6 +123,9 @@ class DecodedLines:
         codec, progress = self.codec, self.progress
         done = 0
         for number, raw in enumerate(self.binary, start=1):
+            if number == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise UsageError("the file is UTF-16 (Excel's 'Unicode text'); convert it to UTF-8 first: "
+                                 "iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv")
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 self.bom = True
                 if codec in _UTF8:
@@ -501,13 +508,13 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
             companions.append((index, companion[0], companion[1]))
         elif generic in ("unit", "range"):
             companions.append((index, generic, None))
-    _settle_duplicates(columns, stripped)
+    _settle_duplicates(columns, layout.notes)
     used: set[int] = set(columns)
     for index, role, analyte in companions:
         owner = _companion_owner(columns, index, analyte)
         if owner is None:
             continue
-        if role == "unit" and owner.unit_index is None:
+        if role == "unit" and owner.unit_index is None and owner.unit is None:
             owner.unit_index = index
         elif role == "range" and owner.range_index is None:
             owner.range_index = index
@@ -543,7 +550,7 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
         layout.notes.append("--group-by is ignored in a wide file: each row is a panel")
 
 
-def _settle_duplicates(columns: dict[int, AnalyteColumn], stripped: list[str]) -> None:
+def _settle_duplicates(columns: dict[int, AnalyteColumn], notes: list[str]) -> None:
     """Two columns of one analyte: a --map decides which counts, otherwise it is a usage error."""
     by_analyte: dict[str, list[AnalyteColumn]] = {}
     for column in columns.values():
@@ -556,6 +563,7 @@ def _settle_duplicates(columns: dict[int, AnalyteColumn], stripped: list[str]) -
             for column in group:
                 if column is not mapped[0]:
                     del columns[column.index]
+                    notes.append(f"{column.header!r} not interpreted: --map gives {analyte_id} to {mapped[0].header!r}")
             continue
         names = ", ".join(repr(column.header) for column in group)
         first = group[0]
@@ -666,21 +674,24 @@ class PatientEntry:
 class Evaluation:
     """A panel interpreted once per distinct tuple of judged results, and its CSV fields."""
 
-    __slots__ = ("fields", "panel")
+    __slots__ = ("fields", "panel", "tail")
 
     def __init__(self, panel: PanelResult) -> None:
         self.panel = panel
-        self.fields: list[str] | None = None
+        self.fields: list[str] = []  # wide: levlab's appended fields, computed on first use
+        self.tail: str | None = None  # the same as output text, with an empty levlab_error
 
 
 class Judge:
     """The core behind caches. See the module text for what each cache is keyed by."""
 
-    def __init__(self, table: IntervalTable, decimal: str, na_markers: frozenset[str], limit: int = CACHE_LIMIT):
+    def __init__(self, table: IntervalTable, decimal: str, na_markers: frozenset[str], limit: int | None = None):
         self.table = table
         self.decimal = decimal
         self.na = na_markers
-        self.limit = limit
+        self.limit = CACHE_LIMIT if limit is None else limit
+        self.clears = 0  # how often the caches were cleared
+        self.assumed: set[str] = set()  # analytes read with an assumed (canonical) unit
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -702,6 +713,7 @@ class Judge:
             for cache in self._caches:
                 cache.clear()
             self._entries = 0
+            self.clears += 1
 
     def read(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
         """Read a cell (uncached): NOT_MEASURED for a missing-value marker, else a Reading."""
@@ -717,6 +729,8 @@ class Judge:
                                            lab_range=lab_range, lab_range_source=range_source)
         except LevlabError as error:
             return Reading(analyte, None, str(error))
+        if measurement.unit_assumed:
+            self.assumed.add(analyte.id)
         return Reading(analyte, measurement, None)
 
     def reading(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
@@ -894,7 +908,7 @@ class StrictStop(LevlabError):
 
 
 class Sink:
-    """Where results go. `rows` receives output rows (CSV); `panel` receives panels (JSONL, table)."""
+    """Where results go: `rows` gets output rows (CSV), `panel` gets panels (JSONL, table)."""
 
     wants_rows = False
     wants_panels = False
@@ -902,27 +916,50 @@ class Sink:
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
 
-    def rows(self, rows: Iterable[list[str]]) -> None:  # pragma: no cover - interface
-        pass
+    def tail(self, fields: list[str]) -> str:  # pragma: no cover - interface
+        """The appended fields as output text, to follow a row's own fields."""
+        return ""
+
+    def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:  # pragma: no cover - interface
+        """Write (original row, appended text) pairs."""
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
         pass
 
 
 class CsvSink(Sink):
-    """Every input row, fields unchanged and in order, with levlab's columns appended."""
+    """Every input row, fields unchanged and in order, followed by levlab's columns.
+
+    Every field goes through csv.writer. The appended fields are the same on every row with
+    the same panel result, so they are formatted once per distinct panel (`tail`) and reused
+    as text after the row's own fields.
+    """
 
     wants_rows = True
 
     def __init__(self, stream: IO[str], dialect: Dialect) -> None:
-        self.writer = csv.writer(stream, delimiter=dialect.delimiter, lineterminator=dialect.lineterminator)
-        self.writerow = self.writer.writerow
+        self.stream = stream
+        self.delimiter = dialect.delimiter
+        self.ending = dialect.lineterminator
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=dialect.delimiter, lineterminator=dialect.lineterminator)
+
+    def _text(self, fields: list[str]) -> str:
+        """Fields as one CSV record, without its line ending."""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(fields)
+        return self._buffer.getvalue()[: -len(self.ending)]
 
     def start(self, header: list[str]) -> None:
-        self.writerow(header)
+        self.stream.write(self._text(header) + self.ending)
 
-    def rows(self, rows: Iterable[list[str]]) -> None:
-        self.writer.writerows(rows)
+    def tail(self, fields: list[str]) -> str:
+        return self.delimiter + self._text(fields) if fields else ""
+
+    def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:
+        text, ending = self._text, self.ending
+        self.stream.write("".join([text(row) + tail + ending for row, tail in rows]))
 
 
 class JsonlSink(Sink):
@@ -1022,6 +1059,9 @@ class CsvRun:
                 f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
                 "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
             )
+        if self.layout.kind == "long" and self.judge.assumed:
+            lines.append("levlab csv: results without a unit were read in the canonical unit (assumed; "
+                         f"unit_assumed in JSON) for {', '.join(sorted(self.judge.assumed))}")
         if self.layout.kind == "long" and self.summary.rows:
             missing = [_short(a) for a in _normal_panel_ids() if a not in self.summary.seen]
             if missing:
@@ -1033,6 +1073,7 @@ class CsvRun:
         self.summary.rows_with_errors += 1
         if self.options.strict:
             first = errors[0]
+            self.summary.rows = number
             raise StrictStop(f"row {number}, column {first.column!r}: {first.message} (stopped: --strict)")
         if len(self.errors_shown) < ERRORS_SHOWN:
             self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
@@ -1053,59 +1094,64 @@ class CsvRun:
                 for column in layout.columns]
         key_at = layout.key_columns
         want_rows, want_panels = sink.wants_rows, sink.wants_panels
-        batch: list[list[str]] = []
+        patients, panels = judge.patients, judge.panels  # the cache hits are looked up here, misses in judge
+        batch: list[tuple[list[str], str]] = []
         number = 0
-        for row in self.reader:
-            if not row:
-                continue
-            number += 1
-            if len(row) < width:
-                row.extend([""] * (width - len(row)))
-            if fixed_patient is None:
-                entry = judge.patient(row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
-            else:
-                entry = fixed_patient
-            judged: list[Judged] = []
-            errors: list[RowError] | None = None
-            for column, index, analyte_id, cache, keyed in plan:
-                text = row[index]
-                if keyed:
-                    key = (text, row[column.unit_index] if column.unit_index is not None else column.unit,
-                           row[column.range_index] if column.range_index is not None else column.range_text)
-                    reading = cache.get(key) or cache.setdefault(key, self._read_wide(column, *key))
-                else:
-                    reading = cache.get(text) or cache.setdefault(text, self._read_wide(column, text, column.unit, None))
-                if reading is NOT_MEASURED:
+        try:
+            for row in self.reader:
+                if not row:
                     continue
-                context = 0 if reading.patient_free else (
-                    entry.contexts.get(analyte_id) or judge.context(analyte_id, entry))
-                judged.append(reading.judged.get(context) or judge.judge(reading, entry, context))
-                if reading.error is not None:
-                    errors = errors or []
-                    errors.append(RowError(number, column.header, reading.error))
-            if entry.errors:
-                errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
-            if len(row) > width:
-                errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
-            if errors:
-                self._row_errors(number, errors)
-            evaluation = judge.evaluate(tuple(judged), entry.patient)
-            summary.panels += 1
-            if want_rows:
-                if evaluation.fields is None:
-                    evaluation.fields = _wide_fields(evaluation.panel, layout.columns, decimal)
-                row.extend(evaluation.fields)
-                row.append(_error_text(errors) if errors else "")
-                batch.append(row)
-                if len(batch) >= 512:
-                    sink.rows(batch)
-                    batch = []
-            if want_panels:
-                key = {header[i]: row[i] for i in key_at}
-                sink.panel(PanelOut([number], key, panel_for(evaluation, entry.patient), errors or []))
-        if batch:
-            sink.rows(batch)
-        summary.rows = number
+                number += 1
+                if len(row) < width:
+                    row.extend([""] * (width - len(row)))
+                if fixed_patient is None:
+                    who = (row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
+                    entry = patients.get(who) or judge.patient(*who)
+                else:
+                    entry = fixed_patient
+                judged: list[Judged] = []
+                errors: list[RowError] | None = None
+                for column, index, analyte_id, cache, keyed in plan:
+                    text = row[index]
+                    if keyed:
+                        key = (text, row[column.unit_index] if column.unit_index is not None else column.unit,
+                               row[column.range_index] if column.range_index is not None else column.range_text)
+                        reading = cache.get(key) or cache.setdefault(key, self._read_wide(column, *key))
+                    else:
+                        reading = cache.get(text) or cache.setdefault(text, self._read_wide(column, text, column.unit, None))
+                    if reading is NOT_MEASURED:
+                        continue
+                    context = 0 if reading.patient_free else (
+                        entry.contexts.get(analyte_id) or judge.context(analyte_id, entry))
+                    judged.append(reading.judged.get(context) or judge.judge(reading, entry, context))
+                    if reading.error is not None:
+                        errors = errors or []
+                        errors.append(RowError(number, column.header, reading.error))
+                if entry.errors:
+                    errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
+                if len(row) > width:
+                    errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
+                if errors:
+                    self._row_errors(number, errors)
+                key = tuple(judged)
+                evaluation = panels.get(key) or judge.evaluate(key, entry.patient)
+                summary.panels += 1
+                if want_rows:
+                    if evaluation.tail is None:
+                        evaluation.fields = _wide_fields(evaluation.panel, layout.columns, decimal)
+                        evaluation.tail = sink.tail([*evaluation.fields, ""])  # no error
+                    batch.append((row, sink.tail([*evaluation.fields, _error_text(errors)]) if errors
+                                  else evaluation.tail))
+                    if len(batch) >= 512:
+                        sink.rows(batch)
+                        batch = []
+                if want_panels:
+                    shown_key = {header[i]: row[i] for i in key_at}
+                    sink.panel(PanelOut([number], shown_key, panel_for(evaluation, entry.patient), errors or []))
+        finally:  # rows before a --strict stop or an undecodable line are still written
+            if batch:
+                sink.rows(batch)
+            summary.rows = number
 
     def _read_wide(self, column: AnalyteColumn, text: str, unit: str | None, lab_range: str | None) -> Any:
         return self.judge.read(column.analyte, text, unit, lab_range, column.range_source)
@@ -1174,7 +1220,8 @@ class CsvRun:
             earlier = by_analyte.get(analyte.id)
             if earlier is None:
                 by_analyte[analyte.id] = offset
-            elif readings[earlier] is not reading:
+            elif readings[earlier] is not reading and (reading.measurement is None
+                                                        or readings[earlier].measurement != reading.measurement):
                 message = (f"{analyte.id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte.id] = message
@@ -1194,21 +1241,18 @@ class CsvRun:
         panel = panel_for(evaluation, entry.patient)
         self.summary.panels += 1
         if sink.wants_rows:
-            if evaluation.fields is None:
-                evaluation.fields = [function(panel) for _, function in PANEL_FIELDS]
+            panel_fields = [function(panel) for _, function in PANEL_FIELDS]
             decimal = judge.decimal
             out = []
             for offset, (row, reading, analyte) in enumerate(zip(rows, readings, row_analytes, strict=True)):
                 if analyte is None:
-                    row.extend([""] * (1 + len(ANALYTE_FIELDS)))
+                    fields = [""] * (1 + len(ANALYTE_FIELDS))
                 else:
-                    row.append(analyte.id)
                     result = panel.result(analyte.id) if reading is not NOT_MEASURED else None
-                    row.extend(function(result, panel, decimal) if result is not None else "" for _, function in ANALYTE_FIELDS)
-                row.extend(evaluation.fields)
+                    fields = [analyte.id]
+                    fields.extend(function(result, panel, decimal) if result is not None else "" for _, function in ANALYTE_FIELDS)
                 row_errors = errors.get(offset)
-                row.append(_error_text(row_errors) if row_errors else "")
-                out.append(row)
+                out.append((row, sink.tail([*fields, *panel_fields, _error_text(row_errors) if row_errors else ""])))
             sink.rows(out)
         if sink.wants_panels:
             shown_key = {header[i]: rows[0][i] for i in layout.key_columns}
