@@ -147,6 +147,18 @@ class AnalyteResult:
     x_uln: float | None  # value / upper limit, when one interval applies and the value is exact
     reason: str | None = None  # why the flag is `?`, or what was assumed
     candidates: tuple[Interval, ...] = ()  # intervals that may apply when sex/age/smoking is unknown
+    #: lowest and highest value / upper limit over the candidates; None unless the value is exact
+    #: and every candidate has an upper limit (derived once, here, for the rules that compare them)
+    x_uln_span: tuple[float, float] | None = field(init=False, default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        m = self.measurement
+        if m is None or m.comparator is not None or not self.candidates:
+            return
+        highs = [interval.high for interval in self.candidates]
+        if all(highs):
+            spans = [m.value / high for high in highs]
+            object.__setattr__(self, "x_uln_span", (min(spans), max(spans)))
 
 
 @dataclass(frozen=True, slots=True)

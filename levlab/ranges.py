@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections import ChainMap
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -58,31 +59,64 @@ def interval_from_text(
 def _intervals_from_entries(entries: Iterable[Mapping[str, Any]], where: str) -> dict[str, tuple[Interval, ...]]:
     by_analyte: dict[str, list[Interval]] = {}
     for number, entry in enumerate(entries, start=1):
-        label = f"{where}, interval {number}"
-        try:
-            analyte = find_analyte(str(entry["analyte"]))
-            if analyte is None:
-                raise RangeError(f"unknown analyte {entry['analyte']!r}")
-            sex = entry.get("sex")
-            if sex is not None:
-                sex = parse_sex(str(sex))
-            interval = interval_from_text(
-                analyte,
-                str(entry["range"]),
-                unit_for_analyte(analyte, str(entry.get("unit", analyte.canonical_unit))).key,
-                str(entry["source"]),
-                sex=sex,
-                age_min=_optional_int(entry.get("age_min")),
-                age_max=_optional_int(entry.get("age_max")),
-                smoker=_optional_bool(entry.get("smoker")),
-                note=_optional_str(entry.get("note")),
-            )
-        except KeyError as missing:
-            raise RangeError(f"{label}: missing key {missing}") from None
-        except LevlabError as error:
-            raise RangeError(f"{label}: {error}") from None
-        by_analyte.setdefault(analyte.id, []).append(interval)
+        interval = _interval_from_entry(entry, f"{where}, interval {number}")
+        by_analyte.setdefault(interval.analyte, []).append(interval)
     return {analyte_id: tuple(found) for analyte_id, found in by_analyte.items()}
+
+
+def _interval_from_entry(entry: Mapping[str, Any], label: str) -> Interval:
+    try:
+        analyte = find_analyte(str(entry["analyte"]))
+        if analyte is None:
+            raise RangeError(f"unknown analyte {entry['analyte']!r}")
+        return _read_entry(analyte, entry)
+    except KeyError as missing:
+        raise RangeError(f"{label}: missing key {missing}") from None
+    except LevlabError as error:
+        raise RangeError(f"{label}: {error}") from None
+
+
+class _LazyIntervals(Mapping[str, tuple[Interval, ...]]):
+    """The shipped intervals, read per analyte on first use: a default in another unit than
+    the canonical one (haemoglobin in g/dL) needs pint, which only that analyte should pay for."""
+
+    def __init__(self, entries: Iterable[Mapping[str, Any]], where: str) -> None:
+        self._entries: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for number, entry in enumerate(entries, start=1):
+            analyte = find_analyte(str(entry.get("analyte", "")))
+            if analyte is None:
+                raise RangeError(f"{where}, interval {number}: unknown analyte {entry.get('analyte')!r}")
+            self._entries.setdefault(analyte.id, []).append((f"{where}, interval {number}", entry))
+        self._read: dict[str, tuple[Interval, ...]] = {}
+
+    def __getitem__(self, analyte_id: str) -> tuple[Interval, ...]:
+        found = self._read.get(analyte_id)
+        if found is None:
+            found = self._read[analyte_id] = tuple(
+                _interval_from_entry(entry, label) for label, entry in self._entries[analyte_id]
+            )
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _read_entry(analyte: Analyte, entry: Mapping[str, Any]) -> Interval:
+    sex = entry.get("sex")
+    return interval_from_text(
+        analyte,
+        str(entry["range"]),
+        unit_for_analyte(analyte, str(entry.get("unit", analyte.canonical_unit))).key,
+        str(entry["source"]),
+        sex=None if sex is None else parse_sex(str(sex)),
+        age_min=_optional_int(entry.get("age_min")),
+        age_max=_optional_int(entry.get("age_max")),
+        smoker=_optional_bool(entry.get("smoker")),
+        note=_optional_str(entry.get("note")),
+    )
 
 
 def _optional_int(value: Any) -> int | None:
@@ -128,13 +162,13 @@ class IntervalTable:
 
     def with_overrides(self, overrides: Mapping[str, tuple[Interval, ...]]) -> IntervalTable:
         """A new table where the analytes in `overrides` use only those intervals."""
-        return IntervalTable({**self.by_analyte, **overrides})
+        return IntervalTable(ChainMap(dict(overrides), self.by_analyte))
 
 
 @cache
 def default_intervals() -> IntervalTable:
     """The shipped defaults, each with its source."""
-    return IntervalTable(_intervals_from_entries(load_toml("ranges.toml")["interval"], "ranges.toml"))
+    return IntervalTable(_LazyIntervals(load_toml("ranges.toml")["interval"], "ranges.toml"))
 
 
 def load_interval_file(text: str, name: str) -> IntervalTable:

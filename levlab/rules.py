@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -148,14 +148,7 @@ def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | N
 
 def _x_uln_span(result: AnalyteResult) -> tuple[float, float] | None:
     """Lowest and highest xULN over the intervals that may apply; None when unknown."""
-    m = result.measurement
-    if m is None or m.comparator is not None:
-        return None
-    highs = [interval.high for interval in result.candidates if interval.high]
-    if not highs or len(highs) != len(result.candidates):
-        return None
-    spans = [m.value / high for high in highs]
-    return min(spans), max(spans)
+    return result.x_uln_span
 
 
 def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
@@ -198,10 +191,10 @@ def _x_uln_all(when: Mapping[str, Any], results: Results) -> tuple[bool | None, 
             outcome = False if False in outcomes else True if outcomes == {True} else None
         else:
             outcome = True if True in outcomes else False if outcomes == {False} else None
-        wanted = f"{' or '.join(_name(i) for i in ids)} {op} {format_number(multiple)}x ULN"
         if outcome is False:
             return False, ""
         if outcome is None:
+            wanted = f"{' or '.join(_name(i) for i in ids)} {op} {format_number(multiple)}x ULN"
             missing = [_name(i) for i, o in found.items() if o is None]
             open_.append(f"needs {wanted}; not measured or not decided: {', '.join(missing)}")
         else:
@@ -299,9 +292,55 @@ def evaluate_rules(
     return tuple(hits), tuple(undecided), normal
 
 
-def _touches(rule: Rule, results: Results) -> bool:
-    """Whether the analyte the rule is about was given (an undecided rule on absent data is noise)."""
+#: condition types decided by the flags (L N H ?) of their analytes alone, values unseen
+FLAG_CONDITIONS = frozenset({"any_raised", "all_raised", "any_low", "panel_in_range"})
+
+
+def rule_inputs(rule: Rule) -> tuple[str, ...]:
+    """Every analyte a rule's condition reads, in order of mention."""
+    when = rule.when
+    names = [*when.get("analytes", ()), *when.get("over", ()),
+             *(when[key] for key in ("analyte", "numerator", "denominator") if key in when),
+             *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
+    return tuple(dict.fromkeys(names))
+
+
+def _leg_outcomes(when: Mapping[str, Any], analyte_id: str, result: AnalyteResult) -> Hashable:
+    return tuple(uln_compare(result, leg["op"], leg["value"]) for leg in when["legs"] if analyte_id in leg["analytes"])
+
+
+def _own_outcome(when: Mapping[str, Any], analyte_id: str, result: AnalyteResult) -> Hashable:
+    return EVALUATORS[when["type"]](when, {analyte_id: result})[0]
+
+
+#: condition types whose outcome depends on each input result only through this projection
+#: (when, analyte id, result) -> small hashable; bulk callers key their caches on it
+PROJECTIONS: dict[str, Callable[[Mapping[str, Any], str, AnalyteResult], Hashable]] = {
+    "x_uln_all": _leg_outcomes,  # each leg's comparison with its multiple of ULN
+    "above": _own_outcome,  # one analyte: its own outcome
+    "below": _own_outcome,
+}
+
+
+def decide(rule: Rule, results: Results) -> bool | None:
+    """Whether a rule that needs no previous sample holds: True, False or None (undecided).
+
+    For bulk use (CSV columns) where only rule ids are wanted; `evaluate_rules` gives the messages.
+    """
+    if rule.when["type"] == "panel_in_range":
+        return normal_panel_status(rule, results).status == "met"
+    return EVALUATORS[rule.when["type"]](rule.when, results)[0]
+
+
+def rule_subjects(rule: Rule) -> tuple[str, ...]:
+    """The analytes a rule is about: with none of them given, it cannot be met (nor is it worth
+    reporting as undecided). A ratio is about its numerator, a dominance about its lead analyte."""
     when = rule.when
     names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
-    return any(name in results for name in names)
+    return tuple(dict.fromkeys(names))
+
+
+def _touches(rule: Rule, results: Results) -> bool:
+    """Whether the analyte the rule is about was given (an undecided rule on absent data is noise)."""
+    return any(name in results for name in rule_subjects(rule))

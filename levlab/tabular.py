@@ -39,10 +39,21 @@ from typing import IO, Any
 
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
 from levlab.errors import ExitStatus, LevlabError, UsageError, shown
+from levlab.grading import grade
 from levlab.interpret import assess, assess_context, interpret_results, read_measurement, unusable
 from levlab.model import AnalyteResult, PanelResult, Patient
 from levlab.ranges import IntervalTable, default_intervals, parse_sex
-from levlab.rules import rules
+from levlab.rules import (
+    FLAG_CONDITIONS,
+    PROJECTIONS,
+    SERIAL_EVALUATORS,
+    Rule,
+    decide,
+    normal_panel_status,
+    rule_inputs,
+    rule_subjects,
+    rules,
+)
 from levlab.units import lookup_unit, unit_for_analyte
 from levlab.values import format_number, parse_number, parse_range
 
@@ -654,10 +665,89 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("result",)
+    __slots__ = ("flag", "fragment", "projections", "result")
 
     def __init__(self, result: AnalyteResult) -> None:
         self.result = result
+        self.flag = result.flag
+        self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
+        self.projections: dict[int, Any] = {}  # RuleBook value-rule index -> rules.PROJECTIONS of this result
+
+
+class RuleBook:
+    """Rule ids and normal-panel status for CSV columns, decided per row without messages.
+
+    The same decisions as `interpret_results`, cached on what each rule reads: the rules of a
+    flag condition type (and normal-panel) together, once per distinct tuple of flags; every
+    other rule once per distinct tuple of its inputs' projections (rules.PROJECTIONS, kept on
+    each judged cell), or of the judged cells themselves where its type has no projection
+    (identity keys, held by the cache). Serial rules never fire in a stream (no previous sample).
+    """
+
+    def __init__(self, analyte_ids: Sequence[str], new_cache: Callable[[], dict[Any, Any]]) -> None:
+        position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
+        self.analyte_ids = tuple(analyte_ids)
+        self.flag_rules: list[Rule] = []
+        self.normal_rule: Rule | None = None
+        self.value_rules: list[tuple[Rule, tuple[int, ...], dict[Any, Any], Any]] = []
+        for rule in rules():
+            kind = rule.when["type"]
+            if kind in SERIAL_EVALUATORS:
+                continue
+            if kind == "panel_in_range":
+                self.normal_rule = rule
+            elif kind in FLAG_CONDITIONS:
+                self.flag_rules.append(rule)
+            else:
+                reads = tuple(position[a] for a in rule_inputs(rule) if a in position)
+                if any(a in position for a in rule_subjects(rule)):  # else it can never fire
+                    self.value_rules.append((rule, reads, new_cache(), PROJECTIONS.get(kind)))
+        self.order = {rule.id: index for index, rule in enumerate(rules())}
+        self.by_flags = new_cache()  # tuple of flags -> (rule ids fired, normal-panel status)
+        self.texts = new_cache()  # (flag rule ids, value rule ids, status) -> levlab's panel fields as CSV text
+
+    def _results(self, judged: Sequence[Judged | None]) -> dict[str, AnalyteResult]:
+        return {self.analyte_ids[i]: j.result for i, j in enumerate(judged) if j is not None}
+
+    def decide(self, judged: Sequence[Judged | None]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """(flag rules fired, value rules fired, normal-panel status) for one row's judged cells."""
+        flags = tuple([None if j is None else j.flag for j in judged])
+        found = self.by_flags.get(flags)
+        if found is None:
+            results = self._results(judged)
+            status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
+            found = self.by_flags[flags] = (tuple(r.id for r in self.flag_rules if decide(r, results)), status)
+        fired: list[str] = []
+        results = None
+        for number, (rule, reads, cache, project) in enumerate(self.value_rules):
+            if project is None:
+                key = tuple([judged[i] for i in reads])
+            else:
+                key = tuple([None if judged[i] is None else self._projection(number, rule, project, i, judged[i])
+                             for i in reads])
+            outcome = cache.get(key, cache)
+            if outcome is cache:
+                results = results or self._results(judged)
+                outcome = cache[key] = decide(rule, results)
+            if outcome:
+                fired.append(rule.id)
+        return found[0], tuple(fired), found[1]
+
+    def _projection(self, number: int, rule: Rule, project: Any, position: int, judged: Judged) -> Any:
+        found = judged.projections.get(number, judged)
+        if found is judged:
+            found = judged.projections[number] = project(rule.when, self.analyte_ids[position], judged.result)
+        return found
+
+    def panel_text(self, judged: Sequence[Judged | None], sink: Sink) -> str:
+        """The panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
+        key = self.decide(judged)
+        text = self.texts.get(key)
+        if text is None:
+            flag_ids, value_ids, status = key
+            ids = " ".join(sorted((*flag_ids, *value_ids), key=self.order.__getitem__))
+            text = self.texts[key] = sink.fragment([ids, status])
+        return text
 
 
 class PatientEntry:
@@ -672,14 +762,12 @@ class PatientEntry:
 
 
 class Evaluation:
-    """A panel interpreted once per distinct tuple of judged results, and its CSV fields."""
+    """A panel interpreted once per distinct tuple of judged results (JSONL and table output)."""
 
-    __slots__ = ("fields", "panel", "tail")
+    __slots__ = ("panel",)
 
     def __init__(self, panel: PanelResult) -> None:
         self.panel = panel
-        self.fields: list[str] = []  # wide: levlab's appended fields, computed on first use
-        self.tail: str | None = None  # the same as output text, with an empty levlab_error
 
 
 class Judge:
@@ -816,38 +904,35 @@ def panel_for(evaluation: Evaluation, patient: Patient) -> PanelResult:
 # --- output fields ---------------------------------------------------------------------------
 
 
-def _value_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+def _value_field(result: AnalyteResult, decimal: str) -> str:
     m = result.measurement
     return "" if m is None else (m.comparator or "") + format_number(m.value, decimal)
 
 
-def _unit_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+def _unit_field(result: AnalyteResult, decimal: str) -> str:
     return "" if result.measurement is None else analytes()[result.analyte].canonical_unit
 
 
-def _flag_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
+def _flag_field(result: AnalyteResult, decimal: str) -> str:
     return result.flag
 
 
-AnalyteField = Callable[[AnalyteResult, PanelResult, str], str]
-PanelField = Callable[[PanelResult], str]
+AnalyteField = Callable[[AnalyteResult, str], str]
+
+def _ctcae_field(result: AnalyteResult, decimal: str) -> str:
+    # CTCAE v5.0 grade 0-4 against ULN (a streamed panel has no baseline), "?" undecided, "" no term
+    graded = grade(result)
+    return "" if graded is None else "?" if graded.grade is None else str(graded.grade)
+
 
 #: columns appended per analyte: wide files get `levlab_<id>_<name>` per analyte column,
 #: long files `levlab_<name>` on each row. Add a column by appending (name, function).
-def _ctcae_field(result: AnalyteResult, panel: PanelResult, decimal: str) -> str:
-    # CTCAE v5.0 grade 0-4 (against ULN: a streamed panel has no baseline), "?" undecided, "" no term
-    grade = panel.grade(result.analyte)
-    return "" if grade is None else "?" if grade.grade is None else str(grade.grade)
-
-
 ANALYTE_FIELDS: list[tuple[str, AnalyteField]] = [
     ("value", _value_field), ("unit", _unit_field), ("flag", _flag_field), ("ctcae", _ctcae_field),
 ]
-#: columns appended per panel, on each of its rows
-PANEL_FIELDS: list[tuple[str, PanelField]] = [
-    ("flags", lambda panel: " ".join(hit.rule_id for hit in panel.hits)),
-    ("normal_panel", lambda panel: panel.normal_panel.status),
-]
+#: columns appended per panel, on each of its rows: the rule ids met (space-separated, in
+#: rules.toml order) and the normal-panel status, as RuleBook.panel_text decides them
+PANEL_COLUMNS = ("flags", "normal_panel")
 
 
 def output_header(layout: Layout) -> list[str]:
@@ -859,7 +944,7 @@ def output_header(layout: Layout) -> list[str]:
     else:
         added.append("levlab_analyte")
         added.extend(f"levlab_{name}" for name, _ in ANALYTE_FIELDS)
-    added.extend(f"levlab_{name}" for name, _ in PANEL_FIELDS)
+    added.extend(f"levlab_{name}" for name in PANEL_COLUMNS)
     added.append("levlab_error")
     return layout.header + added
 
@@ -916,12 +1001,12 @@ class Sink:
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
 
-    def tail(self, fields: list[str]) -> str:  # pragma: no cover - interface
-        """The appended fields as output text, to follow a row's own fields."""
-        return ""
-
     def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:  # pragma: no cover - interface
         """Write (original row, appended text) pairs."""
+
+    def fragment(self, fields: list[str]) -> str:  # pragma: no cover - interface
+        """Fields as output text, without a leading delimiter or line ending."""
+        return ""
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
         pass
@@ -954,8 +1039,8 @@ class CsvSink(Sink):
     def start(self, header: list[str]) -> None:
         self.stream.write(self._text(header) + self.ending)
 
-    def tail(self, fields: list[str]) -> str:
-        return self.delimiter + self._text(fields) if fields else ""
+    def fragment(self, fields: list[str]) -> str:
+        return self._text(fields)
 
     def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:
         text, ending = self._text, self.ending
@@ -1084,10 +1169,10 @@ class CsvRun:
         layout, judge, summary = self.layout, self.judge, self.summary
         header = [cell.strip() for cell in layout.header]
         width = layout.width
-        decimal = judge.decimal
         roles = layout.roles
         sex_at, age_at = roles.get("sex"), roles.get("age")
         fixed_patient = judge.patient("", "") if sex_at is None and age_at is None else None
+        book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
         # per column: the column, its cell cache, and whether a unit or range cell joins the cache key
         plan = [(column, column.index, column.analyte.id, judge.new_cache(),
                  column.unit_index is not None or column.range_index is not None or column.range_text is not None)
@@ -1096,6 +1181,8 @@ class CsvRun:
         want_rows, want_panels = sink.wants_rows, sink.wants_panels
         patients, panels = judge.patients, judge.panels  # the cache hits are looked up here, misses in judge
         batch: list[tuple[list[str], str]] = []
+        delimiter = getattr(sink, "delimiter", ",")
+        empty_cell = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
         number = 0
         try:
             for row in self.reader:
@@ -1109,7 +1196,7 @@ class CsvRun:
                     entry = patients.get(who) or judge.patient(*who)
                 else:
                     entry = fixed_patient
-                judged: list[Judged] = []
+                cells: list[Judged | None] = []  # aligned with the columns; None: not measured
                 errors: list[RowError] | None = None
                 for column, index, analyte_id, cache, keyed in plan:
                     text = row[index]
@@ -1120,10 +1207,11 @@ class CsvRun:
                     else:
                         reading = cache.get(text) or cache.setdefault(text, self._read_wide(column, text, column.unit, None))
                     if reading is NOT_MEASURED:
+                        cells.append(None)
                         continue
                     context = 0 if reading.patient_free else (
                         entry.contexts.get(analyte_id) or judge.context(analyte_id, entry))
-                    judged.append(reading.judged.get(context) or judge.judge(reading, entry, context))
+                    cells.append(reading.judged.get(context) or judge.judge(reading, entry, context))
                     if reading.error is not None:
                         errors = errors or []
                         errors.append(RowError(number, column.header, reading.error))
@@ -1133,25 +1221,29 @@ class CsvRun:
                     errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
                 if errors:
                     self._row_errors(number, errors)
-                key = tuple(judged)
-                evaluation = panels.get(key) or judge.evaluate(key, entry.patient)
                 summary.panels += 1
-                if want_rows:
-                    if evaluation.tail is None:
-                        evaluation.fields = _wide_fields(evaluation.panel, layout.columns, decimal)
-                        evaluation.tail = sink.tail([*evaluation.fields, ""])  # no error
-                    batch.append((row, sink.tail([*evaluation.fields, _error_text(errors)]) if errors
-                                  else evaluation.tail))
+                if want_rows:  # CSV: per-cell fields made once per judged cell, rules decided by the book
+                    panel_text = book.panel_text(cells, sink)
+                    parts = [empty_cell if j is None else j.fragment or self._fragment(j, sink) for j in cells]
+                    parts.append(panel_text)
+                    parts.append(sink.fragment([_error_text(errors)]) if errors else "")
+                    batch.append((row, delimiter + delimiter.join(parts)))
                     if len(batch) >= 512:
                         sink.rows(batch)
                         batch = []
                 if want_panels:
+                    key = tuple(j for j in cells if j is not None)
+                    evaluation = panels.get(key) or judge.evaluate(key, entry.patient)
                     shown_key = {header[i]: row[i] for i in key_at}
                     sink.panel(PanelOut([number], shown_key, panel_for(evaluation, entry.patient), errors or []))
         finally:  # rows before a --strict stop or an undecodable line are still written
             if batch:
                 sink.rows(batch)
             summary.rows = number
+
+    def _fragment(self, judged: Judged, sink: Sink) -> str:
+        judged.fragment = sink.fragment([function(judged.result, self.judge.decimal) for _, function in ANALYTE_FIELDS])
+        return judged.fragment
 
     def _read_wide(self, column: AnalyteColumn, text: str, unit: str | None, lab_range: str | None) -> Any:
         return self.judge.read(column.analyte, text, unit, lab_range, column.range_source)
@@ -1163,6 +1255,10 @@ class CsvRun:
         width = layout.width
         group = layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
+        self._book = RuleBook(list(analytes()), self.judge.new_cache)
+        if sink.wants_rows:
+            self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
+            self._empty_long = sink.fragment([""] * (1 + len(ANALYTE_FIELDS)))
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []
@@ -1226,35 +1322,39 @@ class CsvRun:
                            "with different results; neither is used")
                 conflicts[analyte.id] = message
                 errors.setdefault(offset, []).append(RowError(first + offset, header[value_at], message))
-        judged = []
+        judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
             if analyte_id in conflicts:
-                judged.append(judge.judge(Reading(readings[offset].analyte, None, conflicts[analyte_id]), entry))
+                judged[analyte_id] = judge.judge(Reading(readings[offset].analyte, None, conflicts[analyte_id]), entry)
             else:
-                judged.append(judge.judge(readings[offset], entry))
+                judged[analyte_id] = judge.judge(readings[offset], entry)
         for offset, row in enumerate(rows):
             if len(row) > width:
                 errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
         for offset in sorted(errors):
             self._row_errors(first + offset, errors[offset])
-        evaluation = judge.evaluate(tuple(judged), entry.patient)
-        panel = panel_for(evaluation, entry.patient)
         self.summary.panels += 1
-        if sink.wants_rows:
-            panel_fields = [function(panel) for _, function in PANEL_FIELDS]
-            decimal = judge.decimal
+        if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
+            book = self._book
+            cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
+            panel_text = book.panel_text(cells, sink)
             out = []
             for offset, (row, reading, analyte) in enumerate(zip(rows, readings, row_analytes, strict=True)):
                 if analyte is None:
-                    fields = [""] * (1 + len(ANALYTE_FIELDS))
+                    parts = [self._empty_long]
+                elif reading is NOT_MEASURED:
+                    parts = [sink.fragment([analyte.id]), self._empty_fields]
                 else:
-                    result = panel.result(analyte.id) if reading is not NOT_MEASURED else None
-                    fields = [analyte.id]
-                    fields.extend(function(result, panel, decimal) if result is not None else "" for _, function in ANALYTE_FIELDS)
+                    cell = judged[analyte.id]
+                    parts = [sink.fragment([analyte.id]), cell.fragment or self._fragment(cell, sink)]
+                parts.append(panel_text)
                 row_errors = errors.get(offset)
-                out.append((row, sink.tail([*fields, *panel_fields, _error_text(row_errors) if row_errors else ""])))
+                parts.append(sink.fragment([_error_text(row_errors)]) if row_errors else "")
+                out.append((row, sink.delimiter + sink.delimiter.join(parts)))
             sink.rows(out)
         if sink.wants_panels:
+            evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
+            panel = panel_for(evaluation, entry.patient)
             shown_key = {header[i]: rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
@@ -1299,13 +1399,3 @@ def _error_text(errors: Sequence[RowError]) -> str:
     return "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
 
 
-def _wide_fields(panel: PanelResult, columns: Sequence[AnalyteColumn], decimal: str) -> list[str]:
-    fields: list[str] = []
-    for column in columns:
-        result = panel.result(column.analyte.id)
-        if result is None:
-            fields.extend("" for _ in ANALYTE_FIELDS)
-        else:
-            fields.extend(function(result, panel, decimal) for _, function in ANALYTE_FIELDS)
-    fields.extend(function(panel) for _, function in PANEL_FIELDS)
-    return fields
