@@ -678,10 +678,11 @@ class RuleBook:
     """Rule ids and normal-panel status for CSV columns, decided per row without messages.
 
     The same decisions as `interpret_results`, cached on what each rule reads: the rules of a
-    flag condition type (and normal-panel) together, once per distinct tuple of flags; every
-    other rule once per distinct tuple of its inputs' projections (rules.PROJECTIONS, kept on
-    each judged cell), or of the judged cells themselves where its type has no projection
-    (identity keys, held by the cache). Serial rules never fire in a stream (no previous sample).
+    flag condition type (and normal-panel) together, once per distinct tuple of flags; a rule
+    with a projection (rules.PROJECTIONS, kept on each judged cell) once per distinct tuple of
+    its inputs' projections. The rest (ratios, dominance) read exact values, so they are decided
+    afresh on each row: a cache keyed on values would only grow. Serial rules never fire in a
+    stream (no previous sample).
     """
 
     def __init__(self, analyte_ids: Sequence[str], new_cache: Callable[[], dict[Any, Any]]) -> None:
@@ -720,11 +721,13 @@ class RuleBook:
         fired: list[str] = []
         results = None
         for number, (rule, reads, cache, project) in enumerate(self.value_rules):
-            if project is None:
-                key = tuple([judged[i] for i in reads])
-            else:
-                key = tuple([None if judged[i] is None else self._projection(number, rule, project, i, judged[i])
-                             for i in reads])
+            if project is None:  # its inputs' values all count: decided afresh, never cached
+                results = results or self._results(judged)
+                if decide(rule, results):
+                    fired.append(rule.id)
+                continue
+            key = tuple([None if judged[i] is None else self._projection(number, rule, project, i, judged[i])
+                         for i in reads])
             outcome = cache.get(key, cache)
             if outcome is cache:
                 results = results or self._results(judged)
