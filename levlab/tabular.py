@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+from levlab import DISCLAIMER
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
 from levlab.errors import ExitStatus, LevlabError, UsageError, shown
 from levlab.grading import grade
@@ -1154,6 +1155,7 @@ class CsvRun:
             missing = [_short(a) for a in _normal_panel_ids() if a not in self.summary.seen]
             if missing:
                 lines.append(f"levlab csv: no {', '.join(missing)} result in the file: normal-panel could never be met")
+        lines.append(DISCLAIMER)
         lines.append(self.summary.line())
         return lines
 

@@ -262,3 +262,59 @@ def test_header_unit_wins_over_a_unit_column_beside_it() -> None:
     result = levlab("-", input="ALT (U/L),unit\n30,U/L\n")
     assert result.exit_code == 0
     assert "'unit'" in result.stderr  # not used: reported as passed through
+
+
+def test_stderr_carries_the_disclaimer_before_the_summary_line() -> None:
+    from levlab import DISCLAIMER
+
+    result = levlab("-", input="ALT (U/L),AST (U/L)\n30,20\n")
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2] == DISCLAIMER
+    assert lines[-1].startswith("levlab csv: 1 rows, 1 panels")
+
+
+def _random_wide_export(rows: int, seed: int) -> str:
+    """Panels of every kind: censored, missing, unreadable, sex/age unknown, two units."""
+    import random
+
+    rng = random.Random(seed)
+    header = ["sex", "age", "ALT (U/L)", "AST (U/L)", "ALP (U/L)", "GGT (U/L)", "LDH (U/L)",
+              "Bilirubin (mg/dL)", "CEA (ug/L)", "Glucose (mmol/L)", "Ascites LDH (U/L)", "Albumin (g/L)"]
+    spans = [(5, 400), (5, 300), (20, 600), (5, 500), (80, 1500), (0.1, 12.0), (0.5, 400), (2.0, 9.0),
+             (50, 3000), (15, 55)]
+
+    def cell(low: float, high: float) -> str:
+        roll = rng.random()
+        if roll < 0.08:
+            return ""
+        if roll < 0.12:
+            return f"<{rng.choice([5, 10, 50])}"
+        if roll < 0.15:
+            return f">{rng.choice([100, 1000])}"
+        if roll < 0.16:
+            return "n.b."  # unreadable
+        value = rng.uniform(low, high)
+        return f"{value:.1f}" if high < 20 else str(round(value))
+
+    lines = [",".join(header)]
+    for _ in range(rows):
+        sex = rng.choice(["F", "M", ""])
+        age = rng.choice(["", "45", "75", "17"])
+        lines.append(",".join([sex, age, *(cell(*span) for span in spans)]))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_csv_rule_columns_equal_the_full_interpretation(seed: int) -> None:
+    """The CSV columns (decided per row by the RuleBook) say what `interpret` says of each panel."""
+    text = _random_wide_export(400, seed)
+    as_csv = levlab("-", input=text)
+    as_jsonl = levlab("-", "--format", "jsonl", input=text)
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    panels = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert len(rows) == len(panels) == 400
+    for row, panel in zip(rows, panels, strict=True):
+        assert row["levlab_flags"].split() == [flag["id"] for flag in panel["flags"]]
+        assert row["levlab_normal_panel"] == panel["normal_panel"]["status"]
+        for analyte_id, result in panel["analytes"].items():
+            assert row[f"levlab_{analyte_id}_flag"] == result["flag"]

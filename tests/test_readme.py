@@ -1,0 +1,63 @@
+"""The README is part of the interface: these tests keep its claims true."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from levlab.catalog import analytes
+from levlab.errors import ExitStatus
+from levlab.rules import rules
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block, "the quick start has a ```sh block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_quick_start_is_exactly_two_commands():
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    assert "levlab" in commands[0] and "pytest" in commands[1]
+
+
+def test_quick_start_example_file_exists():
+    words = shlex.split(quick_start_commands()[0].replace("&&", " "))
+    examples = [word for word in words if word.startswith("examples/")]
+    assert examples and all((ROOT / example).is_file() for example in examples)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme_command = quick_start_commands()[1].split("&&")[-1].strip()
+    assert readme_command == ".venv/bin/python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert '"$venv/bin/python" -m pytest' in ci
+
+
+@pytest.mark.parametrize("rule_id", [rule.id for rule in rules()])
+def test_every_rule_is_documented_with_its_id(rule_id):
+    assert f"`{rule_id}`" in README
+
+
+@pytest.mark.parametrize("analyte_id", list(analytes()))
+def test_every_analyte_is_named(analyte_id):
+    assert analyte_id in README
+
+
+@pytest.mark.parametrize("status", list(ExitStatus))
+def test_every_exit_status_is_in_the_table(status):
+    assert re.search(rf"^\| {int(status)} \|", README, re.MULTILINE)
+
+
+def test_readme_disclaimer_matches_the_product():
+    from levlab import DISCLAIMER
+
+    assert DISCLAIMER.split(";")[0] in README
