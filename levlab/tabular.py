@@ -666,86 +666,86 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("flag", "fragment", "projections", "result")
+    __slots__ = ("error", "flag", "fragment", "result", "signature")
 
-    def __init__(self, result: AnalyteResult) -> None:
+    def __init__(self, result: AnalyteResult, error: str | None = None) -> None:
         self.result = result
+        self.error = error  # the reading's error, for the row's levlab_error
         self.flag = result.flag
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
-        self.projections: dict[int, Any] = {}  # RuleBook value-rule index -> rules.PROJECTIONS of this result
+        self.signature: tuple[Any, ...] | None = None  # what RuleBook's cached rules read of it
 
 
 class RuleBook:
     """Rule ids and normal-panel status for CSV columns, decided per row without messages.
 
-    The same decisions as `interpret_results`, cached on what each rule reads: the rules of a
-    flag condition type (and normal-panel) together, once per distinct tuple of flags; a rule
-    with a projection (rules.PROJECTIONS, kept on each judged cell) once per distinct tuple of
-    its inputs' projections. The rest (ratios, dominance) read exact values, so they are decided
-    afresh on each row: a cache keyed on values would only grow. Serial rules never fire in a
-    stream (no previous sample).
+    The same decisions as `interpret_results`, cached on what each rule reads. Each judged cell
+    gets a signature once: its flag and its rules.PROJECTIONS. Rules of a flag condition type,
+    normal-panel and rules with a projection depend on a row only through the tuple of its
+    cells' signatures, so they are decided together once per distinct tuple. The rest (ratios,
+    dominance) read exact values and are decided afresh on each row: a cache keyed on values
+    would only grow. Serial rules never fire in a stream (no previous sample).
     """
 
     def __init__(self, analyte_ids: Sequence[str], new_cache: Callable[[], dict[Any, Any]]) -> None:
         position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
         self.analyte_ids = tuple(analyte_ids)
-        self.flag_rules: list[Rule] = []
+        self.keyed: list[Rule] = []  # decided once per distinct row signature
+        self.free: list[Rule] = []  # read exact values: decided on every row
         self.normal_rule: Rule | None = None
-        self.value_rules: list[tuple[Rule, tuple[int, ...], dict[Any, Any], Any]] = []
+        self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
         for rule in rules():
             kind = rule.when["type"]
             if kind in SERIAL_EVALUATORS:
                 continue
             if kind == "panel_in_range":
                 self.normal_rule = rule
+            elif not any(a in position for a in rule_subjects(rule)):
+                continue  # none of the analytes it is about is in the file: it can never be met
             elif kind in FLAG_CONDITIONS:
-                self.flag_rules.append(rule)
+                self.keyed.append(rule)
+            elif kind in PROJECTIONS:
+                self.keyed.append(rule)
+                for analyte_id in rule_inputs(rule):
+                    if analyte_id in position:
+                        self.projections[position[analyte_id]].append((rule, PROJECTIONS[kind]))
             else:
-                reads = tuple(position[a] for a in rule_inputs(rule) if a in position)
-                if any(a in position for a in rule_subjects(rule)):  # else it can never fire
-                    self.value_rules.append((rule, reads, new_cache(), PROJECTIONS.get(kind)))
+                self.free.append(rule)
         self.order = {rule.id: index for index, rule in enumerate(rules())}
-        self.by_flags = new_cache()  # tuple of flags -> (rule ids fired, normal-panel status)
-        self.texts = new_cache()  # (flag rule ids, value rule ids, status) -> levlab's panel fields as CSV text
+        self.by_signature = new_cache()  # cells' signatures -> (keyed rule ids met, normal-panel status)
+        self.texts = new_cache()  # (keyed ids, free ids, status) -> levlab's panel fields as output text
 
     def _results(self, judged: Sequence[Judged | None]) -> dict[str, AnalyteResult]:
         return {self.analyte_ids[i]: j.result for i, j in enumerate(judged) if j is not None}
 
-    def decide(self, judged: Sequence[Judged | None]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-        """(flag rules fired, value rules fired, normal-panel status) for one row's judged cells."""
-        flags = tuple([None if j is None else j.flag for j in judged])
-        found = self.by_flags.get(flags)
+    def sign(self, position: int, judged: Judged) -> tuple[Any, ...]:
+        """What the keyed rules read of one cell: its flag and its projections (made once)."""
+        analyte_id = self.analyte_ids[position]
+        judged.signature = (judged.flag, *(project(rule.when, analyte_id, judged.result)
+                                           for rule, project in self.projections[position]))
+        return judged.signature
+
+    def signatures(self, judged: Sequence[Judged | None]) -> tuple[Any, ...]:
+        """The row's signature: each cell's (None where not measured)."""
+        return tuple([None if j is None else j.signature or self.sign(i, j) for i, j in enumerate(judged)])
+
+    def decide(self, judged: Sequence[Judged | None], key: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+        """(keyed rules met, free rules met, normal-panel status) for one row's judged cells and
+        their signatures."""
+        found = self.by_signature.get(key)
+        results = None
         if found is None:
             results = self._results(judged)
             status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
-            found = self.by_flags[flags] = (tuple(r.id for r in self.flag_rules if decide(r, results)), status)
-        fired: list[str] = []
-        results = None
-        for number, (rule, reads, cache, project) in enumerate(self.value_rules):
-            if project is None:  # its inputs' values all count: decided afresh, never cached
-                results = results or self._results(judged)
-                if decide(rule, results):
-                    fired.append(rule.id)
-                continue
-            key = tuple([None if judged[i] is None else self._projection(number, rule, project, i, judged[i])
-                         for i in reads])
-            outcome = cache.get(key, cache)
-            if outcome is cache:
-                results = results or self._results(judged)
-                outcome = cache[key] = decide(rule, results)
-            if outcome:
-                fired.append(rule.id)
-        return found[0], tuple(fired), found[1]
+            found = self.by_signature[key] = (tuple(r.id for r in self.keyed if decide(r, results)), status)
+        if not self.free:
+            return found[0], (), found[1]
+        results = results or self._results(judged)
+        return found[0], tuple(r.id for r in self.free if decide(r, results)), found[1]
 
-    def _projection(self, number: int, rule: Rule, project: Any, position: int, judged: Judged) -> Any:
-        found = judged.projections.get(number, judged)
-        if found is judged:
-            found = judged.projections[number] = project(rule.when, self.analyte_ids[position], judged.result)
-        return found
-
-    def panel_text(self, judged: Sequence[Judged | None], sink: Sink) -> str:
+    def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
         """The panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
-        key = self.decide(judged)
+        key = self.decide(judged, signatures)
         text = self.texts.get(key)
         if text is None:
             flag_ids, value_ids, status = key
@@ -757,12 +757,13 @@ class RuleBook:
 class PatientEntry:
     """A patient read from sex/age cells, with the errors of those cells."""
 
-    __slots__ = ("contexts", "errors", "patient")
+    __slots__ = ("columns", "contexts", "errors", "patient")
 
     def __init__(self, patient: Patient, errors: list[tuple[str, str]]) -> None:
         self.patient = patient
         self.errors = errors
         self.contexts: dict[str, int] = {}  # analyte id -> assessment context token
+        self.columns: tuple[int, ...] | None = None  # wide: the context of each analyte column
 
 
 class Evaluation:
@@ -799,7 +800,7 @@ class Judge:
         self._caches.append(cache)
         return cache
 
-    def _grow(self) -> None:
+    def grow(self) -> None:
         self._entries += 1
         if self._entries > self.limit:
             for cache in self._caches:
@@ -809,7 +810,7 @@ class Judge:
 
     def read(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
         """Read a cell (uncached): NOT_MEASURED for a missing-value marker, else a Reading."""
-        self._grow()
+        self.grow()
         if text.strip().casefold() in self.na:
             return NOT_MEASURED
         if lab_range is not None and lab_range.strip().casefold() in self.na:
@@ -838,7 +839,7 @@ class Judge:
         key = (sex_text, age_text)
         entry = self.patients.get(key)
         if entry is None:
-            self._grow()
+            self.grow()
             errors: list[tuple[str, str]] = []
             sex = age = None
             if sex_text.strip().casefold() not in self.na:
@@ -864,7 +865,7 @@ class Judge:
             key = (analyte_id, assess_context(analyte_id, entry.patient, self.table))
             token = self.contexts.get(key)
             if token is None:
-                self._grow()
+                self.grow()
                 token = self.contexts[key] = next(self._tokens)
             entry.contexts[analyte_id] = token
         return token
@@ -875,12 +876,12 @@ class Judge:
             context = 0 if reading.patient_free else self.context(reading.analyte.id, entry)
         judged = reading.judged.get(context)
         if judged is None:
-            self._grow()
+            self.grow()
             if reading.measurement is None:
                 result = unusable(reading.analyte.id, reading.error or "unreadable")
             else:
                 result = assess(reading.measurement, entry.patient, self.table)
-            judged = reading.judged[context] = Judged(result)
+            judged = reading.judged[context] = Judged(result, reading.error)
         return judged
 
     def evaluate(self, judged: tuple[Judged, ...], patient: Patient) -> Evaluation:
@@ -1178,13 +1179,14 @@ class CsvRun:
         sex_at, age_at = roles.get("sex"), roles.get("age")
         fixed_patient = judge.patient("", "") if sex_at is None and age_at is None else None
         book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
-        # per column: the column, its cell cache, and whether a unit or range cell joins the cache key
-        plan = [(column, column.index, column.analyte.id, judge.new_cache(),
-                 column.unit_index is not None or column.range_index is not None or column.range_text is not None)
-                for column in layout.columns]
+        # per column: its position, the column, where its value is, and its cache of judged cells,
+        # keyed by the cell text and the patient's assessment context (and unit and range cells)
+        plan = [(position, column, column.index, judge.new_cache(),
+                 column.unit_index is not None or column.range_index is not None)
+                for position, column in enumerate(layout.columns)]
         key_at = layout.key_columns
         want_rows, want_panels = sink.wants_rows, sink.wants_panels
-        patients, panels = judge.patients, judge.panels  # the cache hits are looked up here, misses in judge
+        patients = judge.patients  # the cache hits are looked up here, misses in judge
         batch: list[tuple[list[str], str]] = []
         delimiter = getattr(sink, "delimiter", ",")
         empty_cell = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
@@ -1201,25 +1203,28 @@ class CsvRun:
                     entry = patients.get(who) or judge.patient(*who)
                 else:
                     entry = fixed_patient
+                contexts = entry.columns or self._column_contexts(entry)
                 cells: list[Judged | None] = []  # aligned with the columns; None: not measured
+                signatures: list[Any] = []
+                parts: list[str] = []  # levlab's output text, per column
                 errors: list[RowError] | None = None
-                for column, index, analyte_id, cache, keyed in plan:
-                    text = row[index]
-                    if keyed:
-                        key = (text, row[column.unit_index] if column.unit_index is not None else column.unit,
-                               row[column.range_index] if column.range_index is not None else column.range_text)
-                        reading = cache.get(key) or cache.setdefault(key, self._read_wide(column, *key))
-                    else:
-                        reading = cache.get(text) or cache.setdefault(text, self._read_wide(column, text, column.unit, None))
-                    if reading is NOT_MEASURED:
+                for (position, column, index, cache, extra), context in zip(plan, contexts, strict=True):
+                    key = (row[index], context, *self._unit_and_range(column, row)) if extra else (row[index], context)
+                    cell = cache.get(key)
+                    if cell is None:
+                        cell = cache[key] = self._judge_cell(column, row, entry, context)
+                    if cell is NOT_MEASURED:
                         cells.append(None)
+                        signatures.append(None)
+                        parts.append(empty_cell)
                         continue
-                    context = 0 if reading.patient_free else (
-                        entry.contexts.get(analyte_id) or judge.context(analyte_id, entry))
-                    cells.append(reading.judged.get(context) or judge.judge(reading, entry, context))
-                    if reading.error is not None:
+                    cells.append(cell)
+                    signatures.append(cell.signature or book.sign(position, cell))
+                    if want_rows:
+                        parts.append(cell.fragment or self._fragment(cell, sink))
+                    if cell.error is not None:
                         errors = errors or []
-                        errors.append(RowError(number, column.header, reading.error))
+                        errors.append(RowError(number, column.header, cell.error))
                 if entry.errors:
                     errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
                 if len(row) > width:
@@ -1227,18 +1232,16 @@ class CsvRun:
                 if errors:
                     self._row_errors(number, errors)
                 summary.panels += 1
-                if want_rows:  # CSV: per-cell fields made once per judged cell, rules decided by the book
-                    panel_text = book.panel_text(cells, sink)
-                    parts = [empty_cell if j is None else j.fragment or self._fragment(j, sink) for j in cells]
-                    parts.append(panel_text)
+                if want_rows:  # CSV: per-cell text made once per judged cell, rules decided by the book
+                    parts.append(book.panel_text(cells, tuple(signatures), sink))
                     parts.append(sink.fragment([_error_text(errors)]) if errors else "")
                     batch.append((row, delimiter + delimiter.join(parts)))
                     if len(batch) >= 512:
                         sink.rows(batch)
                         batch = []
                 if want_panels:
-                    key = tuple(j for j in cells if j is not None)
-                    evaluation = panels.get(key) or judge.evaluate(key, entry.patient)
+                    key = tuple(cell for cell in cells if cell is not None)
+                    evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
                     shown_key = {header[i]: row[i] for i in key_at}
                     sink.panel(PanelOut([number], shown_key, panel_for(evaluation, entry.patient), errors or []))
         finally:  # rows before a --strict stop or an undecodable line are still written
@@ -1246,12 +1249,28 @@ class CsvRun:
                 sink.rows(batch)
             summary.rows = number
 
+    def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
+        """The patient's assessment context for each analyte column (made once per patient)."""
+        entry.columns = tuple(self.judge.context(column.analyte.id, entry) for column in self.layout.columns)
+        return entry.columns
+
+    @staticmethod
+    def _unit_and_range(column: AnalyteColumn, row: list[str]) -> tuple[str | None, str | None]:
+        return (row[column.unit_index] if column.unit_index is not None else column.unit,
+                row[column.range_index] if column.range_index is not None else column.range_text)
+
+    def _judge_cell(self, column: AnalyteColumn, row: list[str], entry: PatientEntry, context: int) -> Any:
+        """A wide cell read and judged for this context: a Judged, or NOT_MEASURED."""
+        self.judge.grow()
+        unit, lab_range = self._unit_and_range(column, row)
+        reading = self.judge.reading(column.analyte, row[column.index], unit, lab_range, column.range_source)
+        if reading is NOT_MEASURED:
+            return NOT_MEASURED
+        return self.judge.judge(reading, entry, None if reading.patient_free else context)
+
     def _fragment(self, judged: Judged, sink: Sink) -> str:
         judged.fragment = sink.fragment([function(judged.result, self.judge.decimal) for _, function in ANALYTE_FIELDS])
         return judged.fragment
-
-    def _read_wide(self, column: AnalyteColumn, text: str, unit: str | None, lab_range: str | None) -> Any:
-        return self.judge.read(column.analyte, text, unit, lab_range, column.range_source)
 
     # long: a run of rows is a panel ----------------------------------------------------------------
 
@@ -1342,7 +1361,7 @@ class CsvRun:
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             book = self._book
             cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-            panel_text = book.panel_text(cells, sink)
+            panel_text = book.panel_text(cells, book.signatures(cells), sink)
             out = []
             for offset, (row, reading, analyte) in enumerate(zip(rows, readings, row_analytes, strict=True)):
                 if analyte is None:
@@ -1368,7 +1387,7 @@ class CsvRun:
         names = self.judge.names
         key = (name, code)
         if key not in names:
-            self.judge._grow()
+            self.judge.grow()
             names[key] = find_analyte(name) or (find_analyte(code) if code.strip() else None)
         return names[key]
 

@@ -448,7 +448,7 @@ def test_caches_are_bounded_and_do_not_change_results(monkeypatch: pytest.Monkey
 def test_assessment_is_shared_between_patients_of_one_context() -> None:
     text = "sex,age,ALT (U/L)\nF,40,30\nF,41,30\nF,42,30\n"
     run, _ = run_csv(text)
-    (reading,) = [r for r in run.judge._caches[-1].values()]
+    (reading,) = run.judge.readings.values()
     assert len(reading.judged) == 1  # three adult women: one judgement
 
 
