@@ -1006,8 +1006,8 @@ class Sink:
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
 
-    def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:  # pragma: no cover - interface
-        """Write (original row, appended text) pairs."""
+    def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:  # pragma: no cover - interface
+        """Write (fields, original record text or None when the fields were padded, appended text)."""
 
     def fragment(self, fields: list[str]) -> str:  # pragma: no cover - interface
         """Fields as output text, without a leading delimiter or line ending."""
@@ -1047,9 +1047,10 @@ class CsvSink(Sink):
     def fragment(self, fields: list[str]) -> str:
         return self._text(fields)
 
-    def rows(self, rows: Iterable[tuple[list[str], str]]) -> None:
+    def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:
         text, ending = self._text, self.ending
-        self.stream.write("".join([text(row) + tail + ending for row, tail in rows]))
+        self.stream.write("".join([(text(row) if original is None else original) + tail + ending
+                                   for row, original, tail in rows]))
 
 
 class JsonlSink(Sink):
@@ -1110,18 +1111,48 @@ class CollectSink(Sink):
 # --- the run -----------------------------------------------------------------------------------
 
 
+class LineTap:
+    """The lines the csv reader takes, kept until the record they make is written.
+
+    A row whose fields need no padding is written back as its original text, byte for byte
+    (quoting included), instead of being serialised again.
+    """
+
+    __slots__ = ("lines", "taken")
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = iter(lines)
+        self.taken: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+    def record(self) -> str:
+        """The text of the record just read, without its line ending; forgets it."""
+        text = self.taken[0] if len(self.taken) == 1 else "".join(self.taken)
+        self.taken.clear()
+        return text.rstrip("\r\n")
+
+
 class CsvRun:
     """One pass over an export: header, layout, then panels into a sink."""
 
     def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
         self.options = options
         self.dialect, body = open_dialect(lines, options.delimiter, options.decimal)
-        self.reader = csv.reader(body, delimiter=self.dialect.delimiter)
+        self.tap = LineTap(body)
+        self.reader = csv.reader(self.tap, delimiter=self.dialect.delimiter)
         header = next(self.reader, None)
         while header == []:
             header = next(self.reader, None)
         if header is None:
             raise UsageError("the input has no header row")
+        self.tap.taken.clear()
         self.layout = detect_layout(header, options, self.dialect.decimal)
         self.report = detection_report(self.layout, self.dialect, encoding + (" (BOM)" if getattr(lines, "bom", False) else ""))
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
@@ -1190,14 +1221,17 @@ class CsvRun:
         batch: list[tuple[list[str], str]] = []
         delimiter = getattr(sink, "delimiter", ",")
         empty_cell = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
+        record = self.tap.record
         number = 0
         try:
             for row in self.reader:
+                original: str | None = record()
                 if not row:
                     continue
                 number += 1
                 if len(row) < width:
                     row.extend([""] * (width - len(row)))
+                    original = None
                 if fixed_patient is None:
                     who = (row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
                     entry = patients.get(who) or judge.patient(*who)
@@ -1235,7 +1269,7 @@ class CsvRun:
                 if want_rows:  # CSV: per-cell text made once per judged cell, rules decided by the book
                     parts.append(book.panel_text(cells, tuple(signatures), sink))
                     parts.append(sink.fragment([_error_text(errors)]) if errors else "")
-                    batch.append((row, delimiter + delimiter.join(parts)))
+                    batch.append((row, original, delimiter + delimiter.join(parts)))
                     if len(batch) >= 512:
                         sink.rows(batch)
                         batch = []
@@ -1286,30 +1320,35 @@ class CsvRun:
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []
+        originals: list[str | None] = []  # each open row's original text (None: padded)
         first_number = 0
         number = 0
+        record = self.tap.record
         for row in self.reader:
+            original: str | None = record()
             if not row:
                 continue
             number += 1
             if len(row) < width:
                 row.extend([""] * (width - len(row)))
+                original = None
             key = key_of(row)
             if open_rows and key != open_key:
-                self._close(open_key, open_rows, first_number, sink)
+                self._close(open_key, open_rows, originals, first_number, sink)
                 if len(closed) < CACHE_LIMIT:
                     closed.add(open_key)
-                open_rows = []
+                open_rows, originals = [], []
             if not open_rows:
                 open_key, first_number = key, number
                 if key in closed:
                     self.summary.reopened += 1
             open_rows.append(row)
+            originals.append(original)
         if open_rows:
-            self._close(open_key, open_rows, first_number, sink)
+            self._close(open_key, open_rows, originals, first_number, sink)
         self.summary.rows = number
 
-    def _close(self, key: Any, rows: list[list[str]], first: int, sink: Sink) -> None:
+    def _close(self, key: Any, rows: list[list[str]], originals: list[str | None], first: int, sink: Sink) -> None:
         layout, judge = self.layout, self.judge
         roles = layout.roles
         header = [cell.strip() for cell in layout.header]
@@ -1374,7 +1413,7 @@ class CsvRun:
                 parts.append(panel_text)
                 row_errors = errors.get(offset)
                 parts.append(sink.fragment([_error_text(row_errors)]) if row_errors else "")
-                out.append((row, sink.delimiter + sink.delimiter.join(parts)))
+                out.append((row, originals[offset], sink.delimiter + sink.delimiter.join(parts)))
             sink.rows(out)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient)

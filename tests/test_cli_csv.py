@@ -318,3 +318,18 @@ def test_csv_rule_columns_equal_the_full_interpretation(seed: int) -> None:
         assert row["levlab_normal_panel"] == panel["normal_panel"]["status"]
         for analyte_id, result in panel["analytes"].items():
             assert row[f"levlab_{analyte_id}_flag"] == result["flag"]
+
+
+def test_original_record_text_is_written_back_byte_for_byte() -> None:
+    """Quoting the input chose (even where none is needed) and embedded newlines survive."""
+    text = 'id,note,ALT (U/L)\n"P1","two\nlines",30\nP2,"a ""quoted"" word",200\n'
+    result = levlab("-", input=text)
+    lines = result.stdout.split("\n")
+    assert lines[1] + "\n" + lines[2].split(",30,")[0] == '"P1","two\nlines"'
+    assert lines[3].startswith('P2,"a ""quoted"" word",200,')
+
+
+def test_short_rows_are_padded_and_then_written_field_by_field() -> None:
+    result = levlab("-", input="id,ALT (U/L),AST (U/L)\nP1,30\n")
+    row = parsed(result.stdout, ",")[1]
+    assert row[:3] == ["P1", "30", ""]
