@@ -1200,6 +1200,20 @@ class CsvRun:
         if len(self.errors_shown) < ERRORS_SHOWN:
             self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
 
+    def _records(self) -> Iterator[tuple[int, list[str], str | None]]:
+        """Data rows (blank lines skipped) with their 1-based number and original text; a short
+        row is padded to the header's width, and then has no original text to write back."""
+        width, record, summary = self.layout.width, self.tap.record, self.summary
+        for row in self.reader:
+            original: str | None = record()
+            if not row:
+                continue
+            summary.rows += 1
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
+                original = None
+            yield summary.rows, row, original
+
     # wide: a row is a panel --------------------------------------------------------------------
 
     def _wide(self, sink: Sink) -> None:
@@ -1221,17 +1235,8 @@ class CsvRun:
         batch: list[tuple[list[str], str]] = []
         delimiter = getattr(sink, "delimiter", ",")
         empty_cell = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
-        record = self.tap.record
-        number = 0
         try:
-            for row in self.reader:
-                original: str | None = record()
-                if not row:
-                    continue
-                number += 1
-                if len(row) < width:
-                    row.extend([""] * (width - len(row)))
-                    original = None
+            for number, row, original in self._records():
                 if fixed_patient is None:
                     who = (row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
                     entry = patients.get(who) or judge.patient(*who)
@@ -1281,7 +1286,6 @@ class CsvRun:
         finally:  # rows before a --strict stop or an undecodable line are still written
             if batch:
                 sink.rows(batch)
-            summary.rows = number
 
     def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
         """The patient's assessment context for each analyte column (made once per patient)."""
@@ -1310,7 +1314,6 @@ class CsvRun:
 
     def _long(self, sink: Sink) -> None:
         layout = self.layout
-        width = layout.width
         group = layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
         self._book = RuleBook(list(analytes()), self.judge.new_cache)
@@ -1322,16 +1325,7 @@ class CsvRun:
         open_rows: list[list[str]] = []
         originals: list[str | None] = []  # each open row's original text (None: padded)
         first_number = 0
-        number = 0
-        record = self.tap.record
-        for row in self.reader:
-            original: str | None = record()
-            if not row:
-                continue
-            number += 1
-            if len(row) < width:
-                row.extend([""] * (width - len(row)))
-                original = None
+        for number, row, original in self._records():
             key = key_of(row)
             if open_rows and key != open_key:
                 self._close(open_key, open_rows, originals, first_number, sink)
@@ -1346,7 +1340,6 @@ class CsvRun:
             originals.append(original)
         if open_rows:
             self._close(open_key, open_rows, originals, first_number, sink)
-        self.summary.rows = number
 
     def _close(self, key: Any, rows: list[list[str]], originals: list[str | None], first: int, sink: Sink) -> None:
         layout, judge = self.layout, self.judge
