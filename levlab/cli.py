@@ -287,9 +287,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     """
     from levlab import tabular
 
-    options = tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
-                                 cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
-                                 table=_interval_table(ranges_file))
+    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, strict)
     if file != "-" and output != "-" and os.path.exists(output) and os.path.samefile(file, output):
         raise UsageError(f"-o {output} is the input file: write to another file")
     with click.open_file(file, "rb") as binary, _progress(file) as progress:
@@ -335,46 +333,19 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     """
     from levlab import serial, tabular
 
-    options = tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
-                                 cols=cols, maps=maps, ranges=ranges, group_by=group_by,
-                                 table=_interval_table(ranges_file))
+    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file)
+    wanted = {patient.strip() for patient in patients}
     with click.open_file(file, "rb") as binary:
         run = tabular.CsvRun(tabular.DecodedLines(binary, encoding), options, encoding)
-        roles, header = run.layout.roles, [cell.strip() for cell in run.layout.header]
-        if "date" not in roles:
-            raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
-                             "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
-        patient_name = header[roles["patient"]] if "patient" in roles else None
-        date_name = header[roles["date"]]
-        wanted = {p.strip() for p in patients}
-        samples: list[Any] = []
-
-        class Collect(tabular.Sink):
-            wants_panels = True
-
-            def panel(self, out: Any) -> None:
-                key = {name.strip(): value for name, value in out.key.items()}
-                patient = key.get(patient_name, "").strip() if patient_name else ""
-                if wanted and patient not in wanted:
-                    return
-                date_text = key.get(date_name, "").strip()
-                samples.append(serial.Sample(patient, date_text or "(no date)", serial.parse_datetime(date_text), out.panel))
-
-        run.run(Collect())
-    if wanted and not samples:
+        collected = tabular.SampleSink(run.layout, wanted)
+        run.run(collected)
+    if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
-    by_patient = {patient: serial.link(found) for patient, found in serial.order(samples).items()}
+    by_patient = {patient: serial.link(found) for patient, found in serial.order(collected.samples).items()}
     if output_format == "json":
-        from levlab.render import panel_json
+        from levlab.render import trend_json
 
-        _write_json([
-            {"patient": patient, "samples": [
-                {"date": s.label, "datetime": s.when.isoformat() if s.when else None,
-                 "since_previous": None if i == 0 or s.when is None else serial.since(found[i - 1].when, s.when),
-                 **panel_json(s.panel)}
-                for i, s in enumerate(found)]}
-            for patient, found in by_patient.items()
-        ])
+        _write_json(trend_json(by_patient))
     else:
         for number, (patient, found) in enumerate(by_patient.items()):
             if number:
@@ -387,6 +358,17 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
+
+
+def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
+                 cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
+                 ranges_file: str | None, strict: bool = False) -> Any:
+    """The shared CSV options of `csv` and `trend`, checked by tabular.CsvOptions."""
+    from levlab import tabular
+
+    return tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
+                              cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
+                              table=_interval_table(ranges_file))
 
 
 def _write_csv_run(run: Any, output_format: str, stream: IO[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from levlab import DISCLAIMER, __version__
@@ -305,3 +306,18 @@ def print_csv_summary(collected: Any, console: Any) -> None:
         if collected.more_findings:
             console.print(f"... and {collected.more_findings} more panels with findings (use --format jsonl or csv)")
     console.print(Text(DISCLAIMER, style="italic"))
+
+
+def trend_json(by_patient: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """`levlab trend --format json`: per patient, each sample (serial.Sample) as `interpret` JSON
+    plus its date and the interval since the previous sample."""
+    from levlab.serial import since
+
+    return [
+        {"patient": patient, "samples": [
+            {"date": sample.label, "datetime": sample.when.isoformat() if sample.when else None,
+             "since_previous": None if i == 0 or sample.when is None else since(samples[i - 1].when, sample.when),
+             **panel_json(sample.panel)}
+            for i, sample in enumerate(samples)]}
+        for patient, samples in by_patient.items()
+    ]

@@ -55,6 +55,7 @@ from levlab.rules import (
     rule_subjects,
     rules,
 )
+from levlab.serial import Sample, parse_datetime
 from levlab.units import lookup_unit, unit_for_analyte
 from levlab.values import format_number, parse_number, parse_range
 
@@ -1015,6 +1016,30 @@ class Sink:
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
         pass
+
+
+class SampleSink(Sink):
+    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`)."""
+
+    wants_panels = True
+
+    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset()) -> None:
+        roles, header = layout.roles, [cell.strip() for cell in layout.header]
+        if "date" not in roles:
+            raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
+                             "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
+        self.patient_name = header[roles["patient"]] if "patient" in roles else None
+        self.date_name = header[roles["date"]]
+        self.wanted = patients
+        self.samples: list[Sample] = []
+
+    def panel(self, out: PanelOut) -> None:
+        key = {name.strip(): value for name, value in out.key.items()}
+        patient = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        if self.wanted and patient not in self.wanted:
+            return
+        date_text = key.get(self.date_name, "").strip()
+        self.samples.append(Sample(patient, date_text or "(no date)", parse_datetime(date_text), out.panel))
 
 
 class CsvSink(Sink):
