@@ -1,0 +1,31 @@
+"""The house rules of ARCHITECTURE.md that a test can check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = ["values", "catalog", "units", "ranges", "model", "interpret", "rules", "grading", "serial", "tokens"]
+
+
+def test_the_core_imports_no_edge_library():
+    code = (
+        "import sys\n"
+        + "".join(f"import levlab.{name}\n" for name in CORE)
+        + "print(sorted(m for m in ('click', 'rich', 'csv', 'pint') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_panel_in_canonical_units_never_imports_pint():
+    code = (
+        "import sys\n"
+        "from levlab.tokens import read_tokens\n"
+        "from levlab.interpret import interpret_panel\n"
+        "from levlab.model import Patient\n"
+        "panel = interpret_panel(read_tokens(['bili=12umol/L', 'alt=30', 'ast=20', 'alp=80', 'ldh=150']), Patient('F', 50))\n"
+        "print(panel.normal_panel.status, 'pint' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["met", "False"]
