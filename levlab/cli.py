@@ -314,11 +314,14 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @apply_options(CSV_DIALECT_OPTIONS)
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="table for people, json for programs.")
+@click.option("--baseline-date", metavar="DATE",
+              help="CTCAE baseline: each patient's last sample on or before DATE (ISO or day-first), "
+                   "e.g. the start of treatment. Default: the earliest sample.")
+@FORMAT_OPTION
 def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
           layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
-          group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, output_format: str) -> None:
+          group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
+          output_format: str) -> None:
     """Follow each patient across samples: values, flags, CTCAE grades, interval, sparkline.
 
     \b
@@ -334,6 +337,12 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     from levlab import serial, tabular
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file)
+    baseline_on = None
+    if baseline_date is not None:
+        parsed = serial.parse_datetime(baseline_date)
+        if parsed is None:
+            raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
+        baseline_on = parsed.date()
     wanted = {patient.strip() for patient in patients}
     with click.open_file(file, "rb") as binary:
         run = tabular.CsvRun(tabular.DecodedLines(binary, encoding), options, encoding)
@@ -341,7 +350,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
-    by_patient = {patient: serial.link(found) for patient, found in serial.order(collected.samples).items()}
+    by_patient = {patient: serial.link(found, baseline_on) for patient, found in serial.order(collected.samples).items()}
     if output_format == "json":
         from levlab.render import trend_json
 
@@ -353,7 +362,8 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
             click.echo("\n".join(serial.trend_lines(patient, found)))
         from levlab import DISCLAIMER
 
-        click.echo(f"\nG1-G4: CTCAE v5.0 grade (a convention), baseline = the patient's earliest sample. {DISCLAIMER}")
+        baseline = "the patient's earliest sample" if baseline_on is None else f"the last sample on or before {baseline_on}"
+        click.echo(f"\nG1-G4: CTCAE v5.0 grade (a convention), baseline = {baseline}. {DISCLAIMER}")
     for line in run.errors_shown:
         click.echo(line, err=True)
     if run.summary.rows_with_errors:

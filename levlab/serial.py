@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from levlab.catalog import analytes
 from levlab.interpret import interpret_results
@@ -73,14 +73,25 @@ def order(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
     }
 
 
-def link(samples: Sequence[Sample]) -> list[Sample]:
+def baseline_index(dated: Sequence[Sample], baseline_on: date | None = None) -> int:
+    """Which of a patient's dated samples is the CTCAE baseline: the earliest, or with
+    `baseline_on` the last one taken on or before that day (the earliest if none was)."""
+    if baseline_on is None:
+        return 0
+    taken = [index for index, sample in enumerate(dated) if sample.when is not None and sample.when.date() <= baseline_on]
+    return taken[-1] if taken else 0
+
+
+def link(samples: Sequence[Sample], baseline_on: date | None = None) -> list[Sample]:
     """One patient's ordered samples, each panel re-interpreted with its previous sample and with
-    the earliest sample as the CTCAE baseline."""
+    the baseline sample (see baseline_index) as the CTCAE baseline; the baseline and any sample
+    before it are graded against ULN."""
     dated = [s for s in samples if s.when is not None]
+    base = baseline_index(dated, baseline_on)
     linked: list[Sample] = []
     for index, sample in enumerate(dated):
         previous = dated[index - 1].panel.results if index else ()
-        baseline = dated[0].panel.results if index else ()
+        baseline = dated[base].panel.results if index > base else ()
         panel = interpret_results(sample.panel.results, sample.panel.patient, baseline, previous)
         linked.append(replace(sample, panel=panel))
     linked.extend(s for s in samples if s.when is None)

@@ -428,3 +428,12 @@ def test_help_lists_the_commands():
     text = ok("--help").stdout
     for command in ("interpret", "rules", "ranges", "units", "convert"):
         assert command in text
+
+
+def test_trend_baseline_date_must_be_a_date():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "export_nl_long.csv"
+    result = CliRunner().invoke(main, ["trend", str(example), "--baseline-date", "gisteren"])
+    assert result.exit_code == 2
+    assert "--baseline-date" in result.stderr

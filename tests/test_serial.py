@@ -192,3 +192,30 @@ def test_csv_has_a_ctcae_column(tmp_path):
     # streamed panels are graded against ULN: 200 U/L = 4.4 x 45 (grade 2); 40 U/L (grade 0)
     assert grades[("S2", "alt")] == "2" and grades[("S1", "alt")] == "0"
     assert grades[("S1", "bilirubin")] == "0"
+
+
+def _alt_grades(linked):
+    return [s.panel.grade("alt").grade for s in linked]
+
+
+def test_baseline_is_the_earliest_sample_by_default():
+    # ALT ULN 45: 100 is an abnormal baseline, so 250 is graded as 2.5 x baseline (grade 1), not 5.6 x ULN (3)
+    samples = order([sample("P1", "2024-01-10", "alt=100"), sample("P1", "2024-05-08", "alt=250")])["P1"]
+    assert _alt_grades(link(samples)) == [1, 1]  # 100 = 2.2 x ULN -> 1
+
+
+def test_baseline_date_picks_the_last_sample_on_or_before_it():
+    samples = order([
+        sample("P1", "2024-01-10", "alt=30"),
+        sample("P1", "2024-03-01 14:00", "alt=100"),  # treatment starts: the baseline
+        sample("P1", "2024-05-08", "alt=250"),
+    ])["P1"]
+    linked = link(samples, baseline_on=datetime(2024, 3, 1).date())
+    # before and at the baseline: against ULN (30 -> 0; 100 = 2.2 x ULN -> 1); after: 250 = 2.5 x baseline -> 1
+    assert _alt_grades(linked) == [0, 1, 1]
+    assert _alt_grades(link(samples)) == [0, 1, 3]  # earliest (normal) baseline: 250 = 5.6 x ULN -> 3
+
+
+def test_baseline_date_before_every_sample_falls_back_to_the_earliest():
+    samples = order([sample("P1", "2024-01-10", "alt=100"), sample("P1", "2024-05-08", "alt=250")])["P1"]
+    assert _alt_grades(link(samples, baseline_on=datetime(2023, 1, 1).date())) == [1, 1]
