@@ -546,16 +546,19 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
             f"columns: {', '.join(map(repr, stripped))}. Map them with --map HEADER=ANALYTE[:UNIT] "
             "or --col test=HEADER --col value=HEADER"
         )
+    unitless = []
     for column in columns.values():
         if column.unit is None and column.unit_index is not None:
             column.unit_source = "unit column"
         elif column.unit is None and column.analyte.unit_required:
             first, second = column.analyte.units[:2]
-            raise UsageError(
+            unitless.append(
                 f"column {shown(column.header)} ({column.analyte.id}) has no unit in its header, in a unit column "
                 f"or in --map, and its values could be {first} or {second}; say which with "
                 f"--map \"{column.header}={column.analyte.id}:{first}\" (or :{second})"
             )
+    if unitless:  # every such column at once, so that one run shows all the --map options to write
+        raise UsageError("; ".join(unitless))
     layout.columns = [columns[index] for index in sorted(columns)]
     layout.key_columns = [roles[role] for role in ("patient", "sample", "date") if role in roles]
     layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in used and i not in taken]

@@ -333,3 +333,11 @@ def test_short_rows_are_padded_and_then_written_field_by_field() -> None:
     result = levlab("-", input="id,ALT (U/L),AST (U/L)\nP1,30\n")
     row = parsed(result.stdout, ",")[1]
     assert row[:3] == ["P1", "30", ""]
+
+
+def test_every_unitless_column_that_needs_a_unit_is_named_at_once() -> None:
+    result = levlab("-", input="ALB,BIL,ALT\n38.5,7.5,20\n")
+    assert result.exit_code == 2
+    assert "--map \"ALB=albumin:g/L\"" in result.stderr
+    assert "--map \"BIL=bilirubin:µmol/L\"" in result.stderr
+    assert result.stdout == ""
