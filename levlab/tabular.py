@@ -1348,6 +1348,7 @@ class CsvRun:
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
             self._empty_long = sink.fragment([""] * (1 + len(ANALYTE_FIELDS)))
+            self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []
@@ -1427,10 +1428,10 @@ class CsvRun:
                 if analyte is None:
                     parts = [self._empty_long]
                 elif reading is NOT_MEASURED:
-                    parts = [sink.fragment([analyte.id]), self._empty_fields]
+                    parts = [self._id_texts[analyte.id], self._empty_fields]
                 else:
                     cell = judged[analyte.id]
-                    parts = [sink.fragment([analyte.id]), cell.fragment or self._fragment(cell, sink)]
+                    parts = [self._id_texts[analyte.id], cell.fragment or self._fragment(cell, sink)]
                 parts.append(panel_text)
                 row_errors = errors.get(offset)
                 parts.append(sink.fragment([_error_text(row_errors)]) if row_errors else "")
