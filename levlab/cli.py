@@ -7,7 +7,6 @@ Only `main` turns a LevlabError into an `Error: ...` line and an exit status. He
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
 from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS
 from levlab.options import apply as apply_options
+from levlab.outfile import text_output
 
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -93,6 +93,11 @@ class LevlabGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
+        except BrokenPipeError:  # `levlab csv big.csv | head`: stop quietly, like other tools
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit cannot fail again
+            os.close(devnull)
+            ctx.exit(int(ExitStatus.BROKEN_PIPE))
 
 
 @click.group(cls=LevlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -271,7 +276,7 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, layout: str | None,
                 cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
                 na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str, dry_run: bool,
-                strict: bool) -> None:
+                strict: bool, excel_safe: bool) -> None:
     """Interpret a laboratory export (CSV, wide or long), keeping every row.
 
     \b
@@ -297,9 +302,9 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
             click.echo(line, err=True)
         if dry_run:
             return
-        with _text_output(output, bom=lines.bom and output_format == "csv") as stream:
+        with text_output(output, bom=lines.bom and output_format == "csv") as stream:
             try:
-                _write_csv_run(run, output_format, stream)
+                _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
             except tabular.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
@@ -381,12 +386,12 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
                               table=_interval_table(ranges_file))
 
 
-def _write_csv_run(run: Any, output_format: str, stream: IO[str]) -> None:
+def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False) -> None:
     """Hand the run to the writer of the chosen format."""
     from levlab import tabular
 
     if output_format == "csv":
-        run.run(tabular.CsvSink(stream, run.dialect))
+        run.run(tabular.CsvSink(stream, run.dialect, excel_safe=excel_safe))
     elif output_format == "jsonl":
         run.run(tabular.JsonlSink(stream))
     else:
@@ -412,26 +417,6 @@ def _progress(file: str) -> Iterator[Any]:
             done[0] = position
 
         yield update
-
-
-@contextlib.contextmanager
-def _text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
-    """UTF-8 text to a file or stdout, line endings written as given; a usage error if it cannot be opened."""
-    try:
-        binary = sys.stdout.buffer if path == "-" else open(path, "wb")  # noqa: SIM115
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
-    stream = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-    try:
-        if bom:
-            stream.write("\ufeff")
-        yield stream
-        stream.flush()
-    finally:
-        if path == "-":
-            stream.detach()
-        else:
-            stream.close()
 
 
 def run() -> None:

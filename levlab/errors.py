@@ -12,6 +12,7 @@ class ExitStatus(enum.IntEnum):
     ROW_ERRORS = 1  # `levlab csv`: some rows carried an error, the rest was processed
     USAGE = 2  # bad token, option, unit, file or mapping: nothing was interpreted
     INTERRUPTED = 130  # Ctrl-C
+    BROKEN_PIPE = 141  # the reader of stdout went away (`levlab csv big.csv | head`): 128 + SIGPIPE
 
 
 class LevlabError(Exception):

@@ -58,6 +58,9 @@ CSV_RUN_OPTIONS: list[Decorator] = [
                  help="Output file (default: stdout)."),
     click.option("--dry-run", is_flag=True, help="Print the detection report and stop."),
     click.option("--strict", is_flag=True, help="Stop at the first row with an error (exit 1)."),
+    click.option("--excel-safe", is_flag=True,
+                 help="Put ' before input cells a spreadsheet would run as a formula (starting with = + - @, "
+                      "not plain numbers). Off by default: the data stays unchanged."),
 ]
 
 

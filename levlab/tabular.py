@@ -62,6 +62,12 @@ from levlab.values import format_number, parse_number, parse_range
 CACHE_LIMIT = 100_000  # entries over all caches; past it they are all cleared
 PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
 SAMPLE_LINES = 50  # lines read ahead to sniff the delimiter
+#: largest field read (the csv module's default is 128 KiB): a 5 MB cell is kept and passed through
+#: (its reading is refused, briefly); a larger one ends the run as a usage error, not a traceback
+FIELD_LIMIT = 64 * 1024 * 1024
+UNDECODABLE_KEPT = 10_000  # undecodable lines remembered until their row is written
+LONG_CELL = 1_024  # characters: no value, unit, range, sex, age or test name is this long; such a cell is
+# refused on every row it is on, and never kept as a cache key (a few huge distinct cells would hold megabytes)
 DELIMITERS = (",", ";", "\t", "|")
 TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
 ERRORS_SHOWN = 10  # row errors echoed on stderr; the rest are only in the output
@@ -108,6 +114,25 @@ _SUFFIXES = sorted(
 _BRACKETED_UNIT = re.compile(r"^(?P<name>.*?)\s*[(\[]\s*(?P<unit>[^()\[\]]*?)\s*[)\]]\s*$")
 _SEPARATORS = re.compile(r"[\s_,]+")
 _UTF8 = {"utf-8", "utf-8-sig"}
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # after a CR that is not part of CRLF: a line break to csv
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell levlab writes, made inert for spreadsheets: `'` before a leading = + - @ tab CR."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def excel_safe_row(row: list[str]) -> list[str]:
+    """--excel-safe: the row with `'` before each cell a spreadsheet would run as a formula, other
+    than plain numbers (-5, +3.5) and a lone "-"; the same list when nothing needs it."""
+    if not any(cell.startswith(FORMULA_START) for cell in row):
+        return row
+    return ["'" + cell if cell.startswith(FORMULA_START) and cell != "-" and not _PLAIN_NUMBER.fullmatch(cell)
+            else cell for cell in row]
 
 
 # --- text in: encoding and dialect -------------------------------------------------------
@@ -131,6 +156,9 @@ class DecodedLines:
                              f"iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.csv")
         self.progress = progress
         self.bom = False
+        #: (line as read, with U+FFFD for its bad bytes, message): lines past the first
+        #: SAMPLE_LINES that did not decode; CsvRun turns each into an error on its row
+        self.undecodable: list[tuple[str, str]] = []
 
     def __iter__(self) -> Iterator[str]:
         codec, progress = self.codec, self.progress
@@ -146,11 +174,19 @@ class DecodedLines:
             try:
                 line = raw.decode(codec)
             except UnicodeDecodeError as error:
-                raise UsageError(self._explain(number, raw, error)) from None
+                if number <= SAMPLE_LINES:  # before any output: the file is in another encoding
+                    raise UsageError(self._explain(number, raw, error)) from None
+                line = raw.decode(codec, "replace")
+                if len(self.undecodable) < UNDECODABLE_KEPT:
+                    self.undecodable.append((line, self._explain(number, raw, error)))
             if progress is not None:
                 done += len(raw)
                 if number % 4096 == 0:
                     progress(done)
+            if "\r" in line and not (line.endswith("\r\n") and line.count("\r") == 1):
+                # a CR alone ends a line (old Mac files), as for a file opened with newline=''
+                yield from (piece for piece in _LONE_CR.split(line) if piece)
+                continue
             yield line
         if progress is not None:
             progress(done)
@@ -835,7 +871,9 @@ class Judge:
         key = (analyte.id, text, unit, lab_range)
         found = self.readings.get(key)
         if found is None:
-            found = self.readings[key] = self.read(analyte, text, unit, lab_range, range_source)
+            found = self.read(analyte, text, unit, lab_range, range_source)
+            if len(text) + len(unit or "") + len(lab_range or "") <= LONG_CELL:
+                self.readings[key] = found
         return found
 
     def patient(self, sex_text: str, age_text: str) -> PatientEntry:
@@ -859,7 +897,9 @@ class Judge:
                 except LevlabError as error:
                     age = None
                     errors.append(("age", f"age {shown(age_text.strip())}: {error}"))
-            entry = self.patients[key] = PatientEntry(Patient(sex, age), errors)
+            entry = PatientEntry(Patient(sex, age), errors)
+            if len(sex_text) + len(age_text) <= LONG_CELL:
+                self.patients[key] = entry
         return entry
 
     def context(self, analyte_id: str, entry: PatientEntry) -> int:
@@ -1055,8 +1095,9 @@ class CsvSink(Sink):
 
     wants_rows = True
 
-    def __init__(self, stream: IO[str], dialect: Dialect) -> None:
+    def __init__(self, stream: IO[str], dialect: Dialect, *, excel_safe: bool = False) -> None:
         self.stream = stream
+        self.excel_safe = excel_safe  # input cells a spreadsheet would run get a leading `'`
         self.delimiter = dialect.delimiter
         self.ending = dialect.lineterminator
         self._buffer = io.StringIO()
@@ -1070,13 +1111,16 @@ class CsvSink(Sink):
         return self._buffer.getvalue()[: -len(self.ending)]
 
     def start(self, header: list[str]) -> None:
-        self.stream.write(self._text(header) + self.ending)
+        self.stream.write(self._text(excel_safe_row(header) if self.excel_safe else header) + self.ending)
 
     def fragment(self, fields: list[str]) -> str:
         return self._text(fields)
 
     def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:
         text, ending = self._text, self.ending
+        if self.excel_safe:  # a changed row is written from its fields, not its original text
+            rows = [(row, original, tail) if (safe := excel_safe_row(row)) is row else (safe, None, tail)
+                    for row, original, tail in rows]
         self.stream.write("".join([(text(row) if original is None else original) + tail + ending
                                    for row, original, tail in rows]))
 
@@ -1186,6 +1230,8 @@ class CsvRun:
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
         self.summary = Summary()
         self.errors_shown: list[str] = []
+        self.undecodable: list[tuple[str, str]] = getattr(lines, "undecodable", [])
+        self.bad_rows: dict[int, str] = {}  # data row -> why its text is not what the file holds
 
     def run(self, sink: Sink) -> Summary:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
@@ -1231,16 +1277,32 @@ class CsvRun:
     def _records(self) -> Iterator[tuple[int, list[str], str | None]]:
         """Data rows (blank lines skipped) with their 1-based number and original text; a short
         row is padded to the header's width, and then has no original text to write back."""
-        width, record, summary = self.layout.width, self.tap.record, self.summary
-        for row in self.reader:
-            original: str | None = record()
-            if not row:
-                continue
-            summary.rows += 1
-            if len(row) < width:
-                row.extend([""] * (width - len(row)))
-                original = None
-            yield summary.rows, row, original
+        width, record, summary, undecodable = self.layout.width, self.tap.record, self.summary, self.undecodable
+        try:
+            for row in self.reader:
+                original: str | None = record()
+                if not row:
+                    continue
+                summary.rows += 1
+                if undecodable and "\ufffd" in original:
+                    self._undecodable_row(summary.rows, original)
+                if len(row) < width:
+                    row.extend([""] * (width - len(row)))
+                    original = None
+                elif '"' in original and original.count('"') % 2:
+                    # a quote left open up to the end of the file: written back as fields, so that
+                    # levlab's columns do not end up inside the quoted field
+                    original = None
+                yield summary.rows, row, original
+        except csv.Error as error:  # a field over FIELD_LIMIT
+            raise UsageError(f"data row {summary.rows + 1}: {error}") from None
+
+    def _undecodable_row(self, number: int, text: str) -> None:
+        for index, (line, message) in enumerate(self.undecodable):
+            if text in line or line.rstrip("\r\n") in text:
+                del self.undecodable[index]
+                self.bad_rows[number] = message
+                return
 
     # wide: a row is a panel --------------------------------------------------------------------
 
@@ -1279,7 +1341,9 @@ class CsvRun:
                     key = (row[index], context, *self._unit_and_range(column, row)) if extra else (row[index], context)
                     cell = cache.get(key)
                     if cell is None:
-                        cell = cache[key] = self._judge_cell(column, row, entry, context)
+                        cell = self._judge_cell(column, row, entry, context)
+                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in key):
+                            cache[key] = cell
                     if cell is NOT_MEASURED:
                         cells.append(None)
                         signatures.append(None)
@@ -1296,6 +1360,8 @@ class CsvRun:
                     errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
                 if len(row) > width:
                     errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
+                if self.bad_rows and number in self.bad_rows:
+                    errors = (errors or []) + [RowError(number, "", self.bad_rows.pop(number))]
                 if errors:
                     self._row_errors(number, errors)
                 summary.panels += 1
@@ -1416,6 +1482,8 @@ class CsvRun:
         for offset, row in enumerate(rows):
             if len(row) > width:
                 errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
+            if self.bad_rows and first + offset in self.bad_rows:
+                errors.setdefault(offset, []).append(RowError(first + offset, "", self.bad_rows.pop(first + offset)))
         for offset in sorted(errors):
             self._row_errors(first + offset, errors[offset])
         self.summary.panels += 1
@@ -1447,10 +1515,13 @@ class CsvRun:
     def _analyte_of(self, name: str, code: str) -> Analyte | None:
         names = self.judge.names
         key = (name, code)
-        if key not in names:
-            self.judge.grow()
-            names[key] = find_analyte(name) or (find_analyte(code) if code.strip() else None)
-        return names[key]
+        if key in names:
+            return names[key]
+        self.judge.grow()
+        found = find_analyte(name) or (find_analyte(code) if code.strip() else None)
+        if len(name) + len(code) <= LONG_CELL:
+            names[key] = found
+        return found
 
     def _panel_patient(self, rows: list[list[str]], first: int, errors: dict[int, list[RowError]]) -> PatientEntry:
         """The panel's sex and age: the first given in its rows; a different one later is an error."""
@@ -1481,6 +1552,7 @@ class CsvRun:
 
 
 def _error_text(errors: Sequence[RowError]) -> str:
-    return "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
+    # starts with a column header or a message: never with what makes a spreadsheet run a formula
+    return spreadsheet_safe("; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
 
 

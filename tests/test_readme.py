@@ -61,3 +61,19 @@ def test_readme_disclaimer_matches_the_product():
     from levlab import DISCLAIMER
 
     assert DISCLAIMER.split(";")[0] in README
+
+
+def test_every_test_named_in_the_guarantees_exists():
+    section = README.split("## Guarantees", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/test_\w+\.py)::(\w+)`|`::(\w+)`", section)
+    current = None
+    checked = 0
+    for path, test, continued in named:
+        if path:
+            current = path
+        name = test or continued
+        assert current is not None
+        source = (ROOT / current).read_text(encoding="utf-8")
+        assert f"def {name}(" in source, f"{current}::{name} is named in the README but does not exist"
+        checked += 1
+    assert checked >= 25
