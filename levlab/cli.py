@@ -7,7 +7,6 @@ Only `main` turns a LevlabError into an `Error: ...` line and an exit status. He
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
 from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS
 from levlab.options import apply as apply_options
-from levlab.outfile import text_output
 
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -78,6 +76,8 @@ def _interval_table(ranges_file: str | None) -> Any:
 
 
 def _write_json(document: Any) -> None:
+    import json
+
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
@@ -302,6 +302,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
             click.echo(line, err=True)
         if dry_run:
             return
+        from levlab.outfile import text_output
+
         with text_output(output, bom=lines.bom and output_format == "csv") as stream:
             try:
                 _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
