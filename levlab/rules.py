@@ -146,11 +146,6 @@ def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | N
     return False, ""
 
 
-def _x_uln_span(result: AnalyteResult) -> tuple[float, float] | None:
-    """Lowest and highest xULN over the intervals that may apply; None when unknown."""
-    return result.x_uln_span
-
-
 def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
     lead = results.get(when["analyte"])
     if lead is None:
@@ -159,7 +154,7 @@ def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | 
         return False, ""
     if lead.flag == "?":
         return None, f"{_name(lead.analyte)} indeterminate"
-    lead_span = _x_uln_span(lead)
+    lead_span = lead.x_uln_span
     if lead_span is None:
         return None, f"{_name(lead.analyte)} has no single multiple of its upper limit"
     decided = True
@@ -167,7 +162,7 @@ def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | 
         other = results.get(other_id)
         if other is None or other.flag in ("N", "L"):
             continue
-        other_span = _x_uln_span(other)
+        other_span = other.x_uln_span
         if other.flag == "?" or other_span is None:
             decided = False
             continue
