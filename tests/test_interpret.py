@@ -328,3 +328,19 @@ def test_unknown_age_assumes_the_adult_span_and_says_so():
     assert result.flag == "H"
     assert result.interval.age_min == 18
     assert "age unknown" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "patient", "span"),
+    [
+        pytest.param("90", Patient(age=50), (90 / 70, 90 / 45), id="sex-unknown-both-limits"),
+        pytest.param("90", Patient(sex="F", age=50), (2.0, 2.0), id="one-interval"),
+        pytest.param("<90", Patient(sex="F", age=50), None, id="censored-no-span"),
+    ],
+)
+def test_x_uln_span_covers_every_interval_that_may_apply(text, patient, span):
+    result = assess(read_measurement(get_analyte("alt"), text), patient)
+    if span is None:
+        assert result.x_uln_span is None
+    else:
+        assert result.x_uln_span == pytest.approx(span)
