@@ -317,6 +317,13 @@ PROJECTIONS: dict[str, Callable[[Mapping[str, Any], str, AnalyteResult], Hashabl
 }
 
 
+#: condition types that can only be met when one analyte carries one of these flags:
+#: (when) -> (analyte id, flags); bulk callers need not evaluate the rule otherwise
+REQUIRED_FLAGS: dict[str, Callable[[Mapping[str, Any]], tuple[str, frozenset[str]]]] = {
+    "dominant_raised": lambda when: (when["analyte"], frozenset({"H"})),  # the lead analyte is raised
+}
+
+
 def decide(rule: Rule, results: Results) -> bool | None:
     """Whether a rule that needs no previous sample holds: True, False or None (undecided).
 

@@ -47,6 +47,7 @@ from levlab.ranges import IntervalTable, default_intervals, parse_sex
 from levlab.rules import (
     FLAG_CONDITIONS,
     PROJECTIONS,
+    REQUIRED_FLAGS,
     SERIAL_EVALUATORS,
     Rule,
     decide,
@@ -731,7 +732,9 @@ class RuleBook:
         position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
         self.analyte_ids = tuple(analyte_ids)
         self.keyed: list[Rule] = []  # decided once per distinct row signature
-        self.free: list[Rule] = []  # read exact values: decided on every row
+        #: rules that read exact values, decided on every row where they can hold: each with the
+        #: position and flags its rules.REQUIRED_FLAGS ask for (None: no such gate)
+        self.free: list[tuple[Rule, int | None, frozenset[str]]] = []
         self.normal_rule: Rule | None = None
         self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
         for rule in rules():
@@ -750,7 +753,11 @@ class RuleBook:
                     if analyte_id in position:
                         self.projections[position[analyte_id]].append((rule, PROJECTIONS[kind]))
             else:
-                self.free.append(rule)
+                gate = REQUIRED_FLAGS[kind](rule.when) if kind in REQUIRED_FLAGS else None
+                if gate is None:
+                    self.free.append((rule, None, frozenset()))
+                elif gate[0] in position:
+                    self.free.append((rule, position[gate[0]], gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
         self.by_signature = new_cache()  # cells' signatures -> (keyed rule ids met, normal-panel status)
         self.texts = new_cache()  # (keyed ids, free ids, status) -> levlab's panel fields as output text
@@ -778,10 +785,14 @@ class RuleBook:
             results = self._results(judged)
             status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
             found = self.by_signature[key] = (tuple(r.id for r in self.keyed if decide(r, results)), status)
-        if not self.free:
-            return found[0], (), found[1]
-        results = results or self._results(judged)
-        return found[0], tuple(r.id for r in self.free if decide(r, results)), found[1]
+        fired = []
+        for rule, gate, flags in self.free:
+            if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
+                continue  # cannot be met on this row
+            results = results or self._results(judged)
+            if decide(rule, results):
+                fired.append(rule.id)
+        return found[0], tuple(fired), found[1]
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
         """The panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
