@@ -34,7 +34,7 @@ def read_measurement(
     assumed = unit is None
     if unit is None:
         if analyte.unit_required:
-            raise UnitError(_unit_required_message(analyte, text))
+            raise UnitError(_unit_required_message(analyte, text, f"{parsed.comparator or ''}{format_number(parsed.number)}"))
         unit = units()[analyte.canonical_unit]
     factor = to_canonical_factor(analyte, unit.key)
     value = parsed.number * factor
@@ -64,8 +64,8 @@ def _resolve_unit(analyte: Analyte, in_text: str, given: str | None) -> Unit | N
     return from_text or from_column
 
 
-def _unit_required_message(analyte: Analyte, text: str) -> str:
-    examples = " or ".join(f"{text.strip()}{unit}" for unit in analyte.units[:2])
+def _unit_required_message(analyte: Analyte, text: str, value: str) -> str:
+    examples = " or ".join(f"{value}{unit}" for unit in analyte.units[:2])
     return (
         f"{analyte.id} needs a unit: {text.strip()!r} could be {' or '.join(analyte.units[:2])} "
         f"(plausible values overlap); write e.g. {examples}"

@@ -344,3 +344,10 @@ def test_x_uln_span_covers_every_interval_that_may_apply(text, patient, span):
         assert result.x_uln_span is None
     else:
         assert result.x_uln_span == pytest.approx(span)
+
+
+def test_unit_required_message_stays_on_one_line_whatever_the_text():
+    # found by hypothesis: the example in the message repeated the raw text, newline included
+    with pytest.raises(UnitError) as error:
+        read_measurement(get_analyte("bilirubin"), "<\n0")
+    assert "\n" not in str(error.value).split("write e.g.")[1]
