@@ -29,7 +29,7 @@ from levlab.values import RangeText, ValueText, format_number, parse_number, par
 
 ANALYTES: list[Analyte] = list(analytes().values())
 HARD_LIMIT_S = 2.0  # a call that takes this long is a hang; timing targets live in bench/
-PROPERTY_SETTINGS = settings(max_examples=150, deadline=500, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # the alarm guards hangs
 
 # Warm the caches (pint registry, factors, catalogue) so the deadline measures the work, not imports.
 for _analyte in ANALYTES:
