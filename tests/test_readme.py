@@ -77,3 +77,20 @@ def test_every_test_named_in_the_guarantees_exists():
         assert f"def {name}(" in source, f"{current}::{name} is named in the README but does not exist"
         checked += 1
     assert checked >= 25
+
+
+def test_the_documented_json_keys_are_the_ones_interpret_writes():
+    import json
+
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    block = README.split("### JSON", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    documented = set(re.findall(r'"(\w+)"', block)) - {"met", "not", "incomplete"}
+    result = CliRunner().invoke(main, ["interpret", "alt=90", "alp=300", "--sex", "F", "--format", "json"])
+    document = json.loads(result.stdout)
+    written = set(document) | set(document["analytes"]["alt"]) | set(document["normal_panel"])
+    written |= {key for flag in document["flags"] for key in flag} | set(document["pattern"] or {})
+    assert documented <= written, documented - written
+    assert {"levlab_version", "analytes", "flags", "normal_panel", "disclaimer"} <= documented
