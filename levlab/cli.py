@@ -273,7 +273,8 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
 @apply_options(CSV_RUN_OPTIONS)
-def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, layout: str | None,
+def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, skip_lines: int,
+                layout: str | None,
                 cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
                 na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str, dry_run: bool,
                 strict: bool, excel_safe: bool) -> None:
@@ -292,7 +293,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     """
     from levlab import tabular
 
-    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, strict)
+    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
+                           strict)
     if file != "-" and output != "-" and os.path.exists(output) and os.path.samefile(file, output):
         raise UsageError(f"-o {output} is the input file: write to another file")
     with click.open_file(file, "rb") as binary, _progress(file) as progress:
@@ -326,7 +328,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
                    "e.g. the start of treatment. Default: the earliest sample.")
 @FORMAT_OPTION
 def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
-          layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
+          skip_lines: int, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str) -> None:
     """Follow each patient across samples: values, flags, CTCAE grades, interval, sparkline.
@@ -343,7 +345,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     """
     from levlab import serial, tabular
 
-    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file)
+    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines)
     baseline_on = None
     if baseline_date is not None:
         parsed = serial.parse_datetime(baseline_date)
@@ -379,13 +381,13 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
                  cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
-                 ranges_file: str | None, strict: bool = False) -> Any:
+                 ranges_file: str | None, skip_lines: int, strict: bool = False) -> Any:
     """The shared CSV options of `csv` and `trend`, checked by tabular.CsvOptions."""
     from levlab import tabular
 
     return tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
-                              table=_interval_table(ranges_file))
+                              table=_interval_table(ranges_file), skip_lines=skip_lines)
 
 
 def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False) -> None:

@@ -31,6 +31,8 @@ CSV_DIALECT_OPTIONS: list[Decorator] = [
                  help="Input encoding: utf-8 (with or without BOM), cp1252, latin-1..."),
     click.option("--decimal", type=click.Choice([",", "."]),
                  help="Decimal mark of the values (default: ',' for ';'-delimited files, else '.')."),
+    click.option("--skip-lines", type=click.IntRange(0), default=0, metavar="N",
+                 help="Lines above the header to skip, such as an export's title (they are not copied)."),
 ]
 
 CSV_LAYOUT_OPTIONS: list[Decorator] = [

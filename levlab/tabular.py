@@ -274,6 +274,7 @@ class CsvOptions:
     group_by: tuple[str, ...] = ()
     strict: bool = False
     table: IntervalTable | None = None
+    skip_lines: int = 0  # lines above the header (a title): dropped, and said in the report
 
     @property
     def na_markers(self) -> frozenset[str]:
@@ -453,7 +454,8 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     if len(set(stripped)) != len(stripped):
         seen = Counter(stripped)
         doubles = [name for name, count in seen.items() if count > 1]
-        raise UsageError(f"the header repeats {', '.join(map(repr, doubles))}: every column needs its own name")
+        raise UsageError(f"the header repeats {', '.join(map(repr, doubles))}: every column needs its own name "
+                         "(if a title stands above the header, skip it with --skip-lines N)")
     taken: dict[int, str] = {}
     roles: dict[str, int] = {}
     for text in options.cols:
@@ -581,7 +583,7 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
         raise UsageError(
             "no column is recognised as an analyte (wide layout) or as a test and result pair (long layout); "
             f"columns: {', '.join(map(repr, stripped))}. Map them with --map HEADER=ANALYTE[:UNIT] "
-            "or --col test=HEADER --col value=HEADER"
+            "or --col test=HEADER --col value=HEADER; if a title stands above the header, skip it with --skip-lines N"
         )
     unitless = []
     for column in columns.values():
@@ -1227,7 +1229,11 @@ class CsvRun:
 
     def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
         self.options = options
-        self.dialect, body = open_dialect(lines, options.delimiter, options.decimal)
+        source = iter(lines)
+        skipped = sum(1 for _ in itertools.islice(source, options.skip_lines))
+        if skipped < options.skip_lines:
+            raise UsageError(f"--skip-lines {options.skip_lines}: the input has only {skipped} lines")
+        self.dialect, body = open_dialect(source, options.delimiter, options.decimal)
         self.tap = LineTap(body)
         self.reader = csv.reader(self.tap, delimiter=self.dialect.delimiter)
         header = next(self.reader, None)
@@ -1238,6 +1244,8 @@ class CsvRun:
         self.tap.taken.clear()
         self.layout = detect_layout(header, options, self.dialect.decimal)
         self.report = detection_report(self.layout, self.dialect, encoding + (" (BOM)" if getattr(lines, "bom", False) else ""))
+        if skipped:
+            self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
         self.summary = Summary()
         self.errors_shown: list[str] = []

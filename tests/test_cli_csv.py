@@ -341,3 +341,24 @@ def test_every_unitless_column_that_needs_a_unit_is_named_at_once() -> None:
     assert "--map \"ALB=albumin:g/L\"" in result.stderr
     assert "--map \"BIL=bilirubin:µmol/L\"" in result.stderr
     assert result.stdout == ""
+
+
+def test_skip_lines_drops_a_title_above_the_header_and_says_so() -> None:
+    text = "Uitslagen export LIS 2024-03-01;;\n\nALAT;ASAT\n30;20\n"
+    result = levlab("-", "--skip-lines", "2", input=text)
+    assert result.exit_code == 0
+    rows = parsed(result.stdout, ";")
+    assert rows[0][:2] == ["ALAT", "ASAT"] and rows[1][:2] == ["30", "20"]
+    assert "skipped 2 lines above the header" in result.stderr
+
+
+def test_a_title_line_without_skip_lines_is_a_usage_error_suggesting_it() -> None:
+    result = levlab("-", input="Uitslagen export LIS 2024-03-01;;\nALAT;ASAT\n30;20\n")
+    assert result.exit_code == 2
+    assert "--skip-lines" in result.stderr
+
+
+def test_skip_lines_beyond_the_input_is_a_usage_error() -> None:
+    result = levlab("-", "--skip-lines", "5", input="ALAT\n30\n")
+    assert result.exit_code == 2
+    assert "only 2 lines" in result.stderr
