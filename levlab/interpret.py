@@ -8,7 +8,7 @@ from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
 from levlab.grading import panel_grades, r_ratio_pattern
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
-from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, describe_interval, interval_from_text
+from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
 from levlab.rules import evaluate_rules
 from levlab.units import Unit, to_canonical_factor, unit_for_analyte, units
 from levlab.values import format_number, split_value
@@ -235,8 +235,3 @@ def interpret_panel(
         results.extend(unusable(analyte_id, item) for analyte_id, item in measurements.items() if isinstance(item, str))
     baseline_results = [assess(item, patient, table) for item in (baseline or {}).values()]
     return interpret_results(results, patient, baseline_results)
-
-
-def describe(interval: Interval | None) -> str:
-    """Interval in the canonical unit, or an empty string."""
-    return describe_interval(interval) if interval else ""
