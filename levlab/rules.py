@@ -146,33 +146,56 @@ def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | N
     return False, ""
 
 
-def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
-    lead = results.get(when["analyte"])
+_LEAD_MISSING = (None, "lead-missing")
+_LEAD_NOT_RAISED = (False, "")
+_LEAD_INDETERMINATE = (None, "lead-indeterminate")
+_LEAD_NO_SPAN = (None, "lead-no-span")
+_INCOMPARABLE = (None, "incomparable")
+_NOT_DOMINANT = (False, "")
+_DOMINANT = (True, "")
+
+
+def dominance(lead: AnalyteResult | None, *others: AnalyteResult | None) -> tuple[bool | None, str]:
+    """Whether a raised lead analyte is further above its ULN than every other raised one:
+    (outcome, why-key). Positional, so bulk callers can map it over columns of results."""
     if lead is None:
-        return None, f"{_name(when['analyte'])} not measured"
-    if lead.flag in ("N", "L"):
-        return False, ""
-    if lead.flag == "?":
-        return None, f"{_name(lead.analyte)} indeterminate"
+        return _LEAD_MISSING
+    flag = lead.flag
+    if flag == "N" or flag == "L":
+        return _LEAD_NOT_RAISED
+    if flag == "?":
+        return _LEAD_INDETERMINATE
     lead_span = lead.x_uln_span
     if lead_span is None:
-        return None, f"{_name(lead.analyte)} has no single multiple of its upper limit"
+        return _LEAD_NO_SPAN
     decided = True
-    for other_id in when["over"]:
-        other = results.get(other_id)
-        if other is None or other.flag in ("N", "L"):
+    for other in others:
+        if other is None or other.flag == "N" or other.flag == "L":
             continue
         other_span = other.x_uln_span
         if other.flag == "?" or other_span is None:
             decided = False
             continue
         if lead_span[1] <= other_span[0]:
-            return False, ""
+            return _NOT_DOMINANT
         if not lead_span[0] > other_span[1]:
             decided = False
-    if not decided:
-        return None, "the multiples of the upper limits cannot be compared"
-    return True, f"{_name(lead.analyte)} {lead_span[0]:.1f}x ULN, above every other raised enzyme"
+    return _DOMINANT if decided else _INCOMPARABLE
+
+
+def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
+    lead = results.get(when["analyte"])
+    outcome, why = dominance(lead, *(results.get(other) for other in when["over"]))
+    if outcome:
+        return True, f"{_name(lead.analyte)} {lead.x_uln_span[0]:.1f}x ULN, above every other raised enzyme"
+    if outcome is False:
+        return False, ""
+    return None, {
+        "lead-missing": f"{_name(when['analyte'])} not measured",
+        "lead-indeterminate": f"{_name(when['analyte'])} indeterminate",
+        "lead-no-span": f"{_name(when['analyte'])} has no single multiple of its upper limit",
+        "incomparable": "the multiples of the upper limits cannot be compared",
+    }[why]
 
 
 def _x_uln_all(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
@@ -321,6 +344,14 @@ PROJECTIONS: dict[str, Callable[[Mapping[str, Any], str, AnalyteResult], Hashabl
 #: (when) -> (analyte id, flags); bulk callers need not evaluate the rule otherwise
 REQUIRED_FLAGS: dict[str, Callable[[Mapping[str, Any]], tuple[str, frozenset[str]]]] = {
     "dominant_raised": lambda when: (when["analyte"], frozenset({"H"})),  # the lead analyte is raised
+}
+
+
+#: condition types with a positional form for bulk callers: (when) -> (the analytes it reads, in
+#: order, and a function of their results in that order (None: not measured) -> (outcome, why-key));
+#: the same function the mapping evaluator uses, so the two cannot drift apart
+ROW_EVALUATORS: dict[str, Callable[[Mapping[str, Any]], tuple[tuple[str, ...], Callable[..., tuple[bool | None, str]]]]] = {
+    "dominant_raised": lambda when: ((when["analyte"], *when["over"]), dominance),
 }
 
 

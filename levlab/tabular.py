@@ -48,6 +48,7 @@ from levlab.rules import (
     FLAG_CONDITIONS,
     PROJECTIONS,
     REQUIRED_FLAGS,
+    ROW_EVALUATORS,
     SERIAL_EVALUATORS,
     Rule,
     decide,
@@ -63,6 +64,7 @@ from levlab.values import format_number, parse_number, parse_range
 CACHE_LIMIT = 100_000  # entries over all caches; past it they are all cleared
 PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
 SAMPLE_LINES = 50  # lines read ahead to sniff the delimiter
+CHUNK_LINES = 1_024  # lines read, parsed and interpreted together
 #: largest field read (the csv module's default is 128 KiB): a 5 MB cell is kept and passed through
 #: (its reading is refused, briefly); a larger one ends the run as a usage error, not a traceback
 FIELD_LIMIT = 64 * 1024 * 1024
@@ -711,32 +713,54 @@ class Judged:
 
     __slots__ = ("error", "flag", "fragment", "result", "signature")
 
-    def __init__(self, result: AnalyteResult, error: str | None = None) -> None:
+    def __init__(self, result: AnalyteResult | None, error: str | None = None) -> None:
         self.result = result
         self.error = error  # the reading's error, for the row's levlab_error
-        self.flag = result.flag
+        self.flag = None if result is None else result.flag
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
-        self.signature: tuple[Any, ...] | None = None  # what RuleBook's cached rules read of it
+        self.signature: int | None = None  # RuleBook's number for what its cached rules read of it
+
+
+class Decision:
+    """What RuleBook decided for one distinct row signature."""
+
+    __slots__ = ("cell_errors", "keyed", "status", "text")
+
+    def __init__(self, keyed: tuple[str, ...], status: str, text: str, cell_errors: bool) -> None:
+        self.keyed = keyed  # keyed rule ids met
+        self.status = status  # normal-panel status
+        self.text = text  # PANEL_COLUMNS as sink text when no value-reading rule fires
+        self.cell_errors = cell_errors  # whether a cell of such a row carries an error
+
+
+_SIGNATURE = operator.attrgetter("signature")
+_RESULT = operator.attrgetter("result")
+_FRAGMENT = operator.attrgetter("fragment")
+_TEXT = operator.attrgetter("text")
+_CELL_ERRORS = operator.attrgetter("cell_errors")
+_OUTCOME = operator.itemgetter(0)
 
 
 class RuleBook:
     """Rule ids and normal-panel status for CSV columns, decided per row without messages.
 
     The same decisions as `interpret_results`, cached on what each rule reads. Each judged cell
-    gets a signature once: its flag and its rules.PROJECTIONS. Rules of a flag condition type,
-    normal-panel and rules with a projection depend on a row only through the tuple of its
-    cells' signatures, so they are decided together once per distinct tuple. The rest (ratios,
-    dominance) read exact values and are decided afresh on each row: a cache keyed on values
-    would only grow. Serial rules never fire in a stream (no previous sample).
+    gets a signature once: a number for its flag, whether it has an error, and its
+    rules.PROJECTIONS. Rules of a flag condition type, normal-panel and rules with a projection
+    depend on a row only through the tuple of its cells' signatures, so they are decided together
+    once per distinct tuple (a Decision). The rest (ratios, dominance) read exact values and are
+    decided afresh on each row, through rules.ROW_EVALUATORS where the condition type has one:
+    a cache keyed on values would only grow. Serial rules never fire in a stream.
     """
 
     def __init__(self, analyte_ids: Sequence[str], new_cache: Callable[[], dict[Any, Any]]) -> None:
         position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
         self.analyte_ids = tuple(analyte_ids)
         self.keyed: list[Rule] = []  # decided once per distinct row signature
-        #: rules that read exact values, decided on every row where they can hold: each with the
-        #: position and flags its rules.REQUIRED_FLAGS ask for (None: no such gate)
-        self.free: list[tuple[Rule, int | None, frozenset[str]]] = []
+        #: rules that read exact values, decided on every row: each with the positions of the
+        #: analytes its row evaluator reads (None: not in the file) and that evaluator, or
+        #: (None, None) and the position and flags its rules.REQUIRED_FLAGS ask for
+        self.free: list[tuple[Rule, tuple[int | None, ...] | None, Callable[..., Any] | None, int | None, frozenset[str]]] = []
         self.normal_rule: Rule | None = None
         self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
         for rule in rules():
@@ -754,57 +778,104 @@ class RuleBook:
                 for analyte_id in rule_inputs(rule):
                     if analyte_id in position:
                         self.projections[position[analyte_id]].append((rule, PROJECTIONS[kind]))
+            elif kind in ROW_EVALUATORS:
+                inputs, function = ROW_EVALUATORS[kind](rule.when)
+                self.free.append((rule, tuple(position.get(a) for a in inputs), function, None, frozenset()))
             else:
                 gate = REQUIRED_FLAGS[kind](rule.when) if kind in REQUIRED_FLAGS else None
                 if gate is None:
-                    self.free.append((rule, None, frozenset()))
+                    self.free.append((rule, None, None, None, frozenset()))
                 elif gate[0] in position:
-                    self.free.append((rule, position[gate[0]], gate[1]))
+                    self.free.append((rule, None, None, position[gate[0]], gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
-        self.by_signature = new_cache()  # cells' signatures -> (keyed rule ids met, normal-panel status)
+        self._numbers = itertools.count(1)  # signature numbers, never reused (caches are cleared)
+        self.numbers = new_cache()  # cell signature -> its number
+        self.by_signature = new_cache()  # row signature (numbers) -> Decision
         self.texts = new_cache()  # (keyed ids, free ids, status) -> levlab's panel fields as output text
 
-    def _results(self, judged: Sequence[Judged | None]) -> dict[str, AnalyteResult]:
-        return {self.analyte_ids[i]: j.result for i, j in enumerate(judged) if j is not None}
+    def _results(self, judged: Iterable[Judged | None]) -> dict[str, AnalyteResult]:
+        return {analyte_id: j.result for analyte_id, j in zip(self.analyte_ids, judged, strict=True)
+                if j is not None and j.result is not None}
 
-    def sign(self, position: int, judged: Judged) -> tuple[Any, ...]:
-        """What the keyed rules read of one cell: its flag and its projections (made once)."""
+    def sign(self, position: int, judged: Judged) -> int:
+        """What the keyed rules read of one cell, as a number: its flag, whether it has an
+        error, and its projections (made once per cell)."""
         analyte_id = self.analyte_ids[position]
-        judged.signature = (judged.flag, *(project(rule.when, analyte_id, judged.result)
-                                           for rule, project in self.projections[position]))
-        return judged.signature
+        signature = (judged.flag, judged.error is None, *(project(rule.when, analyte_id, judged.result)
+                                                          for rule, project in self.projections[position]))
+        number = self.numbers.get(signature)
+        if number is None:
+            number = self.numbers[signature] = next(self._numbers)
+        judged.signature = number
+        return number
 
     def signatures(self, judged: Sequence[Judged | None]) -> tuple[Any, ...]:
         """The row's signature: each cell's (None where not measured)."""
-        return tuple([None if j is None else j.signature or self.sign(i, j) for i, j in enumerate(judged)])
+        return tuple([None if j is None else self.sign(i, j) if j.signature is None else j.signature
+                      for i, j in enumerate(judged)])
 
-    def decide(self, judged: Sequence[Judged | None], key: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-        """(keyed rules met, free rules met, normal-panel status) for one row's judged cells and
-        their signatures."""
-        found = self.by_signature.get(key)
-        results = None
-        if found is None:
-            results = self._results(judged)
-            status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
-            found = self.by_signature[key] = (tuple(r.id for r in self.keyed if decide(r, results)), status)
-        fired = []
-        for rule, gate, flags in self.free:
-            if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
-                continue  # cannot be met on this row
-            results = results or self._results(judged)
-            if decide(rule, results):
-                fired.append(rule.id)
-        return found[0], tuple(fired), found[1]
-
-    def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
-        """The panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
-        key = self.decide(judged, signatures)
+    def _text(self, keyed: tuple[str, ...], free: tuple[str, ...], status: str, sink: Sink) -> str:
+        key = (keyed, free, status)
         text = self.texts.get(key)
         if text is None:
-            flag_ids, value_ids, status = key
-            ids = " ".join(sorted((*flag_ids, *value_ids), key=self.order.__getitem__))
+            ids = " ".join(sorted((*keyed, *free), key=self.order.__getitem__))
             text = self.texts[key] = sink.fragment([ids, status])
         return text
+
+    def _decision(self, judged: Sequence[Judged | None], sink: Sink) -> Decision:
+        results = self._results(judged)
+        status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
+        keyed = tuple(r.id for r in self.keyed if decide(r, results))
+        return Decision(keyed, status, self._text(keyed, (), status, sink),
+                        any(j is not None and j.error is not None for j in judged))
+
+    def _holds(self, free: tuple[Any, ...], judged: Sequence[Judged | None]) -> bool:
+        """Whether one value-reading rule (an entry of `free`) is met by one row's cells."""
+        rule, positions, function, gate, flags = free
+        if function is not None:
+            return bool(function(*(None if p is None or judged[p] is None else judged[p].result for p in positions))[0])
+        if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
+            return False  # cannot be met on this row
+        return bool(decide(rule, self._results(judged)))
+
+    def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
+        """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
+        decision = self.by_signature.get(signatures)
+        if decision is None:
+            decision = self.by_signature[signatures] = self._decision(judged, sink)
+        fired = tuple(entry[0].id for entry in self.free if self._holds(entry, judged))
+        return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
+
+    def panel_texts(self, columns: list[list[Any]], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
+        """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
+        column by column (Judged, or a stand-in with signature and result None: not measured)."""
+        keys = list(zip(*[list(map(_SIGNATURE, cells)) for cells in columns], strict=True))
+        decisions = list(map(self.by_signature.get, keys))
+        if None in decisions:
+            for row, decision in enumerate(decisions):
+                if decision is None:
+                    decision = self.by_signature.get(keys[row])
+                    if decision is None:
+                        cells = [None if cells[row].result is None else cells[row] for cells in columns]
+                        decision = self.by_signature[keys[row]] = self._decision(cells, sink)
+                    decisions[row] = decision
+        texts = list(map(_TEXT, decisions))
+        if not self.free:
+            return texts, decisions
+        fired: dict[int, list[str]] = {}
+        for entry in self.free:
+            rule, positions, function = entry[:3]
+            if function is not None:  # mapped over the columns
+                inputs = [itertools.repeat(None) if p is None else list(map(_RESULT, columns[p])) for p in positions]
+                rows: Iterable[int] = itertools.compress(range(count), map(_OUTCOME, map(function, *inputs)))
+            else:
+                rows = [row for row in range(count)
+                        if self._holds(entry, [None if cells[row].result is None else cells[row] for cells in columns])]
+            for row in rows:
+                fired.setdefault(row, []).append(rule.id)
+        for row, ids in fired.items():
+            texts[row] = self._text(decisions[row].keyed, tuple(ids), decisions[row].status, sink)
+        return texts, decisions
 
 
 class PatientEntry:
@@ -1294,27 +1365,72 @@ class CsvRun:
             self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
 
     def _records(self) -> Iterator[tuple[int, list[str], str | None]]:
-        """Data rows (blank lines skipped) with their 1-based number and original text; a short
-        row is padded to the header's width, and then has no original text to write back."""
-        width, record, summary, undecodable = self.layout.width, self.tap.record, self.summary, self.undecodable
-        try:
-            for row in self.reader:
-                original: str | None = record()
-                if not row:
+        """Data rows one by one: (1-based number, fields, original text or None), as `_chunks`."""
+        for first, rows, originals in self._chunks():
+            yield from zip(itertools.count(first), rows, originals)
+
+    def _chunks(self) -> Iterator[tuple[int, list[list[str]], list[str | None]]]:
+        """Data rows, a chunk of up to CHUNK_LINES lines at a time: (number of its first row,
+        rows, their original texts). Blank lines are skipped. A short row is padded to the
+        header's width and then has no original text to write back (None); nor has a record
+        whose quote stays open to the end of the file."""
+        lines_left, delimiter = self.tap.lines, self.dialect.delimiter
+        width, summary = self.layout.width, self.summary
+        while lines := list(itertools.islice(lines_left, CHUNK_LINES)):
+            try:  # a record per line, the common case: parsed in one go
+                rows = list(csv.reader(lines, delimiter=delimiter))
+                # every record took exactly one line (and the last is not cut off inside quotes)
+                one_per_line = len(rows) == len(lines) and not (rows[-1] and rows[-1][-1].endswith(("\n", "\r")))
+            except csv.Error:
+                one_per_line = False
+            if one_per_line:
+                originals: list[str | None] = [line.rstrip("\r\n") for line in lines]
+            else:
+                rows, originals = self._records_of(lines, lines_left)
+            if [] in rows:
+                kept = [index for index, row in enumerate(rows) if row]
+                rows, originals = [rows[i] for i in kept], [originals[i] for i in kept]
+                if not rows:
                     continue
-                summary.rows += 1
-                if undecodable and "\ufffd" in original:
-                    self._undecodable_row(summary.rows, original)
-                if len(row) < width:
-                    row.extend([""] * (width - len(row)))
-                    original = None
-                elif '"' in original and original.count('"') % 2:
-                    # a quote left open up to the end of the file: written back as fields, so that
-                    # levlab's columns do not end up inside the quoted field
-                    original = None
-                yield summary.rows, row, original
-        except csv.Error as error:  # a field over FIELD_LIMIT
-            raise UsageError(f"data row {summary.rows + 1}: {error}") from None
+            first = summary.rows + 1
+            summary.rows += len(rows)
+            if self.undecodable:
+                for number, text in enumerate(originals, start=first):
+                    if text is not None and "\ufffd" in text:
+                        self._undecodable_row(number, text)
+            if min(map(len, rows)) < width:
+                for index, row in enumerate(rows):
+                    if len(row) < width:
+                        row.extend([""] * (width - len(row)))
+                        originals[index] = None
+            if '"' in "".join(filter(None, originals)):
+                for index, text in enumerate(originals):
+                    if text is not None and '"' in text and text.count('"') % 2:
+                        # a quote left open up to the end of the file: written back as fields, so
+                        # that levlab's columns do not end up inside the quoted field
+                        originals[index] = None
+            yield first, rows, originals
+
+    def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:
+        """The records that start in `lines`, each with its original text; the last may take more
+        lines from `lines_left` (a quoted field with line breaks)."""
+        tap = LineTap(itertools.chain(lines, lines_left))
+        reader = csv.reader(tap, delimiter=self.dialect.delimiter)
+        rows: list[list[str]] = []
+        originals: list[str | None] = []
+        left = len(lines)
+        while left > 0:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:  # a field over FIELD_LIMIT
+                number = self.summary.rows + sum(1 for row in rows if row) + 1
+                raise UsageError(f"data row {number}: {error}") from None
+            left -= len(tap.taken)
+            rows.append(row)
+            originals.append(tap.record())
+        return rows, originals
 
     def _undecodable_row(self, number: int, text: str) -> None:
         for index, (line, message) in enumerate(self.undecodable):
