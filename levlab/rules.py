@@ -155,10 +155,12 @@ _NOT_DOMINANT = (False, "")
 _DOMINANT = (True, "")
 
 
-def dominance(lead: AnalyteResult | None, *others: AnalyteResult | None) -> tuple[bool | None, str]:
+def dominance(lead: Any, *others: Any) -> tuple[bool | None, str]:
     """Whether a raised lead analyte is further above its ULN than every other raised one:
-    (outcome, why-key). Positional, so bulk callers can map it over columns of results."""
-    if lead is None:
+    (outcome, why-key). Positional, so bulk callers can map it over columns: each argument is
+    anything with the `flag` and `x_uln_span` of an AnalyteResult, None (or flag None) where
+    the analyte was not measured."""
+    if lead is None or lead.flag is None:
         return _LEAD_MISSING
     flag = lead.flag
     if flag == "N" or flag == "L":
@@ -170,16 +172,20 @@ def dominance(lead: AnalyteResult | None, *others: AnalyteResult | None) -> tupl
         return _LEAD_NO_SPAN
     decided = True
     for other in others:
-        if other is None or other.flag == "N" or other.flag == "L":
+        if other is None:
             continue
-        other_span = other.x_uln_span
-        if other.flag == "?" or other_span is None:
+        flag = other.flag
+        if flag == "H":
+            other_span = other.x_uln_span
+            if other_span is None:
+                decided = False
+            elif lead_span[1] <= other_span[0]:
+                return _NOT_DOMINANT
+            elif not lead_span[0] > other_span[1]:
+                decided = False
+        elif flag == "?":
             decided = False
-            continue
-        if lead_span[1] <= other_span[0]:
-            return _NOT_DOMINANT
-        if not lead_span[0] > other_span[1]:
-            decided = False
+        # N, L or not measured: no rival
     return _DOMINANT if decided else _INCOMPARABLE
 
 
@@ -348,7 +354,8 @@ REQUIRED_FLAGS: dict[str, Callable[[Mapping[str, Any]], tuple[str, frozenset[str
 
 
 #: condition types with a positional form for bulk callers: (when) -> (the analytes it reads, in
-#: order, and a function of their results in that order (None: not measured) -> (outcome, why-key));
+#: order, and a function of their results in that order (None: not measured; bulk callers may pass
+#: anything with the result attributes it reads) -> (outcome, why-key));
 #: the same function the mapping evaluator uses, so the two cannot drift apart
 ROW_EVALUATORS: dict[str, Callable[[Mapping[str, Any]], tuple[tuple[str, ...], Callable[..., tuple[bool | None, str]]]]] = {
     "dominant_raised": lambda when: ((when["analyte"], *when["over"]), dominance),

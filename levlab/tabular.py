@@ -711,12 +711,13 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("error", "flag", "fragment", "result", "signature")
+    __slots__ = ("error", "flag", "fragment", "result", "signature", "x_uln_span")
 
     def __init__(self, result: AnalyteResult | None, error: str | None = None) -> None:
-        self.result = result
+        self.result = result  # None: the stand-in for a cell not measured
         self.error = error  # the reading's error, for the row's levlab_error
         self.flag = None if result is None else result.flag
+        self.x_uln_span = None if result is None else result.x_uln_span  # for rules.ROW_EVALUATORS
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
         self.signature: int | None = None  # RuleBook's number for what its cached rules read of it
 
@@ -724,17 +725,17 @@ class Judged:
 class Decision:
     """What RuleBook decided for one distinct row signature."""
 
-    __slots__ = ("cell_errors", "keyed", "status", "text")
+    __slots__ = ("cell_errors", "keyed", "status", "text", "texts")
 
     def __init__(self, keyed: tuple[str, ...], status: str, text: str, cell_errors: bool) -> None:
         self.keyed = keyed  # keyed rule ids met
         self.status = status  # normal-panel status
         self.text = text  # PANEL_COLUMNS as sink text when no value-reading rule fires
+        self.texts: dict[tuple[str, ...], str] = {}  # the same when these value-reading rules fire
         self.cell_errors = cell_errors  # whether a cell of such a row carries an error
 
 
 _SIGNATURE = operator.attrgetter("signature")
-_RESULT = operator.attrgetter("result")
 _FRAGMENT = operator.attrgetter("fragment")
 _TEXT = operator.attrgetter("text")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
@@ -862,19 +863,23 @@ class RuleBook:
         texts = list(map(_TEXT, decisions))
         if not self.free:
             return texts, decisions
-        fired: dict[int, list[str]] = {}
+        fired: dict[int, tuple[str, ...]] = {}
         for entry in self.free:
             rule, positions, function = entry[:3]
-            if function is not None:  # mapped over the columns
-                inputs = [itertools.repeat(None) if p is None else list(map(_RESULT, columns[p])) for p in positions]
+            if function is not None:  # mapped over the columns of cells
+                inputs = [itertools.repeat(None) if p is None else columns[p] for p in positions]
                 rows: Iterable[int] = itertools.compress(range(count), map(_OUTCOME, map(function, *inputs)))
             else:
                 rows = [row for row in range(count)
                         if self._holds(entry, [None if cells[row].result is None else cells[row] for cells in columns])]
             for row in rows:
-                fired.setdefault(row, []).append(rule.id)
+                fired[row] = (*fired.get(row, ()), rule.id)
         for row, ids in fired.items():
-            texts[row] = self._text(decisions[row].keyed, tuple(ids), decisions[row].status, sink)
+            decision = decisions[row]
+            text = decision.texts.get(ids)
+            if text is None:
+                text = decision.texts[ids] = self._text(decision.keyed, ids, decision.status, sink)
+            texts[row] = text
         return texts, decisions
 
 
@@ -1137,6 +1142,9 @@ class Sink:
     def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:  # pragma: no cover - interface
         """Write (fields, original record text or None when the fields were padded, appended text)."""
 
+    def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:  # pragma: no cover - interface
+        """Rows with levlab's fields appended (CSV sinks)."""
+
     def fragment(self, fields: list[str]) -> str:  # pragma: no cover - interface
         """Fields as output text, without a leading delimiter or line ending."""
         return ""
@@ -1207,6 +1215,16 @@ class CsvSink(Sink):
                     for row, original, tail in rows]
         self.stream.write("".join([(text(row) if original is None else original) + tail + ending
                                    for row, original, tail in rows]))
+
+
+    def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:
+        """Rows with levlab's fields appended, those given column by column as CSV text."""
+        if self.excel_safe or None in originals:
+            delimiter = self.delimiter
+            self.rows([(row, original, delimiter + delimiter.join(parts))
+                       for row, original, parts in zip(rows, originals, zip(*appended, strict=True), strict=True)])
+        else:  # each original text and its appended fields joined by the delimiter, in one go
+            self.stream.write(self.ending.join(map(self.delimiter.join, zip(originals, *appended, strict=True))) + self.ending)
 
 
 class JsonlSink(Sink):
@@ -1442,79 +1460,119 @@ class CsvRun:
     # wide: a row is a panel --------------------------------------------------------------------
 
     def _wide(self, sink: Sink) -> None:
+        """Each row a panel, a chunk of rows at a time and column by column: every cell is looked
+        up in its column's cache of judged cells (keyed by cell text and the patient's assessment
+        context), rules are decided once per distinct row signature, and the output text is put
+        together from texts made once per judged cell."""
         layout, judge, summary = self.layout, self.judge, self.summary
         header = [cell.strip() for cell in layout.header]
-        width = layout.width
         roles = layout.roles
         sex_at, age_at = roles.get("sex"), roles.get("age")
-        fixed_patient = judge.patient("", "") if sex_at is None and age_at is None else None
         book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
-        # per column: its position, the column, where its value is, and its cache of judged cells,
-        # keyed by the cell text and the patient's assessment context (and unit and range cells)
-        plan = [(position, column, column.index, judge.new_cache(),
-                 column.unit_index is not None or column.range_index is not None)
-                for position, column in enumerate(layout.columns)]
-        key_at = layout.key_columns
         want_rows, want_panels = sink.wants_rows, sink.wants_panels
-        patients = judge.patients  # the cache hits are looked up here, misses in judge
-        batch: list[tuple[list[str], str]] = []
-        delimiter = getattr(sink, "delimiter", ",")
-        empty_cell = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
-        try:
-            for number, row, original in self._records():
-                if fixed_patient is None:
-                    who = (row[sex_at] if sex_at is not None else "", row[age_at] if age_at is not None else "")
-                    entry = patients.get(who) or judge.patient(*who)
+        # not measured: one stand-in for every column, with the empty fields as its text
+        absent = Judged(None)
+        absent.fragment = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
+        # per column: the column, its cache of judged cells, and whether unit or range cells join the key
+        plan = [(position, column, judge.new_cache(), column.unit_index is not None or column.range_index is not None)
+                for position, column in enumerate(layout.columns)]
+        for first, rows, originals in self._chunks():
+            count = len(rows)
+            fields = list(zip(*rows, strict=False))  # column by column (rows are at least `width` long)
+            entries = self._row_patients(fields, count, sex_at, age_at)
+            contexts = list(zip(*[entry.columns or self._column_contexts(entry) for entry in entries], strict=True))
+            columns: list[list[Any]] = []
+            for (position, column, cache, extra), tokens in zip(plan, contexts, strict=True):
+                if extra:
+                    keys: list[Any] = list(zip(
+                        fields[column.index], tokens,
+                        fields[column.unit_index] if column.unit_index is not None else itertools.repeat(column.unit),
+                        fields[column.range_index] if column.range_index is not None else itertools.repeat(column.range_text),
+                        strict=False))
                 else:
-                    entry = fixed_patient
-                contexts = entry.columns or self._column_contexts(entry)
-                cells: list[Judged | None] = []  # aligned with the columns; None: not measured
-                signatures: list[Any] = []
-                parts: list[str] = []  # levlab's output text, per column
-                errors: list[RowError] | None = None
-                for (position, column, index, cache, extra), context in zip(plan, contexts, strict=True):
-                    key = (row[index], context, *self._unit_and_range(column, row)) if extra else (row[index], context)
-                    cell = cache.get(key)
-                    if cell is None:
-                        cell = self._judge_cell(column, row, entry, context)
-                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in key):
-                            cache[key] = cell
-                    if cell is NOT_MEASURED:
-                        cells.append(None)
-                        signatures.append(None)
-                        parts.append(empty_cell)
-                        continue
-                    cells.append(cell)
-                    signatures.append(cell.signature or book.sign(position, cell))
-                    if want_rows:
-                        parts.append(cell.fragment or self._fragment(cell, sink))
-                    if cell.error is not None:
-                        errors = errors or []
-                        errors.append(RowError(number, column.header, cell.error))
-                if entry.errors:
-                    errors = (errors or []) + [RowError(number, header[roles[role]], message) for role, message in entry.errors]
-                if len(row) > width:
-                    errors = (errors or []) + [RowError(number, "", f"row has {len(row)} fields, the header {width}")]
-                if self.bad_rows and number in self.bad_rows:
-                    errors = (errors or []) + [RowError(number, "", self.bad_rows.pop(number))]
-                if errors:
-                    self._row_errors(number, errors)
-                summary.panels += 1
-                if want_rows:  # CSV: per-cell text made once per judged cell, rules decided by the book
-                    parts.append(book.panel_text(cells, tuple(signatures), sink))
-                    parts.append(sink.fragment([_error_text(errors)]) if errors else "")
-                    batch.append((row, original, delimiter + delimiter.join(parts)))
-                    if len(batch) >= 512:
-                        sink.rows(batch)
-                        batch = []
+                    keys = list(zip(fields[column.index], tokens, strict=True))
+                cells = list(map(cache.get, keys))
+                if None in cells:
+                    for row, cell in enumerate(cells):
+                        if cell is None:
+                            cell = cache.get(keys[row])  # judged already, further up this chunk?
+                            if cell is None:
+                                cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
+                                cell = absent if cell is NOT_MEASURED else self._ready(position, cell, book, sink)
+                                if not any(isinstance(part, str) and len(part) > LONG_CELL for part in keys[row]):
+                                    cache[keys[row]] = cell
+                            cells[row] = cell
+                columns.append(cells)
+            texts, decisions = book.panel_texts(columns, count, sink)
+            errors = self._wide_errors(first, rows, columns, decisions, entries, header)
+            error_texts = [""] * count
+            for row, row_errors in errors.items():
+                error_texts[row] = sink.fragment([_error_text(row_errors)])
+            done = count
+            try:
+                for row in sorted(errors):
+                    done = row  # rows before a --strict stop are still written
+                    self._row_errors(first + row, errors[row])
+                done = count
+            finally:
+                summary.panels += done
+                if want_rows and done:
+                    sink.chunk(rows[:done], originals[:done],
+                               [list(map(_FRAGMENT, cells[:done])) for cells in columns] + [texts[:done], error_texts[:done]])
                 if want_panels:
-                    key = tuple(cell for cell in cells if cell is not None)
-                    evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
-                    shown_key = {header[i]: row[i] for i in key_at}
-                    sink.panel(PanelOut([number], shown_key, panel_for(evaluation, entry.patient), errors or []))
-        finally:  # rows before a --strict stop or an undecodable line are still written
-            if batch:
-                sink.rows(batch)
+                    for row, cells in enumerate(itertools.islice(zip(*columns, strict=True), done)):
+                        entry = entries[row]
+                        key = tuple(cell for cell in cells if cell is not absent)
+                        evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
+                        shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
+                        sink.panel(PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, [])))
+
+    def _row_patients(self, fields: list[tuple[str, ...]], count: int, sex_at: int | None, age_at: int | None) -> list[PatientEntry]:
+        """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
+        judge = self.judge
+        if sex_at is None and age_at is None:
+            return [judge.patient("", "")] * count
+        whos = list(zip(fields[sex_at] if sex_at is not None else itertools.repeat(""),
+                        fields[age_at] if age_at is not None else itertools.repeat(""), strict=False))
+        entries = list(map(judge.patients.get, whos))
+        if None in entries:
+            for row, entry in enumerate(entries):
+                if entry is None:
+                    entries[row] = judge.patient(*whos[row])
+        return entries
+
+    def _ready(self, position: int, cell: Judged, book: RuleBook, sink: Sink) -> Judged:
+        """A judged cell with its signature and (for CSV) its text made."""
+        if cell.signature is None:
+            book.sign(position, cell)
+        if cell.fragment is None and sink.wants_rows:
+            self._fragment(cell, sink)
+        return cell
+
+    def _wide_errors(self, first: int, rows: list[list[str]], columns: list[list[Any]], decisions: list[Decision],
+                     entries: list[PatientEntry], header: list[str]) -> dict[int, list[RowError]]:
+        """The errors of a chunk's rows, by row index: cells, then sex/age, then width, then bytes."""
+        errors: dict[int, list[RowError]] = {}
+        if any(map(_CELL_ERRORS, decisions)):
+            for row in itertools.compress(range(len(rows)), map(_CELL_ERRORS, decisions)):
+                errors[row] = [RowError(first + row, column.header, cells[row].error)
+                               for column, cells in zip(self.layout.columns, columns, strict=True)
+                               if cells[row].error is not None]
+        if any(entry.errors for entry in set(entries)):
+            roles = self.layout.roles
+            for row, entry in enumerate(entries):
+                for role, message in entry.errors:
+                    errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
+        width = self.layout.width
+        if max(map(len, rows)) > width:
+            for row, fields in enumerate(rows):
+                if len(fields) > width:
+                    errors.setdefault(row, []).append(RowError(first + row, "", f"row has {len(fields)} fields, the header {width}"))
+        if self.bad_rows:
+            for row in range(len(rows)):
+                if first + row in self.bad_rows:
+                    errors.setdefault(row, []).append(RowError(first + row, "", self.bad_rows.pop(first + row)))
+        return errors
 
     def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
         """The patient's assessment context for each analyte column (made once per patient)."""
