@@ -740,6 +740,7 @@ _FRAGMENT = operator.attrgetter("fragment")
 _TEXT = operator.attrgetter("text")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
 _OUTCOME = operator.itemgetter(0)
+_COLUMNS = operator.attrgetter("columns")
 
 
 class RuleBook:
@@ -1480,27 +1481,38 @@ class CsvRun:
             count = len(rows)
             fields = list(zip(*rows, strict=False))  # column by column (rows are at least `width` long)
             entries = self._row_patients(fields, count, sex_at, age_at)
-            contexts = list(zip(*[entry.columns or self._column_contexts(entry) for entry in entries], strict=True))
+            patients = set(entries)  # a few distinct ones
+            contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
             columns: list[list[Any]] = []
             for (position, column, cache, extra), tokens in zip(plan, contexts, strict=True):
-                if extra:
-                    keys: list[Any] = list(zip(
-                        fields[column.index], tokens,
+                texts = fields[column.index]
+                if extra:  # keyed by cell text, context, unit and range
+                    keys: Sequence[Any] = list(zip(
+                        texts, tokens,
                         fields[column.unit_index] if column.unit_index is not None else itertools.repeat(column.unit),
                         fields[column.range_index] if column.range_index is not None else itertools.repeat(column.range_text),
                         strict=False))
-                else:
-                    keys = list(zip(fields[column.index], tokens, strict=True))
-                cells = list(map(cache.get, keys))
+                    cells = list(map(cache.get, keys))
+                else:  # a dict per context, keyed by cell text
+                    keys = texts
+                    in_chunk = {entry.columns[position] for entry in patients}
+                    for token in in_chunk:
+                        cache.setdefault(token, {})
+                    if len(in_chunk) == 1:
+                        cells = list(map(cache[tokens[0]].get, texts))
+                    else:
+                        cells = list(map(dict.get, map(cache.__getitem__, tokens), texts))
                 if None in cells:
                     for row, cell in enumerate(cells):
                         if cell is None:
-                            cell = cache.get(keys[row])  # judged already, further up this chunk?
+                            key = keys[row]
+                            store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may clear it)
+                            cell = store.get(key)  # judged already, further up this chunk?
                             if cell is None:
                                 cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
                                 cell = absent if cell is NOT_MEASURED else self._ready(position, cell, book, sink)
-                                if not any(isinstance(part, str) and len(part) > LONG_CELL for part in keys[row]):
-                                    cache[keys[row]] = cell
+                                if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
+                                    (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
                             cells[row] = cell
                 columns.append(cells)
             texts, decisions = book.panel_texts(columns, count, sink)
@@ -1531,14 +1543,19 @@ class CsvRun:
         """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
         judge = self.judge
         if sex_at is None and age_at is None:
-            return [judge.patient("", "")] * count
+            entry = judge.patient("", "")
+            if entry.columns is None:
+                self._column_contexts(entry)
+            return [entry] * count
         whos = list(zip(fields[sex_at] if sex_at is not None else itertools.repeat(""),
                         fields[age_at] if age_at is not None else itertools.repeat(""), strict=False))
         entries = list(map(judge.patients.get, whos))
         if None in entries:
             for row, entry in enumerate(entries):
                 if entry is None:
-                    entries[row] = judge.patient(*whos[row])
+                    entry = entries[row] = judge.patient(*whos[row])
+                    if entry.columns is None:
+                        self._column_contexts(entry)
         return entries
 
     def _ready(self, position: int, cell: Judged, book: RuleBook, sink: Sink) -> Judged:
