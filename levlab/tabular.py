@@ -1314,6 +1314,26 @@ class LineTap:
         return text.rstrip("\r\n")
 
 
+class _LongOut:
+    """The CSV output of a chunk's long panels, column by column, written once per chunk."""
+
+    __slots__ = ("columns", "originals", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[list[str]] = []
+        self.originals: list[str | None] = []
+        self.columns: list[list[str]] = [[], [], [], []]  # analyte id, its fields, panel fields, error
+
+    def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
+            panel_text: str, errors: list[str] | None) -> None:
+        self.rows += rows
+        self.originals += originals
+        self.columns[0] += ids
+        self.columns[1] += fields
+        self.columns[2] += [panel_text] * len(rows)
+        self.columns[3] += errors or [""] * len(rows)
+
+
 class CsvRun:
     """One pass over an export: header, layout, then panels into a sink."""
 
@@ -1617,108 +1637,159 @@ class CsvRun:
     # long: a run of rows is a panel ----------------------------------------------------------------
 
     def _long(self, sink: Sink) -> None:
-        layout = self.layout
+        """Runs of rows with the same key are panels. Rows come a chunk at a time; each row's
+        analyte and reading are looked up column by column, and the run still open at the end
+        of a chunk goes on into the next."""
+        layout, judge = self.layout, self.judge
         group = layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
-        self._book = RuleBook(list(analytes()), self.judge.new_cache)
+        self._book = RuleBook(list(analytes()), judge.new_cache)
+        self._cells = judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
-            self._empty_long = sink.fragment([""] * (1 + len(ANALYTE_FIELDS)))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
         closed: set[Any] = set()
         open_key: Any = None
-        open_rows: list[list[str]] = []
-        originals: list[str | None] = []  # each open row's original text (None: padded)
-        first_number = 0
-        for number, row, original in self._records():
-            key = key_of(row)
-            if open_rows and key != open_key:
-                self._close(open_key, open_rows, originals, first_number, sink)
-                if len(closed) < CACHE_LIMIT:
-                    closed.add(open_key)
-                open_rows, originals = [], []
-            if not open_rows:
-                open_key, first_number = key, number
-                if key in closed:
-                    self.summary.reopened += 1
-            open_rows.append(row)
-            originals.append(original)
+        open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells
+        open_originals: list[str | None] = []
+        open_cells: list[tuple[Analyte | None, Any]] = []
+        open_first = 0
+        for first, rows, originals in self._chunks():
+            keys = list(map(key_of, rows))
+            cells = self._long_cells(rows)
+            # rows where a new run starts (the first row too when nothing is open)
+            starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
+            if not open_rows and (not starts or starts[0] != 0):
+                starts.insert(0, 0)
+            out = _LongOut()
+            try:
+                at = 0
+                for start in starts:
+                    open_rows += rows[at:start]
+                    open_originals += originals[at:start]
+                    open_cells += cells[at:start]
+                    if open_rows:
+                        self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
+                        if len(closed) < CACHE_LIMIT:
+                            closed.add(open_key)
+                    open_key, open_first = keys[start], first + start
+                    if open_key in closed:
+                        self.summary.reopened += 1
+                    open_rows, open_originals, open_cells = [], [], []
+                    at = start
+                open_rows += rows[at:]
+                open_originals += originals[at:]
+                open_cells += cells[at:]
+            finally:  # panels before a --strict stop are still written
+                if out.rows:
+                    sink.chunk(out.rows, out.originals, out.columns)
         if open_rows:
-            self._close(open_key, open_rows, originals, first_number, sink)
+            out = _LongOut()
+            try:
+                self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
+            finally:
+                if out.rows:
+                    sink.chunk(out.rows, out.originals, out.columns)
 
-    def _close(self, key: Any, rows: list[list[str]], originals: list[str | None], first: int, sink: Sink) -> None:
-        layout, judge = self.layout, self.judge
-        roles = layout.roles
-        header = [cell.strip() for cell in layout.header]
-        width = layout.width
+    def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
+        """Each row's (analyte or None when it is not one levlab knows, Reading or NOT_MEASURED or
+        None), cached per (test name, code, value, unit, range) texts."""
+        roles, judge = self.layout.roles, self.judge
         test_at, value_at = roles["test"], roles["value"]
         code_at, unit_at, range_at = roles.get("code"), roles.get("unit"), roles.get("range")
-        range_source = f"laboratory's own range (column {header[range_at]!r})" if range_at is not None else ""
+        fields = list(zip(*rows, strict=False))
+        keys = list(zip(fields[test_at], fields[code_at] if code_at is not None else itertools.repeat(""),
+                        fields[value_at], fields[unit_at] if unit_at is not None else itertools.repeat(None),
+                        fields[range_at] if range_at is not None else itertools.repeat(None), strict=False))
+        cache = self._cells
+        found = list(map(cache.get, keys))
+        if None in found:
+            header = self.layout.header
+            range_source = f"laboratory's own range (column {header[range_at].strip()!r})" if range_at is not None else ""
+            for index, cell in enumerate(found):
+                if cell is None:
+                    key = keys[index]
+                    cell = cache.get(key)
+                    if cell is None:
+                        name, code, value, unit, lab_range = key
+                        analyte = self._analyte_of(name, code)
+                        reading = None if analyte is None else judge.reading(analyte, value, unit, lab_range, range_source)
+                        cell = (analyte, reading)
+                        if not any(part is not None and len(part) > LONG_CELL for part in key):
+                            cache[key] = cell
+                    found[index] = cell
+        return found
+
+    def _panel(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
+               first: int, sink: Sink, out: _LongOut) -> None:
+        """One panel of a long file: its rules decided, its rows' output put in `out`."""
+        layout, judge = self.layout, self.judge
+        header = layout.header
+        value_header = header[layout.roles["value"]].strip()
         errors: dict[int, list[RowError]] = {}
         entry = self._panel_patient(rows, first, errors)
-        readings: list[Any] = []  # per row: Reading, NOT_MEASURED or None (not an analyte levlab knows)
-        row_analytes: list[Analyte | None] = []
+        seen = self.summary.seen
         by_analyte: dict[str, int] = {}  # analyte id -> index of the row that counts
         conflicts: dict[str, str] = {}
-        for offset, row in enumerate(rows):
-            analyte = self._analyte_of(row[test_at], row[code_at] if code_at is not None else "")
-            row_analytes.append(analyte)
+        for offset, (analyte, reading) in enumerate(cells):
             if analyte is None:
-                readings.append(None)
                 continue
-            self.summary.seen.add(analyte.id)
-            reading = judge.reading(analyte, row[value_at], row[unit_at] if unit_at is not None else None,
-                                    row[range_at] if range_at is not None else None, range_source)
-            readings.append(reading)
+            analyte_id = analyte.id
+            seen.add(analyte_id)
             if reading is NOT_MEASURED:
                 continue
             if reading.error is not None:
-                errors.setdefault(offset, []).append(RowError(first + offset, header[value_at], reading.error))
-            earlier = by_analyte.get(analyte.id)
+                errors.setdefault(offset, []).append(RowError(first + offset, value_header, reading.error))
+            earlier = by_analyte.get(analyte_id)
             if earlier is None:
-                by_analyte[analyte.id] = offset
-            elif readings[earlier] is not reading and (reading.measurement is None
-                                                        or readings[earlier].measurement != reading.measurement):
-                message = (f"{analyte.id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
+                by_analyte[analyte_id] = offset
+            elif cells[earlier][1] is not reading and (reading.measurement is None
+                                                       or cells[earlier][1].measurement != reading.measurement):
+                message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
-                conflicts[analyte.id] = message
-                errors.setdefault(offset, []).append(RowError(first + offset, header[value_at], message))
+                conflicts[analyte_id] = message
+                errors.setdefault(offset, []).append(RowError(first + offset, value_header, message))
         judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
+            analyte, reading = cells[offset]
             if analyte_id in conflicts:
-                judged[analyte_id] = judge.judge(Reading(readings[offset].analyte, None, conflicts[analyte_id]), entry)
-            else:
-                judged[analyte_id] = judge.judge(readings[offset], entry)
-        for offset, row in enumerate(rows):
-            if len(row) > width:
-                errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
-            if self.bad_rows and first + offset in self.bad_rows:
-                errors.setdefault(offset, []).append(RowError(first + offset, "", self.bad_rows.pop(first + offset)))
+                reading = Reading(analyte, None, conflicts[analyte_id])
+            judged[analyte_id] = judge.judge(reading, entry)
+        width = layout.width
+        if max(map(len, rows)) > width:
+            for offset, row in enumerate(rows):
+                if len(row) > width:
+                    errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
+        if self.bad_rows:
+            for offset in range(len(rows)):
+                if first + offset in self.bad_rows:
+                    errors.setdefault(offset, []).append(RowError(first + offset, "", self.bad_rows.pop(first + offset)))
         for offset in sorted(errors):
             self._row_errors(first + offset, errors[offset])
         self.summary.panels += 1
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             book = self._book
-            cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-            panel_text = book.panel_text(cells, book.signatures(cells), sink)
-            out = []
-            for offset, (row, reading, analyte) in enumerate(zip(rows, readings, row_analytes, strict=True)):
-                if analyte is None:
-                    parts = [self._empty_long]
+            panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
+            panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink)
+            ids, fields = [], []
+            for analyte, reading in cells:
+                if analyte is None:  # an empty analyte id and fields
+                    ids.append("")
+                    fields.append(self._empty_fields)
                 elif reading is NOT_MEASURED:
-                    parts = [self._id_texts[analyte.id], self._empty_fields]
+                    ids.append(self._id_texts[analyte.id])
+                    fields.append(self._empty_fields)
                 else:
                     cell = judged[analyte.id]
-                    parts = [self._id_texts[analyte.id], cell.fragment or self._fragment(cell, sink)]
-                parts.append(panel_text)
-                row_errors = errors.get(offset)
-                parts.append(sink.fragment([_error_text(row_errors)]) if row_errors else "")
-                out.append((row, originals[offset], sink.delimiter + sink.delimiter.join(parts)))
-            sink.rows(out)
+                    ids.append(self._id_texts[analyte.id])
+                    fields.append(cell.fragment or self._fragment(cell, sink))
+            out.add(rows, originals, ids, fields, panel_text,
+                    [sink.fragment([_error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
+                    if errors else None)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
             panel = panel_for(evaluation, entry.patient)
-            shown_key = {header[i]: rows[0][i] for i in layout.key_columns}
+            shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
 
@@ -1741,6 +1812,10 @@ class CsvRun:
             at = roles.get(role)
             texts[role] = ""
             if at is None:
+                continue
+            text = rows[0][at]
+            if all(row[at] == text for row in rows):  # the same on every row, as usual
+                texts[role] = "" if text.strip().casefold() in self.judge.na else text
                 continue
             for offset, row in enumerate(rows):
                 text = row[at]
