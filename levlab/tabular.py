@@ -760,8 +760,8 @@ class RuleBook:
         self.analyte_ids = tuple(analyte_ids)
         self.keyed: list[Rule] = []  # decided once per distinct row signature
         #: rules that read exact values, decided on every row: each with the positions of the
-        #: analytes its row evaluator reads (None: not in the file) and that evaluator, or
-        #: (None, None) and the position and flags its rules.REQUIRED_FLAGS ask for
+        #: analytes its row evaluator reads (None: not in the file) and that evaluator, or the
+        #: positions of its subjects, or the position and flags its rules.REQUIRED_FLAGS ask for
         self.free: list[tuple[Rule, tuple[int | None, ...] | None, Callable[..., Any] | None, int | None, frozenset[str]]] = []
         self.normal_rule: Rule | None = None
         self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
@@ -783,10 +783,11 @@ class RuleBook:
             elif kind in ROW_EVALUATORS:
                 inputs, function = ROW_EVALUATORS[kind](rule.when)
                 self.free.append((rule, tuple(position.get(a) for a in inputs), function, None, frozenset()))
-            else:
+            else:  # gated by REQUIRED_FLAGS, or else by its subjects: with none measured it cannot be met
                 gate = REQUIRED_FLAGS[kind](rule.when) if kind in REQUIRED_FLAGS else None
                 if gate is None:
-                    self.free.append((rule, None, None, None, frozenset()))
+                    subjects = tuple(position[a] for a in rule_subjects(rule) if a in position)
+                    self.free.append((rule, subjects, None, None, frozenset()))
                 elif gate[0] in position:
                     self.free.append((rule, None, None, position[gate[0]], gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
@@ -838,6 +839,8 @@ class RuleBook:
             return bool(function(*(None if p is None or judged[p] is None else judged[p].result for p in positions))[0])
         if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
             return False  # cannot be met on this row
+        if positions is not None and all(judged[p] is None or judged[p].result is None for p in positions):
+            return False  # none of its subjects measured
         return bool(decide(rule, self._results(judged)))
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
@@ -1353,6 +1356,7 @@ class CsvRun:
             raise UsageError("the input has no header row")
         self.tap.taken.clear()
         self.layout = detect_layout(header, options, self.dialect.decimal)
+        self.header = [cell.strip() for cell in self.layout.header]  # as error messages name the columns
         self.report = detection_report(self.layout, self.dialect, encoding + (" (BOM)" if getattr(lines, "bom", False) else ""))
         if skipped:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
@@ -1486,7 +1490,7 @@ class CsvRun:
         context), rules are decided once per distinct row signature, and the output text is put
         together from texts made once per judged cell."""
         layout, judge, summary = self.layout, self.judge, self.summary
-        header = [cell.strip() for cell in layout.header]
+        header = self.header
         roles = layout.roles
         sex_at, age_at = roles.get("sex"), roles.get("age")
         book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
@@ -1806,7 +1810,7 @@ class CsvRun:
 
     def _panel_patient(self, rows: list[list[str]], first: int, errors: dict[int, list[RowError]]) -> PatientEntry:
         """The panel's sex and age: the first given in its rows; a different one later is an error."""
-        roles, header = self.layout.roles, [cell.strip() for cell in self.layout.header]
+        roles, header = self.layout.roles, self.header
         texts = {}
         for role in ("sex", "age"):
             at = roles.get(role)
