@@ -145,23 +145,35 @@ def _unit(analyte_id: str) -> str:
     return analytes()[analyte_id].canonical_unit
 
 
-def _climb(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str, float | None], unit: str) -> tuple[int | None, str]:
-    """The highest grade whose lower bound the value passes: (grade or None, how)."""
+def _climb_to(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str, float | None]) -> tuple[int | None, Bound | None, float | None]:
+    """The highest grade whose lower bound the value passes: (grade, the bound that decided, its
+    threshold); grade None when the bound's reference is unknown (threshold None) or the value may
+    or may not pass it; bound None when no bound is passed (grade 0)."""
     for bound in bounds:
         reference = 1.0 if bound.of is None else references.get(bound.of)
         if reference is None:
-            return None, f"no {bound.of} known to compare with (grade {bound.grade} is {bound.text})"
+            return None, bound, None
         threshold = bound.x * reference
-        shown = bound.text if bound.of is None else f"{bound.text} ({format_number(threshold)} {unit})"
         outcome = compare(value, bound.op, threshold)
         if outcome is None:
-            return None, f"may or may not be {shown}"
+            return None, bound, threshold
         if outcome:
-            return bound.grade, shown
-    lowest = bounds[-1]
-    reference = 1.0 if lowest.of is None else references.get(lowest.of)
-    limit = "" if lowest.of is None or reference is None else f" ({format_number(lowest.x * reference)} {unit})"
-    return 0, f"not {lowest.text}{limit}"
+            return bound.grade, bound, threshold
+    return 0, None, None
+
+
+def _climb(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str, float | None], unit: str) -> tuple[int | None, str]:
+    """`_climb_to` with how it was decided, in words: (grade or None, how)."""
+    grade_found, bound, threshold = _climb_to(bounds, value, references)
+    if bound is None:
+        lowest = bounds[-1]
+        reference = 1.0 if lowest.of is None else references.get(lowest.of)
+        limit = "" if lowest.of is None or reference is None else f" ({format_number(lowest.x * reference)} {unit})"
+        return 0, f"not {lowest.text}{limit}"
+    if threshold is None:
+        return None, f"no {bound.of} known to compare with (grade {bound.grade} is {bound.text})"
+    shown = bound.text if bound.of is None else f"{bound.text} ({format_number(threshold)} {unit})"
+    return grade_found, shown if grade_found is not None else f"may or may not be {shown}"
 
 
 def baseline_abnormal(baseline: AnalyteResult) -> tuple[bool | None, str]:
@@ -258,3 +270,17 @@ def r_ratio_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
         spec["otherwise"],
     )
     return Pattern(ratio, kind, spec["source"])
+
+
+def grade_value(result: AnalyteResult) -> tuple[bool, int | None]:
+    """`grade(result).grade` without the words, for bulk output: (whether CTCAE has a term for
+    the analyte, the grade or None when undecided)."""
+    term = criteria().terms.get(result.analyte)
+    if term is None:
+        return False, None
+    m = result.measurement
+    if m is None:
+        return True, None
+    grades = {_climb_to(term.bounds, m.bounds, {"baseline": None, "ULN": i.high if i else None, "LLN": i.low if i else None})[0]
+              for i in _intervals(result) or (None,)}
+    return True, grades.pop() if len(grades) == 1 else None

@@ -40,7 +40,7 @@ from typing import IO, Any
 from levlab import DISCLAIMER
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
 from levlab.errors import ExitStatus, LevlabError, UsageError, shown
-from levlab.grading import grade
+from levlab.grading import grade_value
 from levlab.interpret import assess, assess_context, interpret_results, read_measurement, unusable
 from levlab.model import AnalyteResult, PanelResult, Patient
 from levlab.ranges import IntervalTable, default_intervals, parse_sex
@@ -1063,8 +1063,8 @@ AnalyteField = Callable[[AnalyteResult, str], str]
 
 def _ctcae_field(result: AnalyteResult, decimal: str) -> str:
     # CTCAE v5.0 grade 0-4 against ULN (a streamed panel has no baseline), "?" undecided, "" no term
-    graded = grade(result)
-    return "" if graded is None else "?" if graded.grade is None else str(graded.grade)
+    has_term, value = grade_value(result)
+    return "" if not has_term else "?" if value is None else str(value)
 
 
 #: columns appended per analyte: wide files get `levlab_<id>_<name>` per analyte column,
@@ -1446,12 +1446,11 @@ class CsvRun:
                     if len(row) < width:
                         row.extend([""] * (width - len(row)))
                         originals[index] = None
-            if '"' in "".join(filter(None, originals)):
-                for index, text in enumerate(originals):
-                    if text is not None and '"' in text and text.count('"') % 2:
-                        # a quote left open up to the end of the file: written back as fields, so
-                        # that levlab's columns do not end up inside the quoted field
-                        originals[index] = None
+            last = originals[-1]
+            if last is not None and '"' in last and len(list(csv.reader([last + "\n", "x\n"], delimiter=delimiter))) == 1:
+                # a quote left open up to the end of the file (only the last record can be cut
+                # off so): written back as fields, so that levlab's columns do not end up inside it
+                originals[-1] = None
             yield first, rows, originals
 
     def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:

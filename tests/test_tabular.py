@@ -470,3 +470,21 @@ def test_long_assumed_units_are_said_once_at_the_end() -> None:
     closing = run.closing_lines()
     assert sum("assumed" in line for line in closing) == 1
     assert any("for alt, ast" in line for line in closing)
+
+
+@pytest.mark.parametrize(
+    ("last_line", "written_back"),
+    [
+        ('P2,3"0,40', True),  # a literal quote inside an unquoted field: one closed record
+        ('P2,"30",40', True),
+        ('P2,3"0,"40', False),  # an even count of quotes, yet the last field is left open
+        ('P2,30,"40', False),
+    ],
+)
+def test_only_a_record_left_open_at_the_end_of_the_file_is_rewritten(last_line: str, written_back: bool) -> None:
+    _, rows = run_csv(f"id,ALT (U/L),AST (U/L)\nP1,30,40\n{last_line}")
+    assert all(len(row) == len(rows[0]) for row in rows), "levlab's columns ended up inside a quoted field"
+    out = io.StringIO(newline="")
+    run = CsvRun(io.StringIO(f"id,ALT (U/L),AST (U/L)\nP1,30,40\n{last_line}", newline=""), CsvOptions())
+    run.run(CsvSink(out, run.dialect))
+    assert out.getvalue().split("\n")[2].startswith(last_line + ",") is written_back
