@@ -26,7 +26,9 @@ Layouts:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import gc
 import io
 import itertools
 import json
@@ -65,6 +67,8 @@ CACHE_LIMIT = 100_000  # entries over all caches; past it they are all cleared
 PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
 SAMPLE_LINES = 50  # lines read ahead to sniff the delimiter
 CHUNK_LINES = 1_024  # lines read, parsed and interpreted together
+DECODE_BLOCK = 1_024  # lines decoded together
+GC_THRESHOLD = 100_000  # allocations between cyclic garbage collections during a run (Python's default: 700)
 #: largest field read (the csv module's default is 128 KiB): a 5 MB cell is kept and passed through
 #: (its reading is refused, briefly); a larger one ends the run as a usage error, not a traceback
 FIELD_LIMIT = 64 * 1024 * 1024
@@ -164,35 +168,54 @@ class DecodedLines:
         self.undecodable: list[tuple[str, str]] = []
 
     def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(self._blocks())
+
+    def _blocks(self) -> Iterator[list[str]]:
+        """The lines, a block at a time: decoded in one go unless a line in the block needs care
+        (a byte that does not decode, a CR alone)."""
         codec, progress = self.codec, self.progress
-        done = 0
-        for number, raw in enumerate(self.binary, start=1):
-            if number == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise UsageError("the file is UTF-16 (Excel's 'Unicode text'); convert it to UTF-8 first: "
-                                 "iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv")
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                self.bom = True
-                if codec in _UTF8:
-                    raw = raw[len(codecs.BOM_UTF8):]
+        raw_lines = iter(self.binary)
+        first = next(raw_lines, None)
+        if first is None:
+            return
+        if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise UsageError("the file is UTF-16 (Excel's 'Unicode text'); convert it to UTF-8 first: "
+                             "iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv")
+        done = 0  # bytes read
+        if first.startswith(codecs.BOM_UTF8):
+            self.bom = True
+            if codec in _UTF8:
+                first = first[len(codecs.BOM_UTF8):]
+        block = [first]
+        number = 0  # lines before the block
+        while block:
             try:
-                line = raw.decode(codec)
-            except UnicodeDecodeError as error:
-                if number <= SAMPLE_LINES:  # before any output: the file is in another encoding
-                    raise UsageError(self._explain(number, raw, error)) from None
-                line = raw.decode(codec, "replace")
-                if len(self.undecodable) < UNDECODABLE_KEPT:
-                    self.undecodable.append((line, self._explain(number, raw, error)))
-            if progress is not None:
-                done += len(raw)
-                if number % 4096 == 0:
-                    progress(done)
-            if "\r" in line and not (line.endswith("\r\n") and line.count("\r") == 1):
+                lines = list(map(bytes.decode, block, itertools.repeat(codec)))
+            except UnicodeDecodeError:
+                lines = [self._decode(number + offset, raw) for offset, raw in enumerate(block, start=1)]
+            text = "".join(lines)
+            if "\r" in text and text.count("\r") != text.count("\r\n"):
                 # a CR alone ends a line (old Mac files), as for a file opened with newline=''
-                yield from (piece for piece in _LONE_CR.split(line) if piece)
-                continue
-            yield line
-        if progress is not None:
-            progress(done)
+                lines = [piece for line in lines for piece in _LONE_CR.split(line) if piece]
+            yield lines
+            number += len(block)
+            if progress is not None:
+                done += sum(map(len, block))
+                progress(done)
+            # blocks grow from one line: a slow pipe's first lines are not held back for long
+            block = list(itertools.islice(raw_lines, min(number, DECODE_BLOCK)))
+
+    def _decode(self, number: int, raw: bytes) -> str:
+        """One line that may not decode: an error before any output, else kept with U+FFFD."""
+        try:
+            return raw.decode(self.codec)
+        except UnicodeDecodeError as error:
+            if number <= SAMPLE_LINES:  # before any output: the file is in another encoding
+                raise UsageError(self._explain(number, raw, error)) from None
+            line = raw.decode(self.codec, "replace")
+            if len(self.undecodable) < UNDECODABLE_KEPT:
+                self.undecodable.append((line, self._explain(number, raw, error)))
+            return line
 
     def _explain(self, number: int, raw: bytes, error: UnicodeDecodeError) -> str:
         byte = raw[error.start:error.start + 1].hex()
@@ -1337,6 +1360,20 @@ class _LongOut:
         self.columns[3] += errors or [""] * len(rows)
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often. A chunk holds thousands of rows (lists and
+    tuples the collector tracks) while it is read and interpreted: at the default threshold a
+    collection starts every 700 of them and scans every chunk many times over, though the run
+    makes few if any reference cycles. Memory is still freed by reference counting as usual."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
 class CsvRun:
     """One pass over an export: header, layout, then panels into a sink."""
 
@@ -1370,10 +1407,11 @@ class CsvRun:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
         if sink.wants_rows:
             sink.start(output_header(self.layout))
-        if self.layout.kind == "wide":
-            self._wide(sink)
-        else:
-            self._long(sink)
+        with _fewer_collections():
+            if self.layout.kind == "wide":
+                self._wide(sink)
+            else:
+                self._long(sink)
         return self.summary
 
     def closing_lines(self) -> list[str]:
@@ -1419,7 +1457,9 @@ class CsvRun:
         whose quote stays open to the end of the file."""
         lines_left, delimiter = self.tap.lines, self.dialect.delimiter
         width, summary = self.layout.width, self.summary
-        while lines := list(itertools.islice(lines_left, CHUNK_LINES)):
+        size = 1  # chunks grow from one line: a slow pipe's first rows are not held back for long
+        while lines := list(itertools.islice(lines_left, size)):
+            size = min(2 * size, CHUNK_LINES)
             try:  # a record per line, the common case: parsed in one go
                 rows = list(csv.reader(lines, delimiter=delimiter))
                 # every record took exactly one line (and the last is not cut off inside quotes)
