@@ -32,14 +32,21 @@ def settle(number: float) -> float:
     return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
 
 
-def compare(bounds: Bounds, op: str, threshold: float) -> bool | None:
-    """Whether `value op threshold` holds for every value in bounds (True), none (False), or it depends (None)."""
-    settled = Bounds(settle(bounds.low), settle(bounds.high), bounds.low_open, bounds.high_open)
+def settled(bounds: Bounds) -> Bounds:
+    """`bounds` with both ends settled."""
+    low = settle(bounds.low)
+    return Bounds(low, low if bounds.high == bounds.low else settle(bounds.high), bounds.low_open, bounds.high_open)
+
+
+def compare(bounds: Bounds, op: str, threshold: float, *, already_settled: bool = False) -> bool | None:
+    """Whether `value op threshold` holds for every value in bounds (True), none (False), or it
+    depends (None); both compared settled (pass already_settled for bounds from `settled`)."""
+    settled_bounds = bounds if already_settled else settled(bounds)
     limit = settle(threshold)
     if op in (">", ">="):
-        return settled.above(limit, inclusive=op == ">=")
+        return settled_bounds.above(limit, inclusive=op == ">=")
     if op in ("<", "<="):
-        return settled.below(limit, inclusive=op == "<=")
+        return settled_bounds.below(limit, inclusive=op == "<=")
     raise ValueError(f"unknown comparator {op!r}")
 
 
@@ -149,12 +156,13 @@ def _climb_to(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str,
     """The highest grade whose lower bound the value passes: (grade, the bound that decided, its
     threshold); grade None when the bound's reference is unknown (threshold None) or the value may
     or may not pass it; bound None when no bound is passed (grade 0)."""
+    value = settled(value)
     for bound in bounds:
         reference = 1.0 if bound.of is None else references.get(bound.of)
         if reference is None:
             return None, bound, None
         threshold = bound.x * reference
-        outcome = compare(value, bound.op, threshold)
+        outcome = compare(value, bound.op, threshold, already_settled=True)
         if outcome is None:
             return None, bound, threshold
         if outcome:

@@ -1592,8 +1592,10 @@ class CsvRun:
             finally:
                 summary.panels += done
                 if want_rows and done:
-                    sink.chunk(rows[:done], originals[:done],
-                               [list(map(_FRAGMENT, cells[:done])) for cells in columns] + [texts[:done], error_texts[:done]])
+                    if done < count:
+                        rows, originals, texts, error_texts = rows[:done], originals[:done], texts[:done], error_texts[:done]
+                        columns = [cells[:done] for cells in columns]
+                    sink.chunk(rows, originals, [*(list(map(_FRAGMENT, cells)) for cells in columns), texts, error_texts])
                 if want_panels:
                     for row, cells in enumerate(itertools.islice(zip(*columns, strict=True), done)):
                         entry = entries[row]
