@@ -877,7 +877,7 @@ class RuleBook:
     def panel_texts(self, columns: list[list[Any]], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
         """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
         column by column (Judged, or a stand-in with signature and result None: not measured)."""
-        keys = list(zip(*[list(map(_SIGNATURE, cells)) for cells in columns], strict=True))
+        keys = list(zip(*[map(_SIGNATURE, cells) for cells in columns], strict=True))
         decisions = list(map(self.by_signature.get, keys))
         if None in decisions:
             for row, decision in enumerate(decisions):
@@ -1467,7 +1467,7 @@ class CsvRun:
             except csv.Error:
                 one_per_line = False
             if one_per_line:
-                originals: list[str | None] = [line.rstrip("\r\n") for line in lines]
+                originals: list[str | None] = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
             else:
                 rows, originals = self._records_of(lines, lines_left)
             if [] in rows:
