@@ -1788,8 +1788,8 @@ class CsvRun:
             earlier = by_analyte.get(analyte_id)
             if earlier is None:
                 by_analyte[analyte_id] = offset
-            elif cells[earlier][1] is not reading and (reading.measurement is None
-                                                       or cells[earlier][1].measurement != reading.measurement):
+            elif cells[earlier][1] is not reading and (cells[earlier][1].measurement, cells[earlier][1].error) != (
+                    reading.measurement, reading.error):  # the same result read twice is no conflict
                 message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
