@@ -31,13 +31,12 @@ import csv
 import gc
 import io
 import itertools
-import json
 import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from levlab import DISCLAIMER
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
@@ -59,9 +58,11 @@ from levlab.rules import (
     rule_subjects,
     rules,
 )
-from levlab.serial import Sample, parse_datetime
 from levlab.units import lookup_unit, unit_for_analyte
 from levlab.values import format_number, parse_number, parse_range
+
+if TYPE_CHECKING:
+    from levlab.serial import Sample
 
 CACHE_LIMIT = 100_000  # entries over all caches; past it they are all cleared
 PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
@@ -1194,6 +1195,9 @@ class SampleSink(Sink):
         self.date_name = header[roles["date"]]
         self.wanted = patients
         self.samples: list[Sample] = []
+        from levlab.serial import Sample, parse_datetime  # trend only
+
+        self.make_sample, self.parse_datetime = Sample, parse_datetime
 
     def panel(self, out: PanelOut) -> None:
         key = {name.strip(): value for name, value in out.key.items()}
@@ -1201,7 +1205,7 @@ class SampleSink(Sink):
         if self.wanted and patient not in self.wanted:
             return
         date_text = key.get(self.date_name, "").strip()
-        self.samples.append(Sample(patient, date_text or "(no date)", parse_datetime(date_text), out.panel))
+        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text), out.panel))
 
 
 class CsvSink(Sink):
@@ -1250,6 +1254,9 @@ class CsvSink(Sink):
             delimiter = self.delimiter
             self.rows([(row, original, delimiter + delimiter.join(parts))
                        for row, original, parts in zip(rows, originals, zip(*appended, strict=True), strict=True)])
+        elif not any(appended[-1]):  # the last field (errors) empty on every row: it ends each line
+            ending = self.delimiter + self.ending
+            self.stream.write(ending.join(map(self.delimiter.join, zip(originals, *appended[:-1], strict=True))) + ending)
         else:  # each original text and its appended fields joined by the delimiter, in one go
             self.stream.write(self.ending.join(map(self.delimiter.join, zip(originals, *appended, strict=True))) + self.ending)
 
@@ -1260,17 +1267,20 @@ class JsonlSink(Sink):
     wants_panels = True
 
     def __init__(self, stream: IO[str]) -> None:
+        import json
+
         from levlab.render import panel_json
 
         self.stream = stream
         self.panel_json = panel_json
+        self.dumps = json.dumps
 
     def panel(self, out: PanelOut) -> None:
         document = self.panel_json(out.panel)
         document["rows"] = out.rows
         document["key"] = out.key
         document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
-        self.stream.write(json.dumps(document, ensure_ascii=False) + "\n")
+        self.stream.write(self.dumps(document, ensure_ascii=False) + "\n")
 
 
 class CollectSink(Sink):
