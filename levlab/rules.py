@@ -157,9 +157,9 @@ _DOMINANT = (True, "")
 
 def dominance(lead: Any, *others: Any) -> tuple[bool | None, str]:
     """Whether a raised lead analyte is further above its ULN than every other raised one:
-    (outcome, why-key). Positional, so bulk callers can map it over columns: each argument is
-    anything with the `flag` and `x_uln_span` of an AnalyteResult, None (or flag None) where
-    the analyte was not measured."""
+    (outcome, why-key). Each argument is anything with the `flag` and `x_uln_span` of an
+    AnalyteResult, None (or flag None) where the analyte was not measured. Bulk callers use
+    `dominance_keys` for the same 'met'."""
     if lead is None or lead.flag is None:
         return _LEAD_MISSING
     flag = lead.flag
@@ -353,12 +353,30 @@ REQUIRED_FLAGS: dict[str, Callable[[Mapping[str, Any]], tuple[str, frozenset[str
 }
 
 
-#: condition types with a positional form for bulk callers: (when) -> (the analytes it reads, in
-#: order, and a function of their results in that order (None: not measured; bulk callers may pass
-#: anything with the result attributes it reads) -> (outcome, why-key));
-#: the same function the mapping evaluator uses, so the two cannot drift apart
-ROW_EVALUATORS: dict[str, Callable[[Mapping[str, Any]], tuple[tuple[str, ...], Callable[..., tuple[bool | None, str]]]]] = {
-    "dominant_raised": lambda when: ((when["analyte"], *when["over"]), dominance),
+_NEVER = float("-inf")
+_BLOCKS = float("inf")
+
+
+def dominance_keys(result: Any) -> tuple[float, float]:
+    """A result's (lead key, rival key) for the bulk form of `dominance`: a lead is dominant
+    exactly when its lead key exceeds the largest rival key of the others. As a lead: the lower
+    multiple of its ULN when raised with a single multiple, else -inf (never dominant). As a
+    rival: its upper multiple when raised, +inf when that leaves dominance undecided (indeterminate,
+    or raised without a single multiple), -inf when it is no rival (in range, low, not measured)."""
+    flag = None if result is None else result.flag
+    if flag == "H":
+        span = result.x_uln_span
+        return (_NEVER, _BLOCKS) if span is None else span
+    if flag == "?":
+        return _NEVER, _BLOCKS
+    return _NEVER, _NEVER
+
+
+#: condition types met exactly when dominance_keys(lead)[0] > max(dominance_keys(rival)[1]):
+#: (when) -> (the lead analyte, its rivals). Bulk callers compare keys made once per result
+#: instead of calling the evaluator per row; tests check that both agree.
+LEAD_OVER_RIVALS: dict[str, Callable[[Mapping[str, Any]], tuple[str, tuple[str, ...]]]] = {
+    "dominant_raised": lambda when: (when["analyte"], tuple(when["over"])),
 }
 
 

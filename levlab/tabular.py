@@ -47,12 +47,13 @@ from levlab.model import AnalyteResult, PanelResult, Patient
 from levlab.ranges import IntervalTable, default_intervals, parse_sex
 from levlab.rules import (
     FLAG_CONDITIONS,
+    LEAD_OVER_RIVALS,
     PROJECTIONS,
     REQUIRED_FLAGS,
-    ROW_EVALUATORS,
     SERIAL_EVALUATORS,
     Rule,
     decide,
+    dominance_keys,
     normal_panel_status,
     rule_inputs,
     rule_subjects,
@@ -735,13 +736,13 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("error", "flag", "fragment", "result", "signature", "x_uln_span")
+    __slots__ = ("error", "flag", "fragment", "lead_key", "result", "rival_key", "signature")
 
     def __init__(self, result: AnalyteResult | None, error: str | None = None) -> None:
         self.result = result  # None: the stand-in for a cell not measured
         self.error = error  # the reading's error, for the row's levlab_error
         self.flag = None if result is None else result.flag
-        self.x_uln_span = None if result is None else result.x_uln_span  # for rules.ROW_EVALUATORS
+        self.lead_key, self.rival_key = dominance_keys(result)  # for rules.LEAD_OVER_RIVALS
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
         self.signature: int | None = None  # RuleBook's number for what its cached rules read of it
 
@@ -763,7 +764,15 @@ _SIGNATURE = operator.attrgetter("signature")
 _FRAGMENT = operator.attrgetter("fragment")
 _TEXT = operator.attrgetter("text")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
-_OUTCOME = operator.itemgetter(0)
+_LEAD_KEY = operator.attrgetter("lead_key")
+_RIVAL_KEY = operator.attrgetter("rival_key")
+
+
+def _lead_over_rivals(lead: Judged | None, *rivals: Judged | None) -> bool:
+    """rules.LEAD_OVER_RIVALS for one row's cells (None: not measured)."""
+    if lead is None:
+        return False
+    return lead.lead_key > max((rival.rival_key for rival in rivals if rival is not None), default=float("-inf"))
 _COLUMNS = operator.attrgetter("columns")
 
 
@@ -775,7 +784,7 @@ class RuleBook:
     rules.PROJECTIONS. Rules of a flag condition type, normal-panel and rules with a projection
     depend on a row only through the tuple of its cells' signatures, so they are decided together
     once per distinct tuple (a Decision). The rest (ratios, dominance) read exact values and are
-    decided afresh on each row, through rules.ROW_EVALUATORS where the condition type has one:
+    decided afresh on each row, by comparing keys (rules.LEAD_OVER_RIVALS) where they can:
     a cache keyed on values would only grow. Serial rules never fire in a stream.
     """
 
@@ -783,9 +792,9 @@ class RuleBook:
         position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
         self.analyte_ids = tuple(analyte_ids)
         self.keyed: list[Rule] = []  # decided once per distinct row signature
-        #: rules that read exact values, decided on every row: each with the positions of the
-        #: analytes its row evaluator reads (None: not in the file) and that evaluator, or the
-        #: positions of its subjects, or the position and flags its rules.REQUIRED_FLAGS ask for
+        #: rules that read exact values, decided on every row: each with the positions of its
+        #: lead and rivals (rules.LEAD_OVER_RIVALS) and `_lead_over_rivals`, or the positions of
+        #: its subjects, or the position and flags its rules.REQUIRED_FLAGS ask for
         self.free: list[tuple[Rule, tuple[int | None, ...] | None, Callable[..., Any] | None, int | None, frozenset[str]]] = []
         self.normal_rule: Rule | None = None
         self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
@@ -804,9 +813,10 @@ class RuleBook:
                 for analyte_id in rule_inputs(rule):
                     if analyte_id in position:
                         self.projections[position[analyte_id]].append((rule, PROJECTIONS[kind]))
-            elif kind in ROW_EVALUATORS:
-                inputs, function = ROW_EVALUATORS[kind](rule.when)
-                self.free.append((rule, tuple(position.get(a) for a in inputs), function, None, frozenset()))
+            elif kind in LEAD_OVER_RIVALS:
+                lead, rivals = LEAD_OVER_RIVALS[kind](rule.when)
+                rival_positions = tuple(position[a] for a in rivals if a in position)
+                self.free.append((rule, (position[lead], *rival_positions), _lead_over_rivals, None, frozenset()))
             else:  # gated by REQUIRED_FLAGS, or else by its subjects: with none measured it cannot be met
                 gate = REQUIRED_FLAGS[kind](rule.when) if kind in REQUIRED_FLAGS else None
                 if gate is None:
@@ -860,7 +870,7 @@ class RuleBook:
         """Whether one value-reading rule (an entry of `free`) is met by one row's cells."""
         rule, positions, function, gate, flags = free
         if function is not None:
-            return bool(function(*(None if p is None or judged[p] is None else judged[p].result for p in positions))[0])
+            return function(*(judged[p] for p in positions))
         if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
             return False  # cannot be met on this row
         if positions is not None and all(judged[p] is None or judged[p].result is None for p in positions):
@@ -894,9 +904,11 @@ class RuleBook:
         fired: dict[int, tuple[str, ...]] = {}
         for entry in self.free:
             rule, positions, function = entry[:3]
-            if function is not None:  # mapped over the columns of cells
-                inputs = [itertools.repeat(None) if p is None else columns[p] for p in positions]
-                rows: Iterable[int] = itertools.compress(range(count), map(_OUTCOME, map(function, *inputs)))
+            if function is not None:  # the lead's key against the largest of its rivals', column by column
+                lead, *rivals = positions
+                highest = map(max, *(map(_RIVAL_KEY, columns[p]) for p in rivals)) if len(rivals) > 1 else (
+                    map(_RIVAL_KEY, columns[rivals[0]]) if rivals else itertools.repeat(float("-inf")))
+                rows: Iterable[int] = itertools.compress(range(count), map(operator.gt, map(_LEAD_KEY, columns[lead]), highest))
             else:
                 rows = [row for row in range(count)
                         if self._holds(entry, [None if cells[row].result is None else cells[row] for cells in columns])]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from levlab import rules as rules_module
 from levlab.interpret import interpret_panel
 from levlab.model import Patient
 from levlab.ranges import load_interval_file
-from levlab.rules import EVALUATORS, rules
+from levlab.rules import EVALUATORS, dominance, dominance_keys, rules
 from levlab.tokens import read_tokens
 
 RULE_IDS = [
@@ -458,3 +460,28 @@ def test_rule_hits_carry_source_and_section():
     assert "iLive" in hit.source
     assert hit.section
     assert "40" in hit.message
+
+
+class _Cell:
+    """What dominance reads of a result."""
+
+    def __init__(self, flag: str | None, span: tuple[float, float] | None) -> None:
+        self.flag, self.x_uln_span = flag, span
+
+
+_cells = st.one_of(
+    st.none(),
+    st.builds(
+        _Cell,
+        st.sampled_from(["H", "N", "L", "?", None]),
+        st.one_of(st.none(), st.tuples(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]), st.sampled_from([0.0, 0.5, 1.0]))
+                  .map(lambda pair: (pair[0], pair[0] + pair[1]))),
+    ),
+)
+
+
+@given(lead=_cells, rivals=st.lists(_cells, max_size=4))
+def test_dominance_keys_say_met_exactly_when_the_evaluator_does(lead: _Cell | None, rivals: list[_Cell | None]) -> None:
+    """The bulk form (keys compared, rules.LEAD_OVER_RIVALS) and the evaluator agree on 'met'."""
+    by_keys = dominance_keys(lead)[0] > max((dominance_keys(rival)[1] for rival in rivals), default=float("-inf"))
+    assert by_keys == (dominance(lead, *rivals)[0] is True)
