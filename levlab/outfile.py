@@ -6,7 +6,6 @@ import contextlib
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import IO
 
@@ -24,6 +23,8 @@ def text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
     if path == "-":
         binary: IO[bytes] = sys.stdout.buffer
     else:
+        import tempfile  # only here: its imports cost milliseconds that a run to stdout need not pay
+
         target = os.path.realpath(path)  # through a symbolic link, as open() would write
         try:
             descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",

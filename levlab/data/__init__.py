@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).parent
+DATA_DIR = os.path.dirname(__file__)  # os.path, not pathlib: every command starts here, pathlib costs ms
 
 
 @cache
 def load_toml(name: str) -> dict[str, Any]:
     """Parse one of the packaged TOML files (read once per process)."""
-    return tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    with open(os.path.join(DATA_DIR, name), encoding="utf-8") as handle:
+        return tomllib.loads(handle.read())
 
 
 def data_path(name: str) -> str:
     """Filesystem path of a packaged data file (for pint's definitions loader)."""
-    return str(DATA_DIR / name)
+    return os.path.join(DATA_DIR, name)
