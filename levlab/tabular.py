@@ -1237,6 +1237,7 @@ class CsvSink(Sink):
         self.ending = dialect.lineterminator
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, delimiter=dialect.delimiter, lineterminator=dialect.lineterminator)
+        self._quoted = ('"', "\r", "\n")  # a field holding one of these, or the delimiter, is quoted
 
     def _text(self, fields: list[str]) -> str:
         """Fields as one CSV record, without its line ending."""
@@ -1249,7 +1250,11 @@ class CsvSink(Sink):
         self.stream.write(self._text(excel_safe_row(header) if self.excel_safe else header) + self.ending)
 
     def fragment(self, fields: list[str]) -> str:
-        return self._text(fields)
+        text = self.delimiter.join(fields)
+        if (len(fields) == 1 and not text) or text.count(self.delimiter) >= len(fields) or any(
+                special in text for special in self._quoted):
+            return self._text(fields)  # a field to quote (or a lone empty one): csv.writer decides how
+        return text
 
     def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:
         text, ending = self._text, self.ending

@@ -574,3 +574,15 @@ def test_strict_stops_at_the_same_row_whatever_the_chunk_size(make: Callable[[in
     one_by_one = _csv_output(text, monkeypatch, 1, strict=True)
     assert one_by_one[1].startswith("stopped: row ")
     assert _csv_output(text, monkeypatch, 1024, strict=True) == one_by_one
+
+
+@pytest.mark.parametrize("fields", [
+    ["40", "U/L", "H", "1"], [""], ["", ""], ["a;b", "c"], ['say "hi"', "x"], ["two\nlines"], ["cr\r"],
+    [" padded ", "µmol/L"], ["=1+1"], ["a", "", "b"],
+])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_sink_fragment_quotes_as_csv_writer_does(fields: list[str], delimiter: str) -> None:
+    dialect = tabular.Dialect(delimiter, ".", "\r\n")
+    expected = io.StringIO(newline="")
+    csv.writer(expected, delimiter=delimiter, lineterminator="\r\n").writerow(fields)
+    assert CsvSink(io.StringIO(), dialect).fragment(fields) == expected.getvalue()[:-2]
