@@ -1367,6 +1367,17 @@ class LineTap:
         return text.rstrip("\r\n")
 
 
+def _transposed(rows: list[list[str]], needed: set[int]) -> list[Any]:
+    """The rows' fields column by column, where column i is needed (the others may be None): all
+    in one zip when most are needed, else only those."""
+    if 2 * len(needed) >= len(rows[0]):
+        return list(zip(*rows, strict=False))
+    columns: list[Any] = [None] * (max(needed) + 1)
+    for index in needed:
+        columns[index] = tuple(map(operator.itemgetter(index), rows))
+    return columns
+
+
 class _LongOut:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -1567,9 +1578,11 @@ class CsvRun:
         # per column: the column, its cache of judged cells, and whether unit or range cells join the key
         plan = [(position, column, judge.new_cache(), column.unit_index is not None or column.range_index is not None)
                 for position, column in enumerate(layout.columns)]
+        needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index) if i is not None}
+        needed.update(i for i in (sex_at, age_at) if i is not None)
         for first, rows, originals in self._chunks():
             count = len(rows)
-            fields = list(zip(*rows, strict=False))  # column by column (rows are at least `width` long)
+            fields = _transposed(rows, needed)  # column by column (rows are at least `width` long)
             entries = self._row_patients(fields, count, sex_at, age_at)
             patients = set(entries)  # a few distinct ones
             contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
@@ -1769,7 +1782,7 @@ class CsvRun:
         roles, judge = self.layout.roles, self.judge
         test_at, value_at = roles["test"], roles["value"]
         code_at, unit_at, range_at = roles.get("code"), roles.get("unit"), roles.get("range")
-        fields = list(zip(*rows, strict=False))
+        fields = _transposed(rows, {i for i in (test_at, code_at, value_at, unit_at, range_at) if i is not None})
         keys = list(zip(fields[test_at], fields[code_at] if code_at is not None else itertools.repeat(""),
                         fields[value_at], fields[unit_at] if unit_at is not None else itertools.repeat(None),
                         fields[range_at] if range_at is not None else itertools.repeat(None), strict=False))
