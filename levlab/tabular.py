@@ -8,19 +8,27 @@ decides what a cell means, groups rows into panels, and caches the core's answer
 * a cell is read once per distinct (analyte, text, unit, lab range) — the decimal mark is
   fixed per run — because values repeat a great deal in real exports;
 * a reading is judged once per distinct *assessment context* of the patient
-  (`interpret.assess_context`: the intervals that may apply), not once per patient;
-* a panel is interpreted once per distinct tuple of judged results.
+  (`interpret.assess_context`: the intervals that may apply), not once per patient; a judged
+  cell carries its output text, its RuleBook signature and its dominance keys, made once;
+* the CSV rule columns are decided once per distinct row signature (RuleBook); a panel is
+  interpreted in full (JSONL, table) once per distinct tuple of judged results.
 
 Every cache is cleared together when they have grown past `CACHE_LIMIT` entries, and the
 panel cache on its own past `PANEL_CACHE_LIMIT`, so memory stays bounded however long the file.
 
+Rows are taken a chunk at a time (`CsvRun._chunks`: up to `CHUNK_LINES` lines, parsed in one go
+when each line is one record) and handled column by column with `map` and `zip` over the
+caches, so that the work per row is a few dictionary lookups done in C; chunks grow from one
+line, so a slow pipe's first rows are not held back. The output does not depend on the chunk
+size (tested).
+
 Layouts:
 
-* *wide*: a row per sample, a column per analyte; each row is a panel, processed row by row.
+* *wide*: a row per sample, a column per analyte; each row is a panel.
 * *long*: a row per result; a panel is a run of consecutive rows with the same patient and
-  sample (or `--group-by` columns). Only the open panel is held. A key that comes back after
-  its panel was closed (an unsorted file) starts a new panel; the run reports how often that
-  happened so the user can sort the file first.
+  sample (or `--group-by` columns). Only the open panel is held (across chunks). A key that
+  comes back after its panel was closed (an unsorted file) starts a new panel; the run reports
+  how often that happened so the user can sort the file first.
 """
 
 from __future__ import annotations
