@@ -1693,6 +1693,11 @@ class CsvRun:
             for row, entry in enumerate(entries):
                 for role, message in entry.errors:
                     errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
+        self._record_errors(first, rows, errors)
+        return errors
+
+    def _record_errors(self, first: int, rows: list[list[str]], errors: dict[int, list[RowError]]) -> None:
+        """Add the errors of the records themselves: more fields than the header, bytes that did not decode."""
         width = self.layout.width
         if max(map(len, rows)) > width:
             for row, fields in enumerate(rows):
@@ -1702,7 +1707,6 @@ class CsvRun:
             for row in range(len(rows)):
                 if first + row in self.bad_rows:
                     errors.setdefault(row, []).append(RowError(first + row, "", self.bad_rows.pop(first + row)))
-        return errors
 
     def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
         """The patient's assessment context for each analyte column (made once per patient)."""
@@ -1848,15 +1852,7 @@ class CsvRun:
             if analyte_id in conflicts:
                 reading = Reading(analyte, None, conflicts[analyte_id])
             judged[analyte_id] = judge.judge(reading, entry)
-        width = layout.width
-        if max(map(len, rows)) > width:
-            for offset, row in enumerate(rows):
-                if len(row) > width:
-                    errors.setdefault(offset, []).append(RowError(first + offset, "", f"row has {len(row)} fields, the header {width}"))
-        if self.bad_rows:
-            for offset in range(len(rows)):
-                if first + offset in self.bad_rows:
-                    errors.setdefault(offset, []).append(RowError(first + offset, "", self.bad_rows.pop(first + offset)))
+        self._record_errors(first, rows, errors)
         for offset in sorted(errors):
             self._row_errors(first + offset, errors[offset])
         self.summary.panels += 1
