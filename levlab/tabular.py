@@ -44,7 +44,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from levlab import DISCLAIMER
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
@@ -776,11 +776,22 @@ _LEAD_KEY = operator.attrgetter("lead_key")
 _RIVAL_KEY = operator.attrgetter("rival_key")
 
 
-def _lead_over_rivals(lead: Judged | None, *rivals: Judged | None) -> bool:
-    """rules.LEAD_OVER_RIVALS for one row's cells (None: not measured)."""
-    if lead is None:
-        return False
-    return lead.lead_key > max((rival.rival_key for rival in rivals if rival is not None), default=float("-inf"))
+_NO_RIVAL = float("-inf")  # the rival key when there is none
+
+
+class FreeRule(NamedTuple):
+    """A rule RuleBook decides on every row, from exact values."""
+
+    rule: Rule
+    positions: tuple[int, ...]  # its rivals (lead given), else its subjects: one must be measured
+    lead: int | None = None  # the lead of a rules.LEAD_OVER_RIVALS condition
+    gate: int | None = None  # the analyte whose flag must be one of `flags` (rules.REQUIRED_FLAGS)
+    flags: frozenset[str] = frozenset()
+
+
+def _row_cells(columns: list[list[Any]], row: int) -> list[Judged | None]:
+    """One row's cells from a chunk's columns, None where not measured."""
+    return [None if cells[row].result is None else cells[row] for cells in columns]
 _COLUMNS = operator.attrgetter("columns")
 
 
@@ -800,10 +811,7 @@ class RuleBook:
         position = {analyte_id: index for index, analyte_id in enumerate(analyte_ids)}
         self.analyte_ids = tuple(analyte_ids)
         self.keyed: list[Rule] = []  # decided once per distinct row signature
-        #: rules that read exact values, decided on every row: each with the positions of its
-        #: lead and rivals (rules.LEAD_OVER_RIVALS) and `_lead_over_rivals`, or the positions of
-        #: its subjects, or the position and flags its rules.REQUIRED_FLAGS ask for
-        self.free: list[tuple[Rule, tuple[int | None, ...] | None, Callable[..., Any] | None, int | None, frozenset[str]]] = []
+        self.free: list[FreeRule] = []  # rules that read exact values, decided on every row
         self.normal_rule: Rule | None = None
         self.projections: list[list[tuple[Rule, Any]]] = [[] for _ in self.analyte_ids]
         for rule in rules():
@@ -823,15 +831,13 @@ class RuleBook:
                         self.projections[position[analyte_id]].append((rule, PROJECTIONS[kind]))
             elif kind in LEAD_OVER_RIVALS:
                 lead, rivals = LEAD_OVER_RIVALS[kind](rule.when)
-                rival_positions = tuple(position[a] for a in rivals if a in position)
-                self.free.append((rule, (position[lead], *rival_positions), _lead_over_rivals, None, frozenset()))
+                self.free.append(FreeRule(rule, tuple(position[a] for a in rivals if a in position), position[lead]))
             else:  # gated by REQUIRED_FLAGS, or else by its subjects: with none measured it cannot be met
                 gate = REQUIRED_FLAGS[kind](rule.when) if kind in REQUIRED_FLAGS else None
                 if gate is None:
-                    subjects = tuple(position[a] for a in rule_subjects(rule) if a in position)
-                    self.free.append((rule, subjects, None, None, frozenset()))
+                    self.free.append(FreeRule(rule, tuple(position[a] for a in rule_subjects(rule) if a in position)))
                 elif gate[0] in position:
-                    self.free.append((rule, None, None, position[gate[0]], gate[1]))
+                    self.free.append(FreeRule(rule, (), gate=position[gate[0]], flags=gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
         self._numbers = itertools.count(1)  # signature numbers, never reused (caches are cleared)
         self.numbers = new_cache()  # cell signature -> its number
@@ -874,23 +880,24 @@ class RuleBook:
         return Decision(keyed, status, self._text(keyed, (), status, sink),
                         any(j is not None and j.error is not None for j in judged))
 
-    def _holds(self, free: tuple[Any, ...], judged: Sequence[Judged | None]) -> bool:
-        """Whether one value-reading rule (an entry of `free`) is met by one row's cells."""
-        rule, positions, function, gate, flags = free
-        if function is not None:
-            return function(*(judged[p] for p in positions))
-        if gate is not None and (judged[gate] is None or judged[gate].flag not in flags):
+    def _holds(self, free: FreeRule, judged: Sequence[Judged | None]) -> bool:
+        """Whether one value-reading rule is met by one row's cells (None: not measured)."""
+        if free.lead is not None:  # rules.LEAD_OVER_RIVALS
+            lead = judged[free.lead]
+            return lead is not None and lead.lead_key > max(
+                (judged[p].rival_key for p in free.positions if judged[p] is not None), default=_NO_RIVAL)
+        if free.gate is not None and (judged[free.gate] is None or judged[free.gate].flag not in free.flags):
             return False  # cannot be met on this row
-        if positions is not None and all(judged[p] is None or judged[p].result is None for p in positions):
+        if free.positions and all(judged[p] is None or judged[p].result is None for p in free.positions):
             return False  # none of its subjects measured
-        return bool(decide(rule, self._results(judged)))
+        return bool(decide(free.rule, self._results(judged)))
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
         """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
-        fired = tuple(entry[0].id for entry in self.free if self._holds(entry, judged))
+        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
         return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
 
     def panel_texts(self, columns: list[list[Any]], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
@@ -903,25 +910,21 @@ class RuleBook:
                 if decision is None:
                     decision = self.by_signature.get(keys[row])
                     if decision is None:
-                        cells = [None if cells[row].result is None else cells[row] for cells in columns]
-                        decision = self.by_signature[keys[row]] = self._decision(cells, sink)
+                        decision = self.by_signature[keys[row]] = self._decision(_row_cells(columns, row), sink)
                     decisions[row] = decision
         texts = list(map(_TEXT, decisions))
         if not self.free:
             return texts, decisions
         fired: dict[int, tuple[str, ...]] = {}
-        for entry in self.free:
-            rule, positions, function = entry[:3]
-            if function is not None:  # the lead's key against the largest of its rivals', column by column
-                lead, *rivals = positions
-                highest = map(max, *(map(_RIVAL_KEY, columns[p]) for p in rivals)) if len(rivals) > 1 else (
-                    map(_RIVAL_KEY, columns[rivals[0]]) if rivals else itertools.repeat(float("-inf")))
-                rows: Iterable[int] = itertools.compress(range(count), map(operator.gt, map(_LEAD_KEY, columns[lead]), highest))
+        for free in self.free:
+            if free.lead is not None:  # the lead's key against the largest of its rivals', column by column
+                rivals = [map(_RIVAL_KEY, columns[p]) for p in free.positions]
+                highest = map(max, *rivals) if len(rivals) > 1 else rivals[0] if rivals else itertools.repeat(_NO_RIVAL)
+                rows: Iterable[int] = itertools.compress(range(count), map(operator.gt, map(_LEAD_KEY, columns[free.lead]), highest))
             else:
-                rows = [row for row in range(count)
-                        if self._holds(entry, [None if cells[row].result is None else cells[row] for cells in columns])]
+                rows = [row for row in range(count) if self._holds(free, _row_cells(columns, row))]
             for row in rows:
-                fired[row] = (*fired.get(row, ()), rule.id)
+                fired[row] = (*fired.get(row, ()), free.rule.id)
         for row, ids in fired.items():
             decision = decisions[row]
             text = decision.texts.get(ids)
