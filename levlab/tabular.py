@@ -1586,9 +1586,8 @@ class CsvRun:
         # not measured: one stand-in for every column, with the empty fields as its text
         absent = Judged(None)
         absent.fragment = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
-        # per column: the column, its cache of judged cells, and whether unit or range cells join the key
-        plan = [(position, column, judge.new_cache(), column.unit_index is not None or column.range_index is not None)
-                for position, column in enumerate(layout.columns)]
+        # per column: its position, the column, and its cache of judged cells
+        plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
         needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index) if i is not None}
         needed.update(i for i in (sex_at, age_at) if i is not None)
         for first, rows, originals in self._chunks():
@@ -1597,38 +1596,8 @@ class CsvRun:
             entries = self._row_patients(fields, count, sex_at, age_at)
             patients = set(entries)  # a few distinct ones
             contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
-            columns: list[list[Any]] = []
-            for (position, column, cache, extra), tokens in zip(plan, contexts, strict=True):
-                texts = fields[column.index]
-                if extra:  # keyed by cell text, context, unit and range
-                    keys: Sequence[Any] = list(zip(
-                        texts, tokens,
-                        fields[column.unit_index] if column.unit_index is not None else itertools.repeat(column.unit),
-                        fields[column.range_index] if column.range_index is not None else itertools.repeat(column.range_text),
-                        strict=False))
-                    cells = list(map(cache.get, keys))
-                else:  # a dict per context, keyed by cell text
-                    keys = texts
-                    in_chunk = {entry.columns[position] for entry in patients}
-                    for token in in_chunk:
-                        cache.setdefault(token, {})
-                    if len(in_chunk) == 1:
-                        cells = list(map(cache[tokens[0]].get, texts))
-                    else:
-                        cells = list(map(dict.get, map(cache.__getitem__, tokens), texts))
-                if None in cells:
-                    for row, cell in enumerate(cells):
-                        if cell is None:
-                            key = keys[row]
-                            store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may clear it)
-                            cell = store.get(key)  # judged already, further up this chunk?
-                            if cell is None:
-                                cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
-                                cell = absent if cell is NOT_MEASURED else self._ready(position, cell, book, sink)
-                                if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
-                                    (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
-                            cells[row] = cell
-                columns.append(cells)
+            columns = [self._column_cells(position, column, cache, fields, tokens, patients, rows, entries, book, sink, absent)
+                       for (position, column, cache), tokens in zip(plan, contexts, strict=True)]
             texts, decisions = book.panel_texts(columns, count, sink)
             errors = self._wide_errors(first, rows, columns, decisions, entries, header)
             error_texts = [""] * count
@@ -1654,6 +1623,44 @@ class CsvRun:
                         evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
                         shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
                         sink.panel(PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, [])))
+
+    def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
+                      tokens: tuple[int, ...], patients: set[PatientEntry], rows: list[list[str]],
+                      entries: list[PatientEntry], book: RuleBook, sink: Sink, absent: Judged) -> list[Judged]:
+        """A chunk's judged cells of one analyte column (`absent` where not measured), from the
+        column's cache: a dict per assessment context keyed by cell text, or, when unit or range
+        cells join the key, one dict keyed by (text, context, unit, range)."""
+        values = fields[column.index]
+        extra = column.unit_index is not None or column.range_index is not None
+        if extra:
+            keys: Sequence[Any] = list(zip(
+                values, tokens,
+                fields[column.unit_index] if column.unit_index is not None else itertools.repeat(column.unit),
+                fields[column.range_index] if column.range_index is not None else itertools.repeat(column.range_text),
+                strict=False))
+            cells = list(map(cache.get, keys))
+        else:
+            keys = values
+            in_chunk = {entry.columns[position] for entry in patients}
+            for token in in_chunk:
+                cache.setdefault(token, {})
+            if len(in_chunk) == 1:
+                cells = list(map(cache[tokens[0]].get, values))
+            else:
+                cells = list(map(dict.get, map(cache.__getitem__, tokens), values))
+        if None in cells:
+            for row, cell in enumerate(cells):
+                if cell is None:
+                    key = keys[row]
+                    store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may have cleared it)
+                    cell = store.get(key)  # judged already, further up this chunk?
+                    if cell is None:
+                        cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
+                        cell = absent if cell is NOT_MEASURED else self._ready(position, cell, book, sink)
+                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
+                            (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
+                    cells[row] = cell
+        return cells
 
     def _row_patients(self, fields: list[tuple[str, ...]], count: int, sex_at: int | None, age_at: int | None) -> list[PatientEntry]:
         """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
