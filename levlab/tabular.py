@@ -768,12 +768,8 @@ class Decision:
         self.cell_errors = cell_errors  # whether a cell of such a row carries an error
 
 
-_SIGNATURE = operator.attrgetter("signature")
-_FRAGMENT = operator.attrgetter("fragment")
 _TEXT = operator.attrgetter("text")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
-_LEAD_KEY = operator.attrgetter("lead_key")
-_RIVAL_KEY = operator.attrgetter("rival_key")
 
 
 _NO_RIVAL = float("-inf")  # the rival key when there is none
@@ -789,9 +785,25 @@ class FreeRule(NamedTuple):
     flags: frozenset[str] = frozenset()
 
 
-def _row_cells(columns: list[list[Any]], row: int) -> list[Judged | None]:
+class ChunkColumn(NamedTuple):
+    """One analyte column of a chunk, an entry per row: what each judged cell carries, taken
+    apart in one `zip` (cheaper than reading each attribute of every cell)."""
+
+    fragments: tuple[str, ...]
+    signatures: tuple[int | None, ...]
+    lead_keys: tuple[float, ...]
+    rival_keys: tuple[float, ...]
+    judged: tuple[Judged, ...]  # the stand-in with result None where not measured
+
+
+def _cell(judged: Judged) -> tuple[str | None, int | None, float, float, Judged]:
+    """A judged cell as a ChunkColumn entry."""
+    return judged.fragment, judged.signature, judged.lead_key, judged.rival_key, judged
+
+
+def _row_cells(columns: list[ChunkColumn], row: int) -> list[Judged | None]:
     """One row's cells from a chunk's columns, None where not measured."""
-    return [None if cells[row].result is None else cells[row] for cells in columns]
+    return [None if column.judged[row].result is None else column.judged[row] for column in columns]
 _COLUMNS = operator.attrgetter("columns")
 
 
@@ -900,10 +912,10 @@ class RuleBook:
         fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
         return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
 
-    def panel_texts(self, columns: list[list[Any]], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
+    def panel_texts(self, columns: list[ChunkColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
         """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
-        column by column (Judged, or a stand-in with signature and result None: not measured)."""
-        keys = list(zip(*[map(_SIGNATURE, cells) for cells in columns], strict=True))
+        column by column."""
+        keys = list(zip(*[column.signatures for column in columns], strict=True))
         decisions = list(map(self.by_signature.get, keys))
         if None in decisions:
             for row, decision in enumerate(decisions):
@@ -918,9 +930,9 @@ class RuleBook:
         fired: dict[int, tuple[str, ...]] = {}
         for free in self.free:
             if free.lead is not None:  # the lead's key against the largest of its rivals', column by column
-                rivals = [map(_RIVAL_KEY, columns[p]) for p in free.positions]
+                rivals = [columns[p].rival_keys for p in free.positions]
                 highest = map(max, *rivals) if len(rivals) > 1 else rivals[0] if rivals else itertools.repeat(_NO_RIVAL)
-                rows: Iterable[int] = itertools.compress(range(count), map(operator.gt, map(_LEAD_KEY, columns[free.lead]), highest))
+                rows: Iterable[int] = itertools.compress(range(count), map(operator.gt, columns[free.lead].lead_keys, highest))
             else:
                 rows = [row for row in range(count) if self._holds(free, _row_cells(columns, row))]
             for row in rows:
@@ -1586,6 +1598,7 @@ class CsvRun:
         # not measured: one stand-in for every column, with the empty fields as its text
         absent = Judged(None)
         absent.fragment = sink.fragment([""] * len(ANALYTE_FIELDS)) if want_rows else ""
+        absent_cell = _cell(absent)
         # per column: its position, the column, and its cache of judged cells
         plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
         needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index) if i is not None}
@@ -1596,7 +1609,8 @@ class CsvRun:
             entries = self._row_patients(fields, count, sex_at, age_at)
             patients = set(entries)  # a few distinct ones
             contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
-            columns = [self._column_cells(position, column, cache, fields, tokens, patients, rows, entries, book, sink, absent)
+            columns = [ChunkColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, patients, rows,
+                                                                 entries, book, sink, absent_cell), strict=True))
                        for (position, column, cache), tokens in zip(plan, contexts, strict=True)]
             texts, decisions = book.panel_texts(columns, count, sink)
             errors = self._wide_errors(first, rows, columns, decisions, entries, header)
@@ -1612,12 +1626,13 @@ class CsvRun:
             finally:
                 summary.panels += done
                 if want_rows and done:
+                    fragments = [column.fragments for column in columns]
                     if done < count:
                         rows, originals, texts, error_texts = rows[:done], originals[:done], texts[:done], error_texts[:done]
-                        columns = [cells[:done] for cells in columns]
-                    sink.chunk(rows, originals, [*(list(map(_FRAGMENT, cells)) for cells in columns), texts, error_texts])
+                        fragments = [part[:done] for part in fragments]
+                    sink.chunk(rows, originals, [*fragments, texts, error_texts])
                 if want_panels:
-                    for row, cells in enumerate(itertools.islice(zip(*columns, strict=True), done)):
+                    for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
                         entry = entries[row]
                         key = tuple(cell for cell in cells if cell is not absent)
                         evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
@@ -1626,8 +1641,8 @@ class CsvRun:
 
     def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
                       tokens: tuple[int, ...], patients: set[PatientEntry], rows: list[list[str]],
-                      entries: list[PatientEntry], book: RuleBook, sink: Sink, absent: Judged) -> list[Judged]:
-        """A chunk's judged cells of one analyte column (`absent` where not measured), from the
+                      entries: list[PatientEntry], book: RuleBook, sink: Sink, absent: Any) -> list[Any]:
+        """A chunk's cells (`_cell`s; `absent` where not measured) of one analyte column, from the
         column's cache: a dict per assessment context keyed by cell text, or, when unit or range
         cells join the key, one dict keyed by (text, context, unit, range)."""
         values = fields[column.index]
@@ -1656,7 +1671,7 @@ class CsvRun:
                     cell = store.get(key)  # judged already, further up this chunk?
                     if cell is None:
                         cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
-                        cell = absent if cell is NOT_MEASURED else self._ready(position, cell, book, sink)
+                        cell = absent if cell is NOT_MEASURED else _cell(self._ready(position, cell, book, sink))
                         if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
                             (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
                     cells[row] = cell
@@ -1689,15 +1704,15 @@ class CsvRun:
             self._fragment(cell, sink)
         return cell
 
-    def _wide_errors(self, first: int, rows: list[list[str]], columns: list[list[Any]], decisions: list[Decision],
+    def _wide_errors(self, first: int, rows: list[list[str]], columns: list[ChunkColumn], decisions: list[Decision],
                      entries: list[PatientEntry], header: list[str]) -> dict[int, list[RowError]]:
         """The errors of a chunk's rows, by row index: cells, then sex/age, then width, then bytes."""
         errors: dict[int, list[RowError]] = {}
         if any(map(_CELL_ERRORS, decisions)):
             for row in itertools.compress(range(len(rows)), map(_CELL_ERRORS, decisions)):
-                errors[row] = [RowError(first + row, column.header, cells[row].error)
-                               for column, cells in zip(self.layout.columns, columns, strict=True)
-                               if cells[row].error is not None]
+                errors[row] = [RowError(first + row, column.header, chunk_column.judged[row].error)
+                               for column, chunk_column in zip(self.layout.columns, columns, strict=True)
+                               if chunk_column.judged[row].error is not None]
         if any(entry.errors for entry in set(entries)):
             roles = self.layout.roles
             for row, entry in enumerate(entries):
