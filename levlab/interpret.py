@@ -90,13 +90,15 @@ def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, 
     )
 
 
-def assess(measurement: Measurement, patient: Patient, table: IntervalTable | None = None) -> AnalyteResult:
-    """Judge one measurement against the interval(s) that may apply to this patient."""
+def assess(measurement: Measurement, patient: Patient, table: IntervalTable | None = None,
+           candidates: tuple[tuple[Interval, ...], tuple[Interval, ...]] | None = None) -> AnalyteResult:
+    """Judge one measurement against the interval(s) that may apply to this patient
+    (`candidates`: ranges.candidate_intervals for them, when the caller has it already)."""
     table = table or default_intervals()
     bounds = measurement.bounds
     if measurement.lab_interval is not None:
         return _judged(measurement, measurement.lab_interval, None)
-    certain, possible = candidate_intervals(table, measurement.analyte, patient)
+    certain, possible = candidates or candidate_intervals(table, measurement.analyte, patient)
     candidates = certain + possible
     if not candidates:
         return AnalyteResult(measurement.analyte, measurement, "?", None, None, _no_interval_reason(table, measurement.analyte, patient))

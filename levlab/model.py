@@ -129,11 +129,11 @@ class Measurement:
     value: float  # in the canonical unit
     factor: float  # unit -> canonical
     lab_interval: Interval | None = None  # the laboratory's own range, which wins
+    #: bounds of the value in the canonical unit (made once: every judgement reads them)
+    bounds: Bounds = field(init=False, compare=False, repr=False)
 
-    @property
-    def bounds(self) -> Bounds:
-        """Bounds of the value in the canonical unit."""
-        return Bounds.of(self.value, self.comparator)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bounds", Bounds.of(self.value, self.comparator))
 
 
 @dataclass(frozen=True, slots=True)

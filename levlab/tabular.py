@@ -983,6 +983,7 @@ class Judge:
         self.readings = self.new_cache()  # (analyte id, text, unit, range) -> Reading | NOT_MEASURED
         self.patients = self.new_cache()  # (sex text, age text) -> PatientEntry
         self.contexts = self.new_cache()  # assessment context -> token
+        self.candidates = self.new_cache()  # token -> the (certain, possible) intervals of its context
         self.panels = self.new_cache()  # tuple of Judged -> Evaluation
         self.names = self.new_cache()  # test name -> Analyte | None
 
@@ -1058,11 +1059,13 @@ class Judge:
         """Token of what `assess` looks at of this patient for this analyte."""
         token = entry.contexts.get(analyte_id)
         if token is None:
-            key = (analyte_id, assess_context(analyte_id, entry.patient, self.table))
-            token = self.contexts.get(key)
+            context = assess_context(analyte_id, entry.patient, self.table)
+            token = self.contexts.get((analyte_id, context))
             if token is None:
                 self.grow()
-                token = self.contexts[key] = next(self._tokens)
+                token = self.contexts[(analyte_id, context)] = next(self._tokens)
+                if isinstance(context, tuple):  # (certain, possible, ...): the intervals `assess` will consider
+                    self.candidates[token] = context[:2]
             entry.contexts[analyte_id] = token
         return token
 
@@ -1076,7 +1079,7 @@ class Judge:
             if reading.measurement is None:
                 result = unusable(reading.analyte.id, reading.error or "unreadable")
             else:
-                result = assess(reading.measurement, entry.patient, self.table)
+                result = assess(reading.measurement, entry.patient, self.table, self.candidates.get(context))
             judged = reading.judged[context] = Judged(result, reading.error)
         return judged
 

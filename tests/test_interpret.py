@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from levlab.catalog import get_analyte
-from levlab.errors import ImplausibleValueError, UnitError, UsageError, ValueParseError
+from levlab.catalog import analytes, get_analyte
+from levlab.errors import ImplausibleValueError, LevlabError, UnitError, UsageError, ValueParseError
 from levlab.interpret import assess, interpret_panel, read_measurement
 from levlab.model import HL7_INTERPRETATION, Patient
+from levlab.ranges import candidate_intervals, default_intervals
 from levlab.tokens import read_tokens
 
 BILIRUBIN_MG_DL = 10 * 1000 / 584.66  # µmol/L per mg/dL
@@ -351,3 +352,22 @@ def test_unit_required_message_stays_on_one_line_whatever_the_text():
     with pytest.raises(UnitError) as error:
         read_measurement(get_analyte("bilirubin"), "<\n0")
     assert "\n" not in str(error.value).split("write e.g.")[1]
+
+
+@pytest.mark.parametrize("sex", ["F", "M", None])
+@pytest.mark.parametrize("age", [None, 4.0, 17.0, 60.0])
+def test_assess_given_the_candidate_intervals_judges_as_without_them(sex: str | None, age: float | None) -> None:
+    """`levlab csv` passes the intervals it found for a context; the judgement must not change."""
+    table = default_intervals()
+    patient = Patient(sex, age)
+    judged = 0
+    for analyte in analytes().values():
+        for text in ("0.5", "5", "50", "500"):
+            try:
+                measurement = read_measurement(analyte, text, unit_text=analyte.canonical_unit)
+            except LevlabError:  # implausible for this analyte
+                continue
+            given = candidate_intervals(table, analyte.id, patient)
+            assert assess(measurement, patient, table, given) == assess(measurement, patient, table), analyte.id
+            judged += 1
+    assert judged > len(analytes())
