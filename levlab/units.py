@@ -55,12 +55,25 @@ def _fold(text: str) -> str:
     return re.sub(r"(^|/)mc(?=g|mol|kat|l)", r"\1u", text)
 
 
+_FOUND: dict[str, Unit] = {}  # spellings already looked up (a file repeats its few units on every row)
+_FOUND_KEPT = 1_024
+
+
 def lookup_unit(text: str) -> Unit:
     """The accepted unit a spelling stands for (`umol/l`, `mg%`, `IE/l`, `10*9/L`...).
 
     A bare lower-case `u` (`u/L`) is refused: it is not U/L to pint, and it is not clear
     to a reader either.
     """
+    found = _FOUND.get(text)
+    if found is None:
+        found = _lookup_unit(text)
+        if len(_FOUND) < _FOUND_KEPT and len(text) <= 4 * MAX_UNIT_TEXT:
+            _FOUND[text] = found
+    return found
+
+
+def _lookup_unit(text: str) -> Unit:
     if len(text) > 4 * MAX_UNIT_TEXT and len(text.strip()) > 4 * MAX_UNIT_TEXT:  # before NFKC, which can expand it
         raise UnitError(f"unit text is {len(text)} characters long; at most {MAX_UNIT_TEXT} are read")
     cleaned = _nfkc(text).strip()
