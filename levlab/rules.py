@@ -113,11 +113,12 @@ def _threshold(when: Mapping[str, Any], results: Results, *, above: bool) -> tup
     limit = chosen["value"] * factor(analyte.id, chosen["unit"], m.unit, analyte.molar_mass)
     bounds = Bounds.of(m.number, m.comparator)
     outcome = bounds.above(limit) if above else bounds.below(limit)
-    sign = ">" if above else "<"
-    shown = f"{_name(m.analyte)} {m.comparator or ''}{format_number(m.number)} {m.unit} {sign} {format_number(chosen['value'])} {chosen['unit']}"
     if outcome is None:
         return None, f"censored value {m.input} straddles {format_number(chosen['value'])} {chosen['unit']}"
-    return outcome, shown if outcome else ""
+    if not outcome:
+        return False, ""
+    sign = ">" if above else "<"
+    return True, f"{_name(m.analyte)} {m.comparator or ''}{format_number(m.number)} {m.unit} {sign} {format_number(chosen['value'])} {chosen['unit']}"
 
 
 def _above(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
