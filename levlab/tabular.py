@@ -1610,10 +1610,11 @@ class CsvRun:
             count = len(rows)
             fields = _transposed(rows, needed)  # column by column (rows are at least `width` long)
             entries = self._row_patients(fields, count, sex_at, age_at)
-            patients = set(entries)  # a few distinct ones
+            # per column, the context tokens of the chunk's (few) distinct patients
+            in_chunk = [set(tokens) for tokens in zip(*map(_COLUMNS, set(entries)), strict=True)]
             contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
-            columns = [ChunkColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, patients, rows,
-                                                                 entries, book, sink, absent_cell), strict=True))
+            columns = [ChunkColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, in_chunk[position],
+                                                                 rows, entries, book, sink, absent_cell), strict=True))
                        for (position, column, cache), tokens in zip(plan, contexts, strict=True)]
             texts, decisions = book.panel_texts(columns, count, sink)
             errors = self._wide_errors(first, rows, columns, decisions, entries, header)
@@ -1643,7 +1644,7 @@ class CsvRun:
                         sink.panel(PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, [])))
 
     def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
-                      tokens: tuple[int, ...], patients: set[PatientEntry], rows: list[list[str]],
+                      tokens: tuple[int, ...], in_chunk: set[int], rows: list[list[str]],
                       entries: list[PatientEntry], book: RuleBook, sink: Sink, absent: Any) -> list[Any]:
         """A chunk's cells (`_cell`s; `absent` where not measured) of one analyte column, from the
         column's cache: a dict per assessment context keyed by cell text, or, when unit or range
@@ -1659,7 +1660,6 @@ class CsvRun:
             cells = list(map(cache.get, keys))
         else:
             keys = values
-            in_chunk = {entry.columns[position] for entry in patients}
             for token in in_chunk:
                 cache.setdefault(token, {})
             if len(in_chunk) == 1:
