@@ -1404,6 +1404,22 @@ def _transposed(rows: list[list[str]], needed: set[int]) -> list[Any]:
     return columns
 
 
+def _split_plain(lines: list[str], delimiter: str) -> tuple[list[list[str]], list[str | None]] | None:
+    """(rows, original texts) of lines that hold no quote, no NUL and no line break but their
+    ending, split at the delimiter: what csv.reader makes of them (tested), at a fraction of the
+    cost; None for any other lines."""
+    text = "".join(lines)
+    if '"' in text or "\0" in text or len(text) > FIELD_LIMIT or text.count("\r") != text.count("\r\n"):
+        return None
+    originals: list[str | None] = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
+    if text.count("\n") + (not text.endswith("\n")) != len(lines):
+        return None  # a line break inside a line (lines not from a file)
+    rows = list(map(str.split, originals, itertools.repeat(delimiter)))  # type: ignore[arg-type]
+    if "" in originals:  # a blank line is an empty record, as csv.reader has it
+        rows = [row if row != [""] or original else [] for row, original in zip(rows, originals, strict=True)]
+    return rows, originals
+
+
 class _LongOut:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -1524,16 +1540,20 @@ class CsvRun:
         size = 1  # chunks grow from one line: a slow pipe's first rows are not held back for long
         while lines := list(itertools.islice(lines_left, size)):
             size = min(2 * size, CHUNK_LINES)
-            try:  # a record per line, the common case: parsed in one go
-                rows = list(csv.reader(lines, delimiter=delimiter))
-                # every record took exactly one line (and the last is not cut off inside quotes)
-                one_per_line = len(rows) == len(lines) and not (rows[-1] and rows[-1][-1].endswith(("\n", "\r")))
-            except csv.Error:
-                one_per_line = False
-            if one_per_line:
-                originals: list[str | None] = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
+            split = _split_plain(lines, delimiter)
+            if split is not None:  # no quote anywhere, the most common case
+                rows, originals = split
             else:
-                rows, originals = self._records_of(lines, lines_left)
+                try:  # a record per line: parsed in one go
+                    rows = list(csv.reader(lines, delimiter=delimiter))
+                    # every record took exactly one line (and the last is not cut off inside quotes)
+                    one_per_line = len(rows) == len(lines) and not (rows[-1] and rows[-1][-1].endswith(("\n", "\r")))
+                except csv.Error:
+                    one_per_line = False
+                if one_per_line:
+                    originals = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
+                else:
+                    rows, originals = self._records_of(lines, lines_left)
             if [] in rows:
                 kept = [index for index, row in enumerate(rows) if row]
                 rows, originals = [rows[i] for i in kept], [originals[i] for i in kept]

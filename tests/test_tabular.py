@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from levlab import tabular
 from levlab.catalog import analytes
@@ -586,3 +588,26 @@ def test_sink_fragment_quotes_as_csv_writer_does(fields: list[str], delimiter: s
     expected = io.StringIO(newline="")
     csv.writer(expected, delimiter=delimiter, lineterminator="\r\n").writerow(fields)
     assert CsvSink(io.StringIO(), dialect).fragment(fields) == expected.getvalue()[:-2]
+
+
+@given(
+    cells=st.lists(st.lists(st.text(alphabet="ab ;,\t|µ.-<5é", max_size=6), max_size=5), min_size=1, max_size=20),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    last_ending=st.booleans(),
+)
+def test_lines_without_quotes_are_split_as_csv_reader_reads_them(cells: list[list[str]], delimiter: str, ending: str,
+                                                                 last_ending: bool) -> None:
+    lines = [delimiter.join(row) + ending for row in cells]
+    if not last_ending:
+        lines[-1] = lines[-1].rstrip("\r\n") or lines[-1]
+    split = tabular._split_plain(lines, delimiter)
+    assert split is not None
+    rows, originals = split
+    assert rows == list(csv.reader(lines, delimiter=delimiter))
+    assert originals == [line.rstrip("\r\n") for line in lines]
+
+
+@pytest.mark.parametrize("lines", [['a,"b"\n'], ["a,b\r"], ["a\x00,b\n"], ["a\nb,c\n"]])
+def test_lines_that_need_the_csv_reader_are_left_to_it(lines: list[str]) -> None:
+    assert tabular._split_plain(lines, ",") is None
