@@ -1409,7 +1409,7 @@ def _split_plain(lines: list[str], delimiter: str) -> tuple[list[list[str]], lis
     ending, split at the delimiter: what csv.reader makes of them (tested), at a fraction of the
     cost; None for any other lines."""
     text = "".join(lines)
-    if '"' in text or "\0" in text or len(text) > FIELD_LIMIT or text.count("\r") != text.count("\r\n"):
+    if '"' in text or "\0" in text or len(text) > FIELD_LIMIT or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None
     originals: list[str | None] = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
     if text.count("\n") + (not text.endswith("\n")) != len(lines):
