@@ -16,8 +16,9 @@ decides what a cell means, groups rows into panels, and caches the core's answer
 Every cache is cleared together when they have grown past `CACHE_LIMIT` entries, and the
 panel cache on its own past `PANEL_CACHE_LIMIT`, so memory stays bounded however long the file.
 
-Rows are taken a chunk at a time (`CsvRun._chunks`: up to `CHUNK_LINES` lines, parsed in one go
-when each line is one record) and handled column by column with `map` and `zip` over the
+Rows are taken a chunk at a time (`CsvRun._chunks`: up to `CHUNK_LINES` lines, split at the
+delimiter when no line holds a quote, else parsed by one csv.reader call when each line is one
+record, else record by record) and handled column by column with `map` and `zip` over the
 caches, so that the work per row is a few dictionary lookups done in C; chunks grow from one
 line, so a slow pipe's first rows are not held back. The output does not depend on the chunk
 size (tested).
