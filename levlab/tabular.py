@@ -1526,11 +1526,6 @@ class CsvRun:
         if len(self.errors_shown) < ERRORS_SHOWN:
             self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
 
-    def _records(self) -> Iterator[tuple[int, list[str], str | None]]:
-        """Data rows one by one: (1-based number, fields, original text or None), as `_chunks`."""
-        for first, rows, originals in self._chunks():
-            yield from zip(itertools.count(first), rows, originals)
-
     def _chunks(self) -> Iterator[tuple[int, list[list[str]], list[str | None]]]:
         """Data rows, a chunk of up to CHUNK_LINES lines at a time: (number of its first row,
         rows, their original texts). Blank lines are skipped. A short row is padded to the
