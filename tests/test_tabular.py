@@ -611,3 +611,11 @@ def test_lines_without_quotes_are_split_as_csv_reader_reads_them(cells: list[lis
 @pytest.mark.parametrize("lines", [['a,"b"\n'], ["a,b\r"], ["a\x00,b\n"], ["a\nb,c\n"]])
 def test_lines_that_need_the_csv_reader_are_left_to_it(lines: list[str]) -> None:
     assert tabular._split_plain(lines, ",") is None
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    run_csv("id,ALT (U/L)\nP1,30\nP2,60\n")
+    assert gc.get_threshold() == before
