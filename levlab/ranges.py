@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections import ChainMap
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,14 +32,22 @@ def interval_from_text(
     age_max: int | None = None,
     smoker: bool | None = None,
     note: str | None = None,
+    check_limits: bool = True,
 ) -> Interval:
     """Read a range such as `< 45` or `35 - 50` into the canonical unit.
 
     The range is in `unit_key` unless it names its own unit (`0.2 - 0.6 µkat/L`), which then wins.
+    A laboratory's limit (`check_limits`) that is implausible in its unit is refused, as a value is:
+    outside the analyte's plausible span, or far from every default limit where another accepted
+    unit would put it near one (`< 1.2` bilirubin in µmol/L is 1.2 mg/dL written without its unit).
     """
     parsed = parse_range(text, decimal)
     unit = unit_for_analyte(analyte, parsed.unit_text).key if parsed.unit_text else unit_key
     factor = to_canonical_factor(analyte, unit)
+    if check_limits:
+        for limit, side in ((parsed.low, "low"), (parsed.high, "high")):
+            if limit:  # a zero lower limit (`0 - 45`) is common and says nothing of the unit
+                _check_limit(analyte, text, limit, unit, side)
     return Interval(
         analyte=analyte.id,
         low=None if parsed.low is None else parsed.low * factor,
@@ -56,20 +65,109 @@ def interval_from_text(
     )
 
 
+#: far from every default limit: more than this factor away (a lab's limits differ from the defaults by less)
+LIMIT_FAR = 4.0
+#: near a default limit: within this factor (what another unit must reach for a limit to be refused)
+LIMIT_NEAR = 2.0
+
+
+def _check_limit(analyte: Analyte, text: str, limit: float, unit: str, side: str) -> None:
+    """Refuse a laboratory's limit that is implausible in its unit, with the unit it was probably meant in."""
+    value = limit * to_canonical_factor(analyte, unit)
+    span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {analyte.canonical_unit}"
+    defaults = [getattr(i, side) for i in default_intervals().for_analyte(analyte.id) if getattr(i, side)]
+
+    def distance(canonical: float) -> float:
+        return min((abs(math.log(canonical / default)) for default in defaults), default=0.0)
+
+    def plausible(canonical: float) -> bool:
+        return analyte.plausible_low <= canonical <= analyte.plausible_high
+
+    if plausible(value) and distance(value) <= math.log(LIMIT_FAR):
+        return
+    hints = []
+    for other in analyte.units:
+        as_other = limit * to_canonical_factor(analyte, other)
+        if other != unit and plausible(as_other) and distance(as_other) <= math.log(LIMIT_NEAR):
+            hints.append(f"{other} ({format_number(limit)} {other} = {format_number(as_other)} {analyte.canonical_unit})")
+    if plausible(value) and not hints:
+        return  # far from the defaults, but no other unit explains it: the laboratory's own choice
+    why = (f"outside the plausible {span}" if not plausible(value) else
+           f"far from every default limit ({', '.join(format_number(d) for d in defaults)} {analyte.canonical_unit})")
+    hint = f"; did you mean {' or '.join(hints)}? write the unit in the range" if hints else "; check the range and its unit"
+    raise RangeError(f"{analyte.id} range {shown(text.strip())}: the limit {format_number(limit)} {unit} is "
+                     f"implausible ({why}){hint}")
+
+
+#: the keys of an [[interval]] entry, and the TOML types each may have
+ENTRY_KEYS: dict[str, tuple[type, ...]] = {
+    "analyte": (str,), "range": (str,), "unit": (str,), "source": (str,), "sex": (str,),
+    "age_min": (int,), "age_max": (int,), "smoker": (bool,), "note": (str,),
+}
+_TYPE_WORDS = {str: "a text", int: "in whole years", bool: "true or false"}
+
+
+def _check_entry_shape(entry: Any, label: str) -> Mapping[str, Any]:
+    """An entry is a table of known keys, each a scalar of its type: refused before it is read."""
+    if not isinstance(entry, dict):
+        raise RangeError(f"{label}: an [[interval]] entry is a table of keys, not {_toml_kind(entry)}")
+    for key, value in entry.items():
+        types = ENTRY_KEYS.get(key)
+        if types is None:
+            raise RangeError(f"{label}: unknown key {shown(key)}; the keys are {', '.join(ENTRY_KEYS)}")
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise RangeError(f"{label}: {key} is {_TYPE_WORDS[types[0]]}, not {_toml_kind(value)}")
+    for key in ("analyte", "range", "source"):
+        if key not in entry:
+            raise RangeError(f"{label}: missing key {key!r}")
+    return entry
+
+
+def _toml_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {shown(value)}"
+    return f"{type(value).__name__} {shown(str(value), 20)}"
+
+
 def _intervals_from_entries(entries: Iterable[Mapping[str, Any]], where: str) -> dict[str, tuple[Interval, ...]]:
     by_analyte: dict[str, list[Interval]] = {}
+    labels: dict[Interval, str] = {}
     for number, entry in enumerate(entries, start=1):
-        interval = _interval_from_entry(entry, f"{where}, interval {number}")
+        label = f"{where}, interval {number}"
+        interval = _interval_from_entry(_check_entry_shape(entry, label), label, check_limits=True)
+        for earlier in by_analyte.get(interval.analyte, ()):
+            if _overlap(earlier, interval):
+                raise RangeError(
+                    f"{label}: {interval.analyte} {interval.text} holds for the same patients as "
+                    f"{labels[earlier].removeprefix(where + ', ')} ({earlier.text}); give each entry its own "
+                    "sex, age span or smoking status"
+                )
+        labels[interval] = label
         by_analyte.setdefault(interval.analyte, []).append(interval)
     return {analyte_id: tuple(found) for analyte_id, found in by_analyte.items()}
 
 
-def _interval_from_entry(entry: Mapping[str, Any], label: str) -> Interval:
+def _overlap(first: Interval, second: Interval) -> bool:
+    """Whether some patient falls under both intervals (so neither can be chosen for them)."""
+    if first.sex is not None and second.sex is not None and first.sex != second.sex:
+        return False
+    if first.smoker is not None and second.smoker is not None and first.smoker != second.smoker:
+        return False
+    low = max(first.age_min or 0, second.age_min or 0)
+    high = min(math.inf if first.age_max is None else first.age_max, math.inf if second.age_max is None else second.age_max)
+    return low <= high
+
+
+def _interval_from_entry(entry: Mapping[str, Any], label: str, *, check_limits: bool = False) -> Interval:
     try:
         analyte = find_analyte(str(entry["analyte"]))
         if analyte is None:
-            raise RangeError(f"unknown analyte {entry['analyte']!r}")
-        return _read_entry(analyte, entry)
+            raise RangeError(f"unknown analyte {shown(str(entry['analyte']))}")
+        return _read_entry(analyte, entry, check_limits=check_limits)
     except KeyError as missing:
         raise RangeError(f"{label}: missing key {missing}") from None
     except LevlabError as error:
@@ -104,18 +202,28 @@ class _LazyIntervals(Mapping[str, tuple[Interval, ...]]):
         return len(self._entries)
 
 
-def _read_entry(analyte: Analyte, entry: Mapping[str, Any]) -> Interval:
+def _read_entry(analyte: Analyte, entry: Mapping[str, Any], *, check_limits: bool = False) -> Interval:
     sex = entry.get("sex")
+    range_text = str(entry["range"])
+    if "unit" not in entry and analyte.unit_required and not parse_range(range_text).unit_text:
+        raise RangeError(
+            f"{analyte.id} needs a unit, as its values do: add unit = \"{analyte.units[0]}\" (or "
+            f"{', '.join(repr(u) for u in analyte.units[1:])}) to the entry, or write it in the range"
+        )
+    age_min, age_max = _optional_int(entry.get("age_min")), _optional_int(entry.get("age_max"))
+    if age_min is not None and age_max is not None and age_min > age_max:
+        raise RangeError(f"age_min = {age_min} is above age_max = {age_max}: the entry would hold for no one")
     return interval_from_text(
         analyte,
-        str(entry["range"]),
+        range_text,
         unit_for_analyte(analyte, str(entry.get("unit", analyte.canonical_unit))).key,
         str(entry["source"]),
         sex=None if sex is None else parse_sex(str(sex)),
-        age_min=_optional_int(entry.get("age_min")),
-        age_max=_optional_int(entry.get("age_max")),
+        age_min=age_min,
+        age_max=age_max,
         smoker=_optional_bool(entry.get("smoker")),
         note=_optional_str(entry.get("note")),
+        check_limits=check_limits,
     )
 
 
@@ -177,9 +285,17 @@ def load_interval_file(text: str, name: str) -> IntervalTable:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RangeError(f"{name}: not valid TOML ({error})") from None
+    except RecursionError:  # tomllib recurses once per nested list or inline table
+        raise RangeError(f"{name}: lists or tables nested too deeply; a ranges file is a list of flat "
+                         "[[interval]] tables") from None
     entries = document.get("interval")
-    if not isinstance(entries, list) or not entries:
+    if entries is None or (isinstance(entries, list) and not entries):
         raise RangeError(f"{name}: no [[interval]] entries (see `levlab ranges` for the format)")
+    unknown = [key for key in document if key != "interval"]
+    if unknown:
+        raise RangeError(f"{name}: unknown key {shown(unknown[0])}; a ranges file holds only [[interval]] entries")
+    if not isinstance(entries, list):
+        raise RangeError(f"{name}: interval is {_toml_kind(entries)}; write each entry as an [[interval]] table")
     return default_intervals().with_overrides(_intervals_from_entries(entries, name))
 
 

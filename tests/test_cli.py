@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ RULE_IDS = {
     "leukocytosis", "anaemia", "hypoglycaemia",
 }
 ANALYTE_KEYS = {"input", "value", "comparator", "unit", "low", "high", "range_source", "flag", "x_uln"}
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NORMAL = ["bili=10umol/L", "alp=70", "ldh=150", "ast=20", "alt=20"]
 
 
@@ -437,3 +439,29 @@ def test_trend_baseline_date_must_be_a_date():
     result = CliRunner().invoke(main, ["trend", str(example), "--baseline-date", "gisteren"])
     assert result.exit_code == 2
     assert "--baseline-date" in result.stderr
+
+
+# --- a --ranges file of the wrong shape: one line in every command --------------------------------
+
+WRONG_SHAPES = {
+    "list-of-numbers": "interval = [1, 2]\n",
+    "text-for-the-list": 'interval = "alt < 45"\n',
+    "table-for-range": '[[interval]]\nanalyte = "alt"\nrange = {high = 45}\nsource = "x"\n',
+    "1000-deep-lists": "interval = " + "[" * 1000 + "]" * 1000 + "\n",
+    "1000-deep-tables": '[[interval]]\nanalyte = "alt"\nrange = "< 45"\nsource = "x"\nnote = ' + "{a=" * 1000 + "1" + "}" * 1000,
+    "unknown-key": '[[interval]]\nanalyte = "alt"\nsexe = "M"\nrange = "< 45"\nsource = "x"\n',
+}
+COMMANDS_WITH_RANGES = {
+    "interpret": ["interpret", "alt=35"],
+    "ranges": ["ranges"],
+    "csv": ["csv", str(EXAMPLES / "export_nl_long.csv")],
+    "trend": ["trend", str(EXAMPLES / "export_nl_long.csv")],
+}
+
+
+@pytest.mark.parametrize("shape", WRONG_SHAPES)
+@pytest.mark.parametrize("command", COMMANDS_WITH_RANGES)
+def test_a_ranges_file_of_the_wrong_shape_is_one_error_line_in_every_command(tmp_path, command, shape):
+    path = tmp_path / "lab.toml"
+    path.write_text(WRONG_SHAPES[shape], encoding="utf-8")
+    assert_one_line_error(invoke(*COMMANDS_WITH_RANGES[command], "--ranges", str(path)), str(path))

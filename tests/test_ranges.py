@@ -260,3 +260,147 @@ def test_ranges_file_errors_name_the_file(text, match):
 )
 def test_describe_interval(range_text, shown):
     assert describe_interval(lab_interval(range_text)) == shown
+
+
+# --- a range needs a unit where a value does; a limit implausible in its unit is refused --------
+
+BILIRUBIN = get_analyte("bilirubin")
+
+
+def _entry(**keys: object) -> str:
+    """One [[interval]] entry in TOML."""
+    def value(item: object) -> str:
+        return str(item).lower() if isinstance(item, bool) else (f'"{item}"' if isinstance(item, str) else str(item))
+
+    return "[[interval]]\n" + "".join(f"{key} = {value(item)}\n" for key, item in keys.items())
+
+
+@pytest.mark.parametrize(
+    "analyte",
+    ["bilirubin", "albumin", "globulin", "haemoglobin", "glucose"],
+)
+def test_a_ranges_entry_of_a_unit_required_analyte_needs_a_unit(analyte):
+    with pytest.raises(RangeError, match=f"{analyte} needs a unit"):
+        load_interval_file(_entry(analyte=analyte, range="< 1.2", source="lab"), "lab.toml")
+
+
+@pytest.mark.parametrize(
+    ("keys", "high"),
+    [
+        pytest.param({"range": "< 1.2", "unit": "mg/dL"}, 20.52, id="unit-key"),
+        pytest.param({"range": "< 1.2 mg/dL"}, 20.52, id="unit-in-the-range"),
+        pytest.param({"range": "< 21", "unit": "µmol/L"}, 21, id="canonical-unit-key"),
+    ],
+)
+def test_a_ranges_entry_with_its_unit_is_read_in_it(keys, high):
+    (interval,) = load_interval_file(_entry(analyte="bilirubin", source="lab", **keys), "lab.toml").for_analyte("bilirubin")
+    assert interval.high == pytest.approx(high, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "unit", "hint"),
+    [
+        pytest.param(BILIRUBIN, "< 1.2", "µmol/L", "did you mean mg/dL", id="bilirubin-mg/dL-as-µmol/L"),
+        pytest.param(BILIRUBIN, "0.2 - 1.2", "µmol/L", "did you mean mg/dL", id="two-sided-bilirubin"),
+        pytest.param(ALT, "< 0.75", "U/L", "did you mean µkat/L", id="alt-µkat/L-as-U/L"),
+        pytest.param(ALT, "< 45", "µkat/L", "implausible", id="alt-U/L-as-µkat/L"),
+        pytest.param(get_analyte("albumin"), "3.5 - 5.0", "g/L", "did you mean g/dL", id="albumin-g/dL-as-g/L"),
+        pytest.param(get_analyte("glucose"), "70 - 110", "mmol/L", "did you mean mg/dL", id="glucose-mg/dL-as-mmol/L"),
+    ],
+)
+def test_a_lab_limit_implausible_in_its_unit_is_refused_with_the_hint(analyte, text, unit, hint):
+    with pytest.raises(RangeError, match=hint):
+        lab_interval(text, unit, analyte)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "unit"),
+    [
+        pytest.param(BILIRUBIN, "< 17", "µmol/L", id="dutch-bilirubin"),
+        pytest.param(BILIRUBIN, "0 - 21", "µmol/L", id="zero-lower-limit"),
+        pytest.param(BILIRUBIN, "0.3 - 1.2", "mg/dL", id="bilirubin-in-mg/dL"),
+        pytest.param(get_analyte("alp"), "< 420", "U/L", id="a-child's-alp"),
+        pytest.param(ALT, "< 0.75", "µkat/L", id="alt-in-µkat/L"),
+        pytest.param(get_analyte("cea"), "< 2.5", "µg/L", id="cea-one-unit"),
+    ],
+)
+def test_a_plausible_lab_limit_is_read(analyte, text, unit):
+    assert lab_interval(text, unit, analyte).analyte == analyte.id
+
+
+def test_a_range_column_without_a_unit_beside_a_µmol_column_is_refused():
+    """The range takes the value's unit; `< 1.2` as µmol/L would call bilirubin 10 µmol/L 8 x ULN."""
+    from levlab.interpret import read_measurement
+
+    with pytest.raises(RangeError, match=r"1\.2 mg/dL = 20\.52"):
+        read_measurement(BILIRUBIN, "10", unit_text="µmol/L", lab_range="< 1.2")
+
+
+# --- a ranges file: its keys, its shape, and entries that cannot both hold --------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        pytest.param(_entry(analyte="alt", sexe="M", range="< 45", source="x"),
+                     "unknown key 'sexe'; the keys are analyte, range, unit, source, sex", id="typo-sexe"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", ages=18), "unknown key 'ages'", id="typo-ages"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x") + "[extra]\nsex = 'M'\n", "unknown key 'extra'",
+                     id="unknown-table"),
+        pytest.param("interval = [1, 2]\n", "is a table of keys, not int", id="list-of-numbers"),
+        pytest.param('interval = "alt < 45"\n', "interval is the text", id="text-for-the-list"),
+        pytest.param("[interval]\nanalyte = 'alt'\n", "interval is a table", id="table-for-the-list"),
+        pytest.param('[[interval]]\nanalyte = "alt"\nrange = {a = 1}\nsource = "x"\n', "range is a text, not a table",
+                     id="table-for-range"),
+        pytest.param('[[interval]]\nanalyte = ["alt"]\nrange = "< 45"\nsource = "x"\n', "analyte is a text, not a list",
+                     id="list-for-analyte"),
+        pytest.param('[[interval]]\nanalyte = "alt"\nrange = 45\nsource = "x"\n', "range is a text, not int",
+                     id="number-for-range"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", smoker="no"), "smoker is true or false",
+                     id="text-for-smoker"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", age_min=True), "age_min is in whole years",
+                     id="bool-for-age"),
+        pytest.param("x = " + "[" * 1000 + "]" * 1000 + "\n", "nested too deeply", id="1000-deep-lists"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x") + "note = " + "{a=" * 1000 + "1" + "}" * 1000,
+                     "nested too deeply", id="1000-deep-tables"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", age_min=70, age_max=10),
+                     "age_min = 70 is above age_max = 10", id="inverted-age-span"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x") + _entry(analyte="ALAT", range="< 35", source="y"),
+                     "interval 2: alt < 35 U/L holds for the same patients as interval 1", id="two-unrestricted"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", sex="F")
+                     + _entry(analyte="alt", range="< 35", source="y", age_min=60),
+                     "holds for the same patients", id="women-and-the-over-60s"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", age_max=60)
+                     + _entry(analyte="alt", range="< 35", source="y", age_min=60),
+                     "holds for the same patients", id="age-60-in-both"),
+    ],
+)
+def test_a_ranges_file_of_the_wrong_shape_or_keys_is_refused(text, match):
+    with pytest.raises(RangeError, match=match) as caught:
+        load_interval_file(text, "lab.toml")
+    assert str(caught.value).startswith("lab.toml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", sex="F")
+                     + _entry(analyte="alt", range="< 70", source="x", sex="M"), id="by-sex"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x", age_max=59)
+                     + _entry(analyte="alt", range="< 35", source="y", age_min=60), id="by-age"),
+        pytest.param(_entry(analyte="cea", range="< 5", source="x", smoker=True)
+                     + _entry(analyte="cea", range="< 3", source="x", smoker=False), id="by-smoking"),
+        pytest.param(_entry(analyte="alt", range="< 45", source="x") + _entry(analyte="ast", range="< 35", source="x"),
+                     id="two-analytes"),
+    ],
+)
+def test_entries_for_different_patients_are_accepted(text):
+    assert load_interval_file(text, "lab.toml").all()
+
+
+def test_the_default_intervals_pass_the_checks_of_a_ranges_file():
+    from levlab.data import data_path
+
+    with open(data_path("ranges.toml"), encoding="utf-8") as handle:
+        text = handle.read()
+    load_interval_file(text, "ranges.toml")
