@@ -24,6 +24,15 @@ _SUPERSCRIPT_POWER = re.compile(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
+def refuse_non_ascii_digits(text: str, error: type[Exception] = ValueParseError) -> None:
+    """A digit other than 0-9 (`٣٥`, fullwidth `３５`) is refused before NFKC could make it ASCII:
+    a reader cannot tell how such a number was typed or converted. Superscripts are not digits here."""
+    if not text.isascii() and any(
+        unicodedata.category(c) == "Nd" and not ("0" <= c <= "9") for c in text
+    ):
+        raise error(f"{shown(text.strip())} uses non-ASCII digits; write the number with 0-9")
+
+
 def normalise_text(text: str) -> str:
     """NFKC, after writing a superscript power of ten as `10^9` (NFKC alone turns `10⁹/L` into `109/L`)."""
     text = _SUPERSCRIPT_POWER.sub(lambda match: "10^" + match.group(1).translate(_SUPERSCRIPT_DIGITS), text)
@@ -86,6 +95,7 @@ def split_value(text: str, decimal: str | None = None) -> ValueText:
     raw = text
     if len(text) > MAX_RAW_TEXT and len(text.strip()) > MAX_RAW_TEXT:
         raise ValueParseError(f"value text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    refuse_non_ascii_digits(text)
     text = normalise_text(text).strip()
     if not text:
         raise ValueParseError("empty value")
@@ -157,6 +167,7 @@ def parse_range(text: str, decimal: str | None = None) -> RangeText:
     raw = text
     if len(text) > MAX_RAW_TEXT and len(text.strip()) > MAX_RAW_TEXT:
         raise RangeError(f"range text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")
+    refuse_non_ascii_digits(text, RangeError)
     text = normalise_text(text).strip()
     if len(text) > MAX_VALUE_TEXT:
         raise RangeError(f"range text is {len(text)} characters long; at most {MAX_VALUE_TEXT} are read")

@@ -337,10 +337,13 @@ def test_hostile_conversion_gets_a_short_clear_error_quickly(args: list[str]) ->
     assert result.stdout == "" and result.stderr.startswith("Error: ") and len(result.stderr) < 400
 
 
-def test_fullwidth_digits_are_read_as_the_digits_they_are() -> None:
-    result = CliRunner().invoke(main, ["interpret", "alt=３５", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    assert '"value": 35.0' in result.stdout
+@pytest.mark.parametrize("args", [["interpret", "alt=３５"], ["interpret", "alt=35", "--baseline", "alt=３５"],
+                                  ["convert", "２,４", "mg/dL", "umol/L", "-a", "bilirubin"]])
+def test_fullwidth_digits_are_refused_as_non_ascii_digits(args: list[str]) -> None:
+    """README: non-ASCII digits are refused; NFKC would turn `３５` into 35, so they are refused before it."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and "non-ASCII digits" in result.stderr
 
 
 def test_ten_thousand_tokens_are_answered_quickly() -> None:

@@ -118,7 +118,6 @@ def test_ambiguous_comma_error_gives_both_readings():
         pytest.param("7.5 10*9/L", None, 7.5, "10*9/L", id="cell-count-ucum"),
         pytest.param("7.5 x10⁹/L", None, 7.5, "x10^9/L", id="cell-count-superscript-is-not-109"),
         pytest.param("7,5 ×10⁹/l", None, 7.5, "×10^9/l", id="cell-count-times-sign-superscript"),
-        pytest.param("３５", None, 35.0, "", id="fullwidth-digits-are-ascii-after-nfkc"),
     ],
 )
 def test_split_value(text, comparator, number, unit_text):
@@ -153,6 +152,10 @@ def test_split_value(text, comparator, number, unit_text):
         pytest.param("5 x 10", "exponents", id="times-ten-without-per-litre"),
         pytest.param("٣٥", "non-ASCII digits", id="arabic-indic-digits"),
         pytest.param("३५", "non-ASCII digits", id="devanagari-digits"),
+        pytest.param("３５", "non-ASCII digits", id="fullwidth-digits"),
+        pytest.param("3５", "non-ASCII digits", id="one-fullwidth-digit"),
+        pytest.param("<３５ U/L", "non-ASCII digits", id="fullwidth-after-a-comparator"),
+        pytest.param("𝟑𝟓", "non-ASCII digits", id="mathematical-bold-digits"),
         pytest.param("9" * 31, "too many digits", id="31-digits"),
         pytest.param("0" * 30 + "1", "too many digits", id="31-digits-leading-zeros"),
         pytest.param("1" * 65, "at most 64", id="overlong-text"),
@@ -227,3 +230,16 @@ def test_parse_range_refused(text, match):
 
 def test_parse_range_reads_a_superscript_power_of_ten_in_its_unit():
     assert parse_range("3,5 - 10,0 x10⁹/L").unit_text == "x10^9/L"
+
+
+@pytest.mark.parametrize("text", ["< ４５", "３５ - ５０", "< 45 U/L", "３５–50"])
+def test_parse_range_refuses_non_ascii_digits(text):
+    if text.isascii():
+        assert parse_range(text).high == 45
+        return
+    with pytest.raises(RangeError, match="non-ASCII digits"):
+        parse_range(text)
+
+
+def test_a_superscript_power_of_ten_is_not_a_non_ascii_digit():
+    assert split_value("5,0 x10⁹/L", decimal=",").unit_text == "x10^9/L"
