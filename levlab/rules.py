@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -129,21 +130,35 @@ def _below(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]
     return _threshold(when, results, above=False)
 
 
+def ratio_bounds(numerator: Bounds, denominator: Bounds) -> Bounds:
+    """Every value numerator / denominator may take, for non-negative bounds with denominator.high > 0.
+
+    [num.low / den.high, num.high / den.low]; a denominator censored toward zero (`<200`) leaves
+    the ratio unbounded above, but its lower limit still holds (600 / <200 is surely over 3).
+    """
+    low = numerator.low / denominator.high  # den.high == inf gives 0.0, a closed limit
+    high = math.inf if denominator.low == 0 else numerator.high / denominator.low
+    low_open = (numerator.low_open or denominator.high_open) and low > 0
+    high_open = high == math.inf or numerator.high_open or denominator.low_open
+    return Bounds(low, high, low_open, high_open)
+
+
 def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
     top, bottom = results.get(when["numerator"]), results.get(when["denominator"])
     if top is None or bottom is None or top.measurement is None or bottom.measurement is None:
         return None, f"needs both {_name(when['numerator'])} and {_name(when['denominator'])}"
     numerator, denominator = top.measurement.bounds, bottom.measurement.bounds
-    if denominator.low == 0:
-        return None, f"{_name(bottom.analyte)} is zero or censored toward zero"
-    # ratio bounds: [num.low / den.high, num.high / den.low]
-    ratio = Bounds(numerator.low / denominator.high, numerator.high / denominator.low,
-                   numerator.low_open or denominator.high_open, numerator.high_open or denominator.low_open)
+    if denominator.high == 0:
+        return None, f"{_name(bottom.analyte)} is zero"
+    ratio = ratio_bounds(numerator, denominator)
     outcome = ratio.above(when["value"], inclusive=True)
     if outcome is None:
         return None, "censored values leave the ratio undecided"
     if outcome:
-        return True, f"{_name(top.analyte)} / {_name(bottom.analyte)} = {format_number(ratio.low)} >= {format_number(when['value'])}"
+        names = f"{_name(top.analyte)} / {_name(bottom.analyte)}"
+        if ratio.low == ratio.high:
+            return True, f"{names} = {format_number(ratio.low)} >= {format_number(when['value'])}"
+        return True, f"{names} {'>' if ratio.low_open else '>='} {format_number(ratio.low)}, so >= {format_number(when['value'])}"
     return False, ""
 
 

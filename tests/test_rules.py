@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from levlab import rules as rules_module
 from levlab.interpret import interpret_panel
-from levlab.model import Patient
+from levlab.model import Bounds, Patient
 from levlab.ranges import load_interval_file
-from levlab.rules import EVALUATORS, dominance, dominance_keys, rules
+from levlab.rules import EVALUATORS, dominance, dominance_keys, ratio_bounds, rules
 from levlab.tokens import read_tokens
 
 RULE_IDS = [
@@ -319,6 +321,42 @@ def test_ascites_ldh_ratio(tokens, fires):
 
 def test_ascites_ratio_undecided_when_censored_across_3():
     assert "ascites-ldh-ratio" in undecided("ascites_ldh=<900", "ldh=200", **ADULT_WOMAN)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "outcome"),
+    [
+        pytest.param(["ascites_ldh=600", "ldh=<200"], "fired", id="serum-below-200-ratio-over-3"),
+        pytest.param(["ascites_ldh=600", "ldh=<=200"], "fired", id="serum-at-most-200-ratio-at-least-3"),
+        pytest.param(["ascites_ldh=>600", "ldh=<200"], "fired", id="both-censored-outward"),
+        pytest.param(["ascites_ldh=500", "ldh=<200"], "undecided", id="serum-below-200-ratio-over-2.5"),
+        pytest.param(["ascites_ldh=<600", "ldh=<200"], "undecided", id="both-censored-toward-zero"),
+        pytest.param(["ascites_ldh=600", "ldh=>200"], "not", id="serum-over-200-ratio-under-3"),
+        pytest.param(["ascites_ldh=600", "ldh=>100"], "undecided", id="serum-over-100-ratio-under-6"),
+        pytest.param(["ascites_ldh=<600", "ldh=>200"], "not", id="ratio-surely-under-3"),
+    ],
+)
+def test_ascites_ratio_with_a_censored_serum_ldh_is_settled_by_interval_arithmetic(tokens, outcome):
+    assert {"fired": "ascites-ldh-ratio" in fired(*tokens, **ADULT_WOMAN),
+            "undecided": "ascites-ldh-ratio" in undecided(*tokens, **ADULT_WOMAN),
+            "not": "ascites-ldh-ratio" not in fired(*tokens, **ADULT_WOMAN)
+            and "ascites-ldh-ratio" not in undecided(*tokens, **ADULT_WOMAN)}[outcome]
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [
+        pytest.param(("600", None), ("200", "<"), Bounds(3.0, math.inf, True, True), id="600-over-below-200"),
+        pytest.param(("600", None), ("200", "<="), Bounds(3.0, math.inf, False, True), id="600-over-at-most-200"),
+        pytest.param(("600", "<"), ("200", ">"), Bounds(0.0, 3.0, False, True), id="below-600-over-above-200"),
+        pytest.param(("600", None), ("200", None), Bounds(3.0, 3.0), id="exact"),
+    ],
+)
+def test_ratio_bounds(numerator, denominator, expected):
+    def bounds(pair):
+        return Bounds.of(float(pair[0]), pair[1])
+
+    assert ratio_bounds(bounds(numerator), bounds(denominator)) == expected
 
 
 # --- hypoglycaemia: strict, 3.9 mmol/L or 70 mg/dL ----------------------------------------------
