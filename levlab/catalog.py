@@ -32,11 +32,18 @@ class Analyte:
     plausible_basis: str
 
 
+_UNIT_SIGNS = frozenset("%‰")
+
+
 def normalise_name(text: str) -> str:
-    """Fold a name for matching: no accents, lower case, letters and digits only (γ kept)."""
+    """Fold a name for matching: no accents, lower case, letters and digits only (γ kept).
+
+    `%` and `‰` are kept: they are units, so `ALT (%)` is not the name `ALT` but ALT in an
+    unknown unit, refused as any other.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return "".join(c for c in folded if c.isalnum())
+    return "".join(c for c in folded if c.isalnum() or c in _UNIT_SIGNS)
 
 
 @cache

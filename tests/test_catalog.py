@@ -165,3 +165,9 @@ def test_specimen_prefix_needs_a_separator():
     # "S" glued to a name is not a prefix: "SGOT" is AST by alias, "SALAT" is nothing.
     assert find_analyte("SGOT").id == "ast"
     assert find_analyte("SALAT") is None
+
+
+@pytest.mark.parametrize("name", ["ALT (%)", "ALT %", "ALT(%)", "CEA (%)", "ALAT %", "ALT (‰)"])
+def test_a_name_with_a_percent_sign_is_not_the_bare_name(name):
+    """`%` is a unit, not punctuation: `ALT (%)` must not fold to `alt` and be read in U/L."""
+    assert find_analyte(name) is None

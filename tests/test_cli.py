@@ -465,3 +465,10 @@ def test_a_ranges_file_of_the_wrong_shape_is_one_error_line_in_every_command(tmp
     path = tmp_path / "lab.toml"
     path.write_text(WRONG_SHAPES[shape], encoding="utf-8")
     assert_one_line_error(invoke(*COMMANDS_WITH_RANGES[command], "--ranges", str(path)), str(path))
+
+
+@pytest.mark.parametrize("token", ["ALT (%)=50", "CEA (%)=5", "ALT %=50", "alt=50%", "alt=50 %"])
+def test_a_percent_token_is_refused(token):
+    result = invoke("interpret", token)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("Error: token")

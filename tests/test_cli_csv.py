@@ -362,3 +362,16 @@ def test_skip_lines_beyond_the_input_is_a_usage_error() -> None:
     result = levlab("-", "--skip-lines", "5", input="ALAT\n30\n")
     assert result.exit_code == 2
     assert "only 2 lines" in result.stderr
+
+
+@pytest.mark.parametrize(("header", "analyte"), [("ALT (%)", "alt"), ("CEA (%)", "cea"), ("ALT(%)", "alt")])
+def test_a_percent_column_is_refused_as_an_unknown_unit(header, analyte):
+    result = levlab("-", input=f"patient,{header}\n1,50\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"unknown unit '%'; {analyte} accepts" in result.stderr
+
+
+def test_a_percent_column_is_not_read_as_an_enzyme():
+    result = levlab("-", input="patient,ALT %,AST (U/L)\n1,50,20\n")
+    assert "'ALT %' -> alt" not in result.stderr
+    assert "levlab_alt_value" not in result.stdout
