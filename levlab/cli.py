@@ -47,14 +47,27 @@ def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bo
     raise click.BadParameter("use yes or no")
 
 
-def _age(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and value != value:  # NaN passes FloatRange's comparisons
-        raise click.BadParameter("nan is not an age")
-    return value
+MAX_AGE = 130
+
+
+def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Years, read as a value is: `70.5` and `70,5` alike; `1,234`, `nan`, `-1` and `３５` refused."""
+    if value is None:
+        return None
+    from levlab.values import parse_number
+
+    try:
+        age = parse_number(value)
+    except LevlabError as error:
+        raise click.BadParameter(f"{error}; give the age in years, e.g. 64 or 70.5") from None
+    if age > MAX_AGE:
+        raise click.BadParameter(f"{value.strip()} is not an age in years (0-{MAX_AGE})")
+    return age
 
 
 SEX_OPTION = click.option("--sex", callback=_sex, metavar="F|M", help="F or M (Dutch V or M). Unknown if omitted.")
-AGE_OPTION = click.option("--age", type=click.FloatRange(0, 130), callback=_age, help="Age in years. Unknown if omitted.")
+AGE_OPTION = click.option("--age", callback=_age, metavar="YEARS",
+                          help="Age in years (70.5 or 70,5). Unknown if omitted.")
 SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", help="Smoking status (CEA interval).")
 RANGES_OPTION = click.option(
     "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
@@ -194,10 +207,14 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     from levlab.render import interval_json
 
     patient = Patient(sex, age, smoker)
-    intervals = [i for i in _interval_table(ranges_file).all() if i.holds_for(patient) is not False]
+    table = _interval_table(ranges_file)
+    intervals = [i for i in table.all() if i.holds_for(patient) is not False]
     documents = [interval_json(i) for i in intervals]
+    uncovered = _uncovered(table, patient, {i.analyte for i in intervals})
     if output_format == "json":
         _write_json(documents)
+        for line in uncovered:
+            click.echo(line, err=True)
         return
     for document in documents:
         who = " ".join(
@@ -209,6 +226,37 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
         click.echo(f"{document['analyte']:<12} {document['text']:<18} {who:<24} {document['source']}")
         if document["note"]:
             click.echo(f"{'':<12} note: {document['note']}")
+    for line in uncovered:
+        click.echo(line)
+
+
+def _uncovered(table: Any, patient: Any, covered: set[str]) -> list[str]:
+    """Why nothing is listed for an analyte whose intervals all exclude the patient (`ranges --age 17`)."""
+    from levlab.catalog import analytes
+    from levlab.values import format_number
+
+    too_young: dict[int, list[str]] = {}
+    other = []
+    for analyte_id in analytes():
+        intervals = table.for_analyte(analyte_id)
+        if not intervals or analyte_id in covered:
+            continue
+        youngest = min(i.age_min or 0 for i in intervals)
+        if patient.age is not None and patient.age < youngest:
+            too_young.setdefault(youngest, []).append(analyte_id)
+        else:
+            who = "; ".join(sorted({f"{i.sex or 'F/M'} {_age_span(i.age_min, i.age_max)}"
+                                    + ("" if i.smoker is None else " smoker" if i.smoker else " non-smoker")
+                                    for i in intervals}))
+            other.append(f"{analyte_id}: no interval applies to this patient; its intervals hold for {who} only.")
+    lines = []
+    if too_young:
+        which = "; ".join(f"{', '.join(ids)} (from age {age})" for age, ids in sorted(too_young.items()))
+        lines.append(f"No interval applies at age {format_number(patient.age)} for {which}.")
+        lines.append("An interval holds only for the ages its reference population covered (levlab's defaults: "
+                     "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
+                     "give the laboratory's own ranges with --ranges FILE.")
+    return lines + other
 
 
 def _age_span(age_min: int | None, age_max: int | None) -> str:

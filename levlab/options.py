@@ -5,6 +5,8 @@ Only click here: the texts are checked by levlab.tabular against the file's head
 
 from __future__ import annotations
 
+import codecs
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -23,15 +25,39 @@ def _one_char(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
+#: text codecs that are not how a file's characters are written: they read escapes (`\\x41` as A),
+#: domain names or nothing at all, so a file read with them would be silently misread
+NOT_FILE_ENCODINGS = frozenset({"punycode", "idna", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7"})
+
+
+def text_encoding_problem(name: str) -> str | None:
+    """Why `name` cannot be the encoding of a text file (unknown, or a bytes codec), or None."""
+    try:
+        codec = codecs.lookup(name)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        return "unknown encoding; try utf-8, cp1252 or latin-1"
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in NOT_FILE_ENCODINGS:
+        return f"{codec.name} is not a text encoding of a file; use utf-8, cp1252, latin-1..."
+    return None
+
+
+def _encoding(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    problem = text_encoding_problem(value)
+    if problem is not None:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise click.BadParameter(f"{shown!r}: {problem}")
+    return value
+
+
 CSV_DIALECT_OPTIONS: list[Decorator] = [
     click.option("-d", "--delimiter", callback=_one_char, metavar="CHAR",
                  help="Field delimiter (default: sniffed among , ; tab |)."),
     click.option("-t", "--tabs", is_flag=True, help="The file is tab-delimited (same as -d '\\t')."),
-    click.option("-e", "--encoding", default="utf-8", show_default=True,
+    click.option("-e", "--encoding", default="utf-8", show_default=True, callback=_encoding,
                  help="Input encoding: utf-8 (with or without BOM), cp1252, latin-1..."),
     click.option("--decimal", type=click.Choice([",", "."]),
                  help="Decimal mark of the values (default: ',' for ';'-delimited files, else '.')."),
-    click.option("--skip-lines", type=click.IntRange(0), default=0, metavar="N",
+    click.option("--skip-lines", type=click.IntRange(0, sys.maxsize), default=0, metavar="N",
                  help="Lines above the header to skip, such as an export's title (they are not copied)."),
 ]
 

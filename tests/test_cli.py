@@ -472,3 +472,48 @@ def test_a_percent_token_is_refused(token):
     result = invoke("interpret", token)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("Error: token")
+
+
+# --- --age: read as a value is -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("age", "years", "flag"), [("70,5", 70.5, "N"), ("70.5", 70.5, "N"), ("69,9", 69.9, "H"),
+                                                  ("18", 18, "H")])
+def test_age_takes_a_decimal_comma_as_values_do(age, years, flag):
+    """LDH's interval changes at 70 (205 -> 255 U/L): `--age 70,5` is 70.5 years, as `0,5` is 0.5 in a value."""
+    document = as_json("interpret", "ldh=230", "--age", age)
+    assert document["age"] == years
+    assert document["analytes"]["ldh"]["flag"] == flag
+
+
+@pytest.mark.parametrize("age", ["1,234", "-1", "131", "nan", "inf", "３５", "70.5.1", "", "7O"])
+def test_a_bad_age_is_a_usage_error(age):
+    assert_usage_error(invoke("interpret", "alt=35", "--age", age), "--age")
+
+
+# --- ranges: saying why nothing applies -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("age", ["17", "0", "17,9"])
+def test_ranges_below_18_says_no_default_applies_and_why(age):
+    result = ok("ranges", "--age", age)
+    text = words(result.stdout)
+    assert f"No interval applies at age {age.replace(',', '.')} for bilirubin, alp" in text
+    assert "(from age 18)" in text and "ggt (from age 19)" in text
+    assert "never applied to a younger patient" in text and "--ranges FILE" in text
+
+
+def test_ranges_json_below_18_is_an_empty_list_with_the_reason_on_stderr():
+    result = ok("ranges", "--age", "17", "--format", "json")
+    assert json.loads(result.stdout) == []
+    assert "No interval applies at age 17" in result.stderr
+
+
+def test_ranges_says_when_a_lab_interval_is_for_the_other_sex(tmp_path):
+    path = write(tmp_path, '[[interval]]\nanalyte = "alt"\nsex = "F"\nrange = "< 45"\nsource = "own lab"\n')
+    result = ok("ranges", "--sex", "M", "--ranges", path)
+    assert "alt: no interval applies to this patient; its intervals hold for F any age only." in result.stdout
+
+
+def test_ranges_for_an_adult_lists_every_analyte_and_no_excuse():
+    assert "No interval applies" not in ok("ranges", "--age", "40").stdout
