@@ -101,16 +101,29 @@ class LevlabGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LevlabError as error:
+            if getattr(error, "output_failed", False):
+                _drop_stdout()
             click.echo(f"Error: {error}", err=True)
             ctx.exit(int(error.exit_status))
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
         except BrokenPipeError:  # `levlab csv big.csv | head`: stop quietly, like other tools
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit cannot fail again
-            os.close(devnull)
+            _drop_stdout()
             ctx.exit(int(ExitStatus.BROKEN_PIPE))
+        except OSError as error:  # stdout on a full disk (`> /dev/full`), or a file that fails while read
+            _drop_stdout()
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"Error: {where}{error.strerror or error}", err=True)
+            ctx.exit(int(ExitStatus.USAGE))
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so the final flush at exit cannot fail again on what it still holds."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @click.group(cls=LevlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -343,9 +356,14 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            strict)
-    if file != "-" and output != "-" and os.path.exists(output) and os.path.samefile(file, output):
-        raise UsageError(f"-o {output} is the input file: write to another file")
-    with click.open_file(file, "rb") as binary, _progress(file) as progress:
+    from levlab.outfile import open_input, output_problem, same_file
+
+    if same_file(file, output):
+        raise UsageError(f"-o {output} is the input file{' (stdin)' if file == '-' else ''}: write to another file")
+    problem = None if dry_run else output_problem(output)
+    if problem is not None:
+        raise UsageError(f"cannot write -o {output}: {problem}")
+    with _closing_input(open_input(file)) as binary, _progress(file) as progress:
         lines = tabular.DecodedLines(binary, encoding, progress)
         run = tabular.CsvRun(lines, options, encoding)
         for line in run.report:
@@ -401,7 +419,9 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
             raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
         baseline_on = parsed.date()
     wanted = {patient.strip() for patient in patients}
-    with click.open_file(file, "rb") as binary:
+    from levlab.outfile import open_input
+
+    with _closing_input(open_input(file)) as binary:
         run = tabular.CsvRun(tabular.DecodedLines(binary, encoding), options, encoding)
         collected = tabular.SampleSink(run.layout, wanted)
         run.run(collected)
@@ -456,9 +476,22 @@ def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe:
 
 
 @contextlib.contextmanager
+def _closing_input(binary: IO[bytes]) -> Iterator[IO[bytes]]:
+    """The input stream, closed afterwards unless it is stdin."""
+    try:
+        yield binary
+    finally:
+        if binary is not sys.stdin.buffer:
+            binary.close()
+
+
+@contextlib.contextmanager
 def _progress(file: str) -> Iterator[Any]:
-    """A progress callback (bytes read) when stderr is a terminal and the input a file; else None."""
-    if file == "-" or not sys.stderr.isatty():
+    """A progress callback (bytes read) when stderr is a terminal and the input a regular file
+    (a named pipe has no size to show progress against); else None."""
+    import stat
+
+    if file == "-" or not sys.stderr.isatty() or not stat.S_ISREG(os.stat(file).st_mode):
         yield None
         return
     with click.progressbar(length=os.path.getsize(file), label="levlab csv", file=sys.stderr) as bar:
