@@ -328,7 +328,7 @@ def test_a_plausible_lab_limit_is_read(analyte, text, unit):
     assert lab_interval(text, unit, analyte).analyte == analyte.id
 
 
-def test_a_range_column_without_a_unit_beside_a_µmol_column_is_refused():
+def test_a_range_column_without_a_unit_beside_a_umol_column_is_refused():
     """The range takes the value's unit; `< 1.2` as µmol/L would call bilirubin 10 µmol/L 8 x ULN."""
     from levlab.interpret import read_measurement
 
