@@ -72,10 +72,13 @@ def output_problem(path: str, *, euid: int | None = None) -> str | None:
     if path == "-" or _DESCRIPTOR_PATH.fullmatch(path):
         return None
     euid = os.geteuid() if euid is None else euid
+    directory = os.path.dirname(os.path.realpath(path)) or "."
     try:
         target = os.stat(path)
     except FileNotFoundError:
-        return None if os.path.isdir(os.path.dirname(os.path.realpath(path)) or ".") else "its directory does not exist"
+        if not os.path.isdir(directory):
+            return "its directory does not exist"
+        return None if os.access(directory, os.W_OK | os.X_OK) else f"no permission to create a file in {directory}"
     except OSError as error:
         return error.strerror or str(error)
     mode = target.st_mode
@@ -87,7 +90,8 @@ def output_problem(path: str, *, euid: int | None = None) -> str | None:
         return None  # a named pipe or character device: written into as it is
     if not mode & 0o222 or not os.access(path, os.W_OK):
         return f"it is read-only (mode {stat.S_IMODE(mode):04o}); make it writable or write to another file"
-    directory = os.path.dirname(os.path.realpath(path)) or "."
+    if not os.access(directory, os.W_OK | os.X_OK):  # the temporary file is made beside it
+        return f"no permission to create a file in {directory}, where it is replaced"
     try:
         folder = os.stat(directory)
     except OSError as error:

@@ -311,3 +311,50 @@ def test_stdin_from_another_file_may_be_written_to_a_file(tmp_path):
         done = subprocess.run([*LEVLAB, "csv", "-", "-o", str(target)], stdin=stdin, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert target.read_text(encoding="utf-8").startswith("patient_id")
+
+
+def test_a_directory_without_write_permission_is_refused_before_the_run(tmp_path, monkeypatch):
+    """Run as root, every directory is writable; the check is made to refuse as it would for a user."""
+    real_access = os.access
+    monkeypatch.setattr(outfile.os, "access", lambda path, mode: False if os.path.isdir(path) else real_access(path, mode))
+    for target in (tmp_path / "new.csv", tmp_path / "old.csv"):
+        if target.name == "old.csv":
+            target.write_text("old\n")
+        result = invoke("csv", str(EN_WIDE), "-o", str(target))
+        assert_one_error_line(result, "no permission to create a file in")
+        assert not any(line.startswith("levlab csv:") for line in result.stderr.splitlines()), "refused after the run"
+
+
+# --- --ranges FILE, as every other file argument ---------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["interpret", "alt=35"], ["ranges"], ["csv", str(EN_WIDE)], ["trend", str(EN_WIDE)]])
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        pytest.param(lambda d: d / "nonexist.toml", "does not exist", id="missing"),
+        pytest.param(lambda d: (d / "broken.toml").symlink_to(d / "gone.toml") or d / "broken.toml",
+                     "does not exist", id="broken-symlink"),
+        pytest.param(lambda d: (d / "folder").mkdir() or d / "folder", "is a directory", id="directory"),
+    ],
+)
+def test_a_missing_or_unusable_ranges_file_is_one_error_line(tmp_path, command, make, expected):
+    result = invoke(*command, "--ranges", str(make(tmp_path)))
+    assert result.exit_code == 2 and "Traceback" not in result.output and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "--ranges" in errors[0] and expected in errors[0]
+
+
+def test_a_ranges_file_on_a_named_pipe_is_read(tmp_path):
+    pipe = _fifo(tmp_path, "lab.fifo")
+
+    def feed() -> None:
+        with open(pipe, "w", encoding="utf-8") as writer:
+            writer.write('[[interval]]\nanalyte = "alt"\nrange = "< 30"\nsource = "own lab"\n')
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = invoke("interpret", "alt=35", "--ranges", str(pipe), "--format", "json")
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert '"flag": "H"' in result.stdout
