@@ -69,7 +69,13 @@ def output_problem(path: str, *, euid: int | None = None) -> str | None:
     the mode says the file is not to be changed. A file that cannot be replaced (another user's, in
     a sticky directory such as /tmp) is refused before the run, not after it.
     """
-    if path == "-" or _DESCRIPTOR_PATH.fullmatch(path):
+    if path == "-":
+        return None
+    if _DESCRIPTOR_PATH.fullmatch(path):
+        try:
+            os.fstat(_descriptor(path))
+        except OSError:
+            return f"descriptor {_descriptor(path)} is not open"
         return None
     euid = os.geteuid() if euid is None else euid
     directory = os.path.dirname(os.path.realpath(path)) or "."

@@ -358,3 +358,9 @@ def test_a_ranges_file_on_a_named_pipe_is_read(tmp_path):
     writer.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert '"flag": "H"' in result.stdout
+
+
+def test_a_descriptor_that_is_not_open_is_refused_before_the_run():
+    result = invoke("csv", str(EN_WIDE), "-o", "/dev/fd/987")
+    assert_one_error_line(result, "descriptor 987 is not open")
+    assert not any(line.startswith("levlab csv:") for line in result.stderr.splitlines()), "refused after the run"
