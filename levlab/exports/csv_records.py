@@ -121,6 +121,7 @@ class CsvRecords:
         return rows, originals
 
     def _undecodable_row(self, number: int, text: str) -> None:
+        """Match a record holding U+FFFD to an undecodable line, and keep that line's error for its row."""
         for index, (line, message) in enumerate(self.undecodable):
             if text in line or line.rstrip("\r\n") in text:
                 del self.undecodable[index]
@@ -154,7 +155,6 @@ class RecordTextLines:
         text = self.taken[0] if len(self.taken) == 1 else "".join(self.taken)
         self.taken.clear()
         return text.rstrip("\r\n")
-
 
 
 def split_plain(lines: list[str], delimiter: str) -> tuple[list[list[str]], list[str | None]] | None:

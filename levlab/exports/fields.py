@@ -106,8 +106,6 @@ def error_text(errors: Sequence[RowError]) -> str:
     return spreadsheet_safe("; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
 
 
-
-
 def fragment_of(judged: Judged, sink: Sink, decimal: str) -> str:
     """A judged cell's ANALYTE_FIELDS as the sink's text, made once and kept on the cell."""
     judged.fragment = sink.fragment([function(judged.result, decimal) for _, function in ANALYTE_FIELDS])

@@ -47,7 +47,6 @@ class LongChunkOutput:
         self.columns[3] += errors or [""] * len(rows)
 
 
-
 class LongPanels:
     """Each run of rows with the same key in a long export a panel, into a sink."""
 

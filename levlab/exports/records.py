@@ -1,6 +1,6 @@
 """Records → panels: the reader interface every input format implements.
 
-An export run (`levlab.exports.run.ExportRun`) asks a reader for four things and nothing else:
+An export run (`levlab.exports.run.ExportRun`) asks a reader for these and nothing else:
 
 * `header`: the header record's cells, as the file gives them (not stripped);
 * `dialect`: a `levlab.exports.dialect.Dialect` — the decimal mark of the values, and the
@@ -23,14 +23,19 @@ Chunks may have any size (the output does not depend on it); a reader should sta
 so that a slow pipe's first rows are not held back. The CSV reader is
 `levlab.exports.csv_records.CsvRecords`.
 
-What another format needs to implement (issue 12): an Excel (.xlsx) sheet reader has no
-original text — every `originals` entry is None and rows are written through csv.writer —
-and its cells are already typed: it gives numbers as text with the decimal mark of its
-Dialect (".", `repr`-exact, no thousands separator), dates as ISO text, and empty cells as "".
-Its Dialect's delimiter and line ending are those of the CSV it writes (",", "\\n"), and
-`encoding` says "xlsx". A FHIR R4 NDJSON reader makes its own long header (patient, date,
-code, test, value, unit, range) and one record per Observation. Layout detection, the memo,
-the panels and the sinks stay as they are.
+What a second format needs to do (issue 12), without touching the rest:
+
+* Excel (.xlsx): no original text — every `originals` entry is None, so the CSV sink writes
+  the cells through csv.writer (a row written back is then the cells, not the sheet's bytes).
+  Its cells are already typed; the reader turns them into the text the rest expects: numbers
+  as the shortest text that reads back to the stored value, with its Dialect's decimal mark
+  `.` and no thousands separator, dates as ISO text, booleans and errors (`#N/A`) as their shown
+  text, empty cells as "". Its Dialect carries the delimiter and line ending of the CSV written
+  (`,`, `\n`, source "xlsx"); `encoding` says which sheet was read; `bad_rows` stays empty.
+* FHIR R4 NDJSON: a long layout with a header the reader makes itself (patient, date, code,
+  test, value, unit, range), one record per Observation, `originals` None.
+
+Layout detection, the memo, the panels and the sinks stay as they are.
 """
 
 from __future__ import annotations

@@ -67,7 +67,6 @@ def garbage_collected_less_often() -> Iterator[None]:
         gc.set_threshold(*threshold)
 
 
-
 class ExportRun:
     """One pass over an export from any reader: header, layout, then panels into a sink."""
 
@@ -124,6 +123,7 @@ class ExportRun:
         return lines
 
     def row_errors(self, number: int, errors: list[RowError]) -> None:
+        """Count a row with errors and echo its first error (the first ERRORS_SHOWN rows); --strict: stop."""
         self.summary.rows_with_errors += 1
         if self.options.strict:
             first = errors[0]
@@ -131,7 +131,6 @@ class ExportRun:
             raise StrictStop(f"row {number}, column {first.column!r}: {first.message} (stopped: --strict)")
         if len(self.errors_shown) < ERRORS_SHOWN:
             self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
-
 
     def record_errors(self, first: int, rows: list[list[str]], errors: dict[int, list[RowError]]) -> None:
         """Add the errors of the records themselves: more fields than the header, bytes that did not decode."""
@@ -144,7 +143,6 @@ class ExportRun:
             for row in range(len(rows)):
                 if first + row in self.records.bad_rows:
                     errors.setdefault(row, []).append(RowError(first + row, "", self.records.bad_rows.pop(first + row)))
-
 
 
 class CsvRun(ExportRun):

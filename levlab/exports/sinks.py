@@ -118,7 +118,6 @@ class CsvSink(Sink):
         self.stream.write("".join([(text(row) if original is None else original) + tail + ending
                                    for row, original, tail in rows]))
 
-
     def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:
         """Rows with levlab's fields appended, those given column by column as CSV text."""
         if self.excel_safe or None in originals:
