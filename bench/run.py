@@ -10,6 +10,7 @@ levlab command and its floor alternating so that machine noise hits both alike:
   `levlab --help`  vs  `python -c "import click"`
   peak RSS of wide `levlab csv` at 50k and 400k rows.
 Only public tools: the Python standard library and the installed `levlab` command.
+Results over time, and what each speed step bought: bench/README.md.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     stderr before the data; --dry-run stops there. A bad cell never ends the run: its row
     carries the error (levlab_error), and the exit status is 1. Exit 2: usage error.
     """
-    from levlab import tabular
+    from levlab import exports
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            strict)
@@ -364,8 +364,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     if problem is not None:
         raise UsageError(f"cannot write -o {output}: {problem}")
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
-        lines = tabular.DecodedLines(binary, encoding, progress)
-        run = tabular.CsvRun(lines, options, encoding)
+        lines = exports.DecodedLines(binary, encoding, progress)
+        run = exports.CsvRun(lines, options, encoding)
         for line in run.report:
             click.echo(line, err=True)
         if dry_run:
@@ -375,7 +375,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         with text_output(output, bom=lines.bom and output_format == "csv") as stream:
             try:
                 _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
-            except tabular.StrictStop as stop:
+            except exports.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
         click.echo(line, err=True)
@@ -409,7 +409,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     compared with the patient's previous sample (rule new-abnormal) and graded with CTCAE
     against the patient's earliest sample as baseline. The whole export is held in memory.
     """
-    from levlab import serial, tabular
+    from levlab import exports, serial
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines)
     baseline_on = None
@@ -422,8 +422,8 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
-        run = tabular.CsvRun(tabular.DecodedLines(binary, encoding), options, encoding)
-        collected = tabular.SampleSink(run.layout, wanted)
+        run = exports.CsvRun(exports.DecodedLines(binary, encoding), options, encoding)
+        collected = exports.SampleSink(run.layout, wanted)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
@@ -450,26 +450,26 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
                  cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
                  ranges_file: str | None, skip_lines: int, strict: bool = False) -> Any:
-    """The shared CSV options of `csv` and `trend`, checked by tabular.CsvOptions."""
-    from levlab import tabular
+    """The shared CSV options of `csv` and `trend`, checked by exports.CsvOptions."""
+    from levlab import exports
 
-    return tabular.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
+    return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
                               table=_interval_table(ranges_file), skip_lines=skip_lines)
 
 
 def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False) -> None:
     """Hand the run to the writer of the chosen format."""
-    from levlab import tabular
+    from levlab import exports
 
     if output_format == "csv":
-        run.run(tabular.CsvSink(stream, run.dialect, excel_safe=excel_safe))
+        run.run(exports.CsvSink(stream, run.dialect, excel_safe=excel_safe))
     elif output_format == "jsonl":
-        run.run(tabular.JsonlSink(stream))
+        run.run(exports.JsonlSink(stream))
     else:
         from levlab.render import make_console, print_csv_panels, print_csv_summary
 
-        collected = tabular.CollectSink()
+        collected = exports.CollectSink()
         run.run(collected)
         console = make_console(stream)
         (print_csv_panels(collected.panels, console) if collected.small else print_csv_summary(collected, console))

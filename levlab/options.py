@@ -1,6 +1,6 @@
 """Shared click options: the CSV dialect, layout and mapping options of `levlab csv`.
 
-Only click here: the texts are checked by levlab.tabular against the file's header.
+Only click here: the texts are checked by levlab.exports.layout against the file's header.
 """
 
 from __future__ import annotations

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 CORE = ["values", "catalog", "units", "ranges", "model", "interpret", "rules", "grading", "serial", "tokens"]
 
 
@@ -29,3 +32,29 @@ def test_a_panel_in_canonical_units_never_imports_pint():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["met", "False"]
+
+
+def test_the_exports_package_imports_neither_click_nor_rich():
+    code = "import sys\nimport levlab.exports\nprint(sorted(m for m in ('click', 'rich') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def _module_table() -> list[str]:
+    """The first column of ARCHITECTURE.md's module table: paths under levlab/."""
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = text.split("| module | one job |", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE)
+
+
+def test_every_module_in_the_table_exists():
+    listed = _module_table()
+    assert len(listed) >= 20
+    missing = [name for name in listed if not (ROOT / "levlab" / name).exists()]
+    assert missing == []
+
+
+def test_every_module_of_levlab_is_in_the_table():
+    listed = set(_module_table())
+    modules = {path.relative_to(ROOT / "levlab").as_posix() for path in (ROOT / "levlab").rglob("*.py")}
+    assert sorted(modules - listed) == []

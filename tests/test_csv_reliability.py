@@ -344,12 +344,13 @@ def test_output_refuses_to_overwrite_its_own_input(tmp_path: Path, how: str) -> 
 
 
 def test_huge_cells_are_refused_on_their_row_but_never_kept_in_a_cache() -> None:
-    from levlab import tabular
+    from levlab import exports
+    from levlab.exports import memo
 
     rows = [f"P{i},{'F' * 3000}{i},60,{'9' * 3000}{i},88,180,22,18,25\n" for i in range(20)]
-    run = tabular.CsvRun([WIDE_HEADER + "\n", *rows], tabular.CsvOptions())
+    run = exports.CsvRun([WIDE_HEADER + "\n", *rows], exports.CsvOptions())
     out = io.StringIO()
-    summary = run.run(tabular.CsvSink(out, run.dialect))
+    summary = run.run(exports.CsvSink(out, run.dialect))
     assert summary.rows == 20 and summary.rows_with_errors == 20
 
     def strings(key: object) -> list[str]:
@@ -358,4 +359,4 @@ def test_huge_cells_are_refused_on_their_row_but_never_kept_in_a_cache() -> None
         return [text for part in key for text in strings(part)] if isinstance(key, tuple) else []
 
     kept = [text for cache in run.judge._caches for key in cache for text in strings(key)]
-    assert kept and max(len(text) for text in kept) <= tabular.LONG_CELL
+    assert kept and max(len(text) for text in kept) <= memo.LONG_CELL

@@ -1,0 +1,24 @@
+"""Laboratory exports: records in, every row kept, levlab's interpretation appended.
+
+No click and no rich here: every stage takes text streams (iterables of lines) or records and
+writes to text streams, so the tests drive it with `io.StringIO`. The interpretation itself is
+the core's; this package decides what a cell means, groups rows into panels, caches the core's
+answers and writes them. Data flows one way, a module per stage:
+
+    bytes ──decoding──▶ text lines ──dialect──▶ delimiter, decimal mark
+          ──csv_records (a records.RecordReader)──▶ header + record chunks
+    header ──header, layout──▶ Layout (roles, analyte columns, units, ranges) + detection report
+    chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook)
+    panels ──sinks──▶ CSV written back byte-faithful · JSONL · table collection · trend samples
+    run: the loop that wires them (ExportRun; CsvRun for CSV text)
+
+`settings.CsvOptions` is what the command line says; `fields` the columns levlab appends.
+"""
+
+from levlab.exports.decoding import DecodedLines
+from levlab.exports.run import CsvRun, ExportRun, StrictStop, Summary
+from levlab.exports.settings import CsvOptions
+from levlab.exports.sinks import CollectSink, CsvSink, JsonlSink, SampleSink, Sink
+
+__all__ = ["CollectSink", "CsvOptions", "CsvRun", "CsvSink", "DecodedLines", "ExportRun", "JsonlSink", "SampleSink",
+           "Sink", "StrictStop", "Summary"]

@@ -1,0 +1,112 @@
+"""Output fields: the columns levlab appends, a panel as it leaves the run, row errors, and
+text made inert for spreadsheets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from levlab.catalog import analytes
+from levlab.exports.layout import Layout
+from levlab.grading import grade_value
+from levlab.model import AnalyteResult, PanelResult
+from levlab.values import format_number
+
+if TYPE_CHECKING:
+    from levlab.exports.memo import Judged
+    from levlab.exports.sinks import Sink
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell levlab writes, made inert for spreadsheets: `'` before a leading = + - @ tab CR."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def excel_safe_row(row: list[str]) -> list[str]:
+    """--excel-safe: the row with `'` before each cell a spreadsheet would run as a formula, other
+    than plain numbers (-5, +3.5) and a lone "-"; the same list when nothing needs it."""
+    if not any(cell.startswith(FORMULA_START) for cell in row):
+        return row
+    return ["'" + cell if cell.startswith(FORMULA_START) and cell != "-" and not _PLAIN_NUMBER.fullmatch(cell)
+            else cell for cell in row]
+
+
+def _value_field(result: AnalyteResult, decimal: str) -> str:
+    m = result.measurement
+    return "" if m is None else (m.comparator or "") + format_number(m.value, decimal)
+
+
+def _unit_field(result: AnalyteResult, decimal: str) -> str:
+    return "" if result.measurement is None else analytes()[result.analyte].canonical_unit
+
+
+def _flag_field(result: AnalyteResult, decimal: str) -> str:
+    return result.flag
+
+
+AnalyteField = Callable[[AnalyteResult, str], str]
+
+def _ctcae_field(result: AnalyteResult, decimal: str) -> str:
+    # CTCAE v5.0 grade 0-4 against ULN (a streamed panel has no baseline), "?" undecided, "" no term
+    has_term, value = grade_value(result)
+    return "" if not has_term else "?" if value is None else str(value)
+
+
+#: columns appended per analyte: wide files get `levlab_<id>_<name>` per analyte column,
+#: long files `levlab_<name>` on each row. Add a column by appending (name, function).
+ANALYTE_FIELDS: list[tuple[str, AnalyteField]] = [
+    ("value", _value_field), ("unit", _unit_field), ("flag", _flag_field), ("ctcae", _ctcae_field),
+]
+#: columns appended per panel, on each of its rows: the rule ids met (space-separated, in
+#: rules.toml order) and the normal-panel status, as RuleBook.panel_text decides them
+PANEL_COLUMNS = ("flags", "normal_panel")
+
+
+def output_header(layout: Layout) -> list[str]:
+    """The header row written: the input's, then levlab's columns."""
+    added = []
+    if layout.kind == "wide":
+        for column in layout.columns:
+            added.extend(f"levlab_{column.analyte.id}_{name}" for name, _ in ANALYTE_FIELDS)
+    else:
+        added.append("levlab_analyte")
+        added.extend(f"levlab_{name}" for name, _ in ANALYTE_FIELDS)
+    added.extend(f"levlab_{name}" for name in PANEL_COLUMNS)
+    added.append("levlab_error")
+    return layout.header + added
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A cell that could not be used: 1-based data row, its column header, what was wrong."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class PanelOut:
+    """One interpreted panel with where it came from."""
+
+    rows: list[int]
+    key: dict[str, str]
+    panel: PanelResult
+    errors: list[RowError]
+
+
+def error_text(errors: Sequence[RowError]) -> str:
+    """A row's errors as its levlab_error text."""
+    # starts with a column header or a message: never with what makes a spreadsheet run a formula
+    return spreadsheet_safe("; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
+
+
+def fragment_of(judged: Judged, sink: Sink, decimal: str) -> str:
+    """A judged cell's ANALYTE_FIELDS as the sink's text, made once and kept on the cell."""
+    judged.fragment = sink.fragment([function(judged.result, decimal) for _, function in ANALYTE_FIELDS])
+    return judged.fragment

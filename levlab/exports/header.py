@@ -1,0 +1,182 @@
+"""Header words: what a column name says — a role, an analyte and its unit, a companion column —
+and the command-line options that name columns (`--col`, `--map`, `--range`).
+
+`levlab.exports.layout` puts these together into a Layout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
+from levlab.errors import LevlabError, UsageError, shown
+from levlab.units import lookup_unit, unit_for_analyte
+from levlab.values import parse_range
+
+#: roles a column can play, with the header names (EN / NL / DE) that give it; matched folded
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "patient": ("patient", "patient id", "patientid", "patient nr", "patientnummer", "patient number", "patnr",
+                "pat nr", "pat id", "pid", "mrn", "subject", "subject id", "client id", "ptid", "record id"),
+    "sample": ("sample", "sample id", "sample nr", "sample number", "specimen", "specimen id", "monster",
+               "monster id", "monsternummer", "monsternr", "order", "order id", "ordernr", "ordernummer",
+               "labnr", "labnummer", "lab number", "aanvraag", "aanvraagnummer", "accession", "accession number",
+               "barcode", "probe", "probennummer"),
+    "date": ("date", "datetime", "date time", "sample date", "sample datetime", "sampling date", "collection date",
+             "collection datetime", "collection time", "collected", "collected at", "specimen date", "draw date",
+             "datum", "afnamedatum", "afnamedatum tijd", "afname datum", "afnamemoment", "afname", "datum afname",
+             "datum tijd", "abnahmedatum", "entnahmedatum"),
+    "test": ("test", "test name", "testnaam", "test description", "test omschrijving", "analyte", "analysis",
+             "bepaling", "bepaling naam", "bepalingsnaam", "bepaling omschrijving", "omschrijving", "parameter",
+             "component", "observation", "lab test", "onderzoek", "analyse", "untersuchung"),
+    "code": ("code", "test code", "testcode", "loinc", "loinc code", "bepalingcode", "bepalingscode",
+             "observation code", "component code"),
+    "value": ("result", "results", "value", "uitslag", "waarde", "resultaat", "uitslag waarde", "result value",
+              "numeric result", "observation value", "wert", "ergebnis", "befund"),
+    "unit": ("unit", "units", "eenheid", "eenheden", "einheit", "uom", "unit of measure", "result unit",
+             "result units"),
+    "range": ("reference range", "ref range", "reference", "range", "normal range", "reference interval",
+              "referentiewaarde", "referentiewaarden", "referentie", "referentiegebied", "normaalwaarde",
+              "normaalwaarden", "refwaarde", "ref", "norm", "normal", "referenzbereich", "referenzwert",
+              "normalwert", "normalwerte", "normbereich"),
+    "sex": ("sex", "gender", "geslacht", "sexe", "geschlecht"),
+    "age": ("age", "leeftijd", "alter", "age years", "leeftijd jaren", "age at sample", "age at collection"),
+    "flag": ("flag", "lab flag", "abnormal flag", "vlag", "afwijkend", "afwijking", "markering", "interpretation"),
+}
+#: roles that --col may set
+COL_ROLES = ("patient", "sex", "age", "sample", "date", "test", "value", "unit", "range")
+_ROLE_INDEX = {normalise_name(name): role for role, names in ROLE_NAMES.items() for name in names}
+_SUFFIXES = sorted(
+    ((normalise_name(name), role) for role in ("range", "unit") for name in ROLE_NAMES[role]),
+    key=lambda item: -len(item[0]),
+)
+_BRACKETED_UNIT = re.compile(r"^(?P<name>.*?)\s*[(\[]\s*(?P<unit>[^()\[\]]*?)\s*[)\]]\s*$")
+_SEPARATORS = re.compile(r"[\s_,]+")
+
+
+@dataclass(frozen=True, slots=True)
+class MapOption:
+    """One --map: a header, the analyte it holds (None: ignore the column), and its unit."""
+
+    header: str
+    analyte: Analyte | None
+    unit: str | None
+    text: str
+
+
+def parse_map(text: str) -> MapOption:
+    """`HEADER=ANALYTE[:UNIT]` or `HEADER=ignore`; an error names the part that is wrong."""
+    header, sep, target = text.rpartition("=")
+    if not sep or not header.strip():
+        raise UsageError(f"--map {shown(text)}: the header is missing; write HEADER=ANALYTE[:UNIT], "
+                         "e.g. --map \"Total_Bilirubin=bilirubin:mg/dL\"")
+    name, _, unit_text = target.partition(":")
+    if name.strip().casefold() in {"ignore", "-", "none"}:
+        return MapOption(header.strip(), None, None, text)
+    if not name.strip():
+        raise UsageError(f"--map {shown(text)}: the analyte is missing after '='; write HEADER=ANALYTE[:UNIT]")
+    analyte = find_analyte(name)
+    if analyte is None:
+        raise UsageError(f"--map {shown(text)}: unknown analyte {shown(name.strip())}; "
+                         f"known: {', '.join(analytes())} (or 'ignore')")
+    unit = None
+    if unit_text.strip():
+        try:
+            unit = unit_for_analyte(analyte, unit_text).key
+        except LevlabError as error:
+            raise UsageError(f"--map {shown(text)}: unit {shown(unit_text.strip())}: {error}") from None
+    return MapOption(header.strip(), analyte, unit, text)
+
+
+def parse_col(text: str) -> tuple[str, str]:
+    """`ROLE=HEADER` -> (role, header); an error names the part that is wrong."""
+    role, sep, header = text.partition("=")
+    role = role.strip().casefold()
+    if not sep or not header.strip():
+        raise UsageError(f"--col {shown(text)}: write ROLE=HEADER, e.g. --col test=Bepaling")
+    if role not in COL_ROLES:
+        raise UsageError(f"--col {shown(text)}: unknown role {shown(role)}; roles: {', '.join(COL_ROLES)}")
+    return role, header.strip()
+
+
+def parse_range_option(text: str, decimal: str) -> tuple[str, str]:
+    """`HEADER=RANGE` (`ALT=0-45`, `LDH=<250`) -> (header, range text), the range checked."""
+    header, sep, range_text = text.rpartition("=")
+    if not sep or not header.strip():
+        raise UsageError(f"--range {shown(text)}: write HEADER=RANGE, e.g. --range \"ALT (U/L)=<45\"")
+    try:
+        parse_range(range_text, decimal)
+    except LevlabError as error:
+        raise UsageError(f"--range {shown(text)}: {error}") from None
+    return header.strip(), range_text.strip()
+
+
+def find_header(header: Sequence[str], name: str, what: str) -> int:
+    """Index of a header named on the command line: exact first, then folded if that is unique."""
+    stripped = [cell.strip() for cell in header]
+    if name in stripped:
+        return stripped.index(name)
+    folded = normalise_name(name)
+    matches = [i for i, cell in enumerate(stripped) if normalise_name(cell) == folded and folded]
+    if len(matches) == 1:
+        return matches[0]
+    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {', '.join(map(repr, stripped))})")
+
+
+def split_header(text: str) -> tuple[Analyte | None, str | None]:
+    """The analyte a wide header names and the unit it gives: `ALAT (U/L)`, `bilirubin_umol_L`.
+
+    A bracketed text that is not a unit of the analyte is an error (it would otherwise be
+    silently ignored); a unit after a space or underscore is taken only when it is one.
+    """
+    whole = find_analyte(text)
+    if whole is not None:
+        return whole, None
+    match = _BRACKETED_UNIT.match(text)
+    if match and match.group("name"):
+        analyte = find_analyte(match.group("name"))
+        if analyte is not None:
+            inner = match.group("unit")
+            if not inner or find_analyte(inner) is analyte:
+                return analyte, None
+            try:
+                return analyte, unit_for_analyte(analyte, inner).key
+            except LevlabError as error:
+                raise UsageError(
+                    f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                ) from None
+    parts = [part for part in _SEPARATORS.split(text.strip()) if part]
+    for size in (1, 2, 3):
+        if len(parts) <= size:
+            break
+        analyte = find_analyte(" ".join(parts[:-size]))
+        if analyte is None:
+            continue
+        try:
+            unit = lookup_unit("/".join(parts[-size:]) if size > 1 else parts[-1])
+        except LevlabError:
+            continue
+        if unit.key in analyte.units:
+            return analyte, unit.key
+    return None, None
+
+
+def companion_of(text: str) -> tuple[str, Analyte] | None:
+    """`ALT ref`, `ALAT normaalwaarde`, `ALT unit` -> ("range" | "unit", the analyte)."""
+    folded = normalise_name(text)
+    for suffix, role in _SUFFIXES:
+        if folded != suffix and folded.endswith(suffix):
+            analyte = find_analyte(folded[: -len(suffix)])
+            if analyte is not None:
+                return role, analyte
+        if folded != suffix and folded.startswith(suffix):
+            analyte = find_analyte(folded[len(suffix):])
+            if analyte is not None:
+                return role, analyte
+    return None
+
+
+def role_of(text: str) -> str | None:
+    """The role a column's header names (`Uitslag` -> value), compared folded; None for no role."""
+    return _ROLE_INDEX.get(normalise_name(text))

@@ -1,0 +1,190 @@
+"""Sinks: where an export run's results go — CSV written back byte-faithful, JSONL, the panels
+collected for `--format table`, samples for `levlab trend`.
+
+A sink says what it wants: `rows` (output rows: the input's fields and levlab's, CSV) and/or
+`panels` (interpreted panels: JSONL, table, trend). The run gives it only that.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING
+
+from levlab.errors import UsageError
+from levlab.exports.dialect import Dialect
+from levlab.exports.fields import PanelOut, excel_safe_row
+from levlab.exports.layout import Layout
+
+if TYPE_CHECKING:
+    from levlab.serial import Sample
+
+TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
+
+
+class Sink:
+    """Where results go: `rows` gets output rows (CSV), `panel` gets panels (JSONL, table)."""
+
+    wants_rows = False
+    wants_panels = False
+
+    def start(self, header: list[str]) -> None:  # pragma: no cover - interface
+        pass
+
+    def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:  # pragma: no cover - interface
+        """Write (fields, original record text or None when the fields were padded, appended text)."""
+
+    def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:  # pragma: no cover - interface
+        """Rows with levlab's fields appended (CSV sinks)."""
+
+    def fragment(self, fields: list[str]) -> str:  # pragma: no cover - interface
+        """Fields as output text, without a leading delimiter or line ending."""
+        return ""
+
+    def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
+        pass
+
+
+class SampleSink(Sink):
+    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`)."""
+
+    wants_panels = True
+
+    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset()) -> None:
+        roles, header = layout.roles, [cell.strip() for cell in layout.header]
+        if "date" not in roles:
+            raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
+                             "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
+        self.patient_name = header[roles["patient"]] if "patient" in roles else None
+        self.date_name = header[roles["date"]]
+        self.wanted = patients
+        self.samples: list[Sample] = []
+        from levlab.serial import Sample, parse_datetime  # trend only
+
+        self.make_sample, self.parse_datetime = Sample, parse_datetime
+
+    def panel(self, out: PanelOut) -> None:
+        key = {name.strip(): value for name, value in out.key.items()}
+        patient = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        if self.wanted and patient not in self.wanted:
+            return
+        date_text = key.get(self.date_name, "").strip()
+        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text), out.panel))
+
+
+class CsvSink(Sink):
+    """Every input row, fields unchanged and in order, followed by levlab's columns.
+
+    Every field goes through csv.writer. The appended fields are the same on every row with
+    the same panel result, so they are formatted once per distinct panel (`tail`) and reused
+    as text after the row's own fields.
+    """
+
+    wants_rows = True
+
+    def __init__(self, stream: IO[str], dialect: Dialect, *, excel_safe: bool = False) -> None:
+        self.stream = stream
+        self.excel_safe = excel_safe  # input cells a spreadsheet would run get a leading `'`
+        self.delimiter = dialect.delimiter
+        self.ending = dialect.lineterminator
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=dialect.delimiter, lineterminator=dialect.lineterminator)
+        self._quoted = ('"', "\r", "\n")  # a field holding one of these, or the delimiter, is quoted
+
+    def _text(self, fields: list[str]) -> str:
+        """Fields as one CSV record, without its line ending."""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(fields)
+        return self._buffer.getvalue()[: -len(self.ending)]
+
+    def start(self, header: list[str]) -> None:
+        self.stream.write(self._text(excel_safe_row(header) if self.excel_safe else header) + self.ending)
+
+    def fragment(self, fields: list[str]) -> str:
+        text = self.delimiter.join(fields)
+        if (len(fields) == 1 and not text) or text.count(self.delimiter) >= len(fields) or any(
+                special in text for special in self._quoted):
+            return self._text(fields)  # a field to quote (or a lone empty one): csv.writer decides how
+        return text
+
+    def rows(self, rows: Iterable[tuple[list[str], str | None, str]]) -> None:
+        text, ending = self._text, self.ending
+        if self.excel_safe:  # a changed row is written from its fields, not its original text
+            rows = [(row, original, tail) if (safe := excel_safe_row(row)) is row else (safe, None, tail)
+                    for row, original, tail in rows]
+        self.stream.write("".join([(text(row) if original is None else original) + tail + ending
+                                   for row, original, tail in rows]))
+
+    def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:
+        """Rows with levlab's fields appended, those given column by column as CSV text."""
+        if self.excel_safe or None in originals:
+            delimiter = self.delimiter
+            self.rows([(row, original, delimiter + delimiter.join(parts))
+                       for row, original, parts in zip(rows, originals, zip(*appended, strict=True), strict=True)])
+        elif not any(appended[-1]):  # the last field (errors) empty on every row: it ends each line
+            ending = self.delimiter + self.ending
+            self.stream.write(ending.join(map(self.delimiter.join, zip(originals, *appended[:-1], strict=True))) + ending)
+        else:  # each original text and its appended fields joined by the delimiter, in one go
+            self.stream.write(self.ending.join(map(self.delimiter.join, zip(originals, *appended, strict=True))) + self.ending)
+
+
+class JsonlSink(Sink):
+    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors."""
+
+    wants_panels = True
+
+    def __init__(self, stream: IO[str]) -> None:
+        import json
+
+        from levlab.render import panel_json
+
+        self.stream = stream
+        self.panel_json = panel_json
+        self.dumps = json.dumps
+
+    def panel(self, out: PanelOut) -> None:
+        document = self.panel_json(out.panel)
+        document["rows"] = out.rows
+        document["key"] = out.key
+        document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
+        self.stream.write(self.dumps(document, ensure_ascii=False) + "\n")
+
+
+class CollectSink(Sink):
+    """For --format table: every panel while the file is small, then a summary in constant memory."""
+
+    wants_panels = True
+
+    def __init__(self, keep: int = TABLE_PANELS, findings: int = 20) -> None:
+        self.keep = keep
+        self.findings_kept = findings
+        self.panels: list[PanelOut] = []
+        self.total = 0
+        self.statuses: Counter[str] = Counter()
+        self.rule_counts: Counter[str] = Counter()
+        self.findings: list[PanelOut] = []  # panels with a rule met or not-met, first ones
+        self.more_findings = 0
+        self.with_errors = 0
+
+    @property
+    def small(self) -> bool:
+        return self.total <= self.keep
+
+    def panel(self, out: PanelOut) -> None:
+        self.total += 1
+        self.statuses[out.panel.normal_panel.status] += 1
+        self.rule_counts.update(hit.rule_id for hit in out.panel.hits)
+        self.with_errors += bool(out.errors)
+        if self.total <= self.keep:
+            self.panels.append(out)
+        if out.panel.hits or out.panel.normal_panel.status == "not-met":
+            if len(self.findings) < self.findings_kept:
+                self.findings.append(out)
+            else:
+                self.more_findings += 1
+        if self.total > self.keep:
+            self.panels.clear()
+

@@ -1,0 +1,200 @@
+"""Wide records → panels: a row per sample, a column per analyte; each row is a panel.
+
+A chunk of rows is handled column by column: every cell is looked up in its column's cache of
+judged cells (keyed by cell text and the patient's assessment context, `levlab.exports.memo`),
+rules are decided once per distinct row signature (`levlab.exports.rulebook.RuleBook`), and the
+output text is put together from texts made once per judged cell. The work per row is a few
+dictionary lookups done in C (`map` and `zip` over the caches).
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.layout import AnalyteColumn
+from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, panel_for
+from levlab.exports.records import RecordChunk, fields_by_column
+from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
+from levlab.exports.sinks import Sink
+
+if TYPE_CHECKING:
+    from levlab.exports.run import ExportRun
+
+_COLUMNS = operator.attrgetter("columns")
+_CELL_ERRORS = operator.attrgetter("cell_errors")
+
+
+class WidePanels:
+    """Each row of a wide export a panel, into a sink."""
+
+    def __init__(self, run: ExportRun, sink: Sink) -> None:
+        self.run, self.sink = run, sink
+        self.layout, self.judge, self.header = run.layout, run.judge, run.header
+        layout, judge = self.layout, self.judge
+        self.sex_at, self.age_at = layout.roles.get("sex"), layout.roles.get("age")
+        self.book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
+        # not measured: one stand-in for every column, with the empty fields as its text
+        self.absent = Judged(None)
+        self.absent.fragment = sink.fragment([""] * len(ANALYTE_FIELDS)) if sink.wants_rows else ""
+        self.absent_cell = column_entry(self.absent)
+        # per column: its position, the column, and its cache of judged cells
+        self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
+        self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
+                       if i is not None}
+        self.needed.update(i for i in (self.sex_at, self.age_at) if i is not None)
+
+    def write(self, chunks: Iterable[RecordChunk]) -> None:
+        """Every row of every chunk, as a panel, into the sink."""
+        for first, rows, originals in chunks:
+            self._chunk(first, rows, originals)
+
+    def _chunk(self, first: int, rows: list[list[str]], originals: list[str | None]) -> None:
+        """One chunk's rows judged column by column, their errors counted, their output written."""
+        sink, book = self.sink, self.book
+        count = len(rows)
+        fields = fields_by_column(rows, self.needed)  # column by column (rows are at least `width` long)
+        entries = self._row_patients(fields, count, self.sex_at, self.age_at)
+        # per column, the context tokens of the chunk's (few) distinct patients
+        in_chunk = [set(tokens) for tokens in zip(*map(_COLUMNS, set(entries)), strict=True)]
+        contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
+        columns = [JudgedColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, in_chunk[position],
+                                                              rows, entries, book, sink, self.absent_cell), strict=True))
+                   for (position, column, cache), tokens in zip(self.plan, contexts, strict=True)]
+        texts, decisions = book.panel_texts(columns, count, sink)
+        errors = self._errors(first, rows, columns, decisions, entries, self.header)
+        error_texts = [""] * count
+        for row, row_errors in errors.items():
+            error_texts[row] = sink.fragment([error_text(row_errors)])
+        done = count
+        try:
+            for row in sorted(errors):
+                done = row  # rows before a --strict stop are still written
+                self.run.row_errors(first + row, errors[row])
+            done = count
+        finally:
+            self.run.summary.panels += done
+            self._write(first, rows, originals, columns, texts, error_texts, entries, errors, done)
+
+    def _write(self, first: int, rows: list[list[str]], originals: list[str | None], columns: list[JudgedColumn],
+               texts: list[str], error_texts: list[str], entries: list[PatientEntry],
+               errors: dict[int, list[RowError]], done: int) -> None:
+        """The first `done` rows of a chunk into the sink: as rows (CSV) and/or as panels."""
+        sink, judge, absent, header, layout = self.sink, self.judge, self.absent, self.header, self.layout
+        count = len(rows)
+        if sink.wants_rows and done:
+            fragments = [column.fragments for column in columns]
+            if done < count:
+                rows, originals, texts, error_texts = rows[:done], originals[:done], texts[:done], error_texts[:done]
+                fragments = [part[:done] for part in fragments]
+            sink.chunk(rows, originals, [*fragments, texts, error_texts])
+        if sink.wants_panels:
+            for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
+                entry = entries[row]
+                key = tuple(cell for cell in cells if cell is not absent)
+                evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
+                shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
+                sink.panel(PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, [])))
+
+    def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
+                      tokens: tuple[int, ...], in_chunk: set[int], rows: list[list[str]],
+                      entries: list[PatientEntry], book: RuleBook, sink: Sink, absent: Any) -> list[Any]:
+        """A chunk's cells (`_cell`s; `absent` where not measured) of one analyte column, from the
+        column's cache: a dict per assessment context keyed by cell text, or, when unit or range
+        cells join the key, one dict keyed by (text, context, unit, range)."""
+        values = fields[column.index]
+        extra = column.unit_index is not None or column.range_index is not None
+        if extra:
+            keys: Sequence[Any] = list(zip(
+                values, tokens,
+                fields[column.unit_index] if column.unit_index is not None else itertools.repeat(column.unit),
+                fields[column.range_index] if column.range_index is not None else itertools.repeat(column.range_text),
+                strict=False))
+            cells = list(map(cache.get, keys))
+        else:
+            keys = values
+            for token in in_chunk:
+                cache.setdefault(token, {})
+            if len(in_chunk) == 1:
+                cells = list(map(cache[tokens[0]].get, values))
+            else:
+                cells = list(map(dict.get, map(cache.__getitem__, tokens), values))
+        if None in cells:
+            for row, cell in enumerate(cells):
+                if cell is None:
+                    key = keys[row]
+                    store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may have cleared it)
+                    cell = store.get(key)  # judged already, further up this chunk?
+                    if cell is None:
+                        cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
+                        cell = absent if cell is NOT_MEASURED else column_entry(self._ready(position, cell, book, sink))
+                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
+                            (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
+                    cells[row] = cell
+        return cells
+
+    def _row_patients(self, fields: list[tuple[str, ...]], count: int, sex_at: int | None, age_at: int | None) -> list[PatientEntry]:
+        """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
+        judge = self.judge
+        if sex_at is None and age_at is None:
+            entry = judge.patient("", "")
+            if entry.columns is None:
+                self._column_contexts(entry)
+            return [entry] * count
+        whos = list(zip(fields[sex_at] if sex_at is not None else itertools.repeat(""),
+                        fields[age_at] if age_at is not None else itertools.repeat(""), strict=False))
+        entries = list(map(judge.patients.get, whos))
+        if None in entries:
+            for row, entry in enumerate(entries):
+                if entry is None:
+                    entry = entries[row] = judge.patient(*whos[row])
+                    if entry.columns is None:
+                        self._column_contexts(entry)
+        return entries
+
+    def _ready(self, position: int, cell: Judged, book: RuleBook, sink: Sink) -> Judged:
+        """A judged cell with its signature and (for CSV) its text made."""
+        if cell.signature is None:
+            book.sign(position, cell)
+        if cell.fragment is None and sink.wants_rows:
+            fragment_of(cell, sink, self.judge.decimal)
+        return cell
+
+    def _errors(self, first: int, rows: list[list[str]], columns: list[JudgedColumn], decisions: list[Decision],
+                     entries: list[PatientEntry], header: list[str]) -> dict[int, list[RowError]]:
+        """The errors of a chunk's rows, by row index: cells, then sex/age, then width, then bytes."""
+        errors: dict[int, list[RowError]] = {}
+        if any(map(_CELL_ERRORS, decisions)):
+            for row in itertools.compress(range(len(rows)), map(_CELL_ERRORS, decisions)):
+                errors[row] = [RowError(first + row, column.header, chunk_column.judged[row].error)
+                               for column, chunk_column in zip(self.layout.columns, columns, strict=True)
+                               if chunk_column.judged[row].error is not None]
+        if any(entry.errors for entry in set(entries)):
+            roles = self.layout.roles
+            for row, entry in enumerate(entries):
+                for role, message in entry.errors:
+                    errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
+        self.run.record_errors(first, rows, errors)
+        return errors
+
+    def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
+        """The patient's assessment context for each analyte column (made once per patient)."""
+        entry.columns = tuple(self.judge.context(column.analyte.id, entry) for column in self.layout.columns)
+        return entry.columns
+
+    @staticmethod
+    def _unit_and_range(column: AnalyteColumn, row: list[str]) -> tuple[str | None, str | None]:
+        return (row[column.unit_index] if column.unit_index is not None else column.unit,
+                row[column.range_index] if column.range_index is not None else column.range_text)
+
+    def _judge_cell(self, column: AnalyteColumn, row: list[str], entry: PatientEntry, context: int) -> Any:
+        """A wide cell read and judged for this context: a Judged, or NOT_MEASURED."""
+        self.judge.grow()
+        unit, lab_range = self._unit_and_range(column, row)
+        reading = self.judge.reading(column.analyte, row[column.index], unit, lab_range, column.range_source)
+        if reading is NOT_MEASURED:
+            return NOT_MEASURED
+        return self.judge.judge(reading, entry, None if reading.patient_free else context)

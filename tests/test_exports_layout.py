@@ -1,0 +1,86 @@
+"""levlab.exports.layout: header to layout, and the detection report."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from export_runs import LONG_NL, WIDE, column, run_csv
+
+from levlab.errors import UsageError
+from levlab.exports import (
+    CsvOptions,
+    CsvRun,
+)
+
+# --- layout detection ------------------------------------------------------------------------------
+
+
+def test_detects_long_dutch_export() -> None:
+    run = CsvRun(io.StringIO(LONG_NL), CsvOptions())
+    assert run.layout.kind == "long"
+    assert run.dialect.delimiter == ";" and run.dialect.decimal == ","
+    roles = {role: run.layout.header[i] for role, i in run.layout.roles.items()}
+    assert roles["test"] == "Bepaling" and roles["value"] == "Uitslag" and roles["range"] == "Referentiewaarde"
+    assert roles["sex"] == "Geslacht" and roles["patient"] == "PatiëntID"
+
+
+def test_detects_wide_export_and_reports_assumed_unit() -> None:
+    run = CsvRun(io.StringIO(WIDE), CsvOptions())
+    assert run.layout.kind == "wide"
+    assert [c.analyte.id for c in run.layout.columns] == ["bilirubin", "alp", "ldh", "ast", "alt", "ggt"]
+    report = "\n".join(run.report)
+    assert "'GGT' -> ggt, U/L (assumed" in report
+    assert "'Total Bilirubin (mg/dL)' -> bilirubin, mg/dL (from the header)" in report
+
+
+def test_report_names_missing_normal_panel_analytes() -> None:
+    run = CsvRun(io.StringIO("ALT,AST,Total bilirubin (umol/L)\n30,20,10\n"), CsvOptions())
+    report = "\n".join(run.report)
+    assert "no LDH column: normal-panel can never be met" in report
+    assert "no ALP column" in report
+
+
+def test_two_columns_of_one_analyte_are_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"'BIL \(umol/L\)', 'TBIL \(umol/L\)' are all bilirubin.*--map"):
+        CsvRun(io.StringIO("BIL (umol/L),TBIL (umol/L)\n10,11\n"), CsvOptions())
+
+
+def test_map_settles_duplicate_columns_and_the_other_is_reported() -> None:
+    run, rows = run_csv("BIL (umol/L),TBIL (umol/L)\n10,40\n", maps=("TBIL (umol/L)=bilirubin:umol/L",))
+    assert [c.header for c in run.layout.columns] == ["TBIL (umol/L)"]
+    assert any("'BIL (umol/L)' not interpreted: --map gives bilirubin to 'TBIL (umol/L)'" in line for line in run.report)
+    assert column(rows, "levlab_bilirubin_value") == ["40"]
+
+
+def test_unitless_bilirubin_column_is_a_usage_error_naming_the_map() -> None:
+    with pytest.raises(UsageError, match=r"'Bilirubin' \(bilirubin\).*µmol/L or mg/dL.*--map \"Bilirubin=bilirubin:µmol/L\""):
+        CsvRun(io.StringIO("Bilirubin,ALT\n10,20\n"), CsvOptions())
+
+
+def test_map_gives_unit_to_an_unnamed_column() -> None:
+    run, rows = run_csv("Total_Bilirubin,x\n2.4,1\n", maps=("Total_Bilirubin=bilirubin:mg/dL",))
+    assert column(rows, "levlab_bilirubin_value") == ["41.05"]
+    assert "(from the map)" in "\n".join(run.report)
+
+
+def test_map_of_missing_header_names_it() -> None:
+    with pytest.raises(UsageError, match=r"--map Nope=alt: no column 'Nope'"):
+        CsvRun(io.StringIO("ALT,AST\n1,2\n"), CsvOptions(maps=("Nope=alt",)))
+
+
+def test_col_option_names_columns_of_a_long_file() -> None:
+    text = "Pat,Omschr,Res\n1,ALAT,30\n"
+    run, rows = run_csv(text, cols=("test=Omschr", "value=Res", "patient=Pat"))
+    assert run.layout.kind == "long"
+    assert column(rows, "levlab_analyte") == ["alt"]
+
+
+def test_col_option_with_missing_header_names_it() -> None:
+    with pytest.raises(UsageError, match=r"no column 'Uitslag'"):
+        CsvRun(io.StringIO("a,b\n1,2\n"), CsvOptions(cols=("value=Uitslag",)))
+
+
+def test_no_analyte_column_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no column is recognised"):
+        CsvRun(io.StringIO("name,city\nA,B\n"), CsvOptions())
