@@ -27,9 +27,16 @@ class Analyte:
     molar_mass: float | None
     loinc: tuple[str, ...]
     aliases: tuple[str, ...]
-    plausible_low: float
+    plausible_low: float  # the "unusual for the unit" tier: outside, a stated unit gets a warning
     plausible_high: float
     plausible_basis: str
+    possible_low: float  # the "impossible" tier: outside, an error whatever the unit
+    possible_high: float
+    possible_basis: str
+    #: (other unit, low, high): values a result in that unit really takes; a bare number in
+    #: such a span is not assumed to be in the canonical unit
+    believable: tuple[tuple[str, float, float], ...] = ()
+    believable_basis: str = ""
 
 
 def normalise_name(text: str) -> str:
@@ -56,6 +63,11 @@ def analytes() -> dict[str, Analyte]:
             plausible_low=float(entry["plausible"][0]),
             plausible_high=float(entry["plausible"][1]),
             plausible_basis=entry["plausible_basis"],
+            possible_low=float(entry["possible"][0]),
+            possible_high=float(entry["possible"][1]),
+            possible_basis=entry["possible_basis"],
+            believable=tuple((unit, float(span[0]), float(span[1])) for unit, span in entry.get("believable", {}).items()),
+            believable_basis=entry.get("believable_basis", ""),
         )
         for analyte_id, entry in table.items()
     }

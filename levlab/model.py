@@ -129,6 +129,9 @@ class Measurement:
     value: float  # in the canonical unit
     factor: float  # unit -> canonical
     lab_interval: Interval | None = None  # the laboratory's own range, which wins
+    #: plausibility warnings: a value unusual for its stated unit ("check value and unit");
+    #: interpreted all the same (an assumed unit would have been an error instead)
+    warnings: tuple[str, ...] = ()
     #: bounds of the value in the canonical unit (made once: every judgement reads them)
     bounds: Bounds = field(init=False, compare=False, repr=False)
 
@@ -150,6 +153,11 @@ class AnalyteResult:
     #: lowest and highest value / upper limit over the candidates; None unless the value is exact
     #: and every candidate has an upper limit (derived once, here, for the rules that compare them)
     x_uln_span: tuple[float, float] | None = field(init=False, default=None, compare=False, repr=False)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The measurement's plausibility warnings (empty when none or unreadable)."""
+        return () if self.measurement is None else self.measurement.warnings
 
     def __post_init__(self) -> None:
         m = self.measurement
@@ -202,6 +210,11 @@ class PanelResult:
             if result.analyte == analyte:
                 return result
         return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every analyte's plausibility warning, as `analyte: warning`."""
+        return tuple(f"{result.analyte}: {warning}" for result in self.results for warning in result.warnings)
 
     def grade(self, analyte: str) -> Grade | None:
         """The CTCAE grade of one analyte id, or None when it has no CTCAE term or was not given."""

@@ -89,6 +89,7 @@ def analyte_json(result: AnalyteResult, grade: Grade | None = None, previous: An
         "interpretation_code": HL7_INTERPRETATION[result.flag],
         "x_uln": None if result.x_uln is None else round(result.x_uln, 3),
         "reason": result.reason,
+        "warnings": list(result.warnings),
         "possible_intervals": [interval_json(i) for i in result.candidates] if interval is None and result.candidates else [],
         "ctcae": grade_json(grade),
         "since_previous": change_json(result, previous),
@@ -123,6 +124,7 @@ def panel_json(panel: PanelResult) -> dict[str, Any]:
             "statement": panel.normal_panel.statement,
         },
         "notes": list(panel.notes),
+        "warnings": list(panel.warnings),
         "disclaimer": DISCLAIMER,
     }
 
@@ -174,7 +176,7 @@ def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
     rows = []
     for result in panel.results:
         m = result.measurement
-        given = "" if m is None else m.input + (" *" if m.unit_assumed else "")
+        given = "" if m is None else m.input + (" *" if m.unit_assumed else "") + (" !" if m.warnings else "")
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
         interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
@@ -189,6 +191,7 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
         lines.append(("dim", f"* no unit given: {unit} assumed ({', '.join(assumed)})"))
+    lines.extend(("bold yellow", f"! warning, {line}") for line in panel.warnings)
     for result in panel.results:
         if result.reason:
             lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {result.reason}"))

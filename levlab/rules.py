@@ -281,14 +281,20 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
         parts.append("not measured: " + ", ".join(missing))
     if unreadable:
         parts.append("indeterminate: " + "; ".join(f"{_name(r.analyte)} ({r.reason})" for r in unreadable))
+    warned = [f"{_name(i)} {results[i].measurement.input}" for i in ids if i in results and results[i].warnings]
+    if warned:
+        # A stated unit is not a guess: the value counts, but the outcome says what to check.
+        parts.append("unusual for its stated unit, check value and unit: " + ", ".join(warned))
     if raised:
         return NormalPanel("not-met", "; ".join(parts), None)
-    if parts:
+    if missing or unreadable:
         return NormalPanel("incomplete", "; ".join(parts), None)
     low = [_name(i) for i in ids if results[i].flag == "L"]
     reason = "bilirubin, ALP, LDH, AST and ALT all measured and none raised"
     if low:
         reason += f" (below range, which does not count against it: {', '.join(low)})"
+    if warned:
+        reason += "; but " + parts[-1]
     return NormalPanel("met", reason, rule.statement)
 
 
