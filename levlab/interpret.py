@@ -6,7 +6,7 @@ from collections.abc import Hashable, Iterable, Mapping
 
 from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
-from levlab.grading import panel_grades, r_ratio_pattern
+from levlab.grading import panel_grades, r_ratio_pattern, relation_note
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
 from levlab.rules import evaluate_rules
@@ -273,7 +273,9 @@ def interpret_results(
     by_id = {result.analyte: result for result in ordered}
     baseline = tuple(baseline)
     grades = panel_grades(by_id, {result.analyte: result for result in baseline})
-    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, r_ratio_pattern(by_id), baseline, previous)
+    pattern = r_ratio_pattern(by_id)
+    relation = relation_note((hit.rule_id for hit in hits), pattern)
+    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation)
 
 
 def interpret_panel(

@@ -203,6 +203,7 @@ class PanelResult:
     pattern: Pattern | None = None  # R-ratio pattern (convention), when ALT or ALP is raised
     baseline: tuple[AnalyteResult, ...] = field(default=())  # baseline results the grades used
     previous: tuple[AnalyteResult, ...] = field(default=())  # the patient's previous sample, if known
+    relation: str | None = None  # how Hy's law, the pattern and bilirubin-over-2 relate, when shown together
 
     def result(self, analyte: str) -> AnalyteResult | None:
         """The result for one analyte id, or None when it was not given."""

@@ -113,6 +113,7 @@ def panel_json(panel: PanelResult) -> dict[str, Any]:
         },
         "baseline": {result.analyte: analyte_json(result) for result in panel.baseline},
         "pattern": pattern_json(panel.pattern),
+        "relation": panel.relation,
         "flags": [
             {"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source, "section": hit.section}
             for hit in panel.hits
@@ -206,6 +207,8 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
         lines.extend(("yellow", f"{g.analyte} CTCAE undecided: {g.reason}") for g in panel.grades if g.grade is None)
     if panel.pattern is not None:
         lines.append(("", f"pattern: R ratio {panel.pattern.r_ratio:.2f}, {panel.pattern.type} (convention: {panel.pattern.source})"))
+    if panel.relation:
+        lines.append(("", f"note: {panel.relation}"))
     changes = [(r, _previous(panel, r.analyte)) for r in panel.results if _previous(panel, r.analyte) is not None]
     if changes:
         lines.append(("bold", "Since the previous sample"))

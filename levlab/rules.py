@@ -243,17 +243,20 @@ EVALUATORS: dict[str, Evaluator] = {
 
 
 def _became_abnormal(when: Mapping[str, Any], results: Results, previous: Results) -> tuple[bool | None, str]:
-    """An analyte in range (N) on the previous sample is out of range (H or L) now."""
+    """An analyte not out of range in its watched direction on the previous sample is now: raised
+    for `analytes`, low for `low_analytes` (the other direction has no bearing)."""
     if not previous:
         return False, ""  # no earlier sample: nothing can have changed
+    watched = [(analyte_id, "H") for analyte_id in when["analytes"]]
+    watched += [(analyte_id, "L") for analyte_id in when.get("low_analytes", ())]
     changed, open_ = [], []
-    for analyte_id in when["analytes"]:
+    for analyte_id, flag in watched:
         now, before = results.get(analyte_id), previous.get(analyte_id)
-        if now is None or before is None:
+        if now is None or before is None or before.flag == flag:
             continue
-        if before.flag == "N" and now.flag in ("H", "L"):
-            changed.append(f"{_shown(now)} ({FLAG_WORDS[now.flag]}; in range before: {_shown(before)})")
-        elif before.flag in ("N", "?") and now.flag in ("H", "L", "?") and "?" in (before.flag, now.flag):
+        if before.flag != "?" and now.flag == flag:
+            changed.append(f"{_shown(now)} ({FLAG_WORDS[flag]}; not {FLAG_WORDS[flag]} before: {_shown(before)})")
+        elif now.flag in (flag, "?") and "?" in (before.flag, now.flag):
             open_.append(_name(analyte_id))
     if changed:
         return True, "; ".join(changed)
@@ -330,7 +333,7 @@ FLAG_CONDITIONS = frozenset({"any_raised", "all_raised", "any_low", "panel_in_ra
 def rule_inputs(rule: Rule) -> tuple[str, ...]:
     """Every analyte a rule's condition reads, in order of mention."""
     when = rule.when
-    names = [*when.get("analytes", ()), *when.get("over", ()),
+    names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *when.get("over", ()),
              *(when[key] for key in ("analyte", "numerator", "denominator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
     return tuple(dict.fromkeys(names))
@@ -401,7 +404,7 @@ def rule_subjects(rule: Rule) -> tuple[str, ...]:
     """The analytes a rule is about: with none of them given, it cannot be met (nor is it worth
     reporting as undecided). A ratio is about its numerator, a dominance about its lead analyte."""
     when = rule.when
-    names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
+    names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
     return tuple(dict.fromkeys(names))
 

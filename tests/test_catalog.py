@@ -165,3 +165,31 @@ def test_specimen_prefix_needs_a_separator():
     # "S" glued to a name is not a prefix: "SGOT" is AST by alias, "SALAT" is nothing.
     assert find_analyte("SGOT").id == "ast"
     assert find_analyte("SALAT") is None
+
+
+
+@pytest.mark.parametrize(
+    ("code", "analyte_id"),
+    [
+        pytest.param("14749-6", "glucose", id="glucose-molar-serum"),
+        pytest.param("1743-4", "alt", id="alt-with-p5p"),
+        pytest.param("1744-2", "alt", id="alt-without-p5p"),
+        pytest.param("30239-8", "ast", id="ast-with-p5p"),
+        pytest.param("61151-7", "albumin", id="albumin-bcg"),
+        pytest.param("61152-5", "albumin", id="albumin-bcp"),
+        pytest.param("26464-8", "leukocytes", id="leukocytes-blood"),
+    ],
+)
+def test_verified_loinc_codes_name_their_analyte(code, analyte_id):
+    assert find_analyte(code).id == analyte_id
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("42719-5", id="bilirubin-in-whole-blood-not-serum"),
+        pytest.param("2531-2", id="ascites-ldh-unverified"),
+    ],
+)
+def test_unverified_or_other_specimen_codes_are_not_taken(code):
+    assert find_analyte(code) is None

@@ -118,7 +118,7 @@ def test_json_normal_panel_statement_only_when_met():
 
 def test_json_censored_value_keeps_its_comparator():
     alt = as_json("interpret", "alt=<5U/L", "--sex", "F", "--age", "50")["analytes"]["alt"]
-    assert (alt["comparator"], alt["value"], alt["flag"], alt["x_uln"]) == ("<", 5, "N", None)
+    assert (alt["comparator"], alt["value"], alt["flag"], alt["x_uln"]) == ("<", 5, "L", None)  # below 10
     assert alt["high"] == 45
 
 
@@ -135,8 +135,8 @@ def test_json_sex_unknown(token, flag):
     assert alt["flag"] == flag
     assert (alt["low"], alt["high"], alt["x_uln"]) == (None, None, None)
     if flag == "?":
-        assert "< 45 U/L" in alt["reason"]
-        assert "< 70 U/L" in alt["reason"]
+        assert "10 - 45 U/L" in alt["reason"]
+        assert "10 - 70 U/L" in alt["reason"]
 
 
 def test_json_age_unknown_ldh_between_bands():
@@ -437,3 +437,14 @@ def test_trend_baseline_date_must_be_a_date():
     result = CliRunner().invoke(main, ["trend", str(example), "--baseline-date", "gisteren"])
     assert result.exit_code == 2
     assert "--baseline-date" in result.stderr
+
+
+def test_a_warning_is_shown_in_the_table_and_json_and_is_not_an_error():
+    table = invoke("interpret", "ldh=20U/L", "alt=30")
+    assert table.exit_code == 0, table.output
+    assert "20U/L !" in table.stdout
+    assert "! warning, ldh: 20U/L is unusually low for lactate dehydrogenase in U/L" in table.stdout
+    document = as_json("interpret", "ldh=20U/L", "alt=30")
+    assert document["analytes"]["ldh"]["warnings"] == [document["warnings"][0].removeprefix("ldh: ")]
+    assert "check value and unit" in document["warnings"][0]
+    assert document["analytes"]["alt"]["warnings"] == []

@@ -261,12 +261,13 @@ def test_read_tokens_errors(tokens, error, match):
 @pytest.mark.parametrize(
     ("token", "flag"),
     [
-        pytest.param("alt=<5U/L", "N", id="lt5-inside-45"),
+        pytest.param("alt=<5U/L", "L", id="lt5-below-10"),
         pytest.param("alt=>1000", "H", id="gt1000-raised"),
         pytest.param("alt=<50", "?", id="lt50-straddles-45"),
-        pytest.param("alt=>=45", "H", id="ge45-raised-under-lt45"),
-        pytest.param("alt=<=45", "?", id="le45-could-be-45"),
-        pytest.param("alt=<45", "N", id="lt45-inside"),
+        pytest.param("alt=>=45", "?", id="ge45-could-be-45-inside"),
+        pytest.param("alt=>45", "H", id="gt45-raised"),
+        pytest.param("alt=<=45", "?", id="le45-could-be-below-10"),
+        pytest.param("alt=<45", "?", id="lt45-could-be-below-10"),
     ],
 )
 def test_censored_alt_for_a_woman(token, flag):
@@ -282,10 +283,12 @@ def test_censored_alt_for_a_woman(token, flag):
     [
         pytest.param("alt=20", "N", id="alt-20-N-under-both"),
         pytest.param("alt=44", "N", id="alt-44-N-under-both"),
-        pytest.param("alt=45", "?", id="alt-45-raised-for-F-normal-for-M"),
+        pytest.param("alt=45", "N", id="alt-45-inside-both-limits-included"),
+        pytest.param("alt=45.1", "?", id="alt-45.1-raised-for-F-normal-for-M"),
         pytest.param("alt=60", "?", id="alt-60-between-45-and-70"),
         pytest.param("alt=69", "?", id="alt-69-between"),
-        pytest.param("alt=70", "H", id="alt-70-raised-under-both"),
+        pytest.param("alt=70", "?", id="alt-70-raised-for-F-inside-for-M"),
+        pytest.param("alt=70.1", "H", id="alt-70.1-raised-under-both"),
         pytest.param("alt=100", "H", id="alt-100-H-under-both"),
     ],
 )
@@ -300,8 +303,8 @@ def test_sex_unknown(token, flag):
 def test_sex_unknown_reason_names_both_intervals():
     result = judged("alt=60", age=50)
     assert "sex" in result.reason
-    assert "< 45 U/L" in result.reason
-    assert "< 70 U/L" in result.reason
+    assert "10 - 45 U/L" in result.reason
+    assert "10 - 70 U/L" in result.reason
 
 
 @pytest.mark.parametrize(
