@@ -129,7 +129,7 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     \b
     Examples:
       levlab interpret bili=40umol/L alp=250 ldh=480 ast=40 alt=35 --sex F
-      levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" ASAT=<5U/L 2324-2=40U/L
+      levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" "ASAT=<5U/L" 2324-2=40U/L
 
     Enzymes without a unit are read in U/L (said in the output), except numbers that may
     be µkat/L (ALP up to 25, LDH up to 60, others up to 10): give their unit. Bilirubin, albumin,

@@ -9,7 +9,7 @@ from levlab.errors import ImplausibleValueError, UnitError
 from levlab.grading import panel_grades, r_ratio_pattern, relation_note
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
-from levlab.rules import evaluate_rules
+from levlab.rules import evaluate_rules, normal_panel_analytes
 from levlab.units import Unit, to_canonical_factor, unit_for_analyte, units
 from levlab.values import format_number, split_value
 
@@ -275,7 +275,18 @@ def interpret_results(
     grades = panel_grades(by_id, {result.analyte: result for result in baseline})
     pattern = r_ratio_pattern(by_id)
     relation = relation_note((hit.rule_id for hit in hits), pattern)
-    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation)
+    defaults = tuple(result.analyte for result in ordered if uses_default_interval(result))
+    panel_ids = normal_panel_analytes()
+    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation,
+                       defaults, tuple(analyte_id for analyte_id in defaults if analyte_id in panel_ids))
+
+
+def uses_default_interval(result: AnalyteResult) -> bool:
+    """Whether the result was judged against levlab's shipped default interval(s) rather than
+    the laboratory's own (a range column or --ranges file): its interval, or every candidate."""
+    judged_by = (result.interval,) if result.interval is not None else result.candidates
+    shipped = default_intervals().for_analyte(result.analyte)
+    return bool(judged_by) and all(interval in shipped for interval in judged_by)
 
 
 def interpret_panel(

@@ -204,6 +204,10 @@ class PanelResult:
     baseline: tuple[AnalyteResult, ...] = field(default=())  # baseline results the grades used
     previous: tuple[AnalyteResult, ...] = field(default=())  # the patient's previous sample, if known
     relation: str | None = None  # how Hy's law, the pattern and bilirubin-over-2 relate, when shown together
+    #: analytes judged against levlab's default intervals (not the laboratory's own), and of those
+    #: the ones the normal-panel outcome depends on
+    default_intervals: tuple[str, ...] = field(default=())
+    normal_panel_defaults: tuple[str, ...] = field(default=())
 
     def result(self, analyte: str) -> AnalyteResult | None:
         """The result for one analyte id, or None when it was not given."""

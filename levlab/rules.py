@@ -301,6 +301,11 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
     return NormalPanel("met", reason, rule.statement)
 
 
+def normal_panel_analytes() -> tuple[str, ...]:
+    """The analytes the normal-panel outcome is decided on (its rule's `analytes`)."""
+    return next((tuple(rule.when["analytes"]) for rule in rules() if rule.when["type"] == "panel_in_range"), ())
+
+
 def evaluate_rules(
     results: Sequence[AnalyteResult], previous: Sequence[AnalyteResult] = ()
 ) -> tuple[tuple[RuleHit, ...], tuple[str, ...], NormalPanel]:

@@ -448,3 +448,25 @@ def test_a_warning_is_shown_in_the_table_and_json_and_is_not_an_error():
     assert document["analytes"]["ldh"]["warnings"] == [document["warnings"][0].removeprefix("ldh: ")]
     assert "check value and unit" in document["warnings"][0]
     assert document["analytes"]["alt"]["warnings"] == []
+
+
+def test_every_report_says_which_intervals_are_defaults_next_to_normal_panel():
+    tokens = ["bili=17umol/L", "alp=70", "ldh=150", "ast=20", "alt=20", "--sex", "F", "--age", "50"]
+    document = as_json("interpret", *tokens)
+    assert document["normal_panel"]["status"] == "met"
+    assert document["normal_panel"]["default_intervals"] == ["bilirubin", "alp", "ldh", "ast", "alt"]
+    assert document["analytes"]["bilirubin"]["range_is_default"] is True
+    text = ok("interpret", *tokens).stdout
+    panel_line = text.index("normal-panel: met")
+    assert "rests on levlab's default intervals for bilirubin, ALP, LDH, AST, ALT" in text[panel_line:]
+    assert "(levlab default, not your laboratory's)" in text
+
+
+def test_the_laboratory_s_own_ranges_are_not_called_defaults(tmp_path):
+    lab = tmp_path / "lab.toml"
+    lab.write_text('[[interval]]\nanalyte = "bilirubin"\nrange = "< 17"\nunit = "µmol/L"\nsource = "our lab"\n', encoding="utf-8")
+    tokens = ["bili=17umol/L", "alp=70", "ldh=150", "ast=20", "alt=20", "--sex", "F", "--age", "50"]
+    document = as_json("interpret", *tokens, "--ranges", str(lab))
+    assert document["normal_panel"]["status"] == "not-met"  # 17 is raised at a lab with < 17
+    assert document["analytes"]["bilirubin"]["range_is_default"] is False
+    assert document["normal_panel"]["default_intervals"] == ["alp", "ldh", "ast", "alt"]
