@@ -135,12 +135,13 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     be µkat/L (ALP up to 25, LDH up to 60, others up to 10): give their unit. Bilirubin, albumin,
     globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
     """
-    from levlab.interpret import interpret_panel
+    from levlab.interpret import check_assumed_units, interpret_panel
     from levlab.model import Patient
     from levlab.tokens import read_tokens
 
     table = _interval_table(ranges_file)
     measurements = read_tokens(tokens)
+    check_assumed_units(measurements.values())
     try:
         baseline = read_tokens(baseline_tokens)
     except LevlabError as error:

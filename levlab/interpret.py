@@ -83,6 +83,26 @@ def bare_number_units(analyte: Analyte, number: float) -> tuple[str, ...]:
     not assumed."""
     return tuple(other for other, low, high in analyte.believable if low <= number <= high)
 
+def check_assumed_units(measurements: Iterable[Measurement]) -> None:
+    """Refuse a panel where a result was given in a unit that another, bare result could also be
+    in (ALP in µkat/L beside a bare ALT): the laboratory reports in that unit, so assuming the
+    canonical unit for the bare one would be a guess. An error naming both, with the hint."""
+    measurements = list(measurements)
+    stated = {m.unit: m for m in measurements if not m.unit_assumed}
+    for m in measurements:
+        if not m.unit_assumed:
+            continue
+        analyte = analytes()[m.analyte]
+        for other in analyte.units:
+            if other in stated and other != analyte.canonical_unit and to_canonical_factor(analyte, other) != 1:
+                given = stated[other]
+                raise UnitError(
+                    f"{m.analyte} {m.input!r} has no unit, but {given.analyte} is given in {other} "
+                    f"({given.input!r}): levlab does not assume {analyte.canonical_unit} beside {other}; "
+                    f"write the unit, e.g. {_with_unit(m.input, analyte.canonical_unit)} or {_with_unit(m.input, other)}"
+                )
+
+
 def _check_bare_number(analyte: Analyte, number: float, text: str, shown_value: str) -> None:
     others = bare_number_units(analyte, number)
     if not others:

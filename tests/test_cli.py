@@ -470,3 +470,7 @@ def test_the_laboratory_s_own_ranges_are_not_called_defaults(tmp_path):
     assert document["normal_panel"]["status"] == "not-met"  # 17 is raised at a lab with < 17
     assert document["analytes"]["bilirubin"]["range_is_default"] is False
     assert document["normal_panel"]["default_intervals"] == ["alp", "ldh", "ast", "alt"]
+
+
+def test_interpret_refuses_a_bare_enzyme_beside_one_in_µkat():
+    assert_one_line_error(invoke("interpret", "alp=1.2ukat/L", "alt=20", "bili=10umol/L"), "no unit", "µkat/L")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from levlab.catalog import analytes, get_analyte
 from levlab.errors import ImplausibleValueError, LevlabError, UnitError, UsageError, ValueParseError
-from levlab.interpret import assess, interpret_panel, read_measurement
+from levlab.interpret import assess, check_assumed_units, interpret_panel, read_measurement
 from levlab.model import HL7_INTERPRETATION, Patient
 from levlab.ranges import candidate_intervals, default_intervals
 from levlab.tokens import read_tokens
@@ -541,3 +541,23 @@ def test_a_warned_value_counts_toward_met_and_the_reason_says_what_to_check():
     assert "check value and unit: ALP 6 U/L" in panel.normal_panel.reason
     assert panel.warnings and panel.warnings[0].startswith("alp: 6 U/L is unusually low")
     assert panel.result("alp").warnings == panel.result("alp").measurement.warnings
+
+
+@pytest.mark.parametrize(
+    ("tokens", "refused"),
+    [
+        pytest.param(["alp=1.2ukat/L", "alt=20"], True, id="bare-alt-beside-µkat-alp"),
+        pytest.param(["ldh=3ukat/L", "ast=25", "alt=30U/L"], True, id="bare-ast-beside-µkat-ldh"),
+        pytest.param(["alp=1.2ukat/L", "alt=20U/L"], False, id="both-stated"),
+        pytest.param(["alp=70", "alt=20"], False, id="both-bare-above-the-µkat-zone"),
+        pytest.param(["alp=70U/L", "alt=20"], False, id="U/L-stated-beside-bare"),
+        pytest.param(["cea=5ng/mL", "alt=20"], False, id="a-unit-that-does-not-change-the-number"),
+    ],
+)
+def test_a_bare_enzyme_beside_one_in_µkat_is_asked(tokens, refused):
+    measurements = read_tokens(tokens).values()
+    if refused:
+        with pytest.raises(UnitError, match="does not assume U/L beside µkat/L"):
+            check_assumed_units(measurements)
+    else:
+        check_assumed_units(measurements)
