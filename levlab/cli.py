@@ -155,17 +155,19 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     \b
     Examples:
       levlab interpret bili=40umol/L alp=250 ldh=480 ast=40 alt=35 --sex F
-      levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" alt=<5 1742-6=35U/L
+      levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" "ASAT=<5U/L" 2324-2=40U/L
 
-    Enzymes without a unit are read in U/L (said in the output); bilirubin, albumin,
+    Enzymes without a unit are read in U/L (said in the output), except numbers that may
+    be µkat/L (ALP up to 25, LDH up to 60, others up to 10): give their unit. Bilirubin, albumin,
     globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
     """
-    from levlab.interpret import interpret_panel
+    from levlab.interpret import check_assumed_units, interpret_panel
     from levlab.model import Patient
     from levlab.tokens import read_tokens
 
     table = _interval_table(ranges_file)
     measurements = read_tokens(tokens)
+    check_assumed_units(measurements.values())
     try:
         baseline = read_tokens(baseline_tokens)
     except LevlabError as error:
@@ -295,9 +297,13 @@ def units_command(analyte: str | None) -> None:
         for unit in item.units:
             click.echo(f"  1 {unit} = {format_number(to_canonical_factor(item, unit))} {item.canonical_unit}")
         click.echo(
-            f"  plausible {format_number(item.plausible_low)}-{format_number(item.plausible_high)} {item.canonical_unit}"
+            f"  usual {format_number(item.plausible_low)}-{format_number(item.plausible_high)} {item.canonical_unit}"
+            f" (outside: a warning with a stated unit); possible {format_number(item.possible_low)}-"
+            f"{format_number(item.possible_high)} {item.canonical_unit}"
             + (f"; molar mass {item.molar_mass} g/mol" if item.molar_mass else "")
         )
+        for other, low, high in item.believable:
+            click.echo(f"  a bare number of {format_number(low)}-{format_number(high)} may be {other}: give the unit")
         if analyte:
             click.echo(f"  aliases: {', '.join(item.aliases)}; LOINC: {', '.join(item.loinc) or '-'}")
 

@@ -8,7 +8,7 @@ censored value, an unknown interval or an undecided baseline gives None, never a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -264,10 +264,10 @@ def panel_grades(results: Mapping[str, AnalyteResult], baseline: Mapping[str, An
 
 
 def r_ratio_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
-    """(ALT/ULN)/(ALP/ULN) classified by data/patterns.toml; None unless ALT or ALP is raised
-    and both have a single exact multiple of their ULN."""
+    """(ALT/ULN)/(ALP/ULN) classified by data/patterns.toml; None unless ALT >= 3 x ULN or
+    ALP >= 2 x ULN (its `classify_when`) and both have a single exact multiple of their ULN."""
     spec = load_toml("patterns.toml")["r_ratio"]
-    if not any(results[i].flag == "H" for i in spec["only_when_raised"] if i in results):
+    if not any(uln_compare(results[c["analyte"]], c["op"], c["value"]) for c in spec["classify_when"] if c["analyte"] in results):
         return None
     top, bottom = results.get(spec["numerator"]), results.get(spec["denominator"])
     if top is None or bottom is None or top.x_uln is None or not bottom.x_uln:
@@ -292,3 +292,13 @@ def grade_value(result: AnalyteResult) -> tuple[bool, int | None]:
     grades = {_climb_to(term.bounds, m.bounds, {"baseline": None, "ULN": i.high if i else None, "LLN": i.low if i else None})[0]
               for i in _intervals(result) or (None,)}
     return True, grades.pop() if len(grades) == 1 else None
+
+
+def relation_note(rule_ids: Iterable[str], pattern: Pattern | None) -> str | None:
+    """The line relating Hy's law to the R-ratio pattern and to bilirubin-over-2 when the rule
+    `requires` is met together with a pattern or one of `with_any` (patterns.toml [relation])."""
+    spec = load_toml("patterns.toml")["relation"]
+    ids = set(rule_ids)
+    if spec["requires"] not in ids or (pattern is None and not ids & set(spec["with_any"])):
+        return None
+    return spec["text"]

@@ -6,10 +6,10 @@ from collections.abc import Hashable, Iterable, Mapping
 
 from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
-from levlab.grading import panel_grades, r_ratio_pattern
+from levlab.grading import panel_grades, r_ratio_pattern, relation_note
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
-from levlab.rules import evaluate_rules
+from levlab.rules import evaluate_rules, normal_panel_analytes
 from levlab.units import Unit, to_canonical_factor, unit_for_analyte, units
 from levlab.values import format_number, split_value
 
@@ -26,19 +26,23 @@ def read_measurement(
     """Read one result text (`2,4 mg/dL`, `<5`, `35`) for an analyte.
 
     The unit comes from the text or from `unit_text` (a unit column or header); with none,
-    the canonical unit is assumed only where the catalogue allows it. A value outside the
-    analyte's plausible span is refused with the unit it was probably meant in.
+    the canonical unit is assumed only where the catalogue allows it and no other accepted
+    unit could have given the number (its `believable` spans). Plausibility has two tiers: a
+    value outside the `possible` span is an error whatever the unit; one outside the usual
+    (`plausible`) span is an error when the unit was assumed, and a warning when it was stated.
     """
     parsed = split_value(text, decimal)
     unit = _resolve_unit(analyte, parsed.unit_text, unit_text)
     assumed = unit is None
     if unit is None:
+        shown_value = f"{parsed.comparator or ''}{format_number(parsed.number)}"
         if analyte.unit_required:
-            raise UnitError(_unit_required_message(analyte, text, f"{parsed.comparator or ''}{format_number(parsed.number)}"))
+            raise UnitError(_unit_required_message(analyte, text, shown_value))
         unit = units()[analyte.canonical_unit]
+        _check_bare_number(analyte, parsed.number, text, shown_value)
     factor = to_canonical_factor(analyte, unit.key)
     value = parsed.number * factor
-    _check_plausible(analyte, parsed.number, unit, value, text)
+    warnings = _check_plausible(analyte, parsed.number, unit, value, text, assumed=assumed)
     interval = None
     if lab_range is not None and lab_range.strip():
         interval = interval_from_text(analyte, lab_range, unit.key, lab_range_source, decimal=decimal)
@@ -53,6 +57,7 @@ def read_measurement(
         value=value,
         factor=factor,
         lab_interval=interval,
+        warnings=warnings,
     )
 
 
@@ -72,21 +77,95 @@ def _unit_required_message(analyte: Analyte, text: str, value: str) -> str:
     )
 
 
-def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str) -> None:
-    if analyte.plausible_low <= value <= analyte.plausible_high:
+def bare_number_units(analyte: Analyte, number: float) -> tuple[str, ...]:
+    """The accepted units other than the canonical one in which `number`, given without a unit,
+    is a believable result (analytes.toml `believable`): where any is, the canonical unit is
+    not assumed."""
+    return tuple(other for other, low, high in analyte.believable if low <= number <= high)
+
+def check_assumed_units(measurements: Iterable[Measurement]) -> None:
+    """Refuse a panel where a result was given in a unit that another, bare result could also be
+    in (ALP in µkat/L beside a bare ALT): the laboratory reports in that unit, so assuming the
+    canonical unit for the bare one would be a guess. An error naming both, with the hint."""
+    measurements = list(measurements)
+    stated = {m.unit: m for m in measurements if not m.unit_assumed}
+    for m in measurements:
+        if not m.unit_assumed:
+            continue
+        analyte = analytes()[m.analyte]
+        for other in analyte.units:
+            if other in stated and other != analyte.canonical_unit and to_canonical_factor(analyte, other) != 1:
+                given = stated[other]
+                raise UnitError(
+                    f"{m.analyte} {m.input!r} has no unit, but {given.analyte} is given in {other} "
+                    f"({given.input!r}): levlab does not assume {analyte.canonical_unit} beside {other}; "
+                    f"write the unit, e.g. {_with_unit(m.input, analyte.canonical_unit)} or {_with_unit(m.input, other)}"
+                )
+
+
+def _check_bare_number(analyte: Analyte, number: float, text: str, shown_value: str) -> None:
+    others = bare_number_units(analyte, number)
+    if not others:
         return
-    span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {analyte.canonical_unit}"
+    canonical = analyte.canonical_unit
+    readings = " or ".join(
+        f"{other} ({shown_value} {other} = {format_number(number * to_canonical_factor(analyte, other))} {canonical})"
+        for other in others
+    )
+    zones = ", ".join(f"{format_number(low)}-{format_number(high)} may be {other}" for other, low, high in analyte.believable)
+    raise ImplausibleValueError(
+        f"{analyte.id} {text.strip()!r} has no unit, and {shown_value} may be {readings} as well as "
+        f"{shown_value} {canonical}: levlab does not guess (a bare {analyte.id} of {zones}, "
+        f"see `levlab units {analyte.id}`); write the unit, e.g. "
+        + " or ".join(_with_unit(shown_value, u) for u in (canonical, *others))
+    )
+
+
+def _with_unit(value: str, unit: str) -> str:
+    """`6U/L`, but `300 10^9/L` (a unit starting with a digit needs the space)."""
+    return f"{value} {unit}" if unit[:1].isdigit() else f"{value}{unit}"
+
+
+def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> str:
+    """`; did you mean ...` naming only units that change the value, or a plain request to check."""
     hints = []
     for other in analyte.units:
         if other == unit.key:
             continue
         as_other = number * to_canonical_factor(analyte, other)
+        if as_other == value:  # same number in the canonical unit (µg/L and ng/mL): no hint
+            continue
         if analyte.plausible_low <= as_other <= analyte.plausible_high:
-            hints.append(f"{other} ({format_number(number)} {other} = {format_number(as_other)} {analyte.canonical_unit})")
-    hint = f"; did you mean {' or '.join(hints)}?" if hints else "; check the value and its unit"
-    raise ImplausibleValueError(
-        f"{analyte.id} {text.strip()!r} is implausible in {unit.key} "
-        f"(plausible {span}: {analyte.plausible_basis}){hint}"
+            if other == analyte.canonical_unit:
+                hints.append(f"{format_number(number)} {other}")
+            else:
+                hints.append(f"{other} ({format_number(number)} {other} = {format_number(as_other)} {analyte.canonical_unit})")
+    return f"; did you mean {' or '.join(hints)}?" if hints else "; check the value and its unit"
+
+
+def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str,
+                     *, assumed: bool) -> tuple[str, ...]:
+    """() when usual; a warning when unusual for a stated unit; an error when impossible, or
+    unusual for an assumed unit."""
+    if analyte.plausible_low <= value <= analyte.plausible_high:
+        return ()
+    canonical = analyte.canonical_unit
+    if not analyte.possible_low <= value <= analyte.possible_high:
+        span = f"{format_number(analyte.possible_low)}-{format_number(analyte.possible_high)} {canonical}"
+        raise ImplausibleValueError(
+            f"{analyte.id} {text.strip()!r} is implausible in {unit.key}: impossible whatever the unit "
+            f"(possible {span}: {analyte.possible_basis}){_unit_hints(analyte, number, unit, value)}"
+        )
+    span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {canonical}"
+    if assumed:
+        raise ImplausibleValueError(
+            f"{analyte.id} {text.strip()!r} is implausible in {unit.key}, the unit assumed when none is given "
+            f"(usual {span}: {analyte.plausible_basis}){_unit_hints(analyte, number, unit, value)}"
+        )
+    direction = "low" if value < analyte.plausible_low else "high"
+    return (
+        f"{text.strip()} is unusually {direction} for {analyte.name} in {unit.key} (usual {span}); "
+        "check value and unit",
     )
 
 
@@ -214,7 +293,20 @@ def interpret_results(
     by_id = {result.analyte: result for result in ordered}
     baseline = tuple(baseline)
     grades = panel_grades(by_id, {result.analyte: result for result in baseline})
-    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, r_ratio_pattern(by_id), baseline, previous)
+    pattern = r_ratio_pattern(by_id)
+    relation = relation_note((hit.rule_id for hit in hits), pattern)
+    defaults = tuple(result.analyte for result in ordered if uses_default_interval(result))
+    panel_ids = normal_panel_analytes()
+    return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation,
+                       defaults, tuple(analyte_id for analyte_id in defaults if analyte_id in panel_ids))
+
+
+def uses_default_interval(result: AnalyteResult) -> bool:
+    """Whether the result was judged against levlab's shipped default interval(s) rather than
+    the laboratory's own (a range column or --ranges file): its interval, or every candidate."""
+    judged_by = (result.interval,) if result.interval is not None else result.candidates
+    shipped = default_intervals().for_analyte(result.analyte)
+    return bool(judged_by) and all(interval in shipped for interval in judged_by)
 
 
 def interpret_panel(

@@ -129,6 +129,9 @@ class Measurement:
     value: float  # in the canonical unit
     factor: float  # unit -> canonical
     lab_interval: Interval | None = None  # the laboratory's own range, which wins
+    #: plausibility warnings: a value unusual for its stated unit ("check value and unit");
+    #: interpreted all the same (an assumed unit would have been an error instead)
+    warnings: tuple[str, ...] = ()
     #: bounds of the value in the canonical unit (made once: every judgement reads them)
     bounds: Bounds = field(init=False, compare=False, repr=False)
 
@@ -150,6 +153,11 @@ class AnalyteResult:
     #: lowest and highest value / upper limit over the candidates; None unless the value is exact
     #: and every candidate has an upper limit (derived once, here, for the rules that compare them)
     x_uln_span: tuple[float, float] | None = field(init=False, default=None, compare=False, repr=False)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The measurement's plausibility warnings (empty when none or unreadable)."""
+        return () if self.measurement is None else self.measurement.warnings
 
     def __post_init__(self) -> None:
         m = self.measurement
@@ -195,6 +203,11 @@ class PanelResult:
     pattern: Pattern | None = None  # R-ratio pattern (convention), when ALT or ALP is raised
     baseline: tuple[AnalyteResult, ...] = field(default=())  # baseline results the grades used
     previous: tuple[AnalyteResult, ...] = field(default=())  # the patient's previous sample, if known
+    relation: str | None = None  # how Hy's law, the pattern and bilirubin-over-2 relate, when shown together
+    #: analytes judged against levlab's default intervals (not the laboratory's own), and of those
+    #: the ones the normal-panel outcome depends on
+    default_intervals: tuple[str, ...] = field(default=())
+    normal_panel_defaults: tuple[str, ...] = field(default=())
 
     def result(self, analyte: str) -> AnalyteResult | None:
         """The result for one analyte id, or None when it was not given."""
@@ -202,6 +215,11 @@ class PanelResult:
             if result.analyte == analyte:
                 return result
         return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every analyte's plausibility warning, as `analyte: warning`."""
+        return tuple(f"{result.analyte}: {warning}" for result in self.results for warning in result.warnings)
 
     def grade(self, analyte: str) -> Grade | None:
         """The CTCAE grade of one analyte id, or None when it has no CTCAE term or was not given."""

@@ -8,6 +8,7 @@ from typing import IO, Any
 from levlab import DISCLAIMER, __version__
 from levlab.catalog import analytes
 from levlab.grading import criteria
+from levlab.interpret import uses_default_interval
 from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Grade, Interval, PanelResult, Pattern
 from levlab.ranges import describe_interval
 from levlab.rules import Rule
@@ -85,10 +86,12 @@ def analyte_json(result: AnalyteResult, grade: Grade | None = None, previous: An
         "high": _number(interval.high) if interval else None,
         "interval": describe_interval(interval) if interval else None,
         "range_source": interval.source if interval else None,
+        "range_is_default": uses_default_interval(result),
         "flag": result.flag,
         "interpretation_code": HL7_INTERPRETATION[result.flag],
         "x_uln": None if result.x_uln is None else round(result.x_uln, 3),
         "reason": result.reason,
+        "warnings": list(result.warnings),
         "possible_intervals": [interval_json(i) for i in result.candidates] if interval is None and result.candidates else [],
         "ctcae": grade_json(grade),
         "since_previous": change_json(result, previous),
@@ -112,6 +115,7 @@ def panel_json(panel: PanelResult) -> dict[str, Any]:
         },
         "baseline": {result.analyte: analyte_json(result) for result in panel.baseline},
         "pattern": pattern_json(panel.pattern),
+        "relation": panel.relation,
         "flags": [
             {"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source, "section": hit.section}
             for hit in panel.hits
@@ -121,8 +125,11 @@ def panel_json(panel: PanelResult) -> dict[str, Any]:
             "status": panel.normal_panel.status,
             "reason": panel.normal_panel.reason,
             "statement": panel.normal_panel.statement,
+            "default_intervals": list(panel.normal_panel_defaults),
         },
+        "default_intervals": list(panel.default_intervals),
         "notes": list(panel.notes),
+        "warnings": list(panel.warnings),
         "disclaimer": DISCLAIMER,
     }
 
@@ -174,7 +181,7 @@ def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
     rows = []
     for result in panel.results:
         m = result.measurement
-        given = "" if m is None else m.input + (" *" if m.unit_assumed else "")
+        given = "" if m is None else m.input + (" *" if m.unit_assumed else "") + (" !" if m.warnings else "")
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
         interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
@@ -189,6 +196,7 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
         lines.append(("dim", f"* no unit given: {unit} assumed ({', '.join(assumed)})"))
+    lines.extend(("bold yellow", f"! warning, {line}") for line in panel.warnings)
     for result in panel.results:
         if result.reason:
             lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {result.reason}"))
@@ -197,12 +205,15 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
         if result.interval is not None:
             sources.setdefault(result.interval.source, []).append(result.analyte)
     for source, ids in sources.items():
-        lines.append(("dim", f"interval source ({', '.join(ids)}): {source}"))
+        default = all(i in panel.default_intervals for i in ids)
+        lines.append(("dim", f"interval source ({', '.join(ids)}): {source}" + (DEFAULT_MARK if default else "")))
     if panel.grades:
         lines.append(("dim", f"CTCAE v{criteria().version} grades (a convention, not the iLive texts; BL = graded against the baseline): {criteria().source}"))
         lines.extend(("yellow", f"{g.analyte} CTCAE undecided: {g.reason}") for g in panel.grades if g.grade is None)
     if panel.pattern is not None:
         lines.append(("", f"pattern: R ratio {panel.pattern.r_ratio:.2f}, {panel.pattern.type} (convention: {panel.pattern.source})"))
+    if panel.relation:
+        lines.append(("", f"note: {panel.relation}"))
     changes = [(r, _previous(panel, r.analyte)) for r in panel.results if _previous(panel, r.analyte) is not None]
     if changes:
         lines.append(("bold", "Since the previous sample"))
@@ -224,9 +235,21 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
     lines.append((f"bold {style}", f"normal-panel: {status.status} - {status.reason}"))
     if status.statement:
         lines.append((style, f"  {status.statement} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)"))
+    if panel.normal_panel_defaults:
+        lines.append(("bold yellow", f"  {defaults_sentence(panel.normal_panel_defaults)}"))
     lines.append(("", ""))
     lines.append(("italic", DISCLAIMER))
     return lines
+
+
+DEFAULT_MARK = " (levlab default, not your laboratory's)"
+
+
+def defaults_sentence(analyte_ids: Sequence[str]) -> str:
+    """The line beside normal-panel when its outcome rests on levlab's default intervals."""
+    names = ", ".join(a.upper() if len(a) <= 3 else a for a in analyte_ids)
+    return (f"this outcome rests on levlab's default intervals for {names}, not your laboratory's own: "
+            "check them against your laboratory's ranges (--ranges FILE, or a range column)")
 
 
 def print_panel(panel: PanelResult, console: Any) -> None:

@@ -258,17 +258,20 @@ EVALUATORS: dict[str, Evaluator] = {
 
 
 def _became_abnormal(when: Mapping[str, Any], results: Results, previous: Results) -> tuple[bool | None, str]:
-    """An analyte in range (N) on the previous sample is out of range (H or L) now."""
+    """An analyte not out of range in its watched direction on the previous sample is now: raised
+    for `analytes`, low for `low_analytes` (the other direction has no bearing)."""
     if not previous:
         return False, ""  # no earlier sample: nothing can have changed
+    watched = [(analyte_id, "H") for analyte_id in when["analytes"]]
+    watched += [(analyte_id, "L") for analyte_id in when.get("low_analytes", ())]
     changed, open_ = [], []
-    for analyte_id in when["analytes"]:
+    for analyte_id, flag in watched:
         now, before = results.get(analyte_id), previous.get(analyte_id)
-        if now is None or before is None:
+        if now is None or before is None or before.flag == flag:
             continue
-        if before.flag == "N" and now.flag in ("H", "L"):
-            changed.append(f"{_shown(now)} ({FLAG_WORDS[now.flag]}; in range before: {_shown(before)})")
-        elif before.flag in ("N", "?") and now.flag in ("H", "L", "?") and "?" in (before.flag, now.flag):
+        if before.flag != "?" and now.flag == flag:
+            changed.append(f"{_shown(now)} ({FLAG_WORDS[flag]}; not {FLAG_WORDS[flag]} before: {_shown(before)})")
+        elif now.flag in (flag, "?") and "?" in (before.flag, now.flag):
             open_.append(_name(analyte_id))
     if changed:
         return True, "; ".join(changed)
@@ -296,15 +299,26 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
         parts.append("not measured: " + ", ".join(missing))
     if unreadable:
         parts.append("indeterminate: " + "; ".join(f"{_name(r.analyte)} ({r.reason})" for r in unreadable))
+    warned = [f"{_name(i)} {results[i].measurement.input}" for i in ids if i in results and results[i].warnings]
+    if warned:
+        # A stated unit is not a guess: the value counts, but the outcome says what to check.
+        parts.append("unusual for its stated unit, check value and unit: " + ", ".join(warned))
     if raised:
         return NormalPanel("not-met", "; ".join(parts), None)
-    if parts:
+    if missing or unreadable:
         return NormalPanel("incomplete", "; ".join(parts), None)
     low = [_name(i) for i in ids if results[i].flag == "L"]
     reason = "bilirubin, ALP, LDH, AST and ALT all measured and none raised"
     if low:
         reason += f" (below range, which does not count against it: {', '.join(low)})"
+    if warned:
+        reason += "; but " + parts[-1]
     return NormalPanel("met", reason, rule.statement)
+
+
+def normal_panel_analytes() -> tuple[str, ...]:
+    """The analytes the normal-panel outcome is decided on (its rule's `analytes`)."""
+    return next((tuple(rule.when["analytes"]) for rule in rules() if rule.when["type"] == "panel_in_range"), ())
 
 
 def evaluate_rules(
@@ -339,7 +353,7 @@ FLAG_CONDITIONS = frozenset({"any_raised", "all_raised", "any_low", "panel_in_ra
 def rule_inputs(rule: Rule) -> tuple[str, ...]:
     """Every analyte a rule's condition reads, in order of mention."""
     when = rule.when
-    names = [*when.get("analytes", ()), *when.get("over", ()),
+    names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *when.get("over", ()),
              *(when[key] for key in ("analyte", "numerator", "denominator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
     return tuple(dict.fromkeys(names))
@@ -410,7 +424,7 @@ def rule_subjects(rule: Rule) -> tuple[str, ...]:
     """The analytes a rule is about: with none of them given, it cannot be met (nor is it worth
     reporting as undecided). A ratio is about its numerator, a dominance about its lead analyte."""
     when = rule.when
-    names = [*when.get("analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
+    names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
     return tuple(dict.fromkeys(names))
 

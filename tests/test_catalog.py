@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from levlab.catalog import analytes, find_analyte, get_analyte, normalise_name
+from levlab.catalog import analytes, find_analyte, get_analyte, near_miss, normalise_name, typing_slips
 from levlab.errors import UnknownAnalyteError
 from levlab.units import units
 
@@ -171,3 +171,101 @@ def test_specimen_prefix_needs_a_separator():
 def test_a_name_with_a_percent_sign_is_not_the_bare_name(name):
     """`%` is a unit, not punctuation: `ALT (%)` must not fold to `alt` and be read in U/L."""
     assert find_analyte(name) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "analyte_id"),
+    [
+        pytest.param("14749-6", "glucose", id="glucose-molar-serum"),
+        pytest.param("1743-4", "alt", id="alt-with-p5p"),
+        pytest.param("1744-2", "alt", id="alt-without-p5p"),
+        pytest.param("30239-8", "ast", id="ast-with-p5p"),
+        pytest.param("61151-7", "albumin", id="albumin-bcg"),
+        pytest.param("61152-5", "albumin", id="albumin-bcp"),
+        pytest.param("26464-8", "leukocytes", id="leukocytes-blood"),
+    ],
+)
+def test_verified_loinc_codes_name_their_analyte(code, analyte_id):
+    assert find_analyte(code).id == analyte_id
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("42719-5", id="bilirubin-in-whole-blood-not-serum"),
+        pytest.param("2531-2", id="ascites-ldh-unverified"),
+    ],
+)
+def test_unverified_or_other_specimen_codes_are_not_taken(code):
+    assert find_analyte(code) is None
+
+
+# --- headers that nearly match (the Indian Liver Patient Dataset's header, and guards) -------------
+
+@pytest.mark.parametrize(
+    ("header", "kind", "analyte", "map_option"),
+    [
+        pytest.param("Alkaline_Phosphotase", "typo", "alp", '--map "Alkaline_Phosphotase=alp"', id="ilpd-alp-sic"),
+        pytest.param("Alamine_Aminotransferase", "typo", "alt", '--map "Alamine_Aminotransferase=alt"', id="ilpd-alt-sic"),
+        pytest.param("Aspartate_Aminotransferase", None, None, None, id="ilpd-ast-is-an-alias"),
+        pytest.param("Total_Bilirubin", None, None, None, id="ilpd-total-bilirubin-is-an-alias"),
+        pytest.param("Direct_Bilirubin", "other-meaning", None, None, id="ilpd-direct-bilirubin-refused"),
+        pytest.param("Total_Protiens", None, None, None, id="ilpd-total-protein-not-an-analyte"),
+        pytest.param("Albumin", None, None, None, id="ilpd-albumin-is-an-alias"),
+        pytest.param("Albumin_and_Globulin_Ratio", "other-meaning", None, None, id="ilpd-ag-ratio-refused"),
+        pytest.param("Bilirubn", "typo", "bilirubin", '--map "Bilirubn=bilirubin:<µmol/L or mg/dL>"', id="unit-required-asks-for-the-unit"),
+        pytest.param("AlkalinePhosphatse", "typo", "alp", '--map "AlkalinePhosphatse=alp"', id="camel-case"),
+        pytest.param("Alkalnie Phosphotase", "typo", "alp", '--map "Alkalnie Phosphotase=alp"', id="two-slips-one-a-swap"),
+        pytest.param("Pleural LDH", "other-meaning", None, None, id="other-specimen"),
+    ],
+)
+def test_near_miss_on_real_headers(header, kind, analyte, map_option):
+    found = near_miss(header)
+    if kind is None:
+        assert found is None
+        return
+    assert (found.kind, found.analyte, found.map_option) == (kind, analyte, map_option)
+    assert header in found.reason and "not taken" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("header", "reason_words"),
+    [
+        pytest.param("Direct_Bilirubin", ["bilirubin", "fraction"], id="direct"),
+        pytest.param("Albumin_and_Globulin_Ratio", ["albumin and globulin", "ratio"], id="ratio"),
+    ],
+)
+def test_near_miss_says_why_a_header_with_an_analyte_word_is_refused(header, reason_words):
+    reason = near_miss(header).reason
+    for word in reason_words:
+        assert word in reason
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("Salt", id="short-alias-alt-needs-an-exact-match"),
+        pytest.param("Apt", id="short-alias-ap"),
+        pytest.param("Age", id="age"),
+        pytest.param("Gender", id="gender"),
+        pytest.param("Dataset", id="dataset"),
+        pytest.param("Alkaline_Phosphotasexx", id="three-slips-too-many"),
+        pytest.param("x" * 500, id="long-text"),
+    ],
+)
+def test_near_miss_guards_against_chance_matches(header):
+    assert near_miss(header) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "slips"),
+    [
+        ("protiens", "proteins", 1),  # a swap of neighbours is one slip
+        ("phosphotase", "phosphatase", 1),
+        ("alamine", "alanine", 1),
+        ("abc", "abc", 0),
+        ("abcdef", "ab", 3),  # beyond the limit of 2: limit + 1
+    ],
+)
+def test_typing_slips(a, b, slips):
+    assert typing_slips(a, b, 2) == slips

@@ -119,8 +119,8 @@ def test_json_normal_panel_statement_only_when_met():
 
 
 def test_json_censored_value_keeps_its_comparator():
-    alt = as_json("interpret", "alt=<5", "--sex", "F", "--age", "50")["analytes"]["alt"]
-    assert (alt["comparator"], alt["value"], alt["flag"], alt["x_uln"]) == ("<", 5, "N", None)
+    alt = as_json("interpret", "alt=<5U/L", "--sex", "F", "--age", "50")["analytes"]["alt"]
+    assert (alt["comparator"], alt["value"], alt["flag"], alt["x_uln"]) == ("<", 5, "L", None)  # below 10
     assert alt["high"] == 45
 
 
@@ -137,8 +137,8 @@ def test_json_sex_unknown(token, flag):
     assert alt["flag"] == flag
     assert (alt["low"], alt["high"], alt["x_uln"]) == (None, None, None)
     if flag == "?":
-        assert "< 45 U/L" in alt["reason"]
-        assert "< 70 U/L" in alt["reason"]
+        assert "10 - 45 U/L" in alt["reason"]
+        assert "10 - 70 U/L" in alt["reason"]
 
 
 def test_json_age_unknown_ldh_between_bands():
@@ -240,7 +240,7 @@ def assert_one_line_error(result, *expected: str) -> None:
         pytest.param(["alt=9**9**9"], ["exponents"], id="power-tower"),
         pytest.param(["alt=5 mg**9**9**9"], ["unknown unit"], id="power-tower-unit"),
         pytest.param(["alt=1,234"], ["ambiguous"], id="thousands"),
-        pytest.param(["alt=0.5"], ["implausible", "µkat/L"], id="implausible-enzyme"),
+        pytest.param(["alt=0.5"], ["no unit", "µkat/L", "does not guess"], id="bare-enzyme-maybe-µkat"),
         pytest.param(["bili=2.5"], ["needs a unit", "µmol/L", "mg/dL"], id="bilirubin-without-unit"),
         pytest.param(["bili=5000umol/L"], ["implausible"], id="implausible-bilirubin"),
     ],
@@ -494,19 +494,22 @@ def test_a_bad_age_is_a_usage_error(age):
 # --- ranges: saying why nothing applies -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("age", ["17", "0", "17,9"])
-def test_ranges_below_18_says_no_default_applies_and_why(age):
+@pytest.mark.parametrize(("age", "ggt_applies"), [("17", True), ("0", False), ("17,9", True), ("12", False)])
+def test_ranges_below_18_says_no_default_applies_and_why(age, ggt_applies):
+    """Adult defaults start at 18; GGT has a NUMBER band from 13 (issue 15, item 5)."""
     result = ok("ranges", "--age", age)
     text = words(result.stdout)
-    assert f"No interval applies at age {age.replace(',', '.')} for bilirubin, alp" in text
-    assert "(from age 18)" in text and "ggt (from age 19)" in text
+    assert f"No interval applies at age {age.replace(',', '.')} for" in text
+    assert "bilirubin, alp, ldh, ast, alt, cea, albumin, leukocytes, haemoglobin (from age 18)" in text
+    assert ("ggt (from age 13)" in text) is not ggt_applies
+    assert ("NUMBER project" in text) is ggt_applies
     assert "never applied to a younger patient" in text and "--ranges FILE" in text
 
 
-def test_ranges_json_below_18_is_an_empty_list_with_the_reason_on_stderr():
-    result = ok("ranges", "--age", "17", "--format", "json")
+def test_ranges_json_below_13_is_an_empty_list_with_the_reason_on_stderr():
+    result = ok("ranges", "--age", "12", "--format", "json")
     assert json.loads(result.stdout) == []
-    assert "No interval applies at age 17" in result.stderr
+    assert "No interval applies at age 12" in result.stderr
 
 
 def test_ranges_says_when_a_lab_interval_is_for_the_other_sex(tmp_path):
@@ -517,3 +520,39 @@ def test_ranges_says_when_a_lab_interval_is_for_the_other_sex(tmp_path):
 
 def test_ranges_for_an_adult_lists_every_analyte_and_no_excuse():
     assert "No interval applies" not in ok("ranges", "--age", "40").stdout
+
+def test_a_warning_is_shown_in_the_table_and_json_and_is_not_an_error():
+    table = invoke("interpret", "ldh=20U/L", "alt=30")
+    assert table.exit_code == 0, table.output
+    assert "20U/L !" in table.stdout
+    assert "! warning, ldh: 20U/L is unusually low for lactate dehydrogenase in U/L" in table.stdout
+    document = as_json("interpret", "ldh=20U/L", "alt=30")
+    assert document["analytes"]["ldh"]["warnings"] == [document["warnings"][0].removeprefix("ldh: ")]
+    assert "check value and unit" in document["warnings"][0]
+    assert document["analytes"]["alt"]["warnings"] == []
+
+
+def test_every_report_says_which_intervals_are_defaults_next_to_normal_panel():
+    tokens = ["bili=17umol/L", "alp=70", "ldh=150", "ast=20", "alt=20", "--sex", "F", "--age", "50"]
+    document = as_json("interpret", *tokens)
+    assert document["normal_panel"]["status"] == "met"
+    assert document["normal_panel"]["default_intervals"] == ["bilirubin", "alp", "ldh", "ast", "alt"]
+    assert document["analytes"]["bilirubin"]["range_is_default"] is True
+    text = ok("interpret", *tokens).stdout
+    panel_line = text.index("normal-panel: met")
+    assert "rests on levlab's default intervals for bilirubin, ALP, LDH, AST, ALT" in text[panel_line:]
+    assert "(levlab default, not your laboratory's)" in text
+
+
+def test_the_laboratory_s_own_ranges_are_not_called_defaults(tmp_path):
+    lab = tmp_path / "lab.toml"
+    lab.write_text('[[interval]]\nanalyte = "bilirubin"\nrange = "< 17"\nunit = "µmol/L"\nsource = "our lab"\n', encoding="utf-8")
+    tokens = ["bili=17umol/L", "alp=70", "ldh=150", "ast=20", "alt=20", "--sex", "F", "--age", "50"]
+    document = as_json("interpret", *tokens, "--ranges", str(lab))
+    assert document["normal_panel"]["status"] == "not-met"  # 17 is raised at a lab with < 17
+    assert document["analytes"]["bilirubin"]["range_is_default"] is False
+    assert document["normal_panel"]["default_intervals"] == ["alp", "ldh", "ast", "alt"]
+
+
+def test_interpret_refuses_a_bare_enzyme_beside_one_in_µkat():
+    assert_one_line_error(invoke("interpret", "alp=1.2ukat/L", "alt=20", "bili=10umol/L"), "no unit", "µkat/L")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PANEL = ["interpret", "bili=2.4mg/dL", "alp=250", "ldh=480", "ast=40", "alt=0.6ukat/L", "--sex", "F", "--age", "60"]
+PANEL = ["interpret", "bili=2.4mg/dL", "alp=250U/L", "ldh=480U/L", "ast=40U/L", "alt=0.6ukat/L", "--sex", "F", "--age", "60"]
 # bili in mg/dL and alt in µkat/L make pint build its registry and convert: the code path a cache would serve.
 
 

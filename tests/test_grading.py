@@ -349,8 +349,8 @@ def test_hys_law_is_a_labelled_convention_with_its_source():
         ("200", "100", "hepatocellular"),  # (200/40)/(100/100) = 5.0 exactly
         ("199", "100", "mixed"),  # 4.975
         ("120", "100", "mixed"),  # 3.0
-        ("80", "100", "cholestatic"),  # 2.0 exactly (ALT raised, ALP not)
-        ("81", "100", "mixed"),  # 2.025
+        ("120", "200", "cholestatic"),  # 3.0 / 2.0 = 1.5, ALP at 2 x ULN
+        ("200", "200", "mixed"),  # 5 / 2 = 2.5
         ("30", "300", "cholestatic"),  # 0.25, only ALP raised
         ("400", "200", "hepatocellular"),  # 10 / 2 = 5.0 exactly, both raised
     ],
@@ -365,7 +365,8 @@ def test_r_ratio_bands(alt, alp, expected):
 
 @pytest.mark.parametrize(
     ("alt", "alp"),
-    [("40", "100"), ("30", "90"), (">500", "100"), ("200", None)],
+    [("40", "100"), ("30", "90"), (">500", "100"), ("200", None),
+     ("80", "100"), ("119", "199"), ("119.9", "150")],  # ALT < 3 x ULN and ALP < 2 x ULN: a mild rise
 )
 def test_r_ratio_only_when_alt_or_alp_raised_and_both_exact(alt, alp):
     results = {"alt": judged("alt", alt, "0 - 40")}
@@ -452,6 +453,13 @@ def serial(now: dict[str, str], before: dict[str, str] | None):
         ({"alt": ">30"}, {"alt": "30"}, "undecided"),  # now censored across the ULN
         ({"alt": "50"}, {"alt": ">30"}, "undecided"),  # before censored across the ULN
         ({"alt": "50", "ast": "50"}, {"alt": ">30", "ast": "30"}, "met"),  # AST settles it
+        # decided: only the direction that matters counts (rules.toml, new-abnormal interpretation)
+        ({"ggt": "34"}, {"ggt": "40"}, "not met"),  # in range -> low (range 35 - 50): no bearing
+        ({"ggt": "51"}, {"ggt": "34"}, "met"),  # low -> raised: newly raised
+        ({"ggt": "34"}, {"ggt": "51"}, "not met"),  # raised -> low: not raised now
+        ({"albumin": "51"}, {"albumin": "40"}, "not met"),  # albumin rising above range: not watched
+        ({"albumin": "34"}, {"albumin": "51"}, "met"),  # albumin from above range to low
+        ({"albumin": "34"}, {"albumin": "<40"}, "undecided"),  # before censored across the LLN
     ],
 )
 def test_new_abnormal(now, before, expected):
@@ -462,3 +470,31 @@ def test_new_abnormal_is_a_labelled_convention():
     current = [judged("alt", "41", "0 - 40")]
     hit = next(h for h in interpret_results(current, ADULT_F, previous=[judged("alt", "40", "0 - 40")]).hits if h.rule_id == "new-abnormal")
     assert hit.kind == "convention" and "LUMC" in hit.source
+
+
+# --- how Hy's law, the pattern and bilirubin-over-2 relate ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tokens", "shown"),
+    [
+        pytest.param(["alt=200", "alp=100", "bili=80umol/L"], True, id="hys-law-with-pattern-and-bilirubin"),
+        pytest.param(["alt=200", "alp=100", "bili=30umol/L"], False, id="no-hys-law-bilirubin-1.2x"),
+        pytest.param(["alt=200", "alp=300", "bili=80umol/L"], False, id="alp-2.9x-no-hys-law"),
+    ],
+)
+def test_a_relation_line_when_hys_law_appears_with_a_pattern_or_bilirubin_over_2(tokens, shown):
+    result = run("interpret", *tokens, "--sex", "F", "--age", "50", "--format", "json")
+    document = json.loads(result.output)
+    assert (document["relation"] is not None) is shown
+    if shown:
+        assert "Hy's law requires ALP < 2 x ULN" in document["relation"]
+        assert "R ratio is a separate view" in document["relation"]
+        text = run("interpret", *tokens, "--sex", "F", "--age", "50").output
+        assert "note: how these relate" in text
+
+
+def test_r_ratio_cites_the_convention_it_follows():
+    spec = load_toml("patterns.toml")["r_ratio"]
+    assert {(c["analyte"], c["op"], c["value"]) for c in spec["classify_when"]} == {("alt", ">=", 3), ("alp", ">=", 2)}
+    assert "CIOMS" in spec["classify_basis"] and "CIOMS" in spec["source"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from levlab.catalog import analytes, get_analyte
 from levlab.errors import ImplausibleValueError, LevlabError, UnitError, UsageError, ValueParseError
-from levlab.interpret import assess, interpret_panel, read_measurement
+from levlab.interpret import assess, check_assumed_units, interpret_panel, read_measurement
 from levlab.model import HL7_INTERPRETATION, Patient
 from levlab.ranges import candidate_intervals, default_intervals
 from levlab.tokens import read_tokens
+from levlab.values import format_number
 
 BILIRUBIN_MG_DL = 10 * 1000 / 584.66  # µmol/L per mg/dL
 
@@ -85,40 +88,134 @@ def test_analytes_with_two_customary_units_need_one(analyte, text, names):
 @pytest.mark.parametrize(
     ("analyte", "text", "suggested"),
     [
-        pytest.param("alt", "0.5", "µkat/L", id="alt-0.5-no-unit-means-µkat"),
-        pytest.param("ast", "0.4", "µkat/L", id="ast-0.4"),
-        pytest.param("ldh", "3.5", "µkat/L", id="ldh-3.5"),
         pytest.param("albumin", "3.5 g/L", "g/dL", id="albumin-3.5-g/L-means-g/dL"),
-        pytest.param("albumin", "35 g/dL", "g/L", id="albumin-35-g/dL-means-g/L"),
-        pytest.param("bilirubin", "100 mg/dL", "µmol/L", id="bilirubin-100-mg/dL-means-µmol"),
-        pytest.param("leukocytes", "7500", "/µL", id="wbc-7500-means-per-µL"),
+        pytest.param("albumin", "35 g/dL", "35 g/L", id="albumin-35-g/dL-means-g/L"),
+        pytest.param("bilirubin", "100 mg/dL", "100 µmol/L", id="bilirubin-100-mg/dL-means-µmol"),
+        pytest.param("leukocytes", "7500 10^9/L", "/µL", id="wbc-7500-giga-means-per-µL"),
     ],
 )
-def test_implausible_values_name_the_likely_unit(analyte, text, suggested):
-    with pytest.raises(ImplausibleValueError, match="implausible") as caught:
+def test_impossible_values_name_the_likely_unit(analyte, text, suggested):
+    with pytest.raises(ImplausibleValueError, match="impossible whatever the unit") as caught:
         read_measurement(get_analyte(analyte), text)
     assert f"did you mean {suggested}" in str(caught.value)
 
 
-def test_bilirubin_5000_µmol_is_implausible_and_points_at_the_unit():
+@pytest.mark.parametrize(
+    ("analyte", "text", "suggested"),
+    [
+        pytest.param("alt", "0.5", "µkat/L", id="alt-0.5-no-unit-may-be-µkat"),
+        pytest.param("ast", "0.4", "µkat/L", id="ast-0.4"),
+        pytest.param("ldh", "3.5", "µkat/L", id="ldh-3.5"),
+        pytest.param("alp", "6", "µkat/L (6 µkat/L = 360 U/L)", id="alp-6-may-be-360-U/L"),
+        pytest.param("leukocytes", "7500", "/µL", id="wbc-7500-means-per-µL"),
+        pytest.param("leukocytes", "300", "/µL (300 /µL = 0.3 10^9/L)", id="wbc-300-leukopenic-per-µL"),
+    ],
+)
+def test_a_bare_number_believable_in_another_unit_is_asked(analyte, text, suggested):
+    with pytest.raises(ImplausibleValueError, match="has no unit") as caught:
+        read_measurement(get_analyte(analyte), text)
+    assert f"may be {suggested}" in str(caught.value)
+    assert "does not guess" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("1.4 mg/dL", "did you mean 1.4 mmol/L?", id="glucose-canonical-hint-has-no-self-conversion"),
+        pytest.param("1.4 mmol/L", "did you mean mmol/L", id="never-suggests-the-given-unit"),
+    ],
+)
+def test_a_hint_never_converts_a_unit_into_itself(text, message):
+    glucose = get_analyte("glucose")
+    if text == "1.4 mg/dL":
+        with pytest.raises(ImplausibleValueError) as caught:
+            read_measurement(glucose, text)
+        assert message in str(caught.value)
+        assert "1.4 mmol/L = 1.4 mmol/L" not in str(caught.value)
+    else:
+        assert read_measurement(glucose, text).warnings == ()
+
+
+def test_a_hint_skips_a_unit_that_gives_the_same_number():
     with pytest.raises(ImplausibleValueError) as caught:
-        read_measurement(get_analyte("bilirubin"), "5000 µmol/L")
-    message = str(caught.value)
-    assert "implausible in µmol/L" in message
-    assert "unit" in message.split("implausible in µmol/L", 1)[1]
+        read_measurement(get_analyte("cea"), "200000 µg/L")
+    assert "ng/mL" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "bare_ok"),
+    [
+        pytest.param("alt", "3 U/L", False, id="alt-usual-low"),
+        pytest.param("alt", "30000", True, id="alt-usual-high"),
+        pytest.param("alt", "10.01", True, id="alt-bare-just-above-µkat-zone"),
+        pytest.param("alp", "25.01", True, id="alp-bare-just-above-µkat-zone"),
+        pytest.param("ldh", "60.01", True, id="ldh-bare-just-above-µkat-zone"),
+        pytest.param("leukocytes", "99.9", True, id="wbc-bare-just-below-per-µL-zone"),
+        pytest.param("bilirubin", "1000 µmol/L", False, id="bilirubin-usual-high"),
+        pytest.param("bilirubin", "0 µmol/L", False, id="bilirubin-zero"),
+    ],
+)
+def test_usual_span_is_inclusive_and_unwarned(analyte, text, bare_ok):
+    measurement = read_measurement(get_analyte(analyte), text)
+    assert measurement.warnings == ()
+    assert measurement.unit_assumed is bare_ok
 
 
 @pytest.mark.parametrize(
     ("analyte", "text"),
     [
-        pytest.param("alt", "2", id="alt-plausible-low"),
-        pytest.param("alt", "30000", id="alt-plausible-high"),
-        pytest.param("bilirubin", "1000 µmol/L", id="bilirubin-plausible-high"),
-        pytest.param("bilirubin", "0 µmol/L", id="bilirubin-zero"),
+        pytest.param("alt", "10", id="alt-10-is-asked"),
+        pytest.param("alp", "25", id="alp-25-is-asked"),
+        pytest.param("ldh", "60", id="ldh-60-is-asked"),
+        pytest.param("ast", "10", id="ast-10-is-asked"),
+        pytest.param("ggt", "10", id="ggt-10-is-asked"),
+        pytest.param("leukocytes", "100", id="wbc-100-is-asked"),
     ],
 )
-def test_plausible_span_is_inclusive(analyte, text):
-    read_measurement(get_analyte(analyte), text)
+def test_the_bare_number_zone_includes_its_limits(analyte, text):
+    with pytest.raises(ImplausibleValueError, match="has no unit"):
+        read_measurement(get_analyte(analyte), text)
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text", "direction"),
+    [
+        pytest.param("ldh", "20 U/L", "low", id="ldh-20-U/L"),
+        pytest.param("alt", "2 U/L", "low", id="alt-2-U/L"),
+        pytest.param("alt", "0.9 U/L", "low", id="alt-0.9-U/L"),
+        pytest.param("alp", "6 U/L", "low", id="alp-6-U/L"),
+        pytest.param("albumin", "9 g/L", "low", id="albumin-9-g/L"),
+        pytest.param("leukocytes", "300 10^9/L", "high", id="wbc-300-giga-stated"),
+        pytest.param("bilirubin", "1200 µmol/L", "high", id="bilirubin-1200"),
+    ],
+)
+def test_an_unusual_value_in_a_stated_unit_is_read_with_a_warning(analyte, text, direction):
+    measurement = read_measurement(get_analyte(analyte), text)
+    assert len(measurement.warnings) == 1
+    assert f"unusually {direction}" in measurement.warnings[0]
+    assert "check value and unit" in measurement.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("analyte", "text"),
+    [
+        pytest.param("albumin", "82 g/L", id="albumin-82"),
+        pytest.param("albumin", "4.9 g/L", id="albumin-below-5"),
+        pytest.param("bilirubin", "1501 µmol/L", id="bilirubin-above-1500"),
+        pytest.param("leukocytes", "1001 10^9/L", id="wbc-above-1000"),
+        pytest.param("haemoglobin", "16 mmol/L", id="hb-16-mmol"),
+    ],
+)
+def test_an_impossible_value_is_an_error_whatever_the_unit(analyte, text):
+    with pytest.raises(ImplausibleValueError, match="impossible whatever the unit"):
+        read_measurement(get_analyte(analyte), text)
+
+
+def test_a_bare_value_unusual_for_the_assumed_unit_is_an_error_not_a_warning():
+    # 150 x10^9/L stated is a warning (hyperleukocytosis); bare 150 is asked (may be /µL)
+    assert read_measurement(get_analyte("leukocytes"), "150 10^9/L").warnings
+    with pytest.raises(ImplausibleValueError):
+        read_measurement(get_analyte("leukocytes"), "150")
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -130,7 +227,7 @@ def test_plausible_span_is_inclusive(analyte, text):
         pytest.param("bili=2.4mg/dL", "bilirubin", 2.4 * BILIRUBIN_MG_DL, id="bili-mg/dL"),
         pytest.param("ALAT=35", "alt", 35, id="ALAT"),
         pytest.param("ldh=480 U/L", "ldh", 480, id="spaced-unit"),
-        pytest.param("alt=<5", "alt", 5, id="censored"),
+        pytest.param("alt=<5U/L", "alt", 5, id="censored"),
         pytest.param("1742-6=35U/L", "alt", 35, id="loinc"),
         pytest.param("S-ALAT=35", "alt", 35, id="specimen-prefix"),
         pytest.param(" gamma-GT = 40 ", "ggt", 40, id="padded"),
@@ -164,12 +261,13 @@ def test_read_tokens_errors(tokens, error, match):
 @pytest.mark.parametrize(
     ("token", "flag"),
     [
-        pytest.param("alt=<5", "N", id="lt5-inside-45"),
+        pytest.param("alt=<5U/L", "L", id="lt5-below-10"),
         pytest.param("alt=>1000", "H", id="gt1000-raised"),
         pytest.param("alt=<50", "?", id="lt50-straddles-45"),
-        pytest.param("alt=>=45", "H", id="ge45-raised-under-lt45"),
-        pytest.param("alt=<=45", "?", id="le45-could-be-45"),
-        pytest.param("alt=<45", "N", id="lt45-inside"),
+        pytest.param("alt=>=45", "?", id="ge45-could-be-45-inside"),
+        pytest.param("alt=>45", "H", id="gt45-raised"),
+        pytest.param("alt=<=45", "?", id="le45-could-be-below-10"),
+        pytest.param("alt=<45", "?", id="lt45-could-be-below-10"),
     ],
 )
 def test_censored_alt_for_a_woman(token, flag):
@@ -185,10 +283,12 @@ def test_censored_alt_for_a_woman(token, flag):
     [
         pytest.param("alt=20", "N", id="alt-20-N-under-both"),
         pytest.param("alt=44", "N", id="alt-44-N-under-both"),
-        pytest.param("alt=45", "?", id="alt-45-raised-for-F-normal-for-M"),
+        pytest.param("alt=45", "N", id="alt-45-inside-both-limits-included"),
+        pytest.param("alt=45.1", "?", id="alt-45.1-raised-for-F-normal-for-M"),
         pytest.param("alt=60", "?", id="alt-60-between-45-and-70"),
         pytest.param("alt=69", "?", id="alt-69-between"),
-        pytest.param("alt=70", "H", id="alt-70-raised-under-both"),
+        pytest.param("alt=70", "?", id="alt-70-raised-for-F-inside-for-M"),
+        pytest.param("alt=70.1", "H", id="alt-70.1-raised-under-both"),
         pytest.param("alt=100", "H", id="alt-100-H-under-both"),
     ],
 )
@@ -203,8 +303,8 @@ def test_sex_unknown(token, flag):
 def test_sex_unknown_reason_names_both_intervals():
     result = judged("alt=60", age=50)
     assert "sex" in result.reason
-    assert "< 45 U/L" in result.reason
-    assert "< 70 U/L" in result.reason
+    assert "10 - 45 U/L" in result.reason
+    assert "10 - 70 U/L" in result.reason
 
 
 @pytest.mark.parametrize(
@@ -371,3 +471,93 @@ def test_assess_given_the_candidate_intervals_judges_as_without_them(sex: str | 
             assert assess(measurement, patient, table, given) == assess(measurement, patient, table), analyte.id
             judged += 1
     assert judged > len(analytes())
+
+
+# --- safety: a bare enzyme number that may be µkat/L never yields the 98% statement ----------
+
+_NORMAL_PANEL_TEXTS = {"bilirubin": "10 µmol/L", "alp": "70 U/L", "ldh": "150 U/L", "ast": "20 U/L", "alt": "20 U/L"}
+_PATIENTS = [Patient(sex, age) for sex in ("F", "M", None) for age in (18, 45, 69, 70, 90, None)]
+
+
+def _bare_grid(cap: float) -> list[float]:
+    """Every hundredth up to cap and 50% beyond it (exhaustive at the display precision)."""
+    return [n / 100 for n in range(0, int(cap * 150) + 1)]
+
+
+def _raised_in_µkat(analyte_id: str, number: float) -> bool:
+    """Would `number` µkat/L be raised (above the ULN) for some patient?"""
+    measurement = read_measurement(get_analyte(analyte_id), f"{number} µkat/L")
+    return any(assess(measurement, patient).flag == "H" for patient in _PATIENTS)
+
+
+@pytest.mark.parametrize("analyte_id", ["alp", "ldh", "ast", "alt"])
+def test_no_bare_enzyme_value_raised_if_read_in_µkat_can_yield_met(analyte_id):
+    analyte = get_analyte(analyte_id)
+    ((other, _, cap),) = analyte.believable
+    assert other == "µkat/L"
+    checked = 0
+    for number in _bare_grid(cap):
+        text = f"{number:g}"
+        if number <= cap:  # a believable µkat/L result: it must never be taken as U/L
+            with pytest.raises(ImplausibleValueError, match="has no unit"):
+                read_measurement(analyte, text)
+            checked += _raised_in_µkat(analyte_id, number)
+            continue
+        # beyond the zone a bare number is read in U/L (as µkat/L it would exceed every believable result)
+        assert read_measurement(analyte, text).unit_assumed
+    assert checked > 0  # the grid does cross values that are raised in µkat/L
+
+
+@settings(max_examples=300, deadline=None)
+@given(analyte_id=st.sampled_from(["alp", "ldh", "ast", "alt"]), number=st.floats(0, 100, allow_nan=False),
+       patient=st.sampled_from(_PATIENTS))
+def test_a_bare_enzyme_met_panel_means_the_number_is_no_believable_µkat_result(analyte_id, number, patient):
+    analyte = get_analyte(analyte_id)
+    texts = dict(_NORMAL_PANEL_TEXTS, **{analyte_id: format_number(number)})
+    try:
+        measurements = {a: read_measurement(get_analyte(a), t) for a, t in texts.items()}
+    except LevlabError:
+        return
+    panel = interpret_panel(measurements, patient)
+    if panel.normal_panel.status == "met":
+        shown = measurements[analyte_id].number
+        assert not any(low <= shown <= high for _, low, high in analyte.believable)
+
+
+def test_a_panel_whose_bare_enzymes_all_look_like_µkat_is_asked_not_guessed():
+    with pytest.raises(ImplausibleValueError, match="has no unit"):
+        read_tokens(["bili=10umol/L", "alp=1.2", "ldh=3", "ast=0.4", "alt=0.5"])
+
+
+def test_issue_example_alp_6_bare_is_asked():
+    with pytest.raises(ImplausibleValueError, match="6 µkat/L = 360 U/L"):
+        read_tokens(["bili=10umol/L", "alp=6", "ldh=150", "ast=20", "alt=20"])
+
+
+def test_a_warned_value_counts_toward_met_and_the_reason_says_what_to_check():
+    texts = dict(_NORMAL_PANEL_TEXTS, alp="6 U/L")
+    panel = interpret_panel({a: read_measurement(get_analyte(a), t) for a, t in texts.items()}, Patient("F", 60))
+    assert panel.normal_panel.status == "met"
+    assert "check value and unit: ALP 6 U/L" in panel.normal_panel.reason
+    assert panel.warnings and panel.warnings[0].startswith("alp: 6 U/L is unusually low")
+    assert panel.result("alp").warnings == panel.result("alp").measurement.warnings
+
+
+@pytest.mark.parametrize(
+    ("tokens", "refused"),
+    [
+        pytest.param(["alp=1.2ukat/L", "alt=20"], True, id="bare-alt-beside-µkat-alp"),
+        pytest.param(["ldh=3ukat/L", "ast=25", "alt=30U/L"], True, id="bare-ast-beside-µkat-ldh"),
+        pytest.param(["alp=1.2ukat/L", "alt=20U/L"], False, id="both-stated"),
+        pytest.param(["alp=70", "alt=20"], False, id="both-bare-above-the-µkat-zone"),
+        pytest.param(["alp=70U/L", "alt=20"], False, id="U/L-stated-beside-bare"),
+        pytest.param(["cea=5ng/mL", "alt=20"], False, id="a-unit-that-does-not-change-the-number"),
+    ],
+)
+def test_a_bare_enzyme_beside_one_in_µkat_is_asked(tokens, refused):
+    measurements = read_tokens(tokens).values()
+    if refused:
+        with pytest.raises(UnitError, match="does not assume U/L beside µkat/L"):
+            check_assumed_units(measurements)
+    else:
+        check_assumed_units(measurements)

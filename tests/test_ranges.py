@@ -115,10 +115,13 @@ def test_every_default_interval_names_its_source_and_an_age_span():
 @pytest.mark.parametrize(
     ("analyte", "sex", "low", "high", "high_inclusive"),
     [
-        pytest.param("alt", "F", None, 45, False, id="alt-F-lt45"),
-        pytest.param("alt", "M", None, 70, False, id="alt-M-lt70"),
-        pytest.param("ast", "F", None, 35, True, id="ast-F-le35"),
-        pytest.param("ast", "M", None, 45, True, id="ast-M-le45"),
+        pytest.param("alt", "F", 10, 45, True, id="alt-F-10-45-inclusive"),
+        pytest.param("alt", "M", 10, 70, True, id="alt-M-10-70-inclusive"),
+        pytest.param("ast", "F", 15, 35, True, id="ast-F-15-35"),
+        pytest.param("ast", "M", 15, 45, True, id="ast-M-15-45"),
+        pytest.param("leukocytes", None, 3.5, 8.8, True, id="wbc-nordin-3.5-8.8"),
+        pytest.param("haemoglobin", "F", 7.5, 10.0, True, id="hb-F-sanquin-7.5-10.0-mmol"),
+        pytest.param("haemoglobin", "M", 8.5, 11.0, True, id="hb-M-sanquin-8.5-11.0-mmol"),
         pytest.param("alp", None, 35, 105, True, id="alp-35-105"),
         pytest.param("albumin", None, 35, 50, True, id="albumin-35-50"),
     ],
@@ -404,3 +407,47 @@ def test_the_default_intervals_pass_the_checks_of_a_ranges_file():
     with open(data_path("ranges.toml"), encoding="utf-8") as handle:
         text = handle.read()
     load_interval_file(text, "ranges.toml")
+
+@pytest.mark.parametrize(
+    ("sex", "age", "low", "high"),
+    [
+        pytest.param("M", 13, 7, 36, id="M-13-first-year-of-band"),
+        pytest.param("M", 18, 7, 36, id="M-18-no-longer-a-gap"),
+        pytest.param("F", 18.9, 6, 35, id="F-18.9-completed-years"),
+        pytest.param("M", 19, 9, 102, id="M-19-adult-band"),
+        pytest.param("F", 19, 6, 62, id="F-19-adult-band"),
+    ],
+)
+def test_ggt_has_a_number_band_for_13_to_18(sex, age, low, high):
+    certain, possible = candidate_intervals(default_intervals(), "ggt", Patient(sex=sex, age=age))
+    assert not possible and len(certain) == 1
+    assert (certain[0].low, certain[0].high) == (low, high)
+
+
+def test_ggt_under_13_is_still_not_judged():
+    certain, possible = candidate_intervals(default_intervals(), "ggt", Patient(sex="M", age=12))
+    assert not certain and not possible
+
+
+@pytest.mark.parametrize(
+    ("analyte", "smoker", "cited", "not_cited"),
+    [
+        pytest.param("cea", False, "StatPearls", "MedlinePlus", id="cea-non-smoker-3.0-statpearls-only"),
+        pytest.param("cea", True, "MedlinePlus", None, id="cea-smoker-5.0-both"),
+        pytest.param("leukocytes", None, "Nordin", "Rustad", id="wbc-cites-nordin"),
+        pytest.param("haemoglobin", None, "Sanquin", "Rustad", id="hb-cites-sanquin"),
+    ],
+)
+def test_each_interval_cites_only_a_source_that_gives_its_figure(analyte, smoker, cited, not_cited):
+    intervals = [i for i in default_intervals().for_analyte(analyte) if smoker is None or i.smoker is smoker]
+    assert intervals
+    for interval in intervals:
+        assert cited in interval.source
+        if not_cited:
+            assert not_cited not in interval.source
+
+
+def test_the_nordic_haemoglobin_alternative_is_documented_beside_the_default():
+    for interval in default_intervals().for_analyte("haemoglobin"):
+        assert "Nordin" in interval.note and "--ranges" in interval.note
+        assert interval.unit == "mmol/L"

@@ -94,3 +94,30 @@ def test_the_documented_json_keys_are_the_ones_interpret_writes():
     written |= {key for flag in document["flags"] for key in flag} | set(document["pattern"] or {})
     assert documented <= written, documented - written
     assert {"levlab_version", "analytes", "flags", "normal_panel", "disclaimer"} <= documented
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in re.findall(r"\d+(?:\.\d+)?", text)}
+
+
+def test_the_reference_interval_table_matches_the_data():
+    """Every analyte with a default has one row; its limits, age bounds and source are the data's."""
+    from levlab.data import load_toml
+
+    section = README.split("## Reference intervals", 1)[1].split("\n## ", 1)[0]
+    table = section.split("| analyte | interval | source |", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.strip().splitlines()[1:]:
+        name, interval, source = (cell.strip() for cell in line.strip("|").split("|"))
+        rows[name.casefold()] = (interval.replace("10⁹/L", ""), source)
+    entries = load_toml("ranges.toml")["interval"]
+    assert set(rows) == {entry["analyte"] for entry in entries}
+    for analyte, (interval, source) in rows.items():
+        mine = [entry for entry in entries if entry["analyte"] == analyte]
+        expected = set()
+        for entry in mine:
+            expected |= _numbers(entry["range"])
+            expected |= {float(entry[key]) for key in ("age_min", "age_max") if key in entry}
+            first_word = re.split(r"[ ,(]", entry["source"], maxsplit=1)[0]
+            assert first_word in source, (analyte, entry["source"], source)
+        assert _numbers(interval) == expected, (analyte, interval)
