@@ -148,8 +148,8 @@ def test_a_hint_skips_a_unit_that_gives_the_same_number():
         pytest.param("alt", "3 U/L", False, id="alt-usual-low"),
         pytest.param("alt", "30000", True, id="alt-usual-high"),
         pytest.param("alt", "10.01", True, id="alt-bare-just-above-µkat-zone"),
-        pytest.param("alp", "25.01", True, id="alp-bare-just-above-µkat-zone"),
-        pytest.param("ldh", "60.01", True, id="ldh-bare-just-above-µkat-zone"),
+        pytest.param("alp", "35.01", True, id="alp-bare-just-above-µkat-zone"),
+        pytest.param("ldh", "115.01", True, id="ldh-bare-just-above-µkat-zone"),
         pytest.param("leukocytes", "99.9", True, id="wbc-bare-just-below-per-µL-zone"),
         pytest.param("bilirubin", "1000 µmol/L", False, id="bilirubin-usual-high"),
         pytest.param("bilirubin", "0 µmol/L", False, id="bilirubin-zero"),
@@ -321,8 +321,8 @@ def test_sex_known_picks_one_interval(sex, flag, high):
 @pytest.mark.parametrize(
     ("token", "flag"),
     [
-        pytest.param("ldh=100", "L", id="below-both-lower-limits"),
-        pytest.param("ldh=110", "?", id="between-105-and-115"),
+        pytest.param("ldh=100U/L", "L", id="below-both-lower-limits"),
+        pytest.param("ldh=110U/L", "?", id="between-105-and-115"),
         pytest.param("ldh=150", "N", id="inside-both"),
         pytest.param("ldh=205", "N", id="205-inside-both-inclusive"),
         pytest.param("ldh=210", "?", id="between-205-and-255"),
@@ -522,6 +522,29 @@ def test_a_bare_enzyme_met_panel_means_the_number_is_no_believable_µkat_result(
     if panel.normal_panel.status == "met":
         shown = measurements[analyte_id].number
         assert not any(low <= shown <= high for _, low, high in analyte.believable)
+
+
+@pytest.mark.parametrize("analyte_id", ["alp", "ldh", "ast", "alt", "ggt"])
+def test_a_bare_enzyme_taken_as_u_per_l_is_never_below_a_default_lower_limit(analyte_id):
+    """Low values do not block normal-panel, so a bare number that would be low in U/L (ALP 30) but is
+    raised as µkat/L (1800 U/L) must be asked: the bare-number zone reaches every default lower limit."""
+    analyte = get_analyte(analyte_id)
+    ((_, _, cap),) = analyte.believable
+    lows = [i.low for i in default_intervals().for_analyte(analyte_id) if i.low is not None]
+    assert lows, "the enzyme has default lower limits"
+    assert cap >= max(lows)
+    for number in _bare_grid(cap):
+        if number <= cap:
+            continue
+        measurement = read_measurement(analyte, f"{number:g}")
+        assert all(assess(measurement, patient).flag != "L" for patient in _PATIENTS)
+
+
+@pytest.mark.parametrize(("token", "ukat"), [("alp=30", "1800 U/L"), ("ldh=100", "6000 U/L"), ("ast=12", "720 U/L"),
+                                              ("ggt=11", "660 U/L")])
+def test_a_bare_enzyme_low_in_u_per_l_but_raised_in_µkat_is_asked(token, ukat):
+    with pytest.raises(ImplausibleValueError, match=ukat):
+        read_tokens(["bili=10umol/L", token])
 
 
 def test_a_panel_whose_bare_enzymes_all_look_like_µkat_is_asked_not_guessed():

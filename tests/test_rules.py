@@ -119,7 +119,7 @@ def test_bilirubin_over_2_undecided_for_censored_values_across_the_threshold(tok
         pytest.param(["alp=106", "ldh=150"], True, id="alp-raised"),
         pytest.param(["alp=70", "ldh=206"], True, id="ldh-raised"),
         pytest.param(["alp=105", "ldh=205"], False, id="both-at-uln-inclusive"),
-        pytest.param(["alp=30", "ldh=100"], False, id="both-low"),
+        pytest.param(["alp=30U/L", "ldh=100U/L"], False, id="both-low"),
         pytest.param(["alp=106"], True, id="alp-alone"),
     ],
 )
@@ -333,7 +333,7 @@ def test_ascites_ratio_undecided_when_censored_across_3():
         pytest.param(["ascites_ldh=500", "ldh=<200"], "undecided", id="serum-below-200-ratio-over-2.5"),
         pytest.param(["ascites_ldh=<600", "ldh=<200"], "undecided", id="both-censored-toward-zero"),
         pytest.param(["ascites_ldh=600", "ldh=>200"], "not", id="serum-over-200-ratio-under-3"),
-        pytest.param(["ascites_ldh=600", "ldh=>100"], "undecided", id="serum-over-100-ratio-under-6"),
+        pytest.param(["ascites_ldh=600", "ldh=>100U/L"], "undecided", id="serum-over-100-ratio-under-6"),
         pytest.param(["ascites_ldh=<600", "ldh=>200"], "not", id="ratio-surely-under-3"),
     ],
 )
@@ -396,8 +396,8 @@ def test_normal_panel_met_with_sex_unknown_when_inside_every_interval():
 @pytest.mark.parametrize(
     ("low_token", "analyte"),
     [
-        pytest.param("alp=30", "ALP", id="alp-low"),
-        pytest.param("ldh=100", "LDH", id="ldh-low"),
+        pytest.param("alp=30U/L", "ALP", id="alp-low"),
+        pytest.param("ldh=100U/L", "LDH", id="ldh-low"),
         pytest.param("bili=3umol/L", "bilirubin", id="bilirubin-low"),
     ],
 )
