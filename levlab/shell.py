@@ -112,7 +112,6 @@ def _lines(stdin: TextIO, stdout: TextIO, prompt: str | None) -> Iterator[str]:
 
 def _prompt_loop(session: Session, keep_history: bool, stdout: TextIO, stderr: TextIO) -> int:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.shortcuts import clear
 
@@ -125,8 +124,8 @@ def _prompt_loop(session: Session, keep_history: bool, stdout: TextIO, stderr: T
             history = _safe_file_history(path)
         else:
             stdout.write(say("no_history", reason=problem) + "\n")
-    prompt = PromptSession(history=history, completer=_completer(session), auto_suggest=AutoSuggestFromHistory(),
-                           complete_while_typing=False)
+    # No suggestions from history as one types: a previous patient's values are never offered unasked.
+    prompt = PromptSession(history=history, completer=_completer(session), complete_while_typing=False)
     while True:
         try:
             line = prompt.prompt(PROMPT)
