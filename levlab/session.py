@@ -64,6 +64,7 @@ TEXTS: dict[str, str] = {
     "error": "Error: {message}",
     "unknown_command": "{word} is not a command or a token; write ANALYTE=VALUE[UNIT] (e.g. alt=35) or type help",
     "bad_quotes": "cannot split the line: {reason}",
+    "line_too_long": "the line is {length} characters long; at most {limit} are read",
     "bad_age": "age {text} is not understood; give years from 0 to 130, or - for unknown",
     "bad_smoker": "smoker {text} is not understood; use yes or no (ja/nee), or - for unknown",
     "needs_value": "{command} needs a value: {usage}",
@@ -90,6 +91,7 @@ UNSET_WORDS = frozenset({"-", "?", "unknown", "onbekend", "none"})
 YES_WORDS = frozenset({"yes", "y", "ja", "j", "true", "1"})
 NO_WORDS = frozenset({"no", "n", "nee", "false", "0"})
 AGE_LIMIT = 130
+MAX_LINE = 100_000  # characters: 10,000 tokens fit; shlex, slow on long quoted words, never sees more
 
 
 @dataclass(frozen=True)
@@ -163,17 +165,21 @@ def load_ranges(path: str) -> Any:
         with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(say("cannot_read_ranges", path=path, reason=error)) from None
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise UsageError(say("cannot_read_ranges", path=shown(path), reason=reason)) from None
     return load_interval_file(text, path)
 
 
 def split_tokens(line: str) -> list[str]:
     """A typed line as interpret tokens: shell quoting, and a word without `=` (a unit after a
     space, `bili=40 umol/L`) belongs to the token before it."""
-    try:
-        words = shlex.split(line)
-    except ValueError as error:
-        raise UsageError(say("bad_quotes", reason=error)) from None
+    if not any(mark in line for mark in "\"'\\"):
+        words = line.split()
+    else:
+        try:
+            words = shlex.split(line[:MAX_LINE])
+        except ValueError as error:
+            raise UsageError(say("bad_quotes", reason=error)) from None
     tokens: list[str] = []
     for word in words:
         if "=" not in word and tokens:
@@ -224,6 +230,8 @@ class Session:
             return Reply(say("error", message=error), error=True)
 
     def _evaluate(self, line: str) -> Reply:
+        if len(line) > MAX_LINE:
+            raise UsageError(say("line_too_long", length=f"{len(line):,}", limit=f"{MAX_LINE:,}"))
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             return Reply()

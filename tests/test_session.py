@@ -126,7 +126,7 @@ def test_a_bad_panel_is_the_interpret_error_and_the_session_goes_on(tokens):
     ("smoker maybe", "smoker 'maybe' is not understood"),
     ("baseline alt=0.5", "baseline token 'alt=0.5': alt '0.5' is implausible"),
     ("baseline", "baseline needs a value"),
-    ("ranges /no/such/file.toml", "cannot read ranges file /no/such/file.toml"),
+    ("ranges /no/such/file.toml", "cannot read ranges file '/no/such/file.toml': No such file or directory"),
     ("json please", "json takes no arguments"),
     ("alt 35", "'alt' is not a command or a token; write ANALYTE=VALUE[UNIT]"),
     ("bili='40", "cannot split the line"),
@@ -235,3 +235,20 @@ def test_every_one_word_alias_is_offered():
             if " " not in alias:
                 assert any(word.casefold().startswith(alias.casefold()) or analyte.id.startswith(alias.casefold())
                            for word in offered(alias)), alias
+
+
+@pytest.mark.parametrize("line", [
+    "alt=" + "9" * 5_000_000,  # a 5 MB value: a million times slower through shlex than this guard allows
+    "x" * 5_000_000, "sex " + "F" * 5_000_000, "ranges " + "f" * 5_000_000, "baseline alt=" + "9" * 5_000_000,
+    'alt="' + "9" * 99_000,  # an unclosed quote on a long line
+    "alt=" + "9" * 99_000, "ranges " + "f" * 99_000,
+    " ".join(f"alt={i}" for i in range(10_000)),
+])
+def test_a_hostile_line_gets_a_short_error_quickly(line):
+    import time
+
+    start = time.perf_counter()
+    _, replies = typed(line)
+    assert time.perf_counter() - start < 2.0
+    assert replies[0].error and len(replies[0].text) < 400 and "\n" not in replies[0].text
+
