@@ -24,29 +24,30 @@ from levlab.errors import LevlabError, UsageError, shown
 from levlab.model import Measurement, PanelResult, Patient
 
 TEXTS: dict[str, str] = {
-    "welcome": "levlab shell: type a panel (bili=40umol/L alp=250 ldh=480 ast=40 alt=35), or help. Ctrl-D or quit ends.",
-    "no_extra": 'No line editing, history or Tab completion: pip install "levlab[shell]" for them.',
+    "welcome": "levlab shell: type a panel (alt=35 bili=40umol/L ...), help, or quit (Ctrl-D).",
+    "no_extra": 'For line editing, history and Tab completion: pip install "levlab[shell]"',
     "no_history": "History is not kept this session: {reason}",
     "history_no_home": "no home directory (HOME or XDG_DATA_HOME)",
     "history_cannot_write": "cannot write {path}: {reason}",
     "help": (
-        "Type a panel as ANALYTE=VALUE[UNIT] tokens, as for `levlab interpret`:\n"
+        "A panel is ANALYTE=VALUE[UNIT] tokens, as for `levlab interpret`:\n"
         "  bili=40umol/L alp=250 ldh=480 ast=40 alt=35\n"
-        "  bili=2.4 mg/dL ALAT=0.6ukat/L alt=<5        (a unit may follow after a space)\n"
-        "The patient, kept for every panel until changed:\n"
-        "  sex F|M|V          age YEARS          smoker yes|no\n"
-        "  baseline alt=100 ast=50    baseline values for the CTCAE grades (replaces the baseline)\n"
-        "  ranges FILE        your laboratory's intervals (a `levlab ranges` TOML file)\n"
-        "  sex -, age -, smoker -, baseline -, ranges -    forget one setting (ranges -: levlab's defaults)\n"
+        "  bili=2.4 mg/dL ALAT=0.6ukat/L ggt=<5      (a unit may follow a space)\n"
+        "The patient, kept for every panel until changed (- forgets one):\n"
+        "  sex F|M|V      age YEARS      smoker yes|no\n"
+        "  baseline alt=100 ast=50   CTCAE baseline values (replace the baseline)\n"
+        "  ranges FILE    your laboratory's intervals (TOML, as --ranges);\n"
+        "                 ranges - goes back to levlab's defaults\n"
         "Commands:\n"
-        "  show (patient)     the settings in force\n"
-        "  json               the last panel as JSON (as `levlab interpret --format json`)\n"
-        "  again              the last panel again, with the settings in force now\n"
-        "  reset              a new patient: sex, age, smoker, baseline and last panel forgotten (ranges kept)\n"
-        "  clear              clear the screen (Ctrl-L)\n"
-        "  help               this text\n"
-        "  quit, exit         leave (or Ctrl-D)\n"
-        "Tab completes analyte names, aliases, units and commands; Up and Down recall earlier lines."
+        "  show, patient  the settings in force\n"
+        "  json           the last panel as JSON (as interpret --format json)\n"
+        "  again          the last panel again, with the settings in force now\n"
+        "  reset          a new patient: sex, age, smoker, baseline, last panel\n"
+        "                 forgotten (ranges kept)\n"
+        "  clear          clear the screen (Ctrl-L)\n"
+        "  help           this text\n"
+        "  quit, exit     leave (Ctrl-D)\n"
+        "Tab completes analytes, aliases, units and commands; Up/Down recall lines."
     ),
     "set_sex": "sex: {value}",
     "set_age": "age: {value}",

@@ -94,3 +94,11 @@ def test_the_documented_json_keys_are_the_ones_interpret_writes():
     written |= {key for flag in document["flags"] for key in flag} | set(document["pattern"] or {})
     assert documented <= written, documented - written
     assert {"levlab_version", "analytes", "flags", "normal_panel", "disclaimer"} <= documented
+
+
+def test_every_shell_command_is_in_the_readme_shell_section():
+    from levlab.session import Session
+
+    section = README.split("## A session: `levlab shell`", 1)[1].split("\n## ", 1)[0]
+    for command in Session().commands:
+        assert f"`{command}" in section, command
