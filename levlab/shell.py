@@ -70,42 +70,48 @@ def run_shell(session: Session, *, keep_history: bool = True, stdin: TextIO | No
               stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the session until quit or end of input; the exit status (2 if a line of a script failed)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    interactive = stdin.isatty() and stdout.isatty()
-    if interactive:
+    if stdin.isatty():
         try:
             import prompt_toolkit  # noqa: F401
         except ImportError:
-            stdout.write(say("welcome") + "\n" + say("no_extra") + "\n")
-            return _plain_loop(session, stdin, stdout, stderr, prompt=PROMPT)
-        return _prompt_loop(session, keep_history, stdout, stderr)
-    return _plain_loop(session, stdin, stdout, stderr, prompt=None)
+            have_extra = False
+        else:
+            have_extra = True
+        if have_extra and stdout.isatty():
+            return _prompt_loop(session, keep_history, stdout, stderr)
+        # no extra, or `levlab shell | tee log`: prompt and notes on the terminal, reports to stdout
+        screen = stdout if stdout.isatty() else stderr
+        screen.write(say("welcome") + "\n" + ("" if have_extra else say("no_extra") + "\n"))
+        return _plain_loop(session, stdin, stdout, stderr, screen)
+    return _plain_loop(session, stdin, stdout, stderr, None)
 
 
-def _plain_loop(session: Session, stdin: TextIO, stdout: TextIO, stderr: TextIO, prompt: str | None) -> int:
-    """Line by line from stdin; a prompt only at a terminal. In a script, an error gives exit 2."""
+def _plain_loop(session: Session, stdin: TextIO, stdout: TextIO, stderr: TextIO, screen: TextIO | None) -> int:
+    """Line by line from stdin; a prompt on `screen` when a person types. In a script, an error gives exit 2."""
     failed = False
-    for line in _lines(stdin, stdout, prompt):
+    for line in _lines(stdin, screen):
         reply = session.evaluate(line)
-        show(reply, stdout, stderr, rich=prompt is not None)
+        show(reply, stdout, stderr, rich=stdout.isatty())
         failed = failed or reply.error
         if reply.quit:
             break
-    return 2 if failed and prompt is None else 0
+    return 2 if failed and screen is None else 0
 
 
-def _lines(stdin: TextIO, stdout: TextIO, prompt: str | None) -> Iterator[str]:
+def _lines(stdin: TextIO, screen: TextIO | None) -> Iterator[str]:
     while True:
-        if prompt is not None:
-            stdout.write(prompt)
-            stdout.flush()
+        if screen is not None:
+            screen.write(PROMPT)
+            screen.flush()
         try:
             line = stdin.readline()
         except KeyboardInterrupt:
-            stdout.write("\n")
+            if screen is not None:
+                screen.write("\n")
             continue
         if not line:
-            if prompt is not None:
-                stdout.write("\n")
+            if screen is not None:
+                screen.write("\n")
             return
         yield line
 

@@ -117,6 +117,28 @@ def test_without_prompt_toolkit_the_shell_says_how_to_get_it_and_still_works(tmp
     assert not (tmp_path / "data").exists()
 
 
+def test_typing_into_a_shell_whose_output_is_piped_keeps_the_prompt_and_writes_plain_reports(tmp_path: Path):
+    """`levlab shell | tee session.log`: the prompt on the terminal, the reports as plain text into the pipe."""
+    log = tmp_path / "session.log"
+    child = pexpect.spawn("/bin/sh", ["-c", f'"{sys.executable}" -m levlab shell | tee "{log}"'],
+                          env=_env(tmp_path, tmp_path / "data"), encoding="utf-8", dimensions=(60, 200), timeout=30)
+    child.expect_exact("levlab> ")
+    started = child.before
+    type_line(child, "sex F")
+    child.expect_exact("sex: F")
+    type_line(child, "alt=100")
+    child.expect_exact("normal-panel: not-met")
+    child.send(CTRL_D)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    text = log.read_text(encoding="utf-8")
+    assert "levlab> " not in text and "┏" not in text and "\x1b[" not in text
+    assert "alt      100 *     100 U/L  < 45 U/L" in text
+    assert "levlab shell: type a panel" in started
+    assert "pip install" not in started, "the extra is installed: no advice to install it"
+
+
 # --- lines from a pipe: the same answers, no prompt, exit 2 if a line failed -------------------------------
 
 def _piped(text: str, *args: str) -> subprocess.CompletedProcess[str]:
