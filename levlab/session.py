@@ -62,6 +62,7 @@ TEXTS: dict[str, str] = {
     "show": "sex {sex}, age {age}, smoker {smoker}\nbaseline: {baseline}\nranges: {ranges}",
     "reset": "New patient: sex, age, smoker, baseline and the last panel forgotten; ranges: {ranges}.",
     "no_panel": "No panel yet: type one, e.g. alt=35 ast=20.",
+    "panel_failed": "The last panel was not read (see its error): type it again.",
     "error": "Error: {message}",
     "unknown_command": "{word} is not a command or a token; write ANALYTE=VALUE[UNIT] (e.g. alt=35) or type help",
     "bad_quotes": "cannot split the line: {reason}",
@@ -211,6 +212,7 @@ class Session:
         self.settings = settings or Settings()
         self.last_panel: PanelResult | None = None
         self.last_tokens: tuple[str, ...] = ()
+        self.last_failed = False  # the last panel line was an error
         self._commands: dict[str, Callable[[list[str]], Reply]] = {
             "sex": self._sex, "age": self._age, "smoker": self._smoker, "ranges": self._ranges,
             "baseline": self._baseline, "show": self._show, "patient": self._show, "json": self._json,
@@ -252,9 +254,10 @@ class Session:
 
         tokens = tuple(tokens)
         settings = self.settings
+        self.last_panel, self.last_tokens, self.last_failed = None, (), True  # json never shows an older panel
         panel = interpret_panel(read_tokens(tokens), settings.patient, settings.table,
                                 baseline=settings.baseline_measurements)
-        self.last_panel, self.last_tokens = panel, tokens
+        self.last_panel, self.last_tokens, self.last_failed = panel, tokens, False
         return Reply(panel_text(panel), panel=panel)
 
     def _one(self, command: str, args: list[str], usage: str) -> str:
@@ -321,19 +324,19 @@ class Session:
 
         self._none("json", args)
         if self.last_panel is None:
-            return Reply(say("no_panel"))
+            return Reply(say("panel_failed" if self.last_failed else "no_panel"))
         return Reply(json.dumps(panel_json(self.last_panel), ensure_ascii=False, indent=2))
 
     def _again(self, args: list[str]) -> Reply:
         self._none("again", args)
         if not self.last_tokens:
-            return Reply(say("no_panel"))
+            return Reply(say("panel_failed" if self.last_failed else "no_panel"))
         return self.panel(self.last_tokens)
 
     def _reset(self, args: list[str]) -> Reply:
         self._none("reset", args)
         self.settings = Settings(ranges_file=self.settings.ranges_file, table=self.settings.table)
-        self.last_panel, self.last_tokens = None, ()
+        self.last_panel, self.last_tokens, self.last_failed = None, (), False
         return Reply(say("reset", ranges=self._ranges_shown()))
 
     def _clear(self, args: list[str]) -> Reply:

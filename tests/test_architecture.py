@@ -38,7 +38,7 @@ def test_the_session_runs_without_a_terminal_library():
         "import sys\n"
         "from levlab.session import Session, completions\n"
         "session = Session()\n"
-        "for line in ['sex F', 'age 62', 'bili=12umol/L alt=30 ast=20 alp=80 ldh=150', 'json', 'bili=2.5']:\n"
+        "for line in ['sex F', 'bili=2.5', 'age 62', 'bili=12umol/L alt=30 ast=20 alp=80 ldh=150', 'json']:\n"
         "    session.evaluate(line)\n"
         "completions(session, 'bili=40umo')\n"
         "print(session.last_panel.normal_panel.status,"

@@ -158,6 +158,13 @@ def test_blank_lines_and_comments_answer_nothing(line):
     assert replies[0].text == "" and not replies[0].error
 
 
+def test_after_a_failed_panel_json_shows_no_older_panel():
+    _, replies = typed("alt=35", "alt=35 bili=2.5", "json", "again", "alt=40", "json")
+    assert replies[1].error
+    assert [reply.text for reply in replies[2:4]] == [say("panel_failed")] * 2
+    assert json.loads(replies[5].text)["analytes"]["alt"]["input"] == "40"
+
+
 def test_json_and_again_before_any_panel_say_so():
     _, replies = typed("json", "again")
     assert [reply.text for reply in replies] == [say("no_panel")] * 2
