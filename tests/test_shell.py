@@ -207,3 +207,40 @@ def test_shell_help_imports_neither_pint_rich_nor_prompt_toolkit():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# --- the prompt_toolkit pieces ---------------------------------------------------------------------------
+
+def _completed(text: str) -> list[str]:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from levlab.session import Session
+    from levlab.shell import _completer
+
+    found = _completer(Session()).get_completions(Document(text, len(text)), CompleteEvent(completion_requested=True))
+    return [completion.text for completion in found]
+
+
+def test_tab_after_ranges_completes_file_names(tmp_path: Path):
+    (tmp_path / "lab-x.toml").write_text("")
+    (tmp_path / "lab-y.toml").write_text("")
+    assert sorted(_completed(f"ranges {tmp_path}/lab-")) == ["x.toml", "y.toml"]
+
+
+def test_tab_in_a_panel_completes_from_the_session():
+    assert _completed("alt=35 bili=40umo") == ["µmol/L"]
+    assert _completed("sgp") == ["sgpt="]
+
+
+def test_a_history_file_that_disappears_does_not_end_the_session(tmp_path: Path):
+    from levlab.shell import _safe_file_history
+
+    path = tmp_path / "gone" / "history"
+    path.parent.mkdir()
+    history = _safe_file_history(path)
+    history.store_string("alt=35")
+    path.unlink()
+    path.parent.rmdir()
+    history.store_string("alt=36")  # the directory is gone: nothing raised
+    assert list(history.load_history_strings()) == []
