@@ -510,6 +510,46 @@ def _progress(file: str) -> Iterator[Any]:
         yield update
 
 
+@main.command()
+@SEX_OPTION
+@AGE_OPTION
+@SMOKER_OPTION
+@RANGES_OPTION
+@click.option("--baseline", "baseline_tokens", multiple=True, metavar="ANALYTE=VALUE[UNIT]",
+              help="A baseline value (repeatable), for CTCAE grades; `baseline` in the session changes it.")
+@click.option("--no-history", is_flag=True, help="Keep no history file for this session.")
+def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: str | None,
+          baseline_tokens: tuple[str, ...], no_history: bool) -> None:
+    """An interactive session: set the patient once, then type panel after panel.
+
+    \b
+    Example:
+      levlab shell --sex F --age 62
+      levlab> bili=40umol/L alp=250 ldh=480 ast=40 alt=35
+      levlab> json
+
+    Type help in the session for its commands. Line editing, Tab completion and history
+    (in $XDG_DATA_HOME/levlab/history) come with the extra: pip install "levlab[shell]".
+    Lines can also be piped in: levlab shell < panels.txt (exit 2 if a line failed).
+    """
+    import dataclasses
+
+    from levlab.session import Session, Settings
+    from levlab.shell import run_shell
+    from levlab.tokens import read_tokens
+
+    try:
+        baseline = read_tokens(baseline_tokens)
+    except LevlabError as error:
+        raise type(error)(f"--baseline {error}") from None
+    settings = Settings(sex, age, smoker)
+    if ranges_file is not None:
+        settings = dataclasses.replace(settings, ranges_file=ranges_file, table=_interval_table(ranges_file))
+    if baseline_tokens:
+        settings = dataclasses.replace(settings, baseline=baseline_tokens, baseline_measurements=baseline)
+    click.get_current_context().exit(run_shell(Session(settings), keep_history=not no_history))
+
+
 def run() -> None:
     """Console-script entry point."""
     try:

@@ -58,3 +58,19 @@ def test_every_module_of_levlab_is_in_the_table():
     listed = set(_module_table())
     modules = {path.relative_to(ROOT / "levlab").as_posix() for path in (ROOT / "levlab").rglob("*.py")}
     assert sorted(modules - listed) == []
+
+def test_the_session_runs_without_a_terminal_library():
+    """session.py is the testable core of `levlab shell`: no click, rich or prompt_toolkit, and
+    pint only for a conversion, as everywhere."""
+    code = (
+        "import sys\n"
+        "from levlab.session import Session, completions\n"
+        "session = Session()\n"
+        "for line in ['sex F', 'bili=2.5', 'age 62', 'bili=12umol/L alt=30 ast=20 alp=80 ldh=150', 'json']:\n"
+        "    session.evaluate(line)\n"
+        "completions(session, 'bili=40umo')\n"
+        "print(session.last_panel.normal_panel.status,"
+        " sorted(m for m in ('click', 'rich', 'prompt_toolkit', 'pint') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().split(maxsplit=1) == ["met", "[]"]

@@ -160,3 +160,33 @@ def test_levlab_loads_no_pickle_and_touches_no_home_or_cache_file(tmp_path: Path
     assert [path for path in result["opened"] if path.startswith(user_dirs)] == []
     found = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and p != report)
     assert found == ["cache/pint/planted.pickle", "home/.cache/pint/planted.pickle"], "levlab created files"
+
+
+@pytest.mark.parametrize("make_home", HOMES.values(), ids=HOMES.keys())
+def test_the_shell_works_with_a_missing_or_unwritable_home_and_writes_only_its_history(tmp_path: Path, make_home) -> None:
+    """`levlab shell` is the one command that writes there: its history file, and only where it can."""
+    import pexpect
+
+    home = make_home(tmp_path)
+    env = {key: value for key, value in _env(home).items() if key != "XDG_CACHE_HOME"}
+    env.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")  # pexpect answers no cursor-position query
+    try:
+        child = pexpect.spawn(sys.executable, ["-m", "levlab", "shell", "--sex", "F"], env=env, encoding="utf-8",
+                              dimensions=(60, 200), timeout=30)
+        child.expect_exact("levlab>")
+        started = child.before
+        child.send(" ".join(PANEL[1:6]) + "\r")
+        child.expect_exact("normal-panel: not-met")
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+        child.close()
+    finally:
+        if (tmp_path / "readonly").exists():
+            (tmp_path / "readonly").chmod(0o700)
+    assert child.exitstatus == 0
+    if isinstance(home, Path) and home.is_dir():  # read-only: root writes there all the same
+        written = sorted(str(path.relative_to(home)) for path in home.rglob("*"))
+        assert written in ([], [".local", ".local/share", ".local/share/levlab", ".local/share/levlab/history"])
+    else:
+        assert "History is not kept this session: no home directory" in started
+        assert not (tmp_path / "does").exists(), "levlab created a home directory"

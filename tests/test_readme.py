@@ -121,3 +121,10 @@ def test_the_reference_interval_table_matches_the_data():
             first_word = re.split(r"[ ,(]", entry["source"], maxsplit=1)[0]
             assert first_word in source, (analyte, entry["source"], source)
         assert _numbers(interval) == expected, (analyte, interval)
+
+def test_every_shell_command_is_in_the_readme_shell_section():
+    from levlab.session import Session
+
+    section = README.split("## A session: `levlab shell`", 1)[1].split("\n## ", 1)[0]
+    for command in Session().commands:
+        assert f"`{command}" in section, command
