@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["values", "catalog", "units", "ranges", "model", "interpret", "rules", "grading", "serial", "tokens"]
+CORE = ["values", "catalog", "units", "ranges", "model", "interpret", "rules", "grading", "serial", "tokens",
+        "hyslaw", "cumulative", "svg_chart"]
 
 
 def test_the_core_imports_no_edge_library():
@@ -29,3 +30,14 @@ def test_a_panel_in_canonical_units_never_imports_pint():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["met", "False"]
+
+
+def test_the_module_table_lists_every_module_and_only_those():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    table = (root / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(\w+)\.py` \|", table, flags=re.MULTILINE))
+    present = {path.stem for path in (root / "levlab").glob("*.py") if path.stem not in ("__init__", "__main__")}
+    assert listed == present
