@@ -261,7 +261,10 @@ def build(patient: str, samples: Sequence[Sample], baseline_on: date | None = No
                               sample.panel.grade(analyte_id)))
         present = [r for r in results if r is not None]
         text, source, latest_interval = _interval(present)
-        latest_index = max(i for i, r in enumerate(results) if r is not None)
+        # the latest result: of the dated samples when there are any (undated ones come last)
+        present_at = [i for i, r in enumerate(results) if r is not None]
+        dated_at = [i for i in present_at if samples[i].when is not None]
+        latest_index = (dated_at or present_at)[-1]
         rows.append(Row(
             analyte_id, analytes()[analyte_id].canonical_unit, text, source,
             latest_interval.low if latest_interval else None, latest_interval.high if latest_interval else None,

@@ -70,8 +70,10 @@ TERMINAL_ONLY = ("trend [band]",)
 
 def _table(shown: View) -> dict[str, Any]:
     keep = [i for i, name in enumerate(shown.header) if name not in TERMINAL_ONLY]
-    return {"header": [shown.header[i] for i in keep],
-            "rows": [[{"text": row[i].text, "css": _css(row[i].style)} for i in keep] for row in shown.rows]}
+    first_fixed = shown.header.index("xULN")
+    kind = {i: "sample" if 2 <= i < first_fixed else "fixed" for i in keep}  # sample cells never wrap
+    return {"header": [{"text": shown.header[i], "css": kind[i]} for i in keep],
+            "rows": [[{"text": row[i].text, "css": f"{kind[i]} {_css(row[i].style)}"} for i in keep] for row in shown.rows]}
 
 
 def _patient(report: Cumulative) -> dict[str, Any]:
@@ -91,10 +93,13 @@ def _lines(lines: Sequence[Styled]) -> list[dict[str, Any]]:
 
 def _conventions() -> dict[str, Any]:
     table, hy = variation_table(), hys_spec()
+    sources = list(dict.fromkeys(f"CVi: {v.source}; CVa: {v.cva_source}" for v in table.by_analyte.values()))
     return {
         "torsvik": TORSVIK, "rcv_formula": table.formula, "rcv_z": table.z, "rcv_source": table.formula_source,
-        "rcv_analytes": [{"analyte": v.analyte, "cvi": v.cvi, "cva": v.cva, "rcv": v.rcv, "source": v.source,
-                          "cva_source": v.cva_source} for v in table.by_analyte.values()],
+        "rcv_analytes": [{"analyte": v.analyte, "cvi": v.cvi, "cva": v.cva, "rcv": v.rcv,
+                          "source_number": sources.index(f"CVi: {v.source}; CVa: {v.cva_source}") + 1}
+                         for v in table.by_analyte.values()],
+        "rcv_sources": sources,
         "rcv_unverified": table.unverified,
         "ctcae": f"CTCAE v{criteria().version}: {criteria().source}",
         "hy_source": hy.rule_source, "hy_window": hy.window_source, "hy_note": hy.note,

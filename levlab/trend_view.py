@@ -78,13 +78,13 @@ def change_text(change: Change | None) -> Styled:
 
 
 def worst_text(worst: WorstGrade | None) -> Styled:
-    """`G2 2024-09-20`, `G1 BL …` (against the baseline), `G0`, `G1+?` (some undecided), `-`."""
+    """`G2 2024-09-20`, `G1BL …` (against the baseline), `G0`, `G1 … +1?` (some undecided), `-`."""
     if worst is None:
         return Styled("")
     more = f" +{worst.undecided}?" if worst.undecided else ""
     if worst.grade is None:
         return Styled(f"?{more}" if worst.undecided else "-", "yellow" if worst.undecided else "dim")
-    basis = " BL" if worst.basis == "baseline" else ""
+    basis = "BL" if worst.basis == "baseline" else ""
     when = "" if worst.grade == 0 else f" {worst.samples[-1]}"
     style = "bold red" if worst.grade >= 3 else "red" if worst.grade == 2 else "yellow" if worst.grade == 1 else ""
     return Styled(f"G{worst.grade}{basis}{when}{more}", style)
@@ -282,7 +282,7 @@ def print_view(shown_view: View, console: Any) -> None:
 
     table = Table(title=shown_view.title, title_justify="left", title_style="bold")
     for name in shown_view.header:
-        table.add_column(name, no_wrap=True, justify="right" if name == "xULN" else "left")
+        table.add_column(Text(name), no_wrap=True, justify="right" if name == "xULN" else "left")  # Text: "[band]" is no markup
     for row in shown_view.rows:
         table.add_row(*(Text(cell.text, style=cell.style) for cell in row))
     console.print(table)

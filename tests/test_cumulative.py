@@ -152,3 +152,11 @@ def test_per_sample_rules_take_hys_law_from_the_series():
     assert by_label["2024-01-10"].hys_law_with == ()
     assert by_label["2024-01-10"].normal_panel.status == "met"
     assert all(h.rule_id != "hys-law" for s in report.summaries for h in s.hits)
+
+
+def test_latest_is_the_newest_dated_result_not_an_undated_one():
+    undated = Sample("P1", "(no date)", None, interpret_panel(read_tokens(["alt=450"]), WOMAN))
+    samples = link(order([sample("2024-01-10", "alt=30"), sample("2024-05-08", "alt=90"), undated])["P1"])
+    alt = next(row for row in build("P1", samples).rows if row.analyte == "alt")
+    assert alt.latest_x_uln == pytest.approx(2.0)  # 90 / 45, not the undated 450
+    assert [c.text for c in alt.cells] == ["30", "90", "450"]  # the undated sample is shown, last

@@ -100,8 +100,8 @@ def test_patient_report_is_self_contained_well_formed_and_has_a_chart_per_analyt
 def test_patient_report_has_the_table_rules_with_sources_conventions_and_the_disclaimer(tmp_path):
     html, _ = write_report(tmp_path, "--patient", "P1")
     text = re.sub(r"<[^>]+>", " ", html)
-    header = re.search(r'<table class="cumulative">\s*<tr>(.*?)</tr>', html, flags=re.DOTALL).group(1)
-    columns = re.findall(r"<th>(.*?)</th>", header)
+    header = re.search(r'<table class="cumulative">\s*<thead><tr>(.*?)</tr>', html, flags=re.DOTALL).group(1)
+    columns = re.findall(r"<th[^>]*>(.*?)</th>", header)
     # rows were given out of order: the columns are in time order, the newest right
     assert columns[2:6] == ["2024-01-10", "2024-09-04", "2024-09-20", "2025-01-08"]
     assert "normal-panel met" in text and "transaminases-raised" in text
