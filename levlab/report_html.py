@@ -8,6 +8,7 @@ terminal says.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -72,8 +73,15 @@ def _table(shown: View) -> dict[str, Any]:
     keep = [i for i, name in enumerate(shown.header) if name not in TERMINAL_ONLY]
     first_fixed = shown.header.index("xULN")
     kind = {i: "sample" if 2 <= i < first_fixed else "fixed" for i in keep}  # sample cells never wrap
+
     return {"header": [{"text": shown.header[i], "css": kind[i]} for i in keep],
-            "rows": [[{"text": row[i].text, "css": f"{kind[i]} {_css(row[i].style)}"} for i in keep] for row in shown.rows]}
+            "rows": [[{"text": unbroken_dates(row[i].text), "css": f"{kind[i]} {_css(row[i].style)}"} for i in keep]
+                     for row in shown.rows]}
+
+
+def unbroken_dates(text: str) -> str:
+    """ISO dates with non-breaking hyphens, so a line wraps at spaces, never inside a date."""
+    return re.sub(r"(\d{4})-(\d{2})-(\d{2})", "\\1\u2011\\2\u2011\\3", text)
 
 
 def _patient(report: Cumulative) -> dict[str, Any]:
@@ -87,7 +95,7 @@ def _patient(report: Cumulative) -> dict[str, Any]:
 
 
 def _lines(lines: Sequence[Styled]) -> list[dict[str, Any]]:
-    return [{"text": line.text.lstrip(), "indent": len(line.text) - len(line.text.lstrip()), "css": _css(line.style)}
+    return [{"text": unbroken_dates(line.text.lstrip()), "indent": len(line.text) - len(line.text.lstrip()), "css": _css(line.style)}
             for line in lines if line.text.strip()]
 
 

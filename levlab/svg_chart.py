@@ -183,5 +183,7 @@ def edish_chart(points: Sequence[EdishPoint]) -> str:
         parts.append(f'<circle class="patient" cx="{x(p.alt_x_uln):.1f}" cy="{y(p.bilirubin_x_uln):.1f}" r="4.5" '
                      f'fill="{fill}" stroke="#222"><title>{escape(p.patient)}: ALT {p.alt_x_uln:.2f}x, '
                      f'bilirubin {p.bilirubin_x_uln:.2f}x ULN</title></circle>')
+        parts.append(f'<text class="patient-label" x="{x(p.alt_x_uln) + 6:.1f}" y="{y(p.bilirubin_x_uln) - 5:.1f}" '
+                     f'font-size="9">{escape(p.patient)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -78,14 +78,16 @@ def change_text(change: Change | None) -> Styled:
 
 
 def worst_text(worst: WorstGrade | None) -> Styled:
-    """`G2 2024-09-20`, `G1BL …` (against the baseline), `G0`, `G1 … +1?` (some undecided), `-`."""
+    """`G2 2024-09-20` (the first sample with the worst grade), `G1 2024-09-04 (+2)` (two more
+    samples with it), `G1BL …` (against the baseline), `G0`, `… +1?` (one sample undecided), `-`."""
     if worst is None:
         return Styled("")
     more = f" +{worst.undecided}?" if worst.undecided else ""
     if worst.grade is None:
         return Styled(f"?{more}" if worst.undecided else "-", "yellow" if worst.undecided else "dim")
     basis = "BL" if worst.basis == "baseline" else ""
-    when = "" if worst.grade == 0 else f" {worst.samples[-1]}"
+    repeats = f" (+{len(worst.samples) - 1})" if len(worst.samples) > 1 else ""
+    when = "" if worst.grade == 0 else f" {worst.samples[0]}{repeats}"
     style = "bold red" if worst.grade >= 3 else "red" if worst.grade == 2 else "yellow" if worst.grade == 1 else ""
     return Styled(f"G{worst.grade}{basis}{when}{more}", style)
 
@@ -243,7 +245,8 @@ def _convention_lines(report: Cumulative) -> list[Styled]:
     base_text = "none" if base is None else base.label
     lines.append(Styled(f"  worst CTCAE: highest CTCAE v{criteria().version} grade after the baseline sample ({base_text}); "
                         "the baseline itself is graded against ULN; a baseline above ULN makes later values graded as "
-                        "multiples of the baseline (BL), a normal baseline against ULN", "dim"))
+                        "multiples of the baseline (BL), a normal baseline against ULN; the date is the first sample with that grade, "
+                        "(+n) the number of later samples with it, +n? samples whose grade is undecided", "dim"))
     for row in report.rows:
         if row.worst is not None and "multiples of the baseline" in row.worst.rule:
             lines.append(Styled(f"    {row.analyte}: {row.worst.rule}", "dim"))

@@ -94,7 +94,8 @@ def test_patient_report_is_self_contained_well_formed_and_has_a_chart_per_analyt
     # ALT <5 on 2025-01-08 is censored: in the table, not drawn; three exact values drawn
     assert len(ET.fromstring(alt_svg).findall(f"{SVG}circle")) == 3
     assert 'class="point flag-H"' in alt_svg
-    assert "P2" not in re.sub(r"<[^>]+>", "", html).split("Source file")[0]
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "patient P1: 4 samples" in text and "patient P2" not in text  # --patient P1: only P1
 
 
 def test_patient_report_has_the_table_rules_with_sources_conventions_and_the_disclaimer(tmp_path):
