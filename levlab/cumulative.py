@@ -223,6 +223,14 @@ class Cumulative:
     rows: tuple[Row, ...]
     summaries: tuple[SampleSummary, ...]
     hys_law: HysLawSeries
+    baseline_on: date | None = None  # --baseline-date, when given
+
+    @property
+    def baseline_choice(self) -> str:
+        """How the baseline sample was chosen, in words."""
+        if self.baseline_on is None:
+            return "the patient's earliest sample"
+        return f"the last sample on or before {self.baseline_on} (the earliest if none was)"
 
 
 def _cell_text(result: AnalyteResult | None) -> str:
@@ -283,4 +291,4 @@ def build(patient: str, samples: Sequence[Sample], baseline_on: date | None = No
                       tuple(partners.get(id(s), ())))
         for s in samples
     )
-    return Cumulative(patient, tuple(samples), dated[base] if dated else None, tuple(rows), summaries, series)
+    return Cumulative(patient, tuple(samples), dated[base] if dated else None, tuple(rows), summaries, series, baseline_on)

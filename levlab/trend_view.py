@@ -27,10 +27,12 @@ FIXED_HEADER = ("analyte", "reference", "xULN", "change (RCV)", "trend [band]", 
 
 @dataclass(frozen=True)
 class Styled:
-    """One cell of the view: its text and a rich style ("" for none)."""
+    """One cell of the view: its text and a rich style ("" for none); `parts`, when given, style
+    pieces of the text one by one (their texts joined are `text`)."""
 
     text: str
     style: str = ""
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def sample_label(sample: Sample, samples: Sequence[Sample]) -> str:
@@ -111,10 +113,12 @@ def _row_cells(row: Row, shown: Sequence[int]) -> tuple[list[Styled], list[Style
         cell = row.cells[index]
         text = f"{cell.text} {cell.flag}{_arrow(cell.change)}{_grade(cell.grade)}".strip() if cell.text else ""
         cells.append(Styled(text, FLAG_STYLES[cell.flag]))
-    line, band = band_sparkline([row.values[i] for i in shown], row.low, row.high)
+    line, band = band_sparkline(row.values, row.low, row.high)  # every sample: the overview of the series
     x_uln = "" if row.latest_x_uln is None else f"{row.latest_x_uln:.2f}"
-    fixed_after = [Styled(x_uln), change_text(row.latest_change), Styled(f"{line} [{band}]" if band else line),
-                   worst_text(row.worst)]
+    # on a terminal each block takes the colour of its sample's flag, the band is green
+    blocks = tuple((block, FLAG_STYLES[cell.flag] if block != " " else "") for block, cell in zip(line, row.cells, strict=True))
+    trend = Styled(f"{line} [{band}]", "", (*blocks, (" [", ""), (band, "green"), ("]", ""))) if band else Styled(line, "", blocks)
+    fixed_after = [Styled(x_uln), change_text(row.latest_change), trend, worst_text(row.worst)]
     return fixed_before + cells, fixed_after
 
 
@@ -239,10 +243,11 @@ def _convention_lines(report: Cumulative) -> list[Styled]:
         lines.append(Styled(f"    {', '.join(ids)}: {text}", "dim"))
     if table.unverified:
         lines.append(Styled(f"    no RCV for {', '.join(table.unverified)}: figures not verified", "dim"))
-    lines.append(Styled("  trend [band]: one block per shown sample on a scale that includes the reference interval; "
+    lines.append(Styled("  trend [band]: one block per sample (all of them, also those not shown as columns) on a scale that includes "
+                        "the reference interval; "
                         f"[▁-▃] is where the interval lies on that scale (sparklines alone make values look normal: {TORSVIK})", "dim"))
     base = report.baseline
-    base_text = "none" if base is None else base.label
+    base_text = "none" if base is None else f"{base.label}, {report.baseline_choice}"
     lines.append(Styled(f"  worst CTCAE: highest CTCAE v{criteria().version} grade after the baseline sample ({base_text}); "
                         "the baseline itself is graded against ULN; a baseline above ULN makes later values graded as "
                         "multiples of the baseline (BL), a normal baseline against ULN; the date is the first sample with that grade, "
@@ -278,16 +283,28 @@ def view_text(shown_view: View) -> str:
     return "\n".join(out) + "\n"
 
 
+def _text(cell: Styled) -> Any:
+    from rich.text import Text
+
+    if cell.parts:
+        return Text.assemble(*cell.parts, overflow="fold")
+    return Text(cell.text, style=cell.style, overflow="fold")
+
+
 def print_view(shown_view: View, console: Any) -> None:
     """The view as a coloured rich table on a terminal."""
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=shown_view.title, title_justify="left", title_style="bold")
-    for name in shown_view.header:
-        table.add_column(Text(name), no_wrap=True, justify="right" if name == "xULN" else "left")  # Text: "[band]" is no markup
+    for index, name in enumerate(shown_view.header):
+        # Text: "[band]" is no markup; fold, never an ellipsis: a narrow terminal wraps cells, it hides
+        # nothing; min_width = the longest word, so a date or a value is never cut in two
+        words = [len(word) for row in shown_view.rows for word in row[index].text.split()] + [
+            len(word) for word in name.split()]
+        table.add_column(Text(name), overflow="fold", min_width=max(words), justify="right" if name == "xULN" else "left")
     for row in shown_view.rows:
-        table.add_row(*(Text(cell.text, style=cell.style) for cell in row))
-    console.print(table)
+        table.add_row(*(_text(cell) for cell in row))
+    console.print(table, crop=False)  # wider than the terminal: lines wrap, nothing is cut off
     for line in shown_view.lines:
         console.print(Text(line.text, style=line.style))

@@ -134,6 +134,7 @@ def test_baseline_date_moves_the_baseline():
                           sample("2024-05-08", "alt=250")])["P1"], date(2024, 3, 1))
     report = build("P1", samples, date(2024, 3, 1))
     assert report.baseline.label == "2024-03-01"
+    assert report.baseline_choice == "the last sample on or before 2024-03-01 (the earliest if none was)"
     alt = next(row for row in report.rows if row.analyte == "alt")
     assert (alt.worst.grade, alt.worst.basis) == (1, "baseline")  # 250 = 2.5 x baseline 100
 
