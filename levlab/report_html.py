@@ -116,6 +116,7 @@ def _conventions() -> dict[str, Any]:
 
 def patient_html(reports: Mapping[str, Cumulative], source_name: str) -> str:
     """The report of each patient in `reports`: charts, cumulative table, rules per sample, conventions."""
+    require_extra()
     return _render(kind="patient", source=os.path.basename(source_name), patients=[_patient(r) for r in reports.values()],
                    edish=None, conventions=_conventions())
 
@@ -132,6 +133,7 @@ def peak(report: Cumulative, analyte_id: str) -> tuple[float, str] | None:
 
 def cohort_html(reports: Mapping[str, Cumulative], source_name: str) -> str:
     """The cohort report: the eDISH chart (one point per patient) and a table of the peaks."""
+    require_extra()
     points, rows = [], []
     for patient, report in reports.items():
         alt, bilirubin = peak(report, "alt"), peak(report, "bilirubin")

@@ -94,3 +94,15 @@ def test_the_documented_json_keys_are_the_ones_interpret_writes():
     written |= {key for flag in document["flags"] for key in flag} | set(document["pattern"] or {})
     assert documented <= written, documented - written
     assert {"levlab_version", "analytes", "flags", "normal_panel", "disclaimer"} <= documented
+
+
+def test_the_trend_view_shown_in_the_readme_is_what_levlab_prints():
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    section = README.split("### The terminal view", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("\n...\n", 1)[0]
+    result = CliRunner().invoke(main, ["trend", str(ROOT / "examples" / "followup.csv"), "--patient", "P-101", "--last", "4"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(shown + "\n")

@@ -184,3 +184,16 @@ def test_edish_axes_are_logarithmic():
 @pytest.mark.parametrize(("low", "high", "expected"), [(0, 60, [0, 20, 40, 60]), (0, 1, [0, 0.25, 0.5, 0.75, 1.0])])
 def test_nice_ticks(low, high, expected):
     assert nice_ticks(low, high) == expected
+
+
+def test_text_from_the_export_is_escaped_in_the_report(tmp_path):
+    hostile = SERIES.replace("P1,", '"<script>alert(1)</script>",')
+    source = tmp_path / "series.csv"
+    source.write_text(hostile, encoding="utf-8")
+    out = tmp_path / "report.html"
+    for args in ([], ["--edish"]):
+        result = CliRunner().invoke(main, ["trend", str(source), *args, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        html = out.read_text(encoding="utf-8")
+        assert "<script" not in html and "&lt;script&gt;" in html
+        check_self_contained_and_well_formed(html)
