@@ -48,6 +48,8 @@ def _css(style: str) -> str:
 
 
 def _charts(report: Cumulative) -> list[dict[str, Any]]:
+    dated = [s.when for s in report.samples if s.when is not None]
+    span = (min(dated), max(dated)) if dated else None  # one time axis for every chart of the patient
     charts = []
     for row in report.rows:
         points = [Point(sample.when, value, cell.flag, f"{sample.label}: {cell.text} {row.unit} {cell.flag}")
@@ -59,7 +61,7 @@ def _charts(report: Cumulative) -> list[dict[str, Any]]:
 
         charts.append({"analyte": row.analyte, "unit": row.unit, "interval": row.interval,
                        "censored": censored,
-                       "svg": Markup(series_chart(f"{row.analyte} ({row.unit})", row.unit, points, row.low, row.high))})
+                       "svg": Markup(series_chart(f"{row.analyte} ({row.unit})", row.unit, points, row.low, row.high, span))})
     return charts
 
 

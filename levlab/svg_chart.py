@@ -53,9 +53,11 @@ def _number(value: float) -> str:
     return f"{value:g}" if abs(value) < 10000 else f"{value:.0f}"
 
 
-def series_chart(title: str, unit: str, points: Sequence[Point], low: float | None, high: float | None) -> str:
+def series_chart(title: str, unit: str, points: Sequence[Point], low: float | None, high: float | None,
+                 time_range: tuple[datetime, datetime] | None = None) -> str:
     """One analyte over time: values joined by a line, the reference band shaded, flagged points
-    coloured (H red, L blue), dates on the x axis. Empty points give a chart saying so."""
+    coloured (H red, L blue), dates on the x axis. Empty points give a chart saying so.
+    `time_range` gives every chart of a patient the same time axis, so that they line up."""
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [p.value for p in points]
     scale = values + [x for x in (low, high) if x is not None]
@@ -64,6 +66,8 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
     ticks = nice_ticks(y_low, y_high)
     y_low, y_high = ticks[0], max(ticks[-1], y_high)
     times = [p.when.timestamp() for p in points]
+    if time_range is not None:
+        times = [*times, time_range[0].timestamp(), time_range[1].timestamp()]
     t_low, t_high = (min(times), max(times)) if times else (0.0, 1.0)
     if t_high == t_low:
         t_low, t_high = t_low - 86400 * 15, t_high + 86400 * 15
@@ -88,8 +92,9 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
     parts.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + inner_h}" stroke="#555" stroke-width="0.8"/>')
     parts.append(f'<line x1="{LEFT}" x2="{LEFT + inner_w}" y1="{TOP + inner_h}" y2="{TOP + inner_h}" stroke="#555" stroke-width="0.8"/>')
     parts.append(f'<text x="{LEFT - 4}" y="{TOP - 4}" font-size="9" text-anchor="end">{escape(unit)}</text>')
-    labels = _date_labels(points)
-    for point, shown in zip(points, labels, strict=True):
+    ends = [Point(moment, 0.0, "", "") for moment in (time_range or ())]
+    axis = sorted({p.when: p for p in [*points, *ends]}.values(), key=lambda p: p.when)
+    for point, shown in zip(axis, _date_labels(axis), strict=True):
         if shown:
             px = x(point.when.timestamp())
             parts.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP + inner_h}" y2="{TOP + inner_h + 3}" stroke="#555"/>')

@@ -197,3 +197,29 @@ def test_text_from_the_export_is_escaped_in_the_report(tmp_path):
         html = out.read_text(encoding="utf-8")
         assert "<script" not in html and "&lt;script&gt;" in html
         check_self_contained_and_well_formed(html)
+
+
+def test_the_terminal_view_and_json_need_no_jinja2(tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "series.csv"
+    source.write_text(SERIES, encoding="utf-8")
+    code = ("import sys\nsys.modules['jinja2'] = None\nsys.modules['markupsafe'] = None\n"  # as if not installed
+            "from levlab.cli import main\n"
+            f"main(['trend', {str(source)!r}, *sys.argv[1:]])\n")
+    for args in ([], ["--format", "json"]):
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "P1" in result.stdout
+
+
+def test_charts_of_a_patient_share_one_time_axis():
+    start, end = datetime(2024, 1, 1), datetime(2024, 12, 1)
+    short = [Point(datetime(2024, 6, 1), 10, "N", "a")]
+    root = ET.fromstring(series_chart("cea", "µg/L", short, None, 5, (start, end)))
+    dates = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "date"]
+    assert dates[0] == "2024-01-01" and dates[-1] == "2024-12-01"
+    (point,) = root.findall(f"{SVG}circle")
+    full = ET.fromstring(series_chart("alt", "U/L", [Point(start, 1, "N", ""), short[0], Point(end, 1, "N", "")], None, 45))
+    assert point.get("cx") == full.findall(f"{SVG}circle")[1].get("cx")  # June sits at the same x in both
