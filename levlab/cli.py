@@ -339,7 +339,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
           skip_lines: int, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
-    """Follow each patient across samples: values, flags, CTCAE grades, interval, sparkline.
+    """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
 
     \b
     Examples:

@@ -115,6 +115,15 @@ def change(before: AnalyteResult | None, after: AnalyteResult | None) -> Change 
     return Change(analyte_id, b.value, a.value, percent, limit, beyond, f"{percent:+.1f}% {word} the RCV of {limit:.1f}%")
 
 
+def display_label(sample: Sample, samples: Sequence[Sample]) -> str:
+    """How a sample is named in the report: its ISO date, with the time when another of the
+    patient's samples has the same date; the text as written when the date could not be read."""
+    if sample.when is None:
+        return sample.label
+    same_day = sum(1 for s in samples if s.when is not None and s.when.date() == sample.when.date())
+    return f"{sample.when:%Y-%m-%d %H:%M}" if same_day > 1 else f"{sample.when:%Y-%m-%d}"
+
+
 # --- worst grade after baseline -------------------------------------------------------------
 
 
@@ -130,24 +139,25 @@ class WorstGrade:
     rule: str  # the baseline rule, in words
 
 
-def baseline_rule(base: Sample | None, analyte_id: str) -> str:
-    """How this analyte's samples after `base` are graded, in words."""
+def baseline_rule(base: Sample | None, analyte_id: str, base_label: str = "") -> str:
+    """How this analyte's samples after `base` (named `base_label`) are graded, in words."""
     if base is None:
         return "no sample after the baseline"
+    label = base_label or base.label
     result = base.panel.result(analyte_id)
     term = criteria().terms.get(analyte_id)
     if result is None or term is None:
-        return f"baseline {base.label}: {'not measured' if result is None else 'no CTCAE term'}; graded against ULN"
+        return f"baseline {label}: {'not measured' if result is None else 'no CTCAE term'}; graded against ULN"
     if term.bounds_baseline_abnormal is None:
-        return f"baseline {base.label}; graded against {term.basis} (the term has no baseline-abnormal criteria)"
+        return f"baseline {label}; graded against {term.basis} (the term has no baseline-abnormal criteria)"
     from levlab.grading import baseline_abnormal
 
     abnormal, why = baseline_abnormal(result)
     if abnormal:
-        return f"{why} on {base.label}: later values graded as multiples of the baseline (CTCAE v{criteria().version})"
+        return f"{why} on {label}: later values graded as multiples of the baseline (CTCAE v{criteria().version})"
     if abnormal is None:
-        return f"{why} on {base.label}: later grades undecided where it matters"
-    return f"{why} on {base.label}: later values graded against ULN"
+        return f"{why} on {label}: later grades undecided where it matters"
+    return f"{why} on {label}: later values graded against ULN"
 
 
 def worst_grade(samples: Sequence[Sample], analyte_id: str, base: int) -> WorstGrade | None:
@@ -158,13 +168,13 @@ def worst_grade(samples: Sequence[Sample], analyte_id: str, base: int) -> WorstG
     after = dated[base + 1:]
     grades: list[tuple[Sample, Grade]] = [(s, g) for s in after if (g := s.panel.grade(analyte_id)) is not None]
     decided = [(s, g) for s, g in grades if g.grade is not None]
-    rule = baseline_rule(dated[base] if dated else None, analyte_id)
+    rule = baseline_rule(dated[base], analyte_id, display_label(dated[base], samples)) if dated else baseline_rule(None, analyte_id)
     undecided = len(grades) - len(decided)
     if not decided:
         return WorstGrade(analyte_id, None, (), undecided, None, rule)
     top = max(g.grade for _, g in decided)  # type: ignore[type-var]
     worst = [(s, g) for s, g in decided if g.grade == top]
-    return WorstGrade(analyte_id, top, tuple(s.label for s, _ in worst), undecided, worst[-1][1].basis, rule)
+    return WorstGrade(analyte_id, top, tuple(display_label(s, samples) for s, _ in worst), undecided, worst[-1][1].basis, rule)
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -284,11 +294,11 @@ def build(patient: str, samples: Sequence[Sample], baseline_on: date | None = No
     for pair in series.met:
         for one, other in ((pair.transaminase, pair.bilirubin), (pair.bilirubin, pair.transaminase)):
             partners.setdefault(id(one), [])
-            if other.label not in partners[id(one)]:
-                partners[id(one)].append(other.label)
+            if display_label(other, samples) not in partners[id(one)]:
+                partners[id(one)].append(display_label(other, samples))
     summaries = tuple(
-        SampleSummary(s.label, tuple(h for h in s.panel.hits if h.rule_id != "hys-law"), s.panel.normal_panel,
-                      tuple(partners.get(id(s), ())))
+        SampleSummary(display_label(s, samples), tuple(h for h in s.panel.hits if h.rule_id != "hys-law"),
+                      s.panel.normal_panel, tuple(partners.get(id(s), ())))
         for s in samples
     )
     return Cumulative(patient, tuple(samples), dated[base] if dated else None, tuple(rows), summaries, series, baseline_on)

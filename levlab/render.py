@@ -319,9 +319,14 @@ def cumulative_json(report: Any) -> dict[str, Any]:
                 "rcv_percent": None if found.rcv is None else round(found.rcv, 2),
                 "exceeds_rcv": found.exceeds, "reason": found.reason, "kind": "convention"}
 
+    from levlab.cumulative import display_label
+
+    def named(sample: Any) -> str:
+        return display_label(sample, report.samples)
+
     series = report.hys_law
     return {
-        "baseline": None if report.baseline is None else report.baseline.label,
+        "baseline": None if report.baseline is None else named(report.baseline),
         "analytes": {row.analyte: {
             "unit": row.unit, "interval": row.interval, "interval_source": row.interval_source,
             "latest_x_uln": None if row.latest_x_uln is None else round(row.latest_x_uln, 3),
@@ -332,7 +337,7 @@ def cumulative_json(report: Any) -> dict[str, Any]:
         } for row in report.rows},
         "hys_law_over_time": {
             "status": series.status, "window_days": series.window_days, "kind": "convention",
-            "met": [{"transaminase_sample": p.transaminase.label, "bilirubin_sample": p.bilirubin.label, "days": p.days}
+            "met": [{"transaminase_sample": named(p.transaminase), "bilirubin_sample": named(p.bilirubin), "days": p.days}
                     for p in series.met],
             "undecided_pairs": len(series.undecided),
         },

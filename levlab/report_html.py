@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from levlab import DISCLAIMER, __version__
-from levlab.cumulative import Cumulative, variation_table
+from levlab.cumulative import Cumulative, display_label, variation_table
 from levlab.errors import UsageError
 from levlab.grading import criteria
 from levlab.hyslaw import spec as hys_spec
@@ -52,7 +52,7 @@ def _charts(report: Cumulative) -> list[dict[str, Any]]:
     span = (min(dated), max(dated)) if dated else None  # one time axis for every chart of the patient
     charts = []
     for row in report.rows:
-        points = [Point(sample.when, value, cell.flag, f"{sample.label}: {cell.text} {row.unit} {cell.flag}")
+        points = [Point(sample.when, value, cell.flag, f"{display_label(sample, report.samples)}: {cell.text} {row.unit} {cell.flag}")
                   for sample, cell, value in zip(report.samples, row.cells, row.values, strict=True)
                   if sample.when is not None and value is not None]
         censored = sum(1 for c in row.cells if c.result is not None and c.result.measurement is not None
@@ -128,7 +128,7 @@ def peak(report: Cumulative, analyte_id: str) -> tuple[float, str] | None:
     row = next((r for r in report.rows if r.analyte == analyte_id), None)
     if row is None:
         return None
-    found = [(c.result.x_uln, s.label) for s, c in zip(report.samples, row.cells, strict=True)
+    found = [(c.result.x_uln, display_label(s, report.samples)) for s, c in zip(report.samples, row.cells, strict=True)
              if c.result is not None and c.result.x_uln is not None]
     return max(found, key=lambda item: item[0]) if found else None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from levlab import DISCLAIMER
-from levlab.cumulative import Change, Cumulative, Row, WorstGrade, variation_table
+from levlab.cumulative import Change, Cumulative, Row, WorstGrade, display_label, variation_table
 from levlab.grading import criteria
 from levlab.hyslaw import spec as hys_spec
 from levlab.model import Grade
@@ -36,11 +36,8 @@ class Styled:
 
 
 def sample_label(sample: Sample, samples: Sequence[Sample]) -> str:
-    """The column title: the ISO date, with the time when another sample has the same date."""
-    if sample.when is None:
-        return sample.label
-    same_day = sum(1 for s in samples if s.when is not None and s.when.date() == sample.when.date())
-    return f"{sample.when:%Y-%m-%d %H:%M}" if same_day > 1 else f"{sample.when:%Y-%m-%d}"
+    """The column title: cumulative.display_label."""
+    return display_label(sample, samples)
 
 
 def band_sparkline(values: Sequence[float | None], low: float | None, high: float | None) -> tuple[str, str]:
@@ -106,17 +103,19 @@ def _grade(grade: Grade | None) -> str:
     return f" G{grade.grade}{'BL' if grade.basis == 'baseline' else ''}"
 
 
-def _row_cells(row: Row, shown: Sequence[int]) -> tuple[list[Styled], list[Styled]]:
+def _row_cells(row: Row, shown: Sequence[int], dated: Sequence[bool]) -> tuple[list[Styled], list[Styled]]:
     fixed_before = [Styled(f"{row.analyte} ({row.unit})", "bold"), Styled(row.interval)]
     cells = []
     for index in shown:
         cell = row.cells[index]
         text = f"{cell.text} {cell.flag}{_arrow(cell.change)}{_grade(cell.grade)}".strip() if cell.text else ""
         cells.append(Styled(text, FLAG_STYLES[cell.flag]))
-    line, band = band_sparkline(row.values, row.low, row.high)  # every sample: the overview of the series
+    # every dated sample (an undated one has no place in time): the overview of the series
+    in_time = [(value, cell) for value, cell, has_date in zip(row.values, row.cells, dated, strict=True) if has_date]
+    line, band = band_sparkline([value for value, _ in in_time], row.low, row.high)
     x_uln = "" if row.latest_x_uln is None else f"{row.latest_x_uln:.2f}"
     # on a terminal each block takes the colour of its sample's flag, the band is green
-    blocks = tuple((block, FLAG_STYLES[cell.flag] if block != " " else "") for block, cell in zip(line, row.cells, strict=True))
+    blocks = tuple((block, FLAG_STYLES[cell.flag] if block != " " else "") for block, (_, cell) in zip(line, in_time, strict=True))
     trend = Styled(f"{line} [{band}]", "", (*blocks, (" [", ""), (band, "green"), ("]", ""))) if band else Styled(line, "", blocks)
     fixed_after = [Styled(x_uln), change_text(row.latest_change), trend, worst_text(row.worst)]
     return fixed_before + cells, fixed_after
@@ -148,16 +147,20 @@ def columns_that_fit(report: Cumulative, width: int | None, last: int | None) ->
     wanted = count if last is None else max(1, min(last, count))
     if width is not None:
         fixed = sum(max([len(h)] + [len(c.text) for c in cells]) + 3
-                    for h, cells in zip(FIXED_HEADER, zip(*(_fixed(r) for r in report.rows), strict=True), strict=True)) \
+                    for h, cells in zip(FIXED_HEADER, zip(*(_fixed(r, _dated(report)) for r in report.rows), strict=True), strict=True)) \
             if report.rows else 40
         per_sample = 14
         wanted = max(1, min(wanted, (width - fixed) // per_sample))
     return list(range(count - wanted, count))
 
 
-def _fixed(row: Row) -> list[Styled]:
-    before, after = _row_cells(row, [])
+def _fixed(row: Row, dated: Sequence[bool]) -> list[Styled]:
+    before, after = _row_cells(row, [], dated)
     return before + after
+
+
+def _dated(report: Cumulative) -> list[bool]:
+    return [sample.when is not None for sample in report.samples]
 
 
 def view(report: Cumulative, shown: Sequence[int]) -> View:
@@ -172,7 +175,7 @@ def view(report: Cumulative, shown: Sequence[int]) -> View:
     header = ("analyte", "reference", *labels, *FIXED_HEADER[2:])
     rows = []
     for row in report.rows:
-        before, after = _row_cells(row, shown)
+        before, after = _row_cells(row, shown, _dated(report))
         rows.append(tuple(before + after))
     return View(title, header, tuple(rows), tuple(_per_sample(report, shown)), tuple(hys_lines(report)),
                 tuple(_convention_lines(report)), tuple(_rule_sources(report, shown)))
@@ -182,7 +185,8 @@ def _per_sample(report: Cumulative, shown: Sequence[int]) -> list[Styled]:
     lines: list[Styled] = []
     undated = sum(s.when is None for s in report.samples)
     if undated:
-        lines.append(Styled(f"{undated} sample(s) with an unreadable date: shown last, not compared, not graded", "yellow"))
+        lines.append(Styled(f"{undated} sample(s) with an unreadable date: shown last; not compared with the others, "
+                            "graded against ULN, left out of the trend, the worst grade and Hy's law over time", "yellow"))
     lines.append(Styled("Rules met per sample (sources below)", "bold"))
     status_style = {"met": "green", "not-met": "red", "incomplete": "yellow"}
     for index in shown:
@@ -216,11 +220,18 @@ def hys_lines(report: Cumulative) -> list[Styled]:
     if series.status == "met":
         for pair in series.met:
             same = pair.transaminase is pair.bilirubin
-            where = (f"all legs on {pair.transaminase.label}" if same else
-                     f"ALT/AST on {pair.transaminase.label}, bilirubin on {pair.bilirubin.label} ({pair.days} d later)")
+            first, then = display_label(pair.transaminase, report.samples), display_label(pair.bilirubin, report.samples)
+            where = f"all legs on {first}" if same else f"ALT/AST on {first}, bilirubin on {then} ({pair.days} d later)"
             lines.append(Styled(f"  met: {where}", "bold red"))
     elif series.status == "undecided":
-        lines.append(Styled(f"  undecided: {len(series.undecided)} pair(s) of samples have a leg missing or censored", "yellow"))
+        def named(sample: Sample) -> str:
+            return display_label(sample, report.samples)
+
+        pairs = [f"{named(p.transaminase)} with {named(p.bilirubin)}" if p.transaminase is not p.bilirubin
+                 else named(p.transaminase) for p in series.undecided]
+        more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+        lines.append(Styled(f"  undecided: a leg is missing, censored or without a single ULN on {'; '.join(pairs[:3])}{more}",
+                            "yellow"))
     else:
         lines.append(Styled("  not met", "green"))
     lines.append(Styled(f"  note: {table.note}", "dim"))
@@ -247,7 +258,7 @@ def _convention_lines(report: Cumulative) -> list[Styled]:
                         "the reference interval; "
                         f"[▁-▃] is where the interval lies on that scale (sparklines alone make values look normal: {TORSVIK})", "dim"))
     base = report.baseline
-    base_text = "none" if base is None else f"{base.label}, {report.baseline_choice}"
+    base_text = "none" if base is None else f"{display_label(base, report.samples)}, {report.baseline_choice}"
     lines.append(Styled(f"  worst CTCAE: highest CTCAE v{criteria().version} grade after the baseline sample ({base_text}); "
                         "the baseline itself is graded against ULN; a baseline above ULN makes later values graded as "
                         "multiples of the baseline (BL), a normal baseline against ULN; the date is the first sample with that grade, "
