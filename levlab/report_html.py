@@ -52,15 +52,16 @@ def _charts(report: Cumulative) -> list[dict[str, Any]]:
     span = (min(dated), max(dated)) if dated else None  # one time axis for every chart of the patient
     charts = []
     for row in report.rows:
-        points = [Point(sample.when, value, cell.flag, f"{display_label(sample, report.samples)}: {cell.text} {row.unit} {cell.flag}")
-                  for sample, cell, value in zip(report.samples, row.cells, row.values, strict=True)
-                  if sample.when is not None and value is not None]
-        censored = sum(1 for c in row.cells if c.result is not None and c.result.measurement is not None
-                       and c.result.measurement.comparator)
+        points = []
+        for sample, cell in zip(report.samples, row.cells, strict=True):
+            m = None if cell.result is None else cell.result.measurement
+            if sample.when is not None and m is not None:
+                points.append(Point(sample.when, m.value, cell.flag,
+                                    f"{display_label(sample, report.samples)}: {cell.text} {row.unit} {cell.flag}", m.comparator))
         from markupsafe import Markup
 
         charts.append({"analyte": row.analyte, "unit": row.unit, "interval": row.interval,
-                       "censored": censored,
+                       "censored": sum(1 for p in points if p.comparator),
                        "svg": Markup(series_chart(f"{row.analyte} ({row.unit})", row.unit, points, row.low, row.high, span))})
     return charts
 

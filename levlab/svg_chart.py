@@ -28,6 +28,7 @@ class Point:
     value: float
     flag: str
     label: str
+    comparator: str | None = None  # "<", "<=", ">", ">=": a censored result, drawn at its bound
 
 
 def _attr(text: str) -> str:
@@ -100,16 +101,24 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
             parts.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP + inner_h}" y2="{TOP + inner_h + 3}" stroke="#555"/>')
             parts.append(f'<text class="date" x="{px:.1f}" y="{TOP + inner_h + 13}" font-size="8.5" '
                          f'text-anchor="middle">{escape(shown)}</text>')
-    if len(points) > 1:
-        path = " ".join(f"{x(p.when.timestamp()):.1f},{y(p.value):.1f}" for p in points)
+    exact = [p for p in points if p.comparator is None]
+    if len(exact) > 1:
+        path = " ".join(f"{x(p.when.timestamp()):.1f},{y(p.value):.1f}" for p in exact)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#444" stroke-width="1.2"/>')
     for point in points:
         colour = FLAG_COLOURS.get(point.flag, "#444")
+        if point.comparator is not None:  # an open triangle at the bound, pointing where the value lies
+            px, py, d = x(point.when.timestamp()), y(point.value), 4.5
+            tip = py + d if point.comparator.startswith("<") else py - d
+            base = py - d if point.comparator.startswith("<") else py + d
+            parts.append(f'<polygon class="censored" points="{px - d:.1f},{base:.1f} {px + d:.1f},{base:.1f} {px:.1f},{tip:.1f}" '
+                         f'fill="white" stroke="{colour}" stroke-width="1.4"><title>{escape(point.label)}</title></polygon>')
+            continue
         radius = 3.8 if point.flag in ("H", "L") else 2.8
         parts.append(f'<circle class="point flag-{_attr(point.flag if point.flag != "?" else "q")}" '
                      f'cx="{x(point.when.timestamp()):.1f}" cy="{y(point.value):.1f}" r="{radius}" fill="{colour}">'
                      f'<title>{escape(point.label)}</title></circle>')
-    if not points:
+    if not points:  # nothing to draw
         parts.append(f'<text x="{LEFT + inner_w / 2}" y="{TOP + inner_h / 2}" font-size="10" text-anchor="middle">'
                      'no exact dated values</text>')
     parts.append("</svg>")
@@ -118,7 +127,7 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
 
 def _date_labels(points: Sequence[Point]) -> list[str]:
     """The date under each point, thinned so that labels do not overlap (first and last kept)."""
-    if not points:
+    if not points:  # nothing to draw
         return []
     span = (points[-1].when - points[0].when).total_seconds() or 1.0
     room = (WIDTH - LEFT - RIGHT) / 52  # about 52 px per label

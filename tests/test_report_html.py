@@ -91,8 +91,12 @@ def test_patient_report_is_self_contained_well_formed_and_has_a_chart_per_analyt
         dates = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "date"]
         assert "2024-01-10" in dates, f"{analyte}: no dates on the axis"
     alt_svg = dict(charts)["alt"]
-    # ALT <5 on 2025-01-08 is censored: in the table, not drawn; three exact values drawn
-    assert len(ET.fromstring(alt_svg).findall(f"{SVG}circle")) == 3
+    # ALT <5 on 2025-01-08 is censored: an open triangle at 5, not a point on the line; three exact values
+    alt_root = ET.fromstring(alt_svg)
+    assert len(alt_root.findall(f"{SVG}circle")) == 3
+    (censored,) = alt_root.findall(f"{SVG}polygon[@class='censored']")
+    assert "<5" in censored.find(f"{SVG}title").text
+    assert len(alt_root.find(f"{SVG}polyline").get("points").split()) == 3
     assert 'class="point flag-H"' in alt_svg
     text = re.sub(r"<[^>]+>", "", html)
     assert "patient P1: 4 samples" in text and "patient P2" not in text  # --patient P1: only P1
