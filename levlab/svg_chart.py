@@ -192,12 +192,16 @@ def edish_chart(points: Sequence[EdishPoint]) -> str:
     parts.append(f'<text x="{left + inner_w / 2}" y="{height - 8}" font-size="11" text-anchor="middle">peak ALT (x ULN, log scale)</text>')
     parts.append(f'<text transform="translate(14 {top + inner_h / 2}) rotate(-90)" font-size="11" text-anchor="middle">'
                  'peak total bilirubin (x ULN, log scale)</text>')
+    placed: list[tuple[float, float]] = []  # label positions so far: a label that would overlap one moves down
     for p in points:
         fill = "#c0392b" if p.series_met else "white"
         parts.append(f'<circle class="patient" cx="{x(p.alt_x_uln):.1f}" cy="{y(p.bilirubin_x_uln):.1f}" r="4.5" '
                      f'fill="{fill}" stroke="#222"><title>{escape(p.patient)}: ALT {p.alt_x_uln:.2f}x, '
                      f'bilirubin {p.bilirubin_x_uln:.2f}x ULN</title></circle>')
-        parts.append(f'<text class="patient-label" x="{x(p.alt_x_uln) + 6:.1f}" y="{y(p.bilirubin_x_uln) - 5:.1f}" '
-                     f'font-size="9">{escape(p.patient)}</text>')
+        lx, ly = x(p.alt_x_uln) + 6, y(p.bilirubin_x_uln) - 5
+        while any(abs(lx - px) < 40 and abs(ly - py) < 10 for px, py in placed):
+            ly += 11
+        placed.append((lx, ly))
+        parts.append(f'<text class="patient-label" x="{lx:.1f}" y="{ly:.1f}" font-size="9">{escape(p.patient)}</text>')
     parts.append("</svg>")
     return "".join(parts)
