@@ -145,18 +145,15 @@ def columns_that_fit(report: Cumulative, width: int | None, last: int | None) ->
     only as many of the newest as fit; all of them when neither limits."""
     count = len(report.samples)
     wanted = count if last is None else max(1, min(last, count))
-    if width is not None:
-        fixed = sum(max([len(h)] + [len(c.text) for c in cells]) + 3
-                    for h, cells in zip(FIXED_HEADER, zip(*(_fixed(r, _dated(report)) for r in report.rows), strict=True), strict=True)) \
-            if report.rows else 40
-        per_sample = 14
-        wanted = max(1, min(wanted, (width - fixed) // per_sample))
-    return list(range(count - wanted, count))
-
-
-def _fixed(row: Row, dated: Sequence[bool]) -> list[Styled]:
-    before, after = _row_cells(row, [], dated)
-    return before + after
+    if width is None or not report.rows:
+        return list(range(count - wanted, count))
+    bare = view(report, [])  # the columns every view has
+    fixed = sum(max(len(name), *(len(row[i].text) for row in bare.rows)) + 3 for i, name in enumerate(bare.header)) + 1
+    dated = _dated(report)
+    cells = [_row_cells(row, range(count), dated)[0][2:] for row in report.rows]
+    per_sample = max(len(sample_label(s, report.samples)) for s in report.samples)
+    per_sample = max(per_sample, *(len(cell.text) for row in cells for cell in row)) + 3  # "│ " and " "
+    return list(range(count - max(1, min(wanted, (width - fixed) // per_sample)), count))
 
 
 def _dated(report: Cumulative) -> list[bool]:
