@@ -399,16 +399,26 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
               help="CTCAE baseline: each patient's last sample on or before DATE (ISO or day-first), "
                    "e.g. the start of treatment. Default: the earliest sample.")
 @FORMAT_OPTION
+@click.option("--last", type=click.IntRange(min=1), metavar="N",
+              help="Show the newest N samples per patient (default: all that fit the terminal; all when piped).")
+@click.option("--hy-window", type=click.IntRange(0, 3650), metavar="DAYS",
+              help="Hy's law over time: bilirubin on the same day as, or up to DAYS calendar days after, the "
+                   "transaminase rise (default 30, a convention; see README).")
+@click.option("-o", "--output", "report_file", type=click.Path(dir_okay=False, allow_dash=False), metavar="FILE",
+              help="Write a self-contained HTML report (needs the extra: pip install 'levlab[report]').")
+@click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
 def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
           skip_lines: int, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
-          output_format: str) -> None:
-    """Follow each patient across samples: values, flags, CTCAE grades, interval, sparkline.
+          output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
+    """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
 
     \b
     Examples:
       levlab trend examples/export_nl_long.csv
       levlab trend followup.csv --patient 1234567 --format json
+      levlab trend followup.csv --patient 1234567 -o report.html
+      levlab trend cohort.csv --edish -o cohort.html
 
     The export needs a sample date column (date, collection date, afnamedatum...; or --col
     date=HEADER). Samples are ordered by their date-time whatever the row order; each is
@@ -424,6 +434,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
         if parsed is None:
             raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
         baseline_on = parsed.date()
+    _check_report_options(report_file, edish, output_format, file)
     wanted = {patient.strip() for patient in patients}
     from levlab.outfile import open_input
 
@@ -434,23 +445,64 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
     by_patient = {patient: serial.link(found, baseline_on) for patient, found in serial.order(collected.samples).items()}
-    if output_format == "json":
-        from levlab.render import trend_json
-
-        _write_json(trend_json(by_patient))
-    else:
-        for number, (patient, found) in enumerate(by_patient.items()):
-            if number:
-                click.echo()
-            click.echo("\n".join(serial.trend_lines(patient, found)))
-        from levlab import DISCLAIMER
-
-        baseline = "the patient's earliest sample" if baseline_on is None else f"the last sample on or before {baseline_on}"
-        click.echo(f"\nG1-G4: CTCAE v5.0 grade (a convention), baseline = {baseline}. {DISCLAIMER}")
+    _write_trend(by_patient, baseline_on, output_format, last, hy_window, report_file, edish, file)
     for line in run.errors_shown:
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
+
+
+def _check_report_options(report_file: str | None, edish: bool, output_format: str, file: str) -> None:
+    """Usage errors of -o / --edish before any reading; the report extra is checked here too."""
+    if edish and report_file is None:
+        raise UsageError("--edish draws a chart: give -o FILE.html for the report")
+    if report_file is not None:
+        if output_format == "json":
+            raise UsageError("-o writes the HTML report; for JSON use --format json > FILE")
+        if file != "-" and os.path.exists(report_file) and os.path.samefile(report_file, file):
+            raise UsageError(f"-o {report_file} is the input file; choose another name")
+        from levlab.report_html import require_extra
+
+        require_extra()
+
+
+def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: str, last: int | None,
+                 hy_window: int | None, report_file: str | None, edish: bool, file: str) -> None:
+    """The output part of `trend`: cumulative reports as JSON, an HTML file, or the terminal view."""
+    from levlab import cumulative
+
+    reports = {patient: cumulative.build(patient, found, baseline_on, hy_window) for patient, found in by_patient.items()}
+    if report_file is not None:
+        from levlab.outfile import text_output
+        from levlab.report_html import cohort_html, patient_html
+
+        html = cohort_html(reports, file) if edish else patient_html(reports, file)
+        with text_output(report_file, bom=False) as stream:
+            stream.write(html)
+        click.echo(f"levlab trend: report written to {report_file}", err=True)
+        return
+    if output_format == "json":
+        from levlab.render import trend_json
+
+        _write_json(trend_json(by_patient, reports))
+        return
+    from levlab import trend_view
+
+    terminal = sys.stdout.isatty()
+    console = None
+    if terminal:
+        from levlab.render import make_console
+
+        console = make_console()
+    for number, report in enumerate(reports.values()):
+        shown = trend_view.columns_that_fit(report, console.width if console is not None else None, last)
+        patient_view = trend_view.view(report, shown)
+        if number:
+            click.echo()
+        if console is not None:
+            trend_view.print_view(patient_view, console)
+        else:
+            click.echo(trend_view.view_text(patient_view), nl=False)
 
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],

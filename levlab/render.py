@@ -331,9 +331,46 @@ def print_csv_summary(collected: Any, console: Any) -> None:
     console.print(Text(DISCLAIMER, style="italic"))
 
 
-def trend_json(by_patient: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+def cumulative_json(report: Any) -> dict[str, Any]:
+    """The cumulative report of one patient (cumulative.Cumulative) as JSON: per analyte the interval,
+    ×ULN of the latest result, the change since the previous result against the RCV and the worst
+    CTCAE grade after baseline; Hy's law over the series."""
+    def change(found: Any) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {"percent": None if found.percent is None else round(found.percent, 2),
+                "rcv_percent": None if found.rcv is None else round(found.rcv, 2),
+                "exceeds_rcv": found.exceeds, "reason": found.reason, "kind": "convention"}
+
+    from levlab.cumulative import display_label
+
+    def named(sample: Any) -> str:
+        return display_label(sample, report.samples)
+
+    series = report.hys_law
+    return {
+        "baseline": None if report.baseline is None else named(report.baseline),
+        "analytes": {row.analyte: {
+            "unit": row.unit, "interval": row.interval, "interval_source": row.interval_source,
+            "latest_x_uln": None if row.latest_x_uln is None else round(row.latest_x_uln, 3),
+            "change_since_previous": change(row.latest_change),
+            "worst_ctcae_after_baseline": None if row.worst is None else {
+                "version": criteria().version, "grade": row.worst.grade, "samples": list(row.worst.samples),
+                "undecided_samples": row.worst.undecided, "basis": row.worst.basis, "baseline_rule": row.worst.rule},
+        } for row in report.rows},
+        "hys_law_over_time": {
+            "status": series.status, "window_days": series.window_days, "kind": "convention",
+            "met": [{"transaminase_sample": named(p.transaminase), "bilirubin_sample": named(p.bilirubin), "days": p.days}
+                    for p in series.met],
+            "undecided_pairs": len(series.undecided),
+        },
+    }
+
+
+def trend_json(by_patient: Mapping[str, Sequence[Any]], reports: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """`levlab trend --format json`: per patient, each sample (serial.Sample) as `interpret` JSON
-    plus its date and the interval since the previous sample."""
+    plus its date and the interval since the previous sample; with `reports`, the patient's
+    cumulative report under `cumulative`."""
     from levlab.serial import since
 
     return [
@@ -341,6 +378,7 @@ def trend_json(by_patient: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
             {"date": sample.label, "datetime": sample.when.isoformat() if sample.when else None,
              "since_previous": None if i == 0 or sample.when is None else since(samples[i - 1].when, sample.when),
              **panel_json(sample.panel)}
-            for i, sample in enumerate(samples)]}
+            for i, sample in enumerate(samples)],
+         **({"cumulative": cumulative_json(reports[patient])} if reports and patient in reports else {})}
         for patient, samples in by_patient.items()
     ]

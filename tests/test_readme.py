@@ -128,3 +128,36 @@ def test_every_shell_command_is_in_the_readme_shell_section():
     section = README.split("## A session: `levlab shell`", 1)[1].split("\n## ", 1)[0]
     for command in Session().commands:
         assert f"`{command}" in section, command
+
+def test_the_trend_view_shown_in_the_readme_is_what_levlab_prints():
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    section = README.split("### The terminal view", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("\n...\n", 1)[0]
+    result = CliRunner().invoke(main, ["trend", str(ROOT / "examples" / "followup.csv"), "--patient", "P-101", "--last", "4"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(shown + "\n")
+
+
+def test_the_documented_trend_json_keys_are_the_ones_trend_writes():
+    import json
+
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    section = README.split("## Follow-up: `levlab trend`", 1)[1].split("\n## ", 1)[0]
+    block = section.split("### JSON", 1)[1]
+    documented = set(re.findall(r'"(\w+)"', block))
+    result = CliRunner().invoke(main, ["trend", str(ROOT / "examples" / "followup.csv"), "--patient", "P-101",
+                                       "--format", "json"])
+    (patient,) = json.loads(result.stdout)
+    cumulative = patient["cumulative"]
+    alt = cumulative["analytes"]["alt"]
+    written = set(patient) | set(patient["samples"][1]) | set(cumulative) | set(alt)
+    written |= set(alt["change_since_previous"]) | set(alt["worst_ctcae_after_baseline"])
+    written |= set(cumulative["hys_law_over_time"]) | set(cumulative["hys_law_over_time"]["met"][0])
+    assert documented <= written, documented - written
+    assert {"cumulative", "hys_law_over_time", "worst_ctcae_after_baseline", "exceeds_rcv"} <= documented

@@ -146,12 +146,12 @@ def test_trend_orders_by_date_and_flags_new_abnormal(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "patient P1: 2 samples, 2024-01-10 to 2024-05-08" in lines
-    header = next(line for line in lines if line.strip().startswith("sample"))
-    assert header.index("10-01-2024") < header.index("08-05-2024")
-    assert "119 d" in result.output  # 10 Jan 08:00 -> 8 May 09:00
+    header = next(line for line in lines if line.strip().startswith("analyte"))
+    assert header.index("2024-01-10") < header.index("2024-05-08")
     alt = next(line for line in lines if line.strip().startswith("alt"))
-    assert "40 N" in alt and "200 H G2" in alt  # 200 / 45 = 4.4 x ULN
-    assert "08-05-2024 09:00: transaminases-raised, new-abnormal" in result.output
+    # 200 / 45 = 4.4 x ULN: grade 2; +400% exceeds ALT's reference change value (arrow)
+    assert "40 N" in alt and "200 H↑ G2" in alt
+    assert "2024-05-08: transaminases-raised, new-abnormal" in result.output
     assert "patient P2: 1 sample, 2024-01-11" in result.output
 
 
