@@ -16,7 +16,7 @@ import click
 
 from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
-from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS
+from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS, SHEET_OPTION
 from levlab.options import apply as apply_options
 
 FORMAT_OPTION = click.option(
@@ -337,15 +337,16 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 @main.command(name="csv")
 @click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True), metavar="[FILE|-]")
 @apply_options(CSV_DIALECT_OPTIONS)
+@SHEET_OPTION
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
 @apply_options(CSV_RUN_OPTIONS)
 def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, skip_lines: int,
-                layout: str | None,
+                sheet: str | None, layout: str | None,
                 cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
                 na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str, dry_run: bool,
                 strict: bool, excel_safe: bool) -> None:
-    """Interpret a laboratory export (CSV, wide or long), keeping every row.
+    """Interpret a laboratory export (CSV, Excel .xlsx or FHIR R4 JSON; wide or long), keeping every row.
 
     \b
     Examples:
@@ -361,7 +362,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     from levlab import exports
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
-                           strict)
+                           strict, sheet)
     from levlab.outfile import open_input, output_problem, same_file
 
     if same_file(file, output):
@@ -370,15 +371,15 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     if problem is not None:
         raise UsageError(f"cannot write -o {output}: {problem}")
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
-        lines = exports.DecodedLines(binary, encoding, progress)
-        run = exports.CsvRun(lines, options, encoding)
+        opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
+        run = exports.ExportRun(opened.records, options)
         for line in run.report:
             click.echo(line, err=True)
         if dry_run:
             return
         from levlab.outfile import text_output
 
-        with text_output(output, bom=lines.bom and output_format == "csv") as stream:
+        with text_output(output, bom=opened.bom and output_format == "csv") as stream:
             try:
                 _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
             except exports.StrictStop as stop:
@@ -393,6 +394,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-")
 @click.option("--patient", "patients", multiple=True, metavar="ID", help="Only this patient (repeatable).")
 @apply_options(CSV_DIALECT_OPTIONS)
+@SHEET_OPTION
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
 @click.option("--baseline-date", metavar="DATE",
@@ -408,7 +410,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
               help="Write a self-contained HTML report (needs the extra: pip install 'levlab[report]').")
 @click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
 def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
-          skip_lines: int, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
+          skip_lines: int, sheet: str | None, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
     """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
@@ -427,7 +429,8 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     """
     from levlab import exports, serial
 
-    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines)
+    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
+                           sheet=sheet)
     baseline_on = None
     if baseline_date is not None:
         parsed = serial.parse_datetime(baseline_date)
@@ -439,7 +442,7 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
-        run = exports.CsvRun(exports.DecodedLines(binary, encoding), options, encoding)
+        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options)
         collected = exports.SampleSink(run.layout, wanted)
         run.run(collected)
     if wanted and not collected.samples:
@@ -507,13 +510,18 @@ def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: st
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
                  cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
-                 ranges_file: str | None, skip_lines: int, strict: bool = False) -> Any:
+                 ranges_file: str | None, skip_lines: int, strict: bool = False, sheet: str | None = None) -> Any:
     """The shared CSV options of `csv` and `trend`, checked by exports.CsvOptions."""
     from levlab import exports
 
     return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
-                              table=_interval_table(ranges_file), skip_lines=skip_lines)
+                              table=_interval_table(ranges_file), skip_lines=skip_lines, sheet=sheet)
+
+
+def _input_name(file: str) -> str:
+    """How messages name the input."""
+    return "stdin" if file == "-" else file
 
 
 def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False) -> None:

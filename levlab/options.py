@@ -61,6 +61,10 @@ CSV_DIALECT_OPTIONS: list[Decorator] = [
                  help="Lines above the header to skip, such as an export's title (they are not copied)."),
 ]
 
+SHEET_OPTION = click.option(
+    "--sheet", metavar="NAME|N",
+    help="Excel workbook: the sheet to read, by name or number (default: the first with a recognisable header).")
+
 CSV_LAYOUT_OPTIONS: list[Decorator] = [
     click.option("--layout", type=click.Choice(["wide", "long"]),
                  help="wide: a row per sample, a column per analyte; long: a row per result (default: from the header)."),

@@ -5,8 +5,10 @@ writes to text streams, so the tests drive it with `io.StringIO`. The interpreta
 the core's; this package decides what a cell means, groups rows into panels, caches the core's
 answers and writes them. Data flows one way, a module per stage:
 
-    bytes ──decoding──▶ text lines ──dialect──▶ delimiter, decimal mark
-          ──csv_records (a records.RecordReader)──▶ header + record chunks
+    bytes ──formats (by content)──▶ a records.RecordReader:
+          CSV:  ──decoding──▶ text lines ──dialect──▶ delimiter, decimal mark ──csv_records──▶
+          xlsx: ──xlsx_records (openpyxl, read-only)──▶   FHIR: ──fhir_records (json)──▶
+          header + record chunks
     header ──header, layout──▶ Layout (roles, analyte columns, units, ranges) + detection report
     chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook)
     panels ──sinks──▶ CSV written back byte-faithful · JSONL · table collection · trend samples
@@ -16,9 +18,10 @@ answers and writes them. Data flows one way, a module per stage:
 """
 
 from levlab.exports.decoding import DecodedLines
+from levlab.exports.formats import Input, open_records
 from levlab.exports.run import CsvRun, ExportRun, StrictStop, Summary
 from levlab.exports.settings import CsvOptions
 from levlab.exports.sinks import CollectSink, CsvSink, JsonlSink, SampleSink, Sink
 
-__all__ = ["CollectSink", "CsvOptions", "CsvRun", "CsvSink", "DecodedLines", "ExportRun", "JsonlSink", "SampleSink",
-           "Sink", "StrictStop", "Summary"]
+__all__ = ["CollectSink", "CsvOptions", "CsvRun", "CsvSink", "DecodedLines", "ExportRun", "Input", "JsonlSink",
+           "SampleSink", "Sink", "StrictStop", "Summary", "open_records"]

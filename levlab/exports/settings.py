@@ -29,6 +29,7 @@ class CsvOptions:
     strict: bool = False
     table: IntervalTable | None = None
     skip_lines: int = 0  # lines above the header (a title): dropped, and said in the report
+    sheet: str | None = None  # a workbook's sheet, by name or 1-based number (--sheet)
 
     @property
     def na_markers(self) -> frozenset[str]:
