@@ -367,6 +367,9 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 
     if same_file(file, output):
         raise UsageError(f"-o {output} is the input file{' (stdin)' if file == '-' else ''}: write to another file")
+    if output.casefold().endswith(".xlsx") and output_format != "csv":
+        raise UsageError(f"-o {output} writes an Excel workbook, which holds the rows (--format csv); "
+                         f"--format {output_format} writes text: give another file name")
     problem = None if dry_run else output_problem(output)
     if problem is not None:
         raise UsageError(f"cannot write -o {output}: {problem}")
@@ -379,9 +382,13 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
             return
         from levlab.outfile import text_output
 
-        with text_output(output, bom=opened.bom and output_format == "csv") as stream:
+        workbook = output_format == "csv" and output.casefold().endswith(".xlsx")
+        with text_output(output, bom=opened.bom and output_format == "csv" and not workbook) as stream:
             try:
-                _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
+                if workbook:
+                    _write_workbook(run, opened, stream)
+                else:
+                    _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
             except exports.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
@@ -532,6 +539,14 @@ def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe:
         run.run(exports.CsvSink(stream, run.dialect, excel_safe=excel_safe))
     elif output_format == "jsonl":
         run.run(exports.JsonlSink(stream))
+    elif output_format == "fhir":
+        from levlab.exports.fhir_sink import FhirSink
+
+        sink = FhirSink(stream, run.layout)
+        try:
+            run.run(sink)
+        finally:  # panels before a --strict stop still make a valid Bundle
+            sink.finish()
     else:
         from levlab.render import make_console, print_csv_panels, print_csv_summary
 
@@ -539,6 +554,21 @@ def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe:
         run.run(collected)
         console = make_console(stream)
         (print_csv_panels(collected.panels, console) if collected.small else print_csv_summary(collected, console))
+
+
+def _write_workbook(run: Any, opened: Any, stream: IO[str]) -> None:
+    """`-o out.xlsx`: the rows into a workbook, its report sheet written once the run is done."""
+    from levlab import exports
+    from levlab.exports.xlsx_sink import XlsxSink
+
+    sheet = getattr(getattr(opened.records, "sheet", None), "title", "levlab")
+    sink = XlsxSink(run.layout.width, sheet)
+    try:
+        run.run(sink)
+    except exports.StrictStop as stop:
+        click.echo(f"Error: {stop}", err=True)
+    stream.flush()
+    sink.finish(run.report, run.closing_lines(), run.options.table, stream.buffer)
 
 
 @contextlib.contextmanager

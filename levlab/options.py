@@ -83,11 +83,12 @@ CSV_LAYOUT_OPTIONS: list[Decorator] = [
 ]
 
 CSV_RUN_OPTIONS: list[Decorator] = [
-    click.option("--format", "output_format", type=click.Choice(["csv", "jsonl", "table"]), default="csv",
-                 show_default=True, help="csv: every row with levlab's columns appended; jsonl: one object per "
-                                         "panel; table: for the terminal."),
+    click.option("--format", "output_format", type=click.Choice(["csv", "jsonl", "table", "fhir"]), default="csv",
+                 show_default=True, help="csv: every row with levlab's columns appended (a workbook with -o FILE.xlsx); "
+                                         "jsonl: one object per panel; table: for the terminal; fhir: a FHIR R4 "
+                                         "Bundle of interpreted Observations and a DiagnosticReport per panel."),
     click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-                 help="Output file (default: stdout)."),
+                 help="Output file (default: stdout); FILE.xlsx writes an Excel workbook (levlab[excel])."),
     click.option("--dry-run", is_flag=True, help="Print the detection report and stop."),
     click.option("--strict", is_flag=True, help="Stop at the first row with an error (exit 1)."),
     click.option("--excel-safe", is_flag=True,
