@@ -197,7 +197,12 @@ class FhirRecords:
         for line_error in line_errors:  # a line that is no resource: a record of its own, carrying the error
             where = line_error.partition(":")[0]
             rows.append(([where, "", where, *[""] * (len(HEADER) - 3)], line_error))
-        rows.sort(key=lambda item: (item[0][1], item[0][2]))  # patient, sample: a panel's rows together
+        # a panel's rows together; panels per patient in time order (a panel's time: its earliest)
+        first_time: dict[tuple[str, str], str] = {}
+        for row, _ in rows:
+            key = (row[1], row[2])
+            first_time[key] = min(first_time.get(key, row[3]), row[3])
+        rows.sort(key=lambda item: (item[0][1], first_time[item[0][1], item[0][2]], item[0][2]))
         self.rows = [row for row, _ in rows]
         self.bad_rows: dict[int, str] = {number: error for number, (_, error) in enumerate(rows, start=1) if error}
         if not observations and not line_errors:

@@ -38,7 +38,7 @@ CHUNK_ROWS = 1_024  # rows handed on together
 HEADER_SEARCH = 30  # rows looked at for a header
 EXTRA_HINT = "reading .xlsx needs the Excel extra: pip install 'levlab[excel]' (or export the sheet as CSV)"
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
-_SCAN_BLOCK = 1 << 20
+_SCAN_BLOCK = 1 << 16
 
 
 def require_openpyxl() -> Any:
@@ -151,6 +151,50 @@ def merged_ranges(archive: Any, path: str) -> list[tuple[int, int, int, int]]:
     return sorted(set(found))
 
 
+def sheet_rows(book: Any, sheet: Any) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows as tuples of values from row 1 (a missing row as ()), parsed as a stream
+    that drops each row from the XML tree once read: memory stays flat however long the sheet.
+
+    openpyxl's own read-only rows keep an emptied element per row (about 90 bytes a row); this
+    uses its cell parser (`WorkSheetParser.parse_row`: shared strings, dates by number format,
+    formulas as their text) and falls back to its rows if that is not there."""
+    try:
+        from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+
+        archive, path = book._archive, sheet._worksheet_path
+        parser = WorkSheetParser(None, sheet._shared_strings, data_only=False, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        parser.parse_row  # noqa: B018 - the one method used: missing in another openpyxl, fall back
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - openpyxl internals moved
+        yield from sheet.iter_rows(values_only=True)
+        return
+    from xml.etree.ElementTree import iterparse
+
+    expected = 1
+    data = None
+    with archive.open(path) as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == DATA_TAG:
+                    data = element
+                continue
+            if element.tag == DATA_TAG:
+                return
+            if element.tag != ROW_TAG:
+                continue
+            number, cells = parser.parse_row(element)
+            parser.row_dimensions.clear()
+            if data is not None:
+                data.clear()  # the row just read leaves the tree
+            for _ in range(expected, number):
+                yield ()
+            expected = number + 1
+            values: list[Any] = [None] * max((cell["column"] for cell in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield tuple(values)
+
+
 def _recognised(cell: str) -> bool:
     """Whether a header cell names a role or an analyte."""
     text = cell.strip()
@@ -189,12 +233,8 @@ class XlsxRecords:
             raise UsageError(f"{name} cannot be read as an Excel workbook: {error}") from None
         self.epoch = self.book.epoch
         self.sheet = self._pick_sheet(options.sheet)
-        try:
-            self.sheet.reset_dimensions()  # some writers store a wrong size: read every row there is
-        except AttributeError:  # pragma: no cover - a chart sheet has no cells
-            raise UsageError(f"sheet {shown(self.sheet.title)} holds no cells") from None
         self.merged = self._merged()
-        self._rows = self.sheet.iter_rows(values_only=True)
+        self._rows = sheet_rows(self.book, self.sheet)  # every row there is, whatever size the sheet states
         self.row_number = 0  # sheet rows taken
         head: list[tuple[Any, ...]] = []
         if options.skip_lines:

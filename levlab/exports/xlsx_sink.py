@@ -14,7 +14,6 @@ Characters XML cannot hold (control characters) are written as U+FFFD, and count
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import IO, Any
 
@@ -58,8 +57,10 @@ class XlsxSink(Sink):
             elif name.endswith("_value"):
                 self.numeric.add(index)
         cells = []
-        for index, name in enumerate(header):
-            cell = self._cell(name, index)
+        for name in header:
+            cell = self.make_cell(self.sheet, value=_ILLEGAL.sub("\ufffd", name))
+            if name.startswith("="):
+                cell.data_type = "s"
             cell.font = self.bold
             cells.append(cell)
         self.sheet.append(cells)
@@ -85,8 +86,9 @@ class XlsxSink(Sink):
         raise NotImplementedError
 
     def _cell(self, value: Any, index: int) -> Any:
-        """An input cell as it was: never a formula, text made XML-safe."""
-        if isinstance(value, str):
+        """An input cell as it was: never a formula, text made XML-safe. A plain value goes as it
+        is (a cell object only where one is needed: write-only cells are costly)."""
+        if isinstance(value, str) and value and (value[0] == "=" or _ILLEGAL.search(value)):
             if _ILLEGAL.search(value):
                 self.replaced += len(_ILLEGAL.findall(value))
                 value = _ILLEGAL.sub("\ufffd", value)
@@ -94,19 +96,18 @@ class XlsxSink(Sink):
             if value.startswith("="):
                 cell.data_type = "s"  # the formula's text, never a formula of levlab's
             return cell
-        if isinstance(value, dt.time) and not isinstance(value, dt.datetime):
-            return self.make_cell(self.sheet, value=value)
-        return self.make_cell(self.sheet, value=value)
+        return value
 
     def _levlab_cell(self, text: str, index: int) -> Any:
         if index in self.numeric and _PLAIN_NUMBER.fullmatch(text):
-            return self.make_cell(self.sheet, value=float(text) if "." in text else int(text))
-        cell = self._cell(text, index)
+            return float(text) if "." in text else int(text)
         if index in self.coloured:
             fill = self.fills.get(text)
             if fill is not None:
+                cell = self.make_cell(self.sheet, value=text)
                 cell.fill = fill
-        return cell
+                return cell
+        return self._cell(text, index)
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - rows only
         pass
