@@ -392,6 +392,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-")
 @click.option("--patient", "patients", multiple=True, metavar="ID", help="Only this patient (repeatable).")
+@click.option("--one-patient", is_flag=True,
+              help="The file has no patient column and is all one patient's samples (else trend refuses it).")
 @apply_options(CSV_DIALECT_OPTIONS)
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
@@ -407,7 +409,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @click.option("-o", "--output", "report_file", type=click.Path(dir_okay=False, allow_dash=False), metavar="FILE",
               help="Write a self-contained HTML report (needs the extra: pip install 'levlab[report]').")
 @click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
-def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
+def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
           skip_lines: int, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
@@ -424,6 +426,10 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     date=HEADER). Samples are ordered by their date-time whatever the row order; each is
     compared with the patient's previous sample (rule new-abnormal) and graded with CTCAE
     against the patient's earliest sample as baseline. The whole export is held in memory.
+
+    Samples are linked by the patient column only: a row with a blank patient id is a sample
+    compared with no other, and a file without a patient column is refused unless
+    --one-patient says it is all one patient's.
     """
     from levlab import exports, serial
 
@@ -440,13 +446,20 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
 
     with _closing_input(open_input(file)) as binary:
         run = exports.CsvRun(exports.DecodedLines(binary, encoding), options, encoding)
-        collected = exports.SampleSink(run.layout, wanted)
+        for line in _trend_lines(run.report):
+            click.echo(line, err=True)
+        collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
-    by_patient = {patient: serial.link(found, baseline_on) for patient, found in serial.order(collected.samples).items()}
-    _write_trend(by_patient, baseline_on, output_format, last, hy_window, report_file, edish, file)
-    for line in run.errors_shown:
+    groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
+    _write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
+    lone = sum(patient is None for patient, _ in groups)
+    closing = _trend_lines(run.closing_lines())
+    followed = len(groups) - lone
+    closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
+                    f"without a patient id ({lone} samples compared with no other)")
+    for line in closing:
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
@@ -466,12 +479,13 @@ def _check_report_options(report_file: str | None, edish: bool, output_format: s
         require_extra()
 
 
-def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: str, last: int | None,
+def _write_trend(groups: list[tuple[str | None, Any]], baseline_on: Any, output_format: str, last: int | None,
                  hy_window: int | None, report_file: str | None, edish: bool, file: str) -> None:
     """The output part of `trend`: cumulative reports as JSON, an HTML file, or the terminal view."""
     from levlab import cumulative
 
-    reports = {patient: cumulative.build(patient, found, baseline_on, hy_window) for patient, found in by_patient.items()}
+    reports = {_group_name(patient, found): cumulative.build(_group_name(patient, found), found, baseline_on, hy_window)
+               for patient, found in groups}
     if report_file is not None:
         from levlab.outfile import text_output
         from levlab.report_html import cohort_html, patient_html
@@ -484,7 +498,7 @@ def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: st
     if output_format == "json":
         from levlab.render import trend_json
 
-        _write_json(trend_json(by_patient, reports))
+        _write_json(trend_json(groups, list(reports.values())))
         return
     from levlab import trend_view
 
@@ -503,6 +517,19 @@ def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: st
             trend_view.print_view(patient_view, console)
         else:
             click.echo(trend_view.view_text(patient_view), nl=False)
+
+
+def _group_name(patient: str | None, samples: Any) -> str:
+    """How a group of samples is named in the views: its patient id, or the rows of a sample without one."""
+    if patient is not None:
+        return patient or "(whole file, --one-patient)"
+    rows = ", ".join(map(str, samples[0].rows[:3])) + (", ..." if len(samples[0].rows) > 3 else "")
+    return f"(no patient id, row {rows}: compared with no other sample)"
+
+
+def _trend_lines(lines: list[str]) -> list[str]:
+    """`levlab csv`'s report or closing lines, said by `levlab trend`."""
+    return [f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]
 
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],

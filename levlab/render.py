@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 from levlab import DISCLAIMER, __version__
@@ -367,18 +367,19 @@ def cumulative_json(report: Any) -> dict[str, Any]:
     }
 
 
-def trend_json(by_patient: Mapping[str, Sequence[Any]], reports: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def trend_json(groups: Sequence[tuple[str | None, Sequence[Any]]], reports: Sequence[Any] | None = None) -> list[dict[str, Any]]:
     """`levlab trend --format json`: per patient, each sample (serial.Sample) as `interpret` JSON
-    plus its date and the interval since the previous sample; with `reports`, the patient's
-    cumulative report under `cumulative`."""
+    plus its date and the interval since the previous sample; with `reports` (one per group, in
+    order), the patient's cumulative report under `cumulative`. A sample without a patient id is
+    one entry of its own with `"patient": null` and its `rows`."""
     from levlab.serial import since
 
     return [
-        {"patient": patient, "samples": [
+        {"patient": patient, **({"rows": list(samples[0].rows)} if patient is None else {}), "samples": [
             {"date": sample.label, "datetime": sample.when.isoformat() if sample.when else None,
              "since_previous": None if i == 0 or sample.when is None else since(samples[i - 1].when, sample.when),
              **panel_json(sample.panel)}
             for i, sample in enumerate(samples)],
-         **({"cumulative": cumulative_json(reports[patient])} if reports and patient in reports else {})}
-        for patient, samples in by_patient.items()
+         **({"cumulative": cumulative_json(reports[number])} if reports else {})}
+        for number, (patient, samples) in enumerate(groups)
     ]

@@ -4,7 +4,8 @@ The export's row order does not matter: samples are ordered by their parsed date
 panel is re-interpreted with the patient's previous sample (for `new-abnormal` and the change
 since then) and with the patient's earliest sample as the CTCAE baseline (the earliest sample
 itself is graded against ULN). A sample whose date cannot be read is listed, but has no place
-in the order: it has no previous sample and is nobody's previous sample.
+in the order: it has no previous sample and is nobody's previous sample. A sample without a
+patient (a blank patient id) is never linked to another: it stands alone.
 """
 
 from __future__ import annotations
@@ -53,24 +54,35 @@ def parse_datetime(text: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class Sample:
-    """One panel of one patient, with when it was taken (None: the date could not be read)."""
+    """One panel of one patient, with when it was taken (None: the date could not be read).
 
-    patient: str
+    `patient` None: the row gave no patient id, so the sample is compared with no other."""
+
+    patient: str | None
     label: str  # the date as written (or the sample id): what the trend shows
     when: datetime | None
     panel: PanelResult
+    rows: tuple[int, ...] = ()  # the export's data rows it came from
 
 
 def order(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
     """Samples by patient (in order of first appearance), each patient's in date-time order;
-    undated samples last, in the order given."""
+    undated samples last, in the order given. Samples without a patient are left out (see groups)."""
     by_patient: dict[str, list[Sample]] = {}
     for sample in samples:
-        by_patient.setdefault(sample.patient, []).append(sample)
+        if sample.patient is not None:
+            by_patient.setdefault(sample.patient, []).append(sample)
     return {
         patient: sorted((s for s in found if s.when is not None), key=lambda s: s.when) + [s for s in found if s.when is None]
         for patient, found in by_patient.items()
     }
+
+
+def groups(samples: Sequence[Sample]) -> list[tuple[str | None, list[Sample]]]:
+    """The samples to follow together: each patient's (as `order`), then every sample without a
+    patient on its own, never linked to another result."""
+    lone: list[tuple[str | None, list[Sample]]] = [(None, [s]) for s in samples if s.patient is None]
+    return [*order(samples).items(), *lone]
 
 
 def baseline_index(dated: Sequence[Sample], baseline_on: date | None = None) -> int:
@@ -120,9 +132,10 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(" " if v is None else SPARK[round((v - low) / (high - low) * steps)] for v in values)
 
 
-def trend_lines(patient: str, samples: Sequence[Sample]) -> list[str]:
+def trend_lines(patient: str | None, samples: Sequence[Sample]) -> list[str]:
     """The plain-text trend of one patient: a column per sample, a row per analyte with its
-    sparkline, the interval since the previous sample and the rules met."""
+    sparkline, the interval since the previous sample and the rules met. `patient` None: one
+    sample without a patient id, compared with no other."""
     if not samples:
         return []
     ids = [a for a in analytes() if any(s.panel.result(a) is not None for s in samples)]
@@ -152,7 +165,11 @@ def trend_lines(patient: str, samples: Sequence[Sample]) -> list[str]:
         first, last = f"{min(dated):%Y-%m-%d}", f"{max(dated):%Y-%m-%d}"
         span = f", {first}" if first == last else f", {first} to {last}"
     undated = sum(s.when is None for s in samples)
-    lines = [f"patient {patient or '(no patient column)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
+    if patient is None:
+        where = ", ".join(map(str, samples[0].rows[:3])) + (", ..." if len(samples[0].rows) > 3 else "")
+        lines = [f"no patient id (row {where}): 1 sample{span}, compared with no other sample"]
+    else:
+        lines = [f"patient {patient or '(whole file, --one-patient)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
     if undated:
         lines.append(f"  {undated} sample(s) with an unreadable date: shown last, not compared with the others")
     for row in [header, *rows]:

@@ -138,7 +138,7 @@ def test_the_trend_view_shown_in_the_readme_is_what_levlab_prints():
     shown = section.split("```text\n", 1)[1].split("\n...\n", 1)[0]
     result = CliRunner().invoke(main, ["trend", str(ROOT / "examples" / "followup.csv"), "--patient", "P-101", "--last", "4"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(shown + "\n")
+    assert result.stdout.startswith(shown + "\n")
 
 
 def test_the_documented_trend_json_keys_are_the_ones_trend_writes():

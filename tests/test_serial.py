@@ -160,7 +160,7 @@ def test_trend_one_patient_as_json(tmp_path):
 
     result = invoke(tmp_path, "trend", "--patient", "P1", "--format", "json")
     assert result.exit_code == 0, result.output
-    (patient,) = json.loads(result.output)
+    (patient,) = json.loads(result.stdout)
     first, second = patient["samples"]
     assert (first["date"], second["date"]) == ("10-01-2024 08:00", "08-05-2024 09:00")
     assert second["since_previous"] == "119 d"
@@ -219,3 +219,66 @@ def test_baseline_date_picks_the_last_sample_on_or_before_it():
 def test_baseline_date_before_every_sample_falls_back_to_the_earliest():
     samples = order([sample("P1", "2024-01-10", "alt=100"), sample("P1", "2024-05-08", "alt=250")])["P1"]
     assert _alt_grades(link(samples, baseline_on=datetime(2023, 1, 1).date())) == [1, 1]
+
+
+# --- rows without a patient: never linked (issue 17, item 1) -----------------------------------
+
+STRANGERS = """patient,sex,date,ALP (U/L)
+,F,2024-01-10,80
+,M,2024-05-10,300
+P1,F,2024-01-10,80
+P1,F,2024-05-10,300
+"""
+
+
+def test_trend_never_links_samples_without_a_patient_id(tmp_path):
+    result = invoke(tmp_path, "trend", text=STRANGERS)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # the blank-id woman (ALP 80) and man (ALP 300, four months later) are strangers
+    assert "patient (no patient id, row 1: compared with no other sample): 1 sample, 2024-01-10 to 2024-01-10" in lines
+    assert "patient (no patient id, row 2: compared with no other sample): 1 sample, 2024-05-10 to 2024-05-10" in lines
+    assert "  2024-05-10: alp-or-ldh-raised" in lines  # the blank-id man: raised, but new to nobody
+    assert lines.count("  2024-05-10: alp-or-ldh-raised, new-abnormal") == 1  # P1's own second sample only
+    summary = [line for line in result.stderr.splitlines() if line.startswith("levlab trend: 4 rows")]
+    assert summary == ["levlab trend: 4 rows, 4 panels, 0 rows with errors; 1 patient followed, "
+                       "2 rows without a patient id (2 samples compared with no other)"]
+
+
+def test_trend_json_gives_each_sample_without_a_patient_on_its_own(tmp_path):
+    import json
+
+    result = invoke(tmp_path, "trend", "--format", "json", text=STRANGERS)
+    entries = json.loads(result.stdout)
+    assert [(e["patient"], e.get("rows"), len(e["samples"])) for e in entries] == [
+        ("P1", None, 2), (None, [1], 1), (None, [2], 1)]
+    assert all("new-abnormal" not in {f["id"] for f in s["flags"]} for e in entries[1:] for s in e["samples"])
+
+
+def test_trend_gives_the_detection_report_like_csv(tmp_path):
+    result = invoke(tmp_path, "trend", text=STRANGERS)
+    assert result.stderr.startswith("levlab trend: wide layout;")
+    assert "  'patient' -> patient" in result.stderr
+
+
+@pytest.mark.parametrize("header", ["sex,date,ALP (U/L)", "Patiëntcode,date,ALP (U/L)"])
+def test_trend_without_a_patient_column_refuses_to_compare(tmp_path, header):
+    # no patient column, or one that was not recognised: samples of unknown people are never linked
+    text = f"{header}\nF,2024-01-10,80\nM,2024-05-10,300\n"
+    result = invoke(tmp_path, "trend", text=text)
+    assert result.exit_code == 2
+    assert "--col patient=HEADER" in result.output and "--one-patient" in result.output
+    assert "new-abnormal" not in result.output
+
+
+def test_trend_one_patient_says_the_whole_file_is_one_patient(tmp_path):
+    text = "date,ALP (U/L)\n2024-01-10,80\n2024-05-10,300\n"
+    result = invoke(tmp_path, "trend", "--one-patient", text=text)
+    assert result.exit_code == 0, result.output
+    assert "patient (whole file, --one-patient): 2 samples" in result.output
+    assert "2024-05-10: alp-or-ldh-raised, new-abnormal" in result.output
+
+
+def test_trend_one_patient_is_refused_beside_a_patient_column(tmp_path):
+    result = invoke(tmp_path, "trend", "--one-patient", text=STRANGERS)
+    assert result.exit_code == 2 and "--one-patient" in result.output

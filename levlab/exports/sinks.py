@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING
 
-from levlab.errors import UsageError
+from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.fields import PanelOut, excel_safe_row
 from levlab.exports.layout import Layout
@@ -48,30 +48,51 @@ class Sink:
 
 
 class SampleSink(Sink):
-    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`)."""
+    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`).
+
+    A panel whose patient id is blank becomes a sample without a patient (never linked to
+    another); without a patient column at all, `one_patient` says the file is one patient, else
+    it is a usage error: samples of unknown people are never compared."""
 
     wants_panels = True
 
-    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset()) -> None:
+    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset(),
+                 one_patient: bool = False) -> None:
         roles, header = layout.roles, [cell.strip() for cell in layout.header]
         if "date" not in roles:
             raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
                              "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
+        if "patient" in roles and one_patient:
+            raise UsageError(f"--one-patient: the file has a patient column {shown(header[roles['patient']])}; "
+                             "--one-patient is for a file of one patient without one")
+        if "patient" not in roles and not one_patient:
+            others = [shown(name) for name in layout.ignored[:12]]
+            raise UsageError("levlab trend compares a patient's samples, and no patient column was found (a header "
+                             "such as 'patient', 'patient id' or 'mrn'): name it with --col patient=HEADER"
+                             + (f" (unrecognised columns: {', '.join(others)})" if others else "")
+                             + ", or pass --one-patient if the whole file is one patient")
+        if patients and "patient" not in roles:
+            raise UsageError("--patient: the file has no patient column (--one-patient takes the whole file)")
         self.patient_name = header[roles["patient"]] if "patient" in roles else None
         self.date_name = header[roles["date"]]
         self.wanted = patients
         self.samples: list[Sample] = []
+        self.rows_without_patient = 0  # data rows whose patient id is blank
         from levlab.serial import Sample, parse_datetime  # trend only
 
         self.make_sample, self.parse_datetime = Sample, parse_datetime
 
     def panel(self, out: PanelOut) -> None:
         key = {name.strip(): value for name, value in out.key.items()}
-        patient = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        patient: str | None = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        if self.patient_name and not patient:
+            patient = None  # a blank id: nobody's sample but its own
+            self.rows_without_patient += len(out.rows)
         if self.wanted and patient not in self.wanted:
             return
         date_text = key.get(self.date_name, "").strip()
-        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text), out.panel))
+        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text),
+                                             out.panel, tuple(out.rows)))
 
 
 class CsvSink(Sink):
