@@ -20,6 +20,29 @@ from levlab.exports.dialect import SAMPLE_LINES
 DECODE_BLOCK = 1_024  # lines decoded together
 UNDECODABLE_KEPT = 10_000  # undecodable lines remembered until their row is written
 _UTF8 = {"utf-8", "utf-8-sig"}
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+#: what a file is by its first bytes, when it is not text: (magic bytes, what it is, what to do)
+FILE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument .ods workbook is one)",
+     "if it is a workbook, open it and export the sheet as CSV; else unzip it"),
+    (b"PK\x05\x06", "an empty ZIP archive", "give the CSV file itself"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook (or another Office document)",
+     "open it and export the sheet as CSV"),
+    (b"%PDF-", "a PDF document", "levlab reads CSV exports; ask the laboratory system for a CSV export"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first: gunzip -c FILE | levlab csv -"),
+    (b"BZh", "bzip2-compressed", "decompress it first: bunzip2 -c FILE | levlab csv -"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first: xz -dc FILE | levlab csv -"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first: zstd -dc FILE | levlab csv -"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the CSV file from it first"),
+    (b"Rar!\x1a\x07", "a RAR archive", "extract the CSV file from it first"),
+    (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV (sqlite3 -csv -header)"),
+    (b"PAR1", "a Parquet file", "export it as CSV"),
+    (b"{\\rtf", "an RTF document", "save the table as CSV"),
+    (b"\x89PNG", "a PNG image", "levlab reads CSV exports"),
+    (b"\xff\xd8\xff", "a JPEG image", "levlab reads CSV exports"),
+    (b"GIF8", "a GIF image", "levlab reads CSV exports"),
+    (b"\x7fELF", "an executable program", "levlab reads CSV exports"),
+)
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # after a CR that is not part of CRLF: a line break to csv
 
 
@@ -56,6 +79,11 @@ class DecodedLines:
         first = next(raw_lines, None)
         if first is None:
             return
+        what = binary_kind(first)
+        if what is not None:
+            if first.startswith(b"PK") and len(first) < 4096:  # which archive: look a little further
+                what = binary_kind(first + b"".join(itertools.islice(raw_lines, 64))) or what
+            raise UsageError(what)
         if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             raise UsageError("the file is UTF-16 (Excel's 'Unicode text'); convert it to UTF-8 first: "
                              "iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv")
@@ -100,6 +128,21 @@ class DecodedLines:
         hint = "cp1252" if self.codec in _UTF8 else "utf-8"
         return (f"line {number}: byte 0x{byte} cannot be read as {self.encoding}; the file is in another "
                 f"encoding: try --encoding {hint} (or latin-1)")
+
+
+def binary_kind(start: bytes) -> str | None:
+    """What a file that starts with these bytes is, when its signature says it is not text (an
+    Excel workbook, a PDF, a compressed file...), with what to do; None for anything else."""
+    for magic, what, advice in FILE_SIGNATURES:
+        if start.startswith(magic):
+            if magic.isascii() and magic.isalnum() and not _CONTROL_BYTE.search(start[:64]):
+                continue  # a text header may begin with BZh, PAR1 or GIF8; those files hold control bytes at once
+            if magic == b"PK\x03\x04" and (b"xl/" in start[:4096] or b"[Content_Types].xml" in start[:64]):
+                what, advice = "an Excel workbook (.xlsx)", "open it and export the sheet as CSV"
+            elif magic == b"PK\x03\x04" and b"opendocument.spreadsheet" in start[:128]:
+                what, advice = "an OpenDocument spreadsheet (.ods)", "open it and export the sheet as CSV"
+            return f"this is {what}, not a CSV text file: {advice} (levlab reads CSV only for now)"
+    return None
 
 
 def check_encoding(encoding: str) -> str:
