@@ -253,9 +253,10 @@ def test_output_onto_the_input_is_refused(tmp_path: Path) -> None:
     assert source.read_text(encoding="utf-8") == "ALT (U/L)\n30\n"
 
 
-def test_utf16_is_refused_with_a_conversion_hint() -> None:
+def test_utf16_with_a_byte_order_mark_is_decoded() -> None:
     result = levlab("-", input="ALT (U/L)\n30\n".encode("utf-16"))
-    assert result.exit_code == 2 and "iconv" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("30,30,U/L,N,")
 
 
 def test_header_unit_wins_over_a_unit_column_beside_it() -> None:

@@ -64,3 +64,40 @@ def test_an_excel_workbook_is_told_to_be_exported_as_csv() -> None:
 def test_a_text_header_that_begins_like_a_signature_is_still_read(header: str) -> None:
     result = run("csv", f"{header}\n" + ",".join(["x"] * (header.count(",")) + ["30"]) + "\n")
     assert result.exit_code == 0, result.stderr
+
+
+# --- UTF-16 and UTF-32 (issue 20, item 10) -------------------------------------------------------
+
+WIDE_TEXT = "patient,date,Bilirubine (µmol/L),ALAT (U/L)\r\nP1,2024-01-10,30,20\r\nP1,2024-05-10,12,200\r\n"
+
+
+@pytest.mark.parametrize("command", ["csv", "trend"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_or_utf32_without_a_byte_order_mark_is_named_with_the_encoding_to_pass(command: str, encoding: str) -> None:
+    data = WIDE_TEXT.encode(encoding)
+    result = run(command, data)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"the file is {encoding.upper()} without a byte-order mark" in result.stderr
+    assert f"--encoding {encoding}" in result.stderr and "cp1252" not in result.stderr
+    followed = run(command, data, "--encoding", encoding)  # the hint works
+    assert followed.exit_code == 0, followed.stderr
+    assert f"encoding {encoding} (--encoding); output in UTF-8" in followed.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le", "utf-32-be"])
+def test_utf16_or_utf32_is_decoded_record_for_record(encoding: str) -> None:
+    data = (("\ufeff" if encoding.endswith(("le", "be")) else "") + WIDE_TEXT).encode(encoding)
+    result = run("csv", data, "--encoding", encoding) if encoding.endswith(("le", "be")) else run("csv", data)
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 3  # the header and two records, not six rows of halves
+    assert rows[0].startswith("patient,date,Bilirubine (µmol/L),ALAT (U/L),levlab_")
+    assert rows[2].startswith("P1,2024-05-10,12,200,12,µmol/L,N,")
+    assert "levlab csv: 2 rows, 2 panels, 0 rows with errors" in result.stderr
+
+
+def test_utf32_with_a_byte_order_mark_is_not_taken_for_utf16() -> None:
+    result = run("trend", WIDE_TEXT.encode("utf-32"))
+    assert result.exit_code == 0, result.stderr
+    assert "encoding utf-32 (byte-order mark)" in result.stderr
+    assert "2024-05-10: transaminases-raised, new-abnormal" in result.stdout

@@ -48,7 +48,7 @@ class CsvRecords:
             raise UsageError("the input has no header row")
         self.record_lines.taken.clear()
         self.header: list[str] = header
-        self.encoding = encoding + (" (BOM)" if getattr(lines, "bom", False) else "")
+        self.encoding = getattr(lines, "read_as", None) or encoding + (" (BOM)" if getattr(lines, "bom", False) else "")
         self.undecodable: list[tuple[str, str]] = getattr(lines, "undecodable", [])
         self.bad_rows: dict[int, str] = {}  # data row -> why its text is not what the file holds
         self.count = 0  # data records read

@@ -59,11 +59,11 @@ class DecodedLines:
         self.binary = binary
         self.encoding = encoding
         self.codec = check_encoding(encoding)
-        if self.codec.startswith(("utf-16", "utf-32")):
-            raise UsageError(f"{encoding} is not read line by line; convert the file first: "
-                             f"iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.csv")
         self.progress = progress
         self.bom = False
+        #: how the encoding is described in the report when it is not simply `encoding`: a UTF-16 or
+        #: UTF-32 file (by its byte-order mark or --encoding), transcoded to UTF-8 as it is read
+        self.read_as: str | None = None
         #: (line as read, with U+FFFD for its bad bytes, message): lines past the first
         #: SAMPLE_LINES that did not decode; CsvRun turns each into an error on its row
         self.undecodable: list[tuple[str, str]] = []
@@ -84,9 +84,16 @@ class DecodedLines:
             if first.startswith(b"PK") and len(first) < 4096:  # which archive: look a little further
                 what = binary_kind(first + b"".join(itertools.islice(raw_lines, 64))) or what
             raise UsageError(what)
-        if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise UsageError("the file is UTF-16 (Excel's 'Unicode text'); convert it to UTF-8 first: "
-                             "iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv")
+        wide = _wide_encoding(first, codec)
+        if wide is not None:  # UTF-16/32: decoded here, and read on as UTF-8
+            marked = first.startswith(tuple(bom for bom, _ in _BOMS))
+            self.read_as = f"{wide} ({'byte-order mark' if marked else '--encoding'}); output in UTF-8"
+            raw_lines = _as_utf8(itertools.chain([first], raw_lines), wide)
+            codec = "utf-8"
+            first = next(raw_lines, b"")
+        elif not codec.startswith(("utf-16", "utf-32")) and (interleaved := nul_interleaved(first)) is not None:
+            raise UsageError(f"the file is {interleaved.upper()} without a byte-order mark (its text is interleaved "
+                             f"with NUL bytes): pass --encoding {interleaved}")
         done = 0  # bytes read
         if first.startswith(codecs.BOM_UTF8):
             self.bom = True
@@ -142,6 +149,54 @@ def binary_kind(start: bytes) -> str | None:
             elif magic == b"PK\x03\x04" and b"opendocument.spreadsheet" in start[:128]:
                 what, advice = "an OpenDocument spreadsheet (.ods)", "open it and export the sheet as CSV"
             return f"this is {what}, not a CSV text file: {advice} (levlab reads CSV only for now)"
+    return None
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))  # UTF-32's first: they begin alike
+
+
+def _wide_encoding(first: bytes, codec: str) -> str | None:
+    """The UTF-16/32 codec to read the file with: from its byte-order mark (which wins), or the
+    one given; None for any other encoding."""
+    for bom, name in _BOMS:
+        if first.startswith(bom):
+            return name
+    return codec if codec.startswith(("utf-16", "utf-32")) else None
+
+
+def _as_utf8(raw_lines: Iterator[bytes], codec: str) -> Iterator[bytes]:
+    """Lines of a UTF-16/32 byte stream (split at byte 0x0A, so not at its line ends) as UTF-8
+    lines; a leading byte-order mark is dropped, bytes that do not decode become U+FFFD."""
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+    pending = ""
+    for chunk in raw_lines:
+        pieces = (pending + decoder.decode(chunk)).split("\n")
+        pending = pieces.pop()
+        for piece in pieces:
+            yield (piece.removeprefix("\ufeff") + "\n").encode("utf-8", "surrogatepass")
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
+
+
+_INTERLEAVED = (("utf-32-le", 4, {1, 2, 3}), ("utf-32-be", 4, {0, 1, 2}), ("utf-16-le", 2, {1}), ("utf-16-be", 2, {0}))
+
+
+def nul_interleaved(start: bytes) -> str | None:
+    """The UTF-16/32 encoding whose NUL bytes the start of a file shows (`a\\0b\\0` is utf-16-le),
+    when it has no byte-order mark; None if the NUL bytes (if any) follow no such pattern."""
+    sample = start[:4096]
+    if len(sample) < 8 or b"\x00" not in sample:
+        return None
+    for name, width, nul_at in _INTERLEAVED:
+        for phase in range(width):
+            column = sample[phase::width]
+            zeros = column.count(0) / len(column)
+            if (zeros < 0.9) if phase in nul_at else (zeros > 0.1):
+                break
+        else:
+            return name
     return None
 
 
