@@ -101,3 +101,31 @@ def test_utf32_with_a_byte_order_mark_is_not_taken_for_utf16() -> None:
     assert result.exit_code == 0, result.stderr
     assert "encoding utf-32 (byte-order mark)" in result.stderr
     assert "2024-05-10: transaminases-raised, new-abnormal" in result.stdout
+
+
+# --- a first line over the field limit (issue 20, item 4) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def huge_first_lines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("huge")
+    files = {"NUL bytes": b"\x00" * 70_000_000, "one long cell": b"a" * 70_000_000 + b",b\n1,2\n"}
+    paths = {}
+    for name, data in files.items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(data)
+        paths[name] = str(path)
+    return paths
+
+
+@pytest.mark.parametrize(("command", "kind", "delimiter"), [
+    ("csv", "NUL bytes", []),  # the delimiter sniffer meets it
+    ("csv", "one long cell", ["-d", ","]),  # the header reader meets it
+    ("trend", "one long cell", []),
+])
+def test_a_first_line_over_the_field_limit_is_a_usage_error(huge_first_lines: dict[str, str], command: str, kind: str,
+                                                           delimiter: list[str]) -> None:
+    result = CliRunner().invoke(main, [command, huge_first_lines[kind], *delimiter])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: the header row: field larger than field limit")

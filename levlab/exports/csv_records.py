@@ -38,12 +38,15 @@ class CsvRecords:
         if skipped < options.skip_lines:
             raise UsageError(f"--skip-lines {options.skip_lines}: the input has only {skipped} lines")
         self.skipped = skipped
-        self.dialect, body = open_dialect(source, options.delimiter, options.decimal)
-        self.record_lines = RecordTextLines(body)
-        reader = csv.reader(self.record_lines, delimiter=self.dialect.delimiter)
-        header = next(reader, None)
-        while header == []:
+        try:  # a header field over FIELD_LIMIT (70 MB of NUL bytes, say) stops the sniffer or the reader
+            self.dialect, body = open_dialect(source, options.delimiter, options.decimal)
+            self.record_lines = RecordTextLines(body)
+            reader = csv.reader(self.record_lines, delimiter=self.dialect.delimiter)
             header = next(reader, None)
+            while header == []:
+                header = next(reader, None)
+        except csv.Error as error:
+            raise UsageError(f"the header row: {error}; no header cell is that long: is this a CSV file?") from None
         if header is None:
             raise UsageError("the input has no header row")
         self.record_lines.taken.clear()
