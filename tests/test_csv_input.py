@@ -129,3 +129,54 @@ def test_a_first_line_over_the_field_limit_is_a_usage_error(huge_first_lines: di
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("Error: the header row: field larger than field limit")
+
+
+# --- wide header cells (issue 20, item 8) --------------------------------------------------------
+
+HOSTILE_HEADER_CELLS = [
+    "A(" + " " * 100_000 + "(",
+    "ALT (" + " " * 100_000 + ")",
+    "ALT [" + "(" * 100_000 + "]",
+    "ALT" + " " * 100_000 + "(U/L)",
+    " " * 100_000,
+    "x" * 100_000 + "_U/L",
+    "ref" + "(" * 100_000,
+    "ALT ref" + " (" * 50_000,
+]
+
+
+@pytest.mark.parametrize("command", ["csv", "trend"])
+def test_hundred_thousand_character_header_cells_are_answered_under_a_second(command: str) -> None:
+    import time
+
+    header = ",".join(["patient", "date", "ALT (U/L)", *HOSTILE_HEADER_CELLS])
+    data = f"{header}\nP1,2024-01-10,30{',1' * len(HOSTILE_HEADER_CELLS)}\n".encode()
+    start = time.perf_counter()
+    result = run(command, data)
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0, result.stderr[:2000]
+    assert elapsed < 1.0, f"{elapsed:.2f} s"  # 11 s for a 1,600-space cell before
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ALAT (U/L)", ("ALAT", "U/L")),
+        ("ALAT(U/L)", ("ALAT", "U/L")),
+        ("Bilirubin [µmol/L]  ", ("Bilirubin", "µmol/L")),
+        ("ALT ( U/L )", ("ALT", "U/L")),
+        ("ALT (ULN) (U/L)", ("ALT (ULN)", "U/L")),  # the last bracket holds the unit
+        ("(U/L)", ("", "U/L")),
+        ("ALT ()", ("ALT", "")),
+        ("ALT (U/L", None),
+        ("ALT U/L)", None),
+        ("ALT (a(b)", ("ALT (a", "b")),
+        ("ALT (a)b)", None),
+        ("A(" + " " * 100_000 + "(", None),
+        ("A(" + " " * 100_000 + ")", ("A", "")),
+    ],
+)
+def test_bracketed_unit_splits_at_the_last_bracket_without_a_pattern(text: str, expected: tuple[str, str] | None) -> None:
+    from levlab.exports.header import bracketed_unit
+
+    assert bracketed_unit(text) == expected

@@ -51,7 +51,7 @@ _SUFFIXES = sorted(
     ((normalise_name(name), role) for role in ("range", "unit") for name in ROLE_NAMES[role]),
     key=lambda item: -len(item[0]),
 )
-_BRACKETED_UNIT = re.compile(r"^(?P<name>.*?)\s*[(\[]\s*(?P<unit>[^()\[\]]*?)\s*[)\]]\s*$")
+HEADER_CELL = 256  # characters: a longer header cell names no analyte, role or unit; it is only passed through
 _SEPARATORS = re.compile(r"[\s_,]+")
 
 
@@ -118,7 +118,7 @@ def find_header(header: Sequence[str], name: str, what: str) -> int:
     if name in stripped:
         return stripped.index(name)
     folded = normalise_name(name)
-    matches = [i for i, cell in enumerate(stripped) if normalise_name(cell) == folded and folded]
+    matches = [i for i, cell in enumerate(stripped) if len(cell) <= HEADER_CELL and normalise_name(cell) == folded and folded]
     if len(matches) == 1:
         return matches[0]
     raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {', '.join(map(repr, stripped))})")
@@ -130,14 +130,16 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
     A bracketed text that is not a unit of the analyte is an error (it would otherwise be
     silently ignored); a unit after a space or underscore is taken only when it is one.
     """
+    if len(text) > HEADER_CELL:
+        return None, None
     whole = find_analyte(text)
     if whole is not None:
         return whole, None
-    match = _BRACKETED_UNIT.match(text)
-    if match and match.group("name"):
-        analyte = find_analyte(match.group("name"))
+    bracketed = bracketed_unit(text)
+    if bracketed is not None and bracketed[0]:
+        analyte = find_analyte(bracketed[0])
         if analyte is not None:
-            inner = match.group("unit")
+            inner = bracketed[1]
             if not inner or find_analyte(inner) is analyte:
                 return analyte, None
             try:
@@ -162,8 +164,24 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
     return None, None
 
 
+def bracketed_unit(text: str) -> tuple[str, str] | None:
+    """`ALAT (U/L)` -> ("ALAT", "U/L"): the name before the last bracket and the text inside it
+    (no bracket in it), both stripped; None when the text does not end in a bracket. Found with
+    string searches, not a pattern: a wide cell of spaces and brackets cannot make it backtrack."""
+    body = text.rstrip()
+    if not body.endswith((")", "]")):
+        return None
+    opening = max(body.rfind("(", 0, len(body) - 1), body.rfind("[", 0, len(body) - 1))
+    inner = body[opening + 1:-1]
+    if opening < 0 or ")" in inner or "]" in inner:
+        return None
+    return body[:opening].rstrip(), inner.strip()
+
+
 def companion_of(text: str) -> tuple[str, Analyte] | None:
     """`ALT ref`, `ALAT normaalwaarde`, `ALT unit` -> ("range" | "unit", the analyte)."""
+    if len(text) > HEADER_CELL:
+        return None
     folded = normalise_name(text)
     for suffix, role in _SUFFIXES:
         if folded != suffix and folded.endswith(suffix):
@@ -179,4 +197,4 @@ def companion_of(text: str) -> tuple[str, Analyte] | None:
 
 def role_of(text: str) -> str | None:
     """The role a column's header names (`Uitslag` -> value), compared folded; None for no role."""
-    return _ROLE_INDEX.get(normalise_name(text))
+    return _ROLE_INDEX.get(normalise_name(text)) if len(text) <= HEADER_CELL else None
