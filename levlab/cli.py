@@ -522,7 +522,7 @@ def _write_trend(groups: list[tuple[str | None, Any]], baseline_on: Any, output_
 def _group_name(patient: str | None, samples: Any) -> str:
     """How a group of samples is named in the views: its patient id, or the rows of a sample without one."""
     if patient is not None:
-        return patient or "(whole file, --one-patient)"
+        return (patient if len(patient) <= 60 else f"{patient[:60]}... ({len(patient)} characters)") or "(whole file, --one-patient)"
     rows = ", ".join(map(str, samples[0].rows[:3])) + (", ..." if len(samples[0].rows) > 3 else "")
     return f"(no patient id, row {rows}: compared with no other sample)"
 

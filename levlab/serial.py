@@ -169,7 +169,8 @@ def trend_lines(patient: str | None, samples: Sequence[Sample]) -> list[str]:
         where = ", ".join(map(str, samples[0].rows[:3])) + (", ..." if len(samples[0].rows) > 3 else "")
         lines = [f"no patient id (row {where}): 1 sample{span}, compared with no other sample"]
     else:
-        lines = [f"patient {patient or '(whole file, --one-patient)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
+        name = patient if len(patient) <= 60 else f"{patient[:60]}... ({len(patient)} characters)"
+        lines = [f"patient {name or '(whole file, --one-patient)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
     if undated:
         lines.append(f"  {undated} sample(s) with an unreadable date: shown last, not compared with the others")
     for row in [header, *rows]:

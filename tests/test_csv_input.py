@@ -180,3 +180,34 @@ def test_bracketed_unit_splits_at_the_last_bracket_without_a_pattern(text: str, 
     from levlab.exports.header import bracketed_unit
 
     assert bracketed_unit(text) == expected
+
+
+# --- echoed text is cut (issue 20, item 9) --------------------------------------------------------
+
+LONG_ANALYTE_HEADER = "ALT" + " " * 240 + "(U/L)"  # under the header cap: still an analyte column
+ECHO_CASES = {
+    "a header of 5 MB of NUL bytes": ("csv", b"\x00" * 5_000_000 + b"\n1\n", []),
+    "a 5 MB header cell": ("csv", b"x" * 5_000_000 + b",ALT (U/L)\n1,30\n", []),
+    "10,000 unrecognised columns": ("csv", (",".join(f"c{i}" for i in range(10_000)) + ",ALT (U/L)\n"
+                                            + "1," * 10_000 + "30\n").encode(), []),
+    "10,000 unrecognised columns, no analyte": ("csv", (",".join(f"c{i}" for i in range(10_000)) + "\n"
+                                                        + "1," * 9_999 + "1\n").encode(), []),
+    "a repeated 5 MB header cell": ("csv", ("y" * 5_000_000 + ",ALT (U/L),").encode() + b"y" * 5_000_000 + b"\n1,2,3\n", []),
+    "a row error under a long header": ("csv", f"{LONG_ANALYTE_HEADER}\nabc\n".encode(), []),
+    "--strict under a long header": ("csv", f"{LONG_ANALYTE_HEADER}\nabc\n".encode(), ["--strict"]),
+    "an unknown --col header": ("csv", b"ALT (U/L)\n30\n", ["--col", "patient=" + "z" * 100_000]),
+    "trend: 5 MB patient and date": ("trend", b"patient,date,ALT (U/L)\n" + b"p" * 5_000_000 + b","
+                                     + b"9" * 5_000_000 + b",30\n", []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ECHO_CASES))
+def test_the_report_and_error_lines_cut_what_they_echo(case: str) -> None:
+    command, data, args = ECHO_CASES[case]
+    result = run(command, data, *args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.stderr, "something is said"
+    longest = max(map(len, result.stderr.splitlines()))
+    assert longest < 2_500, f"a stderr line of {longest} characters"
+    if command == "trend":
+        assert max(map(len, result.stdout.splitlines())) < 2_500

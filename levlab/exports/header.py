@@ -112,6 +112,17 @@ def parse_range_option(text: str, decimal: str) -> tuple[str, str]:
     return header.strip(), range_text.strip()
 
 
+def shown_list(texts: Sequence[str], limit: int = 30) -> str:
+    """Texts of the file (column names) for a message: each cut as `shown` cuts it, at most `limit` of them."""
+    listed = ", ".join(shown(text) for text in texts[:limit])
+    return listed + (f", ... ({len(texts) - limit} more)" if len(texts) > limit else "")
+
+
+def cut_option(text: str) -> str:
+    """An option's text for a message: as given, or cut as `shown` cuts it when it is long."""
+    return text if len(text) <= 60 else shown(text)
+
+
 def find_header(header: Sequence[str], name: str, what: str) -> int:
     """Index of a header named on the command line: exact first, then folded if that is unique."""
     stripped = [cell.strip() for cell in header]
@@ -121,7 +132,7 @@ def find_header(header: Sequence[str], name: str, what: str) -> int:
     matches = [i for i, cell in enumerate(stripped) if len(cell) <= HEADER_CELL and normalise_name(cell) == folded and folded]
     if len(matches) == 1:
         return matches[0]
-    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {', '.join(map(repr, stripped))})")
+    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {shown_list(stripped)})")
 
 
 def split_header(text: str) -> tuple[Analyte | None, str | None]:

@@ -24,11 +24,13 @@ from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
     MapOption,
     companion_of,
+    cut_option,
     find_header,
     parse_col,
     parse_map,
     parse_range_option,
     role_of,
+    shown_list,
     split_header,
 )
 from levlab.exports.settings import CsvOptions
@@ -52,7 +54,7 @@ class AnalyteColumn:
     @property
     def range_source(self) -> str:
         if self.range_text is not None:
-            return f"laboratory's own range (--range {self.header})"
+            return f"laboratory's own range (--range {shown(self.header)})"
         if self.range_index is not None:
             return "laboratory's own range (export column)"
         return ""
@@ -83,21 +85,21 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     if len(set(stripped)) != len(stripped):
         seen = Counter(stripped)
         doubles = [name for name, count in seen.items() if count > 1]
-        raise UsageError(f"the header repeats {', '.join(map(repr, doubles))}: every column needs its own name "
+        raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
     taken: dict[int, str] = {}
     roles: dict[str, int] = {}
     for text in options.cols:
         role, name = parse_col(text)
-        index = find_header(header, name, f"--col {text}")
+        index = find_header(header, name, f"--col {cut_option(text)}")
         roles[role] = index
         taken[index] = role
     maps = [parse_map(text) for text in options.maps]
     map_at: dict[int, MapOption] = {}
     for option in maps:
-        index = find_header(header, option.header, f"--map {option.text}")
+        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
         if index in taken:
-            raise UsageError(f"--map {option.text}: column {shown(stripped[index])} is already the {taken[index]} column")
+            raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
         map_at[index] = option
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
@@ -132,10 +134,10 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if missing:
         raise UsageError(
             f"long layout needs a test column and a result column; none found for {' and '.join(missing)} "
-            f"(columns: {', '.join(map(repr, stripped))}); name them with --col test=HEADER --col value=HEADER"
+            f"(columns: {shown_list(stripped)}); name them with --col test=HEADER --col value=HEADER"
         )
     if options.group_by:
-        layout.group = [find_header(layout.header, name, f"--group-by {name}") for name in options.group_by]
+        layout.group = [find_header(layout.header, name, f"--group-by {cut_option(name)}") for name in options.group_by]
         how = "--group-by"
     else:
         layout.group = [roles[role] for role in ("patient", "sample") if role in roles]
@@ -173,14 +175,14 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     used = _attach_companions(columns, companions)
     for text in options.ranges:
         name, range_text = parse_range_option(text, decimal)
-        index = find_header(layout.header, name, f"--range {text}")
+        index = find_header(layout.header, name, f"--range {cut_option(text)}")
         if index not in columns:
             raise UsageError(f"--range {shown(text)}: column {shown(stripped[index])} is not an analyte column")
         columns[index].range_text = range_text
     if not columns:
         raise UsageError(
             "no column is recognised as an analyte (wide layout) or as a test and result pair (long layout); "
-            f"columns: {', '.join(map(repr, stripped))}. Map them with --map HEADER=ANALYTE[:UNIT] "
+            f"columns: {shown_list(stripped)}. Map them with --map HEADER=ANALYTE[:UNIT] "
             "or --col test=HEADER --col value=HEADER; if a title stands above the header, skip it with --skip-lines N"
         )
     _check_units(columns)
@@ -266,7 +268,7 @@ def _settle_duplicates(columns: dict[int, AnalyteColumn], notes: list[str]) -> N
             for column in group:
                 if column is not mapped[0]:
                     del columns[column.index]
-                    notes.append(f"{column.header!r} not interpreted: --map gives {analyte_id} to {mapped[0].header!r}")
+                    notes.append(f"{shown(column.header)} not interpreted: --map gives {analyte_id} to {shown(mapped[0].header)}")
             continue
         names = ", ".join(repr(column.header) for column in group)
         first = group[0]
@@ -291,24 +293,24 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     """The short account, before the data, of what levlab made of the file."""
     lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
     for role, index in layout.roles.items():
-        lines.append(f"  {layout.header[index].strip()!r} -> {role}")
+        lines.append(f"  {shown(layout.header[index].strip())} -> {role}")
     for column in layout.columns:
         if column.unit_source == "assumed":
             unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
         elif column.unit_source == "unit column":
-            unit = f"unit from column {layout.header[column.unit_index].strip()!r}"  # type: ignore[index]
+            unit = f"unit from column {shown(layout.header[column.unit_index].strip())}"  # type: ignore[index]
         else:
             unit = f"{column.unit} (from the {column.unit_source})"
         lab = ""
         if column.range_text is not None:
-            lab = f"; lab range {column.range_text!r} (--range) replaces the defaults"
+            lab = f"; lab range {shown(column.range_text)} (--range) replaces the defaults"
         elif column.range_index is not None:
-            lab = f"; lab range from column {layout.header[column.range_index].strip()!r} replaces the defaults"
-        lines.append(f"  {column.header!r} -> {column.analyte.id}, {unit}{lab}")
+            lab = f"; lab range from column {shown(layout.header[column.range_index].strip())} replaces the defaults"
+        lines.append(f"  {shown(column.header)} -> {column.analyte.id}, {unit}{lab}")
     if layout.kind == "long" and "range" in layout.roles:
-        lines.append(f"  lab ranges from {layout.header[layout.roles['range']].strip()!r} replace the defaults where given")
+        lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:
-        lines.append(f"  ignored (passed through): {', '.join(map(repr, layout.ignored))}")
+        lines.append(f"  ignored (passed through): {shown_list(layout.ignored)}")
     lines.extend(f"  {note}" for note in layout.notes)
     if layout.kind == "wide":
         present = {column.analyte.id for column in layout.columns}

@@ -122,7 +122,7 @@ class LongPanels:
         found = list(map(cache.get, keys))
         if None in found:
             header = self.layout.header
-            range_source = f"laboratory's own range (column {header[range_at].strip()!r})" if range_at is not None else ""
+            range_source = f"laboratory's own range (column {shown(header[range_at].strip())})" if range_at is not None else ""
             for index, cell in enumerate(found):
                 if cell is None:
                     key = keys[index]

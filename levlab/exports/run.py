@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
-from levlab.errors import ExitStatus, LevlabError
+from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
@@ -128,9 +128,9 @@ class ExportRun:
         if self.options.strict:
             first = errors[0]
             self.summary.rows = number
-            raise StrictStop(f"row {number}, column {first.column!r}: {first.message} (stopped: --strict)")
+            raise StrictStop(f"row {number}, column {shown(first.column)}: {first.message} (stopped: --strict)")
         if len(self.errors_shown) < ERRORS_SHOWN:
-            self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
+            self.errors_shown.extend(f"  row {e.row}, column {shown(e.column)}: {e.message}" for e in errors[:1])
 
     def record_errors(self, first: int, rows: list[list[str]], errors: dict[int, list[RowError]]) -> None:
         """Add the errors of the records themselves: more fields than the header, bytes that did not decode."""

@@ -91,7 +91,8 @@ class SampleSink(Sink):
         if self.wanted and patient not in self.wanted:
             return
         date_text = key.get(self.date_name, "").strip()
-        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text),
+        label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
+        self.samples.append(self.make_sample(patient, label or "(no date)", self.parse_datetime(date_text),
                                              out.panel, tuple(out.rows)))
 
 
