@@ -211,3 +211,33 @@ def test_the_report_and_error_lines_cut_what_they_echo(case: str) -> None:
     assert longest < 2_500, f"a stderr line of {longest} characters"
     if command == "trend":
         assert max(map(len, result.stdout.splitlines())) < 2_500
+
+
+# --- --map and --col said twice (issue 20, item 12) ---------------------------------------------
+
+TWICE_TEXT = b"patient,sex,date,Bili,ALT (U/L)\nP1,F,2024-01-10,10,30\n"
+
+
+@pytest.mark.parametrize("command", ["csv", "trend"])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--map", "Bili=bilirubin:umol/L", "--map", "Bili=bilirubin:mg/dL"],
+         "--map Bili=bilirubin:umol/L and --map Bili=bilirubin:mg/dL both map column 'Bili': give one"),
+        (["--map", "Bili=bilirubin:umol/L", "--map", "bili=ignore", "--map", "ALT (U/L)=alt"],  # folded: the same column
+         "--map Bili=bilirubin:umol/L and --map bili=ignore both map column 'Bili': give one"),
+        (["--map", "Bili=bilirubin:umol/L", "--col", "patient=sex", "--col", "sex=sex"],
+         "--col patient=sex and --col sex=sex give column 'sex' two roles (patient and sex): a column plays one role"),
+        (["--map", "Bili=bilirubin:umol/L", "--col", "patient=patient", "--col", "patient=sex"],
+         "--col patient=patient and --col patient=sex both give the patient column: give one"),
+    ],
+)
+def test_a_column_mapped_twice_or_given_two_roles_is_a_usage_error(command: str, args: list[str], expected: str) -> None:
+    result = run(command, TWICE_TEXT, *args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"Error: {expected}"]
+
+
+def test_one_map_and_one_role_per_column_is_accepted() -> None:
+    result = run("trend", TWICE_TEXT, "--map", "Bili=bilirubin:umol/L", "--col", "patient=patient", "--col", "sex=sex")
+    assert result.exit_code == 0, result.stderr

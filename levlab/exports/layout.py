@@ -87,20 +87,7 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
         doubles = [name for name, count in seen.items() if count > 1]
         raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
-    taken: dict[int, str] = {}
-    roles: dict[str, int] = {}
-    for text in options.cols:
-        role, name = parse_col(text)
-        index = find_header(header, name, f"--col {cut_option(text)}")
-        roles[role] = index
-        taken[index] = role
-    maps = [parse_map(text) for text in options.maps]
-    map_at: dict[int, MapOption] = {}
-    for option in maps:
-        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
-        if index in taken:
-            raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
-        map_at[index] = option
+    taken, roles, map_at = _columns_named_by_options(header, stripped, options)
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
             continue
@@ -110,13 +97,43 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
             taken[index] = role
     kind = options.layout
     if kind is None:
-        kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not maps else "wide"
+        kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
     layout = Layout(kind, header, roles)
     if kind == "long":
         _detect_long(layout, stripped, taken, options, map_at)
     else:
         _detect_wide(layout, stripped, taken, options, map_at, decimal)
     return layout
+
+
+def _columns_named_by_options(header: list[str], stripped: list[str], options: CsvOptions
+                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption]]:
+    """The columns --col and --map name: (index -> role, role -> index, index -> --map). A column
+    plays one role and takes one --map; a role is given once: anything else is a usage error."""
+    taken: dict[int, str] = {}
+    roles: dict[str, int] = {}
+    col_text: dict[str, str] = {}  # role -> the --col that gave it
+    for text in options.cols:
+        role, name = parse_col(text)
+        index = find_header(header, name, f"--col {cut_option(text)}")
+        if role in roles:
+            raise UsageError(f"--col {cut_option(col_text[role])} and --col {cut_option(text)} both give the {role} column: give one")
+        if index in taken:
+            raise UsageError(f"--col {cut_option(col_text[taken[index]])} and --col {cut_option(text)} give column "
+                             f"{shown(stripped[index])} two roles ({taken[index]} and {role}): a column plays one role")
+        roles[role] = index
+        taken[index] = role
+        col_text[role] = text
+    map_at: dict[int, MapOption] = {}
+    for option in (parse_map(text) for text in options.maps):
+        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        if index in taken:
+            raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
+        if index in map_at:
+            raise UsageError(f"--map {cut_option(map_at[index].text)} and --map {cut_option(option.text)} both map column "
+                             f"{shown(stripped[index])}: give one")
+        map_at[index] = option
+    return taken, roles, map_at
 
 
 def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
