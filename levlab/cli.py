@@ -157,8 +157,10 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
       levlab interpret bili=40umol/L alp=250 ldh=480 ast=40 alt=35 --sex F
       levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" "ASAT=<5U/L" 2324-2=40U/L
 
+    Quote a token with a space, < or > (the shell reads <5 as a redirection).
+
     Enzymes without a unit are read in U/L (said in the output), except numbers that may
-    be µkat/L (ALP up to 25, LDH up to 60, others up to 10): give their unit. Bilirubin, albumin,
+    be µkat/L (ALT up to 10, GGT 11, AST 15, ALP 35, LDH 115): give their unit. Bilirubin, albumin,
     globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
     """
     from levlab.interpret import check_assumed_units, interpret_panel

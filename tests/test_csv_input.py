@@ -241,3 +241,31 @@ def test_a_column_mapped_twice_or_given_two_roles_is_a_usage_error(command: str,
 def test_one_map_and_one_role_per_column_is_accepted() -> None:
     result = run("trend", TWICE_TEXT, "--map", "Bili=bilirubin:umol/L", "--col", "patient=patient", "--col", "sex=sex")
     assert result.exit_code == 0, result.stderr
+
+
+# --- a bracket that names another quantity (issue 16, item 14) -------------------------------------
+
+@pytest.mark.parametrize("command", ["csv", "trend"])
+@pytest.mark.parametrize(
+    ("header", "analyte"),
+    [
+        ("Bilirubin (direct)", "bilirubin"),
+        ("Bilirubine [geconjugeerd]", "bilirubin"),
+        ("ALAT (ratio)", "alt"),
+        ("ALT (g/L)", "alt"),  # a unit, but of another kind of quantity than an enzyme activity
+        ("LDH (isoenzyme 1)", "ldh"),
+    ],
+)
+def test_a_column_of_another_quantity_is_never_offered_as_the_analyte(command: str, header: str, analyte: str) -> None:
+    result = run(command, f"patient,date,{header}\nP1,2024-01-10,5\n".encode())
+    assert result.exit_code == 2
+    (error,) = result.stderr.splitlines()
+    assert f'--map "{header}=ignore"' in error
+    assert f"={analyte}" not in error and f"{header}={analyte}:UNIT" not in error
+
+
+@pytest.mark.parametrize(("header", "analyte"), [("Bilirubin (mmol/L)", "bilirubin"), ("Albumin (mg/dL)", "albumin")])
+def test_a_unit_of_the_analytes_kind_that_is_not_accepted_still_asks_for_the_unit(header: str, analyte: str) -> None:
+    result = run("csv", f"{header}\n5\n".encode())
+    assert result.exit_code == 2
+    assert f'--map "{header}={analyte}:UNIT"' in result.stderr

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
 from levlab.errors import LevlabError, UsageError, shown
 from levlab.units import lookup_unit, unit_for_analyte
+from levlab.units import units as units_by_key
 from levlab.values import parse_range
 
 #: roles a column can play, with the header names (EN / NL / DE) that give it; matched folded
@@ -156,8 +157,14 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
             try:
                 return analyte, unit_for_analyte(analyte, inner).key
             except LevlabError as error:
+                if _same_quantity(analyte, inner):  # an amount of the analyte, in a unit levlab does not take
+                    raise UsageError(
+                        f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                    ) from None
                 raise UsageError(
-                    f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                    f"column {shown(text)}: {shown(inner)} is not a unit of {analyte.id}: the column may hold another "
+                    f"quantity (a fraction, a ratio, a percentage...), so it is not read as {analyte.id}; pass it through "
+                    f"with --map \"{text}=ignore\" ({analyte.id} is read in {', '.join(analyte.units)})"
                 ) from None
     parts = [part for part in _SEPARATORS.split(text.strip()) if part]
     for size in (1, 2, 3):
@@ -173,6 +180,16 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
         if unit.key in analyte.units:
             return analyte, unit.key
     return None, None
+
+
+def _same_quantity(analyte: Analyte, unit_text: str) -> bool:
+    """Whether a unit text is a unit of the analyte's kind (mass, molar, activity...) that it does
+    not accept (bilirubin in mmol/L), rather than no unit or one of another quantity (`direct`, `%`)."""
+    try:
+        kind = lookup_unit(unit_text).kind
+    except LevlabError:
+        return False
+    return any(units_by_key()[key].kind == kind for key in analyte.units)
 
 
 def bracketed_unit(text: str) -> tuple[str, str] | None:
