@@ -369,7 +369,8 @@ def test_skip_lines_beyond_the_input_is_a_usage_error() -> None:
 def test_a_percent_column_is_refused_as_an_unknown_unit(header, analyte):
     result = levlab("-", input=f"patient,{header}\n1,50\n")
     assert result.exit_code == 2 and result.stdout == ""
-    assert f"unknown unit '%'; {analyte} accepts" in result.stderr
+    assert f"'%' is not a unit of {analyte}" in result.stderr
+    assert f'--map "{header}=ignore"' in result.stderr  # never a suggestion to read it as the analyte
 
 
 def test_a_percent_column_is_not_read_as_an_enzyme():
