@@ -166,11 +166,19 @@ def rule_json(rule: Rule) -> dict[str, Any]:
     }
 
 
+#: the width of a console that is not a terminal (a pipe, a file): wide enough that no cell is cut
+PIPE_WIDTH = 10_000
+
+
 def make_console(file: IO[str] | None = None) -> Any:
-    """A rich Console on `file` (stdout by default): colour only on a terminal, NO_COLOR honoured."""
+    """A rich Console on `file` (stdout by default): colour only on a terminal, NO_COLOR honoured.
+    Piped or written to a file it has no width to fit: tables take their natural width, never cut."""
     from rich.console import Console
 
-    return Console(file=file, highlight=False, soft_wrap=False)
+    console = Console(file=file, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(file=file, highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+    return console
 
 
 TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "CTCAE", "flag")
@@ -292,7 +300,10 @@ def print_csv_panels(outs: list[Any], console: Any) -> None:
     from rich.text import Text
 
     for out in outs:
-        console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+        if console.is_terminal:
+            console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+        else:  # a rule would be as wide as the console
+            console.print(Text(f"── {_csv_panel_title(out)}", style="bold"))
         for error in out.errors:
             console.print(Text(f"row {error.row}, {error.column}: {error.message}", style="yellow"))
         print_panel(out.panel, console)
