@@ -7,12 +7,13 @@ from typing import IO, Any
 
 from levlab import DISCLAIMER, __version__
 from levlab.catalog import analytes
+from levlab.errors import LevlabError
 from levlab.grading import criteria
 from levlab.interpret import uses_default_interval
 from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Grade, Interval, PanelResult, Pattern
 from levlab.ranges import describe_interval
 from levlab.rules import Rule
-from levlab.values import format_number
+from levlab.values import format_number, split_value
 
 FLAG_STYLES = {"H": "bold red", "L": "bold blue", "N": "green", "?": "bold yellow"}
 
@@ -184,12 +185,24 @@ def make_console(file: IO[str] | None = None) -> Any:
 TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "CTCAE", "flag")
 
 
+def as_given(m: Any) -> str:
+    """The "as given" cell of a measurement: its text, with the unit it was given in when that came
+    from elsewhere (a unit column or header: `0,5 µkat/L`), or ` *` when the unit was assumed."""
+    if m.unit_assumed:
+        return f"{m.input} *"
+    try:
+        unit_in_text = split_value(m.input).unit_text
+    except LevlabError:  # cannot happen for a text that was read; shown as it is
+        unit_in_text = "?"
+    return m.input if unit_in_text else f"{m.input} {m.unit}"
+
+
 def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
     """One row of plain cells per analyte; the last cell is the flag letter."""
     rows = []
     for result in panel.results:
         m = result.measurement
-        given = "" if m is None else m.input + (" *" if m.unit_assumed else "") + (" !" if m.warnings else "")
+        given = "" if m is None else as_given(m) + (" !" if m.warnings else "")
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
         interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"

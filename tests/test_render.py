@@ -20,7 +20,7 @@ def test_a_piped_panel_table_is_never_cut_at_80_columns() -> None:
     assert "…" not in result.stdout
     lines = result.stdout.splitlines()
     # the reason stays on one line, whole
-    assert any(line.endswith("(F 18+ y: < 45 U/L; M 18+ y: < 70 U/L)") for line in lines)
+    assert any(line.endswith("(F 18+ y: 10 - 45 U/L; M 18+ y: 10 - 70 U/L)") for line in lines)
     assert "? indeterminate" in result.stdout
     assert all(line == line.rstrip() for line in lines)  # not padded to a width
 
@@ -33,3 +33,34 @@ def test_a_piped_summary_table_is_never_cut() -> None:
     assert "panels with findings" in result.stdout  # the summary view (over 10 panels)
     assert "…" not in result.stdout
     assert f"patient {patient}11" in result.stdout
+
+
+# --- "as given" keeps the unit the user gave (issue 17, item 6, bullet 3) -------------------------
+
+
+def _as_given(stdout: str) -> dict[str, str]:
+    """analyte -> its "as given" cell, from a piped table."""
+    cells = {}
+    for line in stdout.splitlines():
+        parts = [part.strip() for part in line.split("│")]
+        if len(parts) > 3 and parts[1] and parts[1] != "analyte":
+            cells[parts[1]] = parts[2]
+    return cells
+
+
+def test_as_given_keeps_a_unit_given_in_a_unit_column_or_header() -> None:
+    long = csv_table("patient;test;result;unit\n1;ALAT;0,5;µkat/l\n1;ASAT;30 U/L;\n1;LDH;200;\n")
+    assert _as_given(long.stdout) == {"alt": "0,5 µkat/L", "ast": "30 U/L", "ldh": "200 *"}
+    wide = csv_table("patient,Bilirubine (mg/dL),ALT\n1,\"0,5\",35\n")
+    assert _as_given(wide.stdout) == {"bilirubin": "0,5 mg/dL", "alt": "35 *"}
+
+
+def test_as_given_of_a_typed_token_is_the_token_text() -> None:
+    import re
+
+    result = CliRunner().invoke(main, ["interpret", "alt=0,5µkat/l", "bili=10 umol/L"])
+    assumed = CliRunner().invoke(main, ["interpret", "ast=35"])  # beside a µkat/L ALT a bare AST is asked
+
+    assert re.search(r"^alt +0,5µkat/l +30 U/L", result.stdout, re.MULTILINE)  # its own unit, as typed
+    assert re.search(r"^ast +35 \* +35 U/L", assumed.stdout, re.MULTILINE)  # assumed, and said so
+    assert re.search(r"^bilirubin +10 umol/L +10 µmol/L", result.stdout, re.MULTILINE)
