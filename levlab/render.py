@@ -334,6 +334,9 @@ def print_csv_summary(collected: Any, console: Any) -> None:
     for status in ("met", "not-met", "incomplete"):
         statuses.add_row(status, str(collected.statuses.get(status, 0)))
     console.print(statuses)
+    if collected.without_liver_test:
+        console.print(f"{collected.without_liver_test} panels with no liver test result (a blood gas, a blood count...): "
+                      "counted apart, not in normal-panel above")
     if collected.rule_counts:
         hits = Table(title="rules met", title_justify="left")
         hits.add_column("rule")

@@ -64,3 +64,29 @@ def test_as_given_of_a_typed_token_is_the_token_text() -> None:
     assert re.search(r"^alt +0,5µkat/l +30 U/L", result.stdout, re.MULTILINE)  # its own unit, as typed
     assert re.search(r"^ast +35 \* +35 U/L", assumed.stdout, re.MULTILINE)  # assumed, and said so
     assert re.search(r"^bilirubin +10 umol/L +10 µmol/L", result.stdout, re.MULTILINE)
+
+
+# --- panels with no liver test are counted apart (issue 17, item 6, bullet 4) ---------------------
+
+GASES = "patient;date;test;result;unit\n" + "".join(
+    f"P{n};2024-01-{n + 1:02d};ALAT;30;U/L\nP{n};2024-02-{n + 1:02d};pO2;12;kPa\nP{n};2024-02-{n + 1:02d};Hb;8;mmol/L\n"
+    for n in range(12)
+)
+
+
+def test_the_closing_line_counts_panels_with_no_liver_test_apart() -> None:
+    result = CliRunner().invoke(main, ["csv", "-"], input=GASES.encode())
+    assert result.stderr.splitlines()[-1] == "levlab csv: 36 rows, 24 panels (12 with no liver test), 0 rows with errors"
+
+
+def test_the_closing_line_is_unchanged_when_every_panel_has_a_liver_test() -> None:
+    result = CliRunner().invoke(main, ["csv", "-"], input=b"patient;test;result\n1;ALAT;30\n1;Hb;8 mmol/L\n")
+    assert result.stderr.splitlines()[-1] == "levlab csv: 2 rows, 1 panels, 0 rows with errors"
+
+
+def test_the_table_summary_counts_panels_with_no_liver_test_apart() -> None:
+    import re
+
+    result = csv_table(GASES)
+    assert re.search(r"│ incomplete +│ +12 │", result.stdout)  # the 12 ALT panels, not the 12 blood gases
+    assert "12 panels with no liver test result (a blood gas, a blood count...): counted apart" in result.stdout

@@ -15,7 +15,7 @@ Layouts:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from levlab.catalog import Analyte
@@ -341,6 +341,16 @@ def normal_panel_ids() -> tuple[str, ...]:
         if rule.when["type"] == "panel_in_range":
             return tuple(rule.when["analytes"])
     return ()
+
+
+#: liver tests besides the five of the normal-panel statement: a panel with none of these (a blood
+#: gas, a blood count) is counted apart in the summaries
+OTHER_LIVER_TESTS = ("ggt", "albumin")
+
+
+def has_liver_test(analyte_ids: Iterable[str]) -> bool:
+    """Whether a panel's results include a liver test (the normal-panel five, GGT or albumin)."""
+    return any(a in normal_panel_ids() or a in OTHER_LIVER_TESTS for a in analyte_ids)
 
 
 def short_name(analyte_id: str) -> str:

@@ -18,6 +18,7 @@ from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
@@ -150,6 +151,8 @@ class LongPanels:
         for offset in sorted(errors):
             self.run.row_errors(first + offset, errors[offset])
         self.summary.panels += 1
+        if not has_liver_test(judged):
+            self.summary.without_liver_test += 1
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             self._rows_out(rows, originals, cells, judged, errors, sink, out)
         if sink.wants_panels:

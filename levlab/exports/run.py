@@ -40,10 +40,12 @@ class Summary:
     panels: int = 0
     rows_with_errors: int = 0
     reopened: int = 0  # long: panel keys that came back after their panel was closed
+    without_liver_test: int = 0  # long: panels with no liver test result (blood gases...)
     seen: set[str] = field(default_factory=set)  # long: analytes met
 
     def line(self) -> str:
-        return (f"levlab csv: {self.rows} rows, {self.panels} panels, "
+        apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
+        return (f"levlab csv: {self.rows} rows, {self.panels} panels{apart}, "
                 f"{self.rows_with_errors} rows with errors")
 
 

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.fields import PanelOut, excel_safe_row
-from levlab.exports.layout import Layout
+from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
     from levlab.serial import Sample
@@ -190,6 +190,7 @@ class CollectSink(Sink):
         self.findings: list[PanelOut] = []  # panels with a rule met or not-met, first ones
         self.more_findings = 0
         self.with_errors = 0
+        self.without_liver_test = 0  # panels with no liver test result: not in `statuses`
 
     @property
     def small(self) -> bool:
@@ -197,7 +198,10 @@ class CollectSink(Sink):
 
     def panel(self, out: PanelOut) -> None:
         self.total += 1
-        self.statuses[out.panel.normal_panel.status] += 1
+        if not has_liver_test(result.analyte for result in out.panel.results):
+            self.without_liver_test += 1
+        else:
+            self.statuses[out.panel.normal_panel.status] += 1
         self.rule_counts.update(hit.rule_id for hit in out.panel.hits)
         self.with_errors += bool(out.errors)
         if self.total <= self.keep:
