@@ -282,3 +282,32 @@ def test_trend_one_patient_says_the_whole_file_is_one_patient(tmp_path):
 def test_trend_one_patient_is_refused_beside_a_patient_column(tmp_path):
     result = invoke(tmp_path, "trend", "--one-patient", text=STRANGERS)
     assert result.exit_code == 2 and "--one-patient" in result.output
+
+
+LONG_STRANGERS = """patient;date;test;result;unit
+;2024-01-10;ALAT;30;U/L
+;2024-01-10;ASAT;200;U/L
+P1;2024-01-10;ALAT;30;U/L
+P1;2024-01-10;ASAT;200;U/L
+"""
+
+
+def test_long_rows_without_a_patient_id_or_sample_id_are_each_a_panel(tmp_path):
+    import json
+
+    result = invoke(tmp_path, "csv", "--format", "jsonl", text=LONG_STRANGERS)
+    assert result.exit_code == 0, result.output
+    panels = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(p["rows"], sorted(p["analytes"])) for p in panels] == [([1], ["alt"]), ([2], ["ast"]), ([3, 4], ["alt", "ast"])]
+    assert "a row without a patient id is a panel of its own" in result.stderr
+    trend = invoke(tmp_path, "trend", text=LONG_STRANGERS)
+    assert "2 rows without a patient id (2 samples compared with no other)" in trend.stderr
+
+
+def test_long_rows_without_a_patient_id_but_with_a_sample_id_stay_one_panel(tmp_path):
+    import json
+
+    text = "patient;sample;date;test;result;unit\n;S1;2024-01-10;ALAT;30;U/L\n;S1;2024-01-10;ASAT;200;U/L\n"
+    result = invoke(tmp_path, "csv", "--format", "jsonl", text=text)
+    (panel,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert panel["rows"] == [1, 2]

@@ -70,6 +70,7 @@ class Layout:
     columns: list[AnalyteColumn] = field(default_factory=list)  # wide only
     group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
     key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
+    lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -168,6 +169,10 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
             f"panels: consecutive rows with the same {names} ({how}); a key that comes back after its panel "
             "was closed starts a new panel (sort unsorted files first)"
         )
+        if "patient" in roles and "sample" not in roles and not options.group_by:
+            layout.lone_without = roles["patient"]
+            layout.notes.append("a row without a patient id is a panel of its own: no sample column says which "
+                                "rows are one sample")
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
                             "(name the key with --group-by COL)")

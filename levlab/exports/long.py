@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
 
 
+_LONE = object()  # the panel key of a long row without a patient id (with its row number)
+
+
 class LongChunkOutput:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -72,8 +75,12 @@ class LongPanels:
         open_originals: list[str | None] = []
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
+        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
         for first, rows, originals in chunks:
             keys = list(map(key_of, rows))
+            if lone_at is not None:
+                keys = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
+                        for index, (row, key) in enumerate(zip(rows, keys, strict=True))]
             cells = self._long_cells(rows)
             # rows where a new run starts (the first row too when nothing is open)
             starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
