@@ -84,3 +84,26 @@ def test_col_option_with_missing_header_names_it() -> None:
 def test_no_analyte_column_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="no column is recognised"):
         CsvRun(io.StringIO("name,city\nA,B\n"), CsvOptions())
+
+
+# --- headers that nearly match (issue 15): said with the --map to write, never mapped ----------------
+
+ILPD_HEADER = ("Age,Gender,Total_Bilirubin,Direct_Bilirubin,Alkaline_Phosphotase,Alamine_Aminotransferase,"
+               "Aspartate_Aminotransferase,Total_Protiens,Albumin,Albumin_and_Globulin_Ratio,Dataset\n")
+
+
+def test_the_report_names_near_misses_and_their_map_but_takes_none() -> None:
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    text = ILPD_HEADER + "65,Female,0.7,0.1,187,16,18,6.8,3.3,0.9,1\n"
+    result = CliRunner().invoke(main, ["csv", "-", "--dry-run", "--map", "Total_Bilirubin=bilirubin:mg/dL",
+                                       "--map", "Albumin=albumin:g/dL"], input=text)
+    assert result.exit_code == 0, result.stderr
+    report = result.stderr
+    assert '--map "Alkaline_Phosphotase=alp"' in report and '--map "Alamine_Aminotransferase=alt"' in report
+    assert "'Direct_Bilirubin' contains bilirubin, but it is a fraction" in report
+    assert "'Albumin_and_Globulin_Ratio' contains albumin and globulin, but it is a ratio" in report
+    assert "'Alkaline_Phosphotase' -> alp" not in report  # said, never mapped
+    assert "no ALP column: normal-panel can never be met" in report

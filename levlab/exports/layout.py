@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from levlab.catalog import Analyte
+from levlab.catalog import Analyte, near_miss
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
@@ -333,10 +333,24 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
         lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:
         lines.append(f"  ignored (passed through): {shown_list(layout.ignored)}")
+        lines.extend(_near_misses(layout.ignored))
     lines.extend(f"  {note}" for note in layout.notes)
     if layout.kind == "wide":
         present = {column.analyte.id for column in layout.columns}
         lines.extend(f"  no {short_name(a)} column: normal-panel can never be met" for a in normal_panel_ids() if a not in present)
+    return lines
+
+
+def _near_misses(ignored: Sequence[str], limit: int = 20) -> list[str]:
+    """Report lines for passed-through headers that nearly name an analyte (a typing slip: the --map
+    to write) or name one with a qualifier that makes it another quantity (why it was not taken).
+    Never a mapping: the user decides."""
+    lines = []
+    for header in ignored[:200]:
+        found = near_miss(header)
+        if found is not None and len(lines) < limit:
+            advice = f"; if it is, write {found.map_option}" if found.map_option else ""
+            lines.append(f"  note: {found.reason}{advice}")
     return lines
 
 
