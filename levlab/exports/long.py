@@ -18,6 +18,7 @@ from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
@@ -154,6 +155,8 @@ class LongPanels:
         errors: dict[int, list[RowError]] = {}
         entry = self._panel_patient(rows, first, errors)
         judged = self._judged(cells, first, entry, errors, value_header)
+        if "flag" in layout.roles:
+            self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
         self.run.record_errors(first, rows, errors)
         for offset in sorted(errors):
             self.run.row_errors(first + offset, errors[offset])
@@ -168,6 +171,21 @@ class LongPanels:
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+
+    @staticmethod
+    def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
+                                cells: list[tuple[Analyte | None, Any]], flag_at: int) -> None:
+        """Each judged result against the laboratory's flag on its row (lab_flags.held_against):
+        a contradiction makes it indeterminate, in a new Judged (the cached one is shared)."""
+        for offset, (analyte, _) in enumerate(cells):
+            if analyte is None or analyte.id not in judged or len(rows[offset]) <= flag_at:
+                continue
+            current = judged[analyte.id]
+            if current.result is None or not rows[offset][flag_at].strip():
+                continue
+            held = held_against(current.result, rows[offset][flag_at])
+            if held is not current.result:
+                judged[analyte.id] = Judged(held, current.error)
 
     def _judged(self, cells: list[tuple[Analyte | None, Any]], first: int, entry: PatientEntry,
                 errors: dict[int, list[RowError]], value_header: str) -> dict[str, Judged]:
