@@ -107,3 +107,37 @@ def test_the_report_names_near_misses_and_their_map_but_takes_none() -> None:
     assert "'Albumin_and_Globulin_Ratio' contains albumin and globulin, but it is a ratio" in report
     assert "'Alkaline_Phosphotase' -> alp" not in report  # said, never mapped
     assert "no ALP column: normal-panel can never be met" in report
+
+
+# --- a --map without a unit keeps the header's unit; a bare enzyme beside µkat/L is asked (issues 19.5, 15.0) --
+
+
+def _csv(*args: str, text: str):
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    return CliRunner().invoke(main, ["csv", "-", *args], input=text)
+
+
+def test_a_map_without_a_unit_keeps_the_header_unit() -> None:
+    """`--map "ALAT (ukat/L)=alt"` once dropped the µkat/L: 5 µkat/L (300 U/L) became 5 U/L, N."""
+    result = _csv("--map", "ALAT (ukat/L)=alt", text="patient,ALAT (ukat/L)\n1,5\n")
+    assert result.exit_code == 0, result.stderr
+    assert "'ALAT (ukat/L)' -> alt, µkat/L (from the header)" in result.stderr
+    header, row = result.stdout.splitlines()
+    fields = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (fields["levlab_alt_value"], fields["levlab_alt_flag"]) == ("300", "H")
+
+
+def test_a_map_with_a_unit_overrides_the_header() -> None:
+    result = _csv("--map", "ALAT (ukat/L)=alt:U/L", text="patient,ALAT (ukat/L)\n1,30\n")
+    assert "'ALAT (ukat/L)' -> alt, U/L (from the map)" in result.stderr
+
+
+def test_a_bare_enzyme_column_beside_one_in_µkat_is_asked() -> None:
+    result = _csv(text="patient,ALAT (ukat/L),ASAT,AF\n1,0.5,20,80\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert '--map "ASAT=ast:µkat/L"' in result.stderr and '--map "AF=alp:µkat/L"' in result.stderr
+    settled = _csv("--map", "ASAT=ast:U/L", "--map", "AF=alp:U/L", text="patient,ALAT (ukat/L),ASAT,AF\n1,0.5,20,80\n")
+    assert settled.exit_code == 0, settled.stderr

@@ -192,6 +192,22 @@ def _same_quantity(analyte: Analyte, unit_text: str) -> bool:
     return any(units_by_key()[key].kind == kind for key in analyte.units)
 
 
+def header_unit(text: str, analyte: Analyte) -> str | None:
+    """The unit a header gives for `analyte` (`ALAT (ukat/L)` -> µkat/L), whatever its name part
+    says: for a `--map` without a unit, which must not drop the header's unit. None if it gives none."""
+    if len(text) > HEADER_CELL:
+        return None
+    bracketed = bracketed_unit(text)
+    parts = [part for part in _SEPARATORS.split(text.strip()) if part]
+    candidates = ([bracketed[1]] if bracketed else []) + (["/".join(parts[-2:]), parts[-1]] if len(parts) > 1 else [])
+    for candidate in candidates:
+        try:
+            return unit_for_analyte(analyte, candidate).key
+        except LevlabError:
+            continue
+    return None
+
+
 def bracketed_unit(text: str) -> tuple[str, str] | None:
     """`ALAT (U/L)` -> ("ALAT", "U/L"): the name before the last bracket and the text inside it
     (no bracket in it), both stripped; None when the text does not end in a bracket. Found with

@@ -26,6 +26,7 @@ from levlab.exports.header import (
     companion_of,
     cut_option,
     find_header,
+    header_unit,
     parse_col,
     parse_map,
     parse_range_option,
@@ -227,8 +228,9 @@ def _analyte_columns(stripped: list[str], taken: dict[int, str], map_at: dict[in
         option = map_at.get(index)
         if option is not None:
             if option.analyte is not None:
-                columns[index] = AnalyteColumn(index, text, option.analyte, option.unit,
-                                               "map" if option.unit else "assumed", mapped=True)
+                unit = option.unit or header_unit(text, option.analyte)  # a --map without a unit keeps the header's
+                source = "map" if option.unit else ("header" if unit else "assumed")
+                columns[index] = AnalyteColumn(index, text, option.analyte, unit, source, mapped=True)
             continue
         analyte, unit = split_header(text)
         if analyte is not None:
@@ -273,6 +275,14 @@ def _check_units(columns: dict[int, AnalyteColumn]) -> None:
                 f"or in --map, and its values could be {first} or {second}; say which with "
                 f"--map \"{column.header}={column.analyte.id}:{first}\" (or :{second})"
             )
+    stated = [c for c in columns.values() if c.unit is not None and c.unit.startswith("µkat")]
+    if stated:  # the laboratory reports enzymes in µkat/L: an enzyme column without a unit would be a guess in U/L
+        for column in columns.values():
+            if column.unit_source == "assumed" and "µkat/L" in column.analyte.units:
+                unitless.append(
+                    f"column {shown(column.header)} ({column.analyte.id}) has no unit while {shown(stated[0].header)} "
+                    f"is in µkat/L: U/L would be a guess; say which with --map \"{column.header}={column.analyte.id}:µkat/L\" "
+                    "(or :U/L)")
     if unitless:  # every such column at once, so that one run shows all the --map options to write
         raise UsageError("; ".join(unitless))
 
