@@ -95,10 +95,9 @@ class DecodedLines:
             raise UsageError(f"the file is {interleaved.upper()} without a byte-order mark (its text is interleaved "
                              f"with NUL bytes): pass --encoding {interleaved}")
         done = 0  # bytes read
-        if first.startswith(codecs.BOM_UTF8):
-            self.bom = True
-            if codec in _UTF8:
-                first = first[len(codecs.BOM_UTF8):]
+        if first.startswith(codecs.BOM_UTF8):  # stripped whatever the encoding: read as cp1252 it is 'ï»¿'
+            self.bom = True  # and would hide the first column's name (issue 19.10)
+            first = first[len(codecs.BOM_UTF8):]
         block = [first]
         number = 0  # lines before the block
         while block:
