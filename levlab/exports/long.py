@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 _LONE = object()  # the panel key of a long row without a patient id (with its row number)
 
 
+def _result_of(reading: Reading) -> tuple[Any, ...]:
+    """What a reading says, to compare two of one analyte: the converted value (rounded to the
+    display precision, so 30 U/L and 0.5 µkat/L are one result), comparator and lab range; or its error."""
+    m = reading.measurement
+    if m is None:
+        return (None, reading.error)
+    return (float(f"{m.value:.4g}"), m.comparator, m.lab_interval)
+
+
 class LongChunkOutput:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -207,8 +216,8 @@ class LongPanels:
             earlier = by_analyte.get(analyte_id)
             if earlier is None:
                 by_analyte[analyte_id] = offset
-            elif cells[earlier][1] is not reading and (cells[earlier][1].measurement, cells[earlier][1].error) != (
-                    reading.measurement, reading.error):  # the same result read twice is no conflict
+            elif cells[earlier][1] is not reading and _result_of(cells[earlier][1]) != _result_of(reading):
+                # the same result read twice (ALT 30, ALAT 30.0, ALT 0.5 µkat/L) is no conflict
                 message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
