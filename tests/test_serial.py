@@ -311,3 +311,33 @@ def test_long_rows_without_a_patient_id_but_with_a_sample_id_stay_one_panel(tmp_
     result = invoke(tmp_path, "csv", "--format", "jsonl", text=text)
     (panel,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert panel["rows"] == [1, 2]
+
+
+# --- dates outside a plausible span (issue 16, item 8) -------------------------------------------
+
+
+@pytest.mark.parametrize("bad_date", ["0001-01-01", "1899-12-31", "2999-01-01"])
+def test_an_implausible_date_is_never_ordered_compared_or_a_baseline(tmp_path, bad_date):
+    import json
+
+    text = f"patient,date,ALT (U/L)\n1,{bad_date},300\n1,2024-01-10,30\n1,2024-05-10,200\n"
+    result = invoke(tmp_path, "trend", "--format", "json", text=text)
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    samples = {s["date"]: s for s in patient["samples"]}
+    assert f"{bad_date} (implausible date)" in samples
+    assert samples["2024-01-10"]["analytes"]["alt"]["ctcae"]["reason"].endswith("graded against ULN")  # the baseline
+    assert "new-abnormal" in {f["id"] for f in samples["2024-05-10"]["flags"]}  # compared with 2024-01-10 only
+    assert "new-abnormal" not in {f["id"] for f in samples[f"{bad_date} (implausible date)"]["flags"]}
+    assert "1 samples dated before 1900 or after today" in result.stderr
+
+
+def test_a_plausible_sample_date_spans_1900_to_today():
+    from datetime import datetime, timedelta
+
+    from levlab.exports.sinks import plausible_sample_date
+
+    assert plausible_sample_date(datetime(1900, 1, 1))
+    assert not plausible_sample_date(datetime(1899, 12, 31, 23, 59))
+    assert plausible_sample_date(datetime.now())
+    assert not plausible_sample_date(datetime.now() + timedelta(days=2))

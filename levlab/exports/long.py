@@ -32,6 +32,31 @@ if TYPE_CHECKING:
 _LONE = object()  # the panel key of a long row without a patient id (with its row number)
 
 
+def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: int) -> Callable[[list[str]], Any]:
+    """A panel key whose date part is the parsed date-time (ISO), not its text, when it parses;
+    each distinct text is parsed once."""
+    from levlab.serial import parse_datetime
+
+    parsed: dict[str, str] = {}
+
+    def moment(text: str) -> str:
+        found = parsed.get(text)
+        if found is None:
+            when = parse_datetime(text) if len(parsed) < 100_000 else None
+            found = when.isoformat() if when is not None else text
+            if len(parsed) < 100_000:
+                parsed[text] = found
+        return found
+
+    def key(row: list[str]) -> Any:
+        found = key_of(row)
+        if size == 1:
+            return moment(found)
+        return (*found[:position], moment(found[position]), *found[position + 1:])
+
+    return key
+
+
 def _result_of(reading: Reading) -> tuple[Any, ...]:
     """What a reading says, to compare two of one analyte: the converted value (rounded to the
     display precision, so 30 U/L and 0.5 µkat/L are one result), comparator and lab range; or its error."""
@@ -79,6 +104,9 @@ class LongPanels:
         of a chunk goes on into the next."""
         sink, group = self.sink, self.layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
+        date_at = self.layout.roles.get("date")
+        if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
+            key_of = _with_parsed_date(key_of, group.index(date_at), len(group))
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells

@@ -11,6 +11,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
 from levlab.errors import UsageError, shown
@@ -78,6 +79,7 @@ class SampleSink(Sink):
         self.wanted = patients
         self.samples: list[Sample] = []
         self.rows_without_patient = 0  # data rows whose patient id is blank
+        self.implausible_dates = 0  # samples dated before 1900 or after today
         from levlab.serial import Sample, parse_datetime  # trend only
 
         self.make_sample, self.parse_datetime = Sample, parse_datetime
@@ -92,8 +94,17 @@ class SampleSink(Sink):
             return
         date_text = key.get(self.date_name, "").strip()
         label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
-        self.samples.append(self.make_sample(patient, label or "(no date)", self.parse_datetime(date_text),
-                                             out.panel, tuple(out.rows)))
+        when = self.parse_datetime(date_text)
+        if when is not None and not plausible_sample_date(when):
+            self.implausible_dates += 1  # shown, but never ordered, compared or a baseline
+            label, when = f"{label} (implausible date)", None
+        self.samples.append(self.make_sample(patient, label or "(no date)", when, out.panel, tuple(out.rows)))
+
+
+def plausible_sample_date(when: datetime) -> bool:
+    """A sample date levlab will order and compare: from 1900 up to today (year 1, or a date in the
+    future, is a typing or export error and must never become a CTCAE baseline)."""
+    return datetime(1900, 1, 1) <= when <= datetime.now() + timedelta(days=1)
 
 
 class CsvSink(Sink):
