@@ -57,3 +57,23 @@ def test_lines_without_quotes_are_split_as_csv_reader_reads_them(cells: list[lis
 @pytest.mark.parametrize("lines", [['a,"b"\n'], ["a,b\r"], ["a\x00,b\n"], ["a\nb,c\n"]])
 def test_lines_that_need_the_csv_reader_are_left_to_it(lines: list[str]) -> None:
     assert csv_records.split_plain(lines, ",") is None
+
+
+def test_a_row_with_extra_fields_keeps_levlab_columns_under_their_headers() -> None:
+    """Issue 16.4: read by header, `levlab_alt_value` held `comment` and `levlab_error` held `met`."""
+    import csv
+    import io
+
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    text = "patient,sex,age,alt,comment\n1,F,60,30,ok\n2,F,60,300,bad,extra,more\n3,F,60,20,fine\n"
+    result = CliRunner().invoke(main, ["csv", "-"], input=text)
+    assert result.exit_code == 1  # the row has an error, and every row is written
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["patient"] for row in rows] == ["1", "2", "3"]
+    assert [row["levlab_alt_value"] for row in rows] == ["30", "300", "20"]
+    assert rows[1]["comment"] == "bad,extra,more"  # nothing dropped
+    assert rows[1]["levlab_error"].startswith("row has 7 fields, the header 5")
+    assert all(None not in row for row in rows)  # no row wider than the output header

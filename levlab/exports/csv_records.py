@@ -95,12 +95,28 @@ class CsvRecords:
                     if len(row) < width:
                         row.extend([""] * (width - len(row)))
                         originals[index] = None
+            if max(map(len, rows)) > width:
+                self._fold_extra_fields(first, rows, originals, width)
             last = originals[-1]
             if last is not None and '"' in last and len(list(csv.reader([last + "\n", "x\n"], delimiter=delimiter))) == 1:
                 # a quote left open up to the end of the file (only the last record can be cut
                 # off so): written back as fields, so that levlab's columns do not end up inside it
                 originals[-1] = None
             yield RecordChunk(first, rows, originals)
+
+    def _fold_extra_fields(self, first: int, rows: list[list[str]], originals: list[str | None], width: int) -> None:
+        """A record with more fields than the header: its last field and the extra ones are kept
+        together in the last column (joined by the delimiter), so that levlab's columns stay under
+        their headers; the row gets an error that says so (issue 16.4)."""
+        delimiter = self.dialect.delimiter
+        for index, row in enumerate(rows):
+            if len(row) > width:
+                count = len(row)
+                row[width - 1:] = [delimiter.join(row[width - 1:])]
+                originals[index] = None
+                self.bad_rows[first + index] = (
+                    f"row has {count} fields, the header {width}: its last {count - width + 1} fields are kept "
+                    f"together in the last column, so that levlab's columns stay under their headers")
 
     def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:
         """The records that start in `lines`, each with its original text; the last may take more
