@@ -16,63 +16,18 @@ import click
 
 from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
-from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS
+from levlab.options import (
+    AGE_OPTION,
+    CSV_DIALECT_OPTIONS,
+    CSV_LAYOUT_OPTIONS,
+    CSV_RUN_OPTIONS,
+    FORMAT_OPTION,
+    RANGES_OPTION,
+    SEX_OPTION,
+    SMOKER_OPTION,
+)
 from levlab.options import apply as apply_options
-
-FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-    help="table for people, json for programs.",
-)
-
-
-def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from levlab.ranges import parse_sex
-
-    try:
-        return parse_sex(value)
-    except LevlabError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
-    if value is None:
-        return None
-    folded = value.strip().casefold()
-    if folded in {"yes", "y", "ja", "j", "true", "1"}:
-        return True
-    if folded in {"no", "n", "nee", "false", "0"}:
-        return False
-    raise click.BadParameter("use yes or no")
-
-
-MAX_AGE = 130
-
-
-def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    """Years, read as a value is: `70.5` and `70,5` alike; `1,234`, `nan`, `-1` and `３５` refused."""
-    if value is None:
-        return None
-    from levlab.values import parse_number
-
-    try:
-        age = parse_number(value)
-    except LevlabError as error:
-        raise click.BadParameter(f"{error}; give the age in years, e.g. 64 or 70.5") from None
-    if age > MAX_AGE:
-        raise click.BadParameter(f"{value.strip()} is not an age in years (0-{MAX_AGE})")
-    return age
-
-
-SEX_OPTION = click.option("--sex", callback=_sex, metavar="F|M", help="F or M (Dutch V or M). Unknown if omitted.")
-AGE_OPTION = click.option("--age", callback=_age, metavar="YEARS",
-                          help="Age in years (70.5 or 70,5). Unknown if omitted.")
-SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", help="Smoking status (CEA interval).")
-RANGES_OPTION = click.option(
-    "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-    help="TOML file of [[interval]] entries (the format of `levlab ranges`); its analytes replace the defaults.",
-)
+from levlab.trend_output import check_report_options, trend_lines, write_trend
 
 
 def _interval_table(ranges_file: str | None) -> Any:
@@ -442,22 +397,22 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
         if parsed is None:
             raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
         baseline_on = parsed.date()
-    _check_report_options(report_file, edish, output_format, file)
+    check_report_options(report_file, edish, output_format, file)
     wanted = {patient.strip() for patient in patients}
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
         run = exports.CsvRun(exports.DecodedLines(binary, encoding), options, encoding)
-        for line in _trend_lines(run.report):
+        for line in trend_lines(run.report):
             click.echo(line, err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
     groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
-    _write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
+    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
     lone = sum(patient is None for patient, _ in groups)
-    closing = _trend_lines(run.closing_lines())
+    closing = trend_lines(run.closing_lines())
     followed = len(groups) - lone
     closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
                     f"without a patient id ({lone} samples compared with no other)")
@@ -468,73 +423,6 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
-
-
-def _check_report_options(report_file: str | None, edish: bool, output_format: str, file: str) -> None:
-    """Usage errors of -o / --edish before any reading; the report extra is checked here too."""
-    if edish and report_file is None:
-        raise UsageError("--edish draws a chart: give -o FILE.html for the report")
-    if report_file is not None:
-        if output_format == "json":
-            raise UsageError("-o writes the HTML report; for JSON use --format json > FILE")
-        if file != "-" and os.path.exists(report_file) and os.path.samefile(report_file, file):
-            raise UsageError(f"-o {report_file} is the input file; choose another name")
-        from levlab.report_html import require_extra
-
-        require_extra()
-
-
-def _write_trend(groups: list[tuple[str | None, Any]], baseline_on: Any, output_format: str, last: int | None,
-                 hy_window: int | None, report_file: str | None, edish: bool, file: str) -> None:
-    """The output part of `trend`: cumulative reports as JSON, an HTML file, or the terminal view."""
-    from levlab import cumulative
-
-    reports = {_group_name(patient, found): cumulative.build(_group_name(patient, found), found, baseline_on, hy_window)
-               for patient, found in groups}
-    if report_file is not None:
-        from levlab.outfile import text_output
-        from levlab.report_html import cohort_html, patient_html
-
-        html = cohort_html(reports, file) if edish else patient_html(reports, file)
-        with text_output(report_file, bom=False) as stream:
-            stream.write(html)
-        click.echo(f"levlab trend: report written to {report_file}", err=True)
-        return
-    if output_format == "json":
-        from levlab.render import trend_json
-
-        _write_json(trend_json(groups, list(reports.values())))
-        return
-    from levlab import trend_view
-
-    terminal = sys.stdout.isatty()
-    console = None
-    if terminal:
-        from levlab.render import make_console
-
-        console = make_console()
-    for number, report in enumerate(reports.values()):
-        shown = trend_view.columns_that_fit(report, console.width if console is not None else None, last)
-        patient_view = trend_view.view(report, shown)
-        if number:
-            click.echo()
-        if console is not None:
-            trend_view.print_view(patient_view, console)
-        else:
-            click.echo(trend_view.view_text(patient_view), nl=False)
-
-
-def _group_name(patient: str | None, samples: Any) -> str:
-    """How a group of samples is named in the views: its patient id, or the rows of a sample without one."""
-    if patient is not None:
-        return (patient if len(patient) <= 60 else f"{patient[:60]}... ({len(patient)} characters)") or "(whole file, --one-patient)"
-    rows = ", ".join(map(str, samples[0].rows[:3])) + (", ..." if len(samples[0].rows) > 3 else "")
-    return f"(no patient id, row {rows}: compared with no other sample)"
-
-
-def _trend_lines(lines: list[str]) -> list[str]:
-    """`levlab csv`'s report or closing lines, said by `levlab trend`."""
-    return [f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]
 
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
