@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from levlab.catalog import Analyte, near_miss
 from levlab.errors import UsageError, shown
@@ -377,9 +378,14 @@ def normal_panel_ids() -> tuple[str, ...]:
 OTHER_LIVER_TESTS = ("ggt", "albumin")
 
 
+@cache
+def _liver_tests() -> frozenset[str]:
+    return frozenset(normal_panel_ids()) | frozenset(OTHER_LIVER_TESTS)
+
+
 def has_liver_test(analyte_ids: Iterable[str]) -> bool:
     """Whether a panel's results include a liver test (the normal-panel five, GGT or albumin)."""
-    return any(a in normal_panel_ids() or a in OTHER_LIVER_TESTS for a in analyte_ids)
+    return not _liver_tests().isdisjoint(analyte_ids)
 
 
 def short_name(analyte_id: str) -> str:
