@@ -66,6 +66,7 @@ class CsvRecords:
         while lines := list(itertools.islice(lines_left, size)):
             size = min(2 * size, CHUNK_LINES)
             split = split_plain(lines, delimiter)
+            multi_line = False  # a record may span lines (a quoted field with line breaks)
             if split is not None:  # no quote anywhere, the most common case
                 rows, originals = split
             else:
@@ -79,6 +80,7 @@ class CsvRecords:
                     originals = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
                 else:
                     rows, originals = self._records_of(lines, lines_left)
+                    multi_line = True
             if [] in rows:
                 kept = [index for index, row in enumerate(rows) if row]
                 rows, originals = [rows[i] for i in kept], [originals[i] for i in kept]
@@ -86,6 +88,8 @@ class CsvRecords:
                     continue
             first = self.count + 1
             self.count += len(rows)
+            if multi_line:
+                self._swallowing_quotes(first, rows, delimiter)
             if self.undecodable:
                 for number, text in enumerate(originals, start=first):
                     if text is not None and "\ufffd" in text:
@@ -117,6 +121,20 @@ class CsvRecords:
                 self.bad_rows[first + index] = (
                     f"row has {count} fields, the header {width}: its last {count - width + 1} fields are kept "
                     f"together in the last column, so that levlab's columns stay under their headers")
+
+    def _swallowing_quotes(self, first: int, rows: list[list[str]], delimiter: str) -> None:
+        """A quoted field that runs over line ends AND holds the delimiter is almost always a quote
+        left open, which took the following lines (other rows) into one field: an error on its row
+        that says how many lines it took, so that no row disappears silently (issue 16.3). A note
+        with line breaks but no delimiter is a legitimate multi-line field."""
+        for index, row in enumerate(rows):
+            for field in row:
+                if ("\n" in field or "\r" in field) and delimiter in field:
+                    lines = len(field.rstrip("\r\n").splitlines())
+                    self.bad_rows[first + index] = (
+                        f"a quoted field runs over {lines} lines and holds the delimiter {delimiter!r}: probably a quote "
+                        f"left open, which took the next {lines - 1} line(s) of the file into this row; check the quotes")
+                    break
 
     def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:
         """The records that start in `lines`, each with its original text; the last may take more
