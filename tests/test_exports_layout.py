@@ -141,3 +141,18 @@ def test_a_bare_enzyme_column_beside_one_in_µkat_is_asked() -> None:
     assert '--map "ASAT=ast:µkat/L"' in result.stderr and '--map "AF=alp:µkat/L"' in result.stderr
     settled = _csv("--map", "ASAT=ast:U/L", "--map", "AF=alp:U/L", text="patient,ALAT (ukat/L),ASAT,AF\n1,0.5,20,80\n")
     assert settled.exit_code == 0, settled.stderr
+
+
+def test_a_non_utf8_input_is_said_to_come_back_as_utf8() -> None:
+    """Issue 16.12: read with -e cp1252, the µ byte (0xB5) comes back as UTF-8 (C2 B5); said, not silent."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    data = "patient;ALAT (µkat/L)\n1;0,5\n".encode("cp1252")
+    result = CliRunner().invoke(main, ["csv", "-", "-e", "cp1252"], input=data)
+    assert result.exit_code == 0, result.stderr
+    assert "output is UTF-8: the input's characters come back, not its 'cp1252' bytes" in result.stderr
+    assert result.stdout_bytes.splitlines()[0].startswith("patient;ALAT (µkat/L)".encode())
+    utf8 = CliRunner().invoke(main, ["csv", "-"], input=data.decode("cp1252").encode())
+    assert "output is UTF-8" not in utf8.stderr

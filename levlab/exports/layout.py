@@ -325,6 +325,8 @@ def _companion_owner(columns: dict[int, AnalyteColumn], index: int, analyte: Ana
 def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[str]:
     """The short account, before the data, of what levlab made of the file."""
     lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
+    if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
+        lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
     for role, index in layout.roles.items():
         lines.append(f"  {shown(layout.header[index].strip())} -> {role}")
     for column in layout.columns:
