@@ -126,7 +126,21 @@ def test_strict_stops_with_exit_1_after_writing_the_rows_before() -> None:
     assert result.exit_code == 1
     assert "Error: row 2" in result.stderr and "--strict" in result.stderr
     assert [row[0] for row in parsed(result.stdout, ",")] == ["ALT (U/L)", "30"]
-    assert last_stderr_line(result) == "levlab csv: 2 rows, 1 panels, 1 rows with errors"
+    assert last_stderr_line(result) == ("levlab csv: 2 rows read, 1 panels, 1 rows with errors; stopped at row 2 "
+                                        "(--strict): the panels finished before it are written, its own panel's "
+                                        "rows and all later rows are not")
+
+
+def test_strict_on_a_long_export_writes_the_panels_finished_before_and_says_so() -> None:
+    """Issue 20.11: the open panel's earlier rows are not written; code, summary and README agree."""
+    text = ("patient,date,test,result,unit\n1,2024-01-01,ALT,30,U/L\n1,2024-01-01,AST,20,U/L\n"
+            "2,2024-01-01,ALT,30,U/L\n2,2024-01-01,AST,abc,U/L\n3,2024-01-01,ALT,300,U/L\n")
+    result = levlab("-", "--strict", input=text)
+    assert result.exit_code == 1
+    assert [row[0] for row in parsed(result.stdout, ",")] == ["patient", "1", "1"]  # patient 2's panel is not
+    assert "in the rows read" in result.stderr and "in the file" not in result.stderr
+    assert "more rows with errors" not in result.stderr
+    assert last_stderr_line(result).startswith("levlab csv: 4 rows read, 1 panels, 1 rows with errors; stopped at row 4")
 
 
 def test_usage_error_exit_2_before_any_output() -> None:
