@@ -292,7 +292,7 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 
 
 @main.command(name="csv")
-@click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True), metavar="[FILE|-]")
+@click.argument("file", default="-", type=click.Path(allow_dash=True), metavar="[FILE|-]")
 @apply_options(CSV_DIALECT_OPTIONS)
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
@@ -347,7 +347,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-")
+@click.argument("file", type=click.Path(allow_dash=True), metavar="FILE|-")
 @click.option("--patient", "patients", multiple=True, metavar="ID", help="Only this patient (repeatable).")
 @click.option("--one-patient", is_flag=True,
               help="The file has no patient column and is all one patient's samples (else trend refuses it).")
