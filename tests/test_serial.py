@@ -8,7 +8,7 @@ import pytest
 
 from levlab.interpret import interpret_panel
 from levlab.model import Patient
-from levlab.serial import Sample, link, order, parse_datetime, since, sparkline, trend_lines
+from levlab.serial import Sample, link, order, parse_datetime, since
 from levlab.tokens import read_tokens
 
 WOMAN = Patient(sex="F", age=60)  # NORIP: ALT < 45 U/L, bilirubin 5 - 25 µmol/L
@@ -96,27 +96,6 @@ def test_undated_samples_are_not_compared():
 )
 def test_since(earlier, later, expected):
     assert since(earlier, later) == expected
-
-
-def test_sparkline():
-    assert sparkline([0, 7, 3.5, None]) == "▁█▅ "  # 3.5 of 0..7 is step 3.5 of 7: rounds to 4 (▅)
-    assert sparkline([5, 5]) == "▄▄"
-    assert sparkline([None]) == " "
-    assert sparkline([1, 2]) == "▁█"
-
-
-def test_trend_lines_show_values_flags_interval_and_rules():
-    samples = link(order([
-        sample("P1", "2024-05-08", "alt=200", "bili=10umol/L"),
-        sample("P1", "2024-01-10", "alt=30", "bili=9umol/L"),
-    ])["P1"])
-    text = "\n".join(trend_lines("P1", samples))
-    assert "patient P1: 2 samples, 2024-01-10 to 2024-05-08" in text
-    assert "119 d" in text
-    alt_row = next(line for line in text.splitlines() if line.strip().startswith("alt"))
-    # ALT 200 against ULN 45 with a normal baseline: 4.4 x ULN, grade 2
-    assert "30 N" in alt_row and "200 H G2" in alt_row and alt_row.rstrip().endswith("▁█")
-    assert "new-abnormal" in text
 
 
 # --- the command line: trend, and the ctcae column of levlab csv ----------------------------------
