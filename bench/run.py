@@ -36,7 +36,7 @@ FLOOR_SCRIPT = (
     "for row in csv.reader(src):\n"
     "    out.writerow(row)\n"
 )
-ONE_SHOT = ["interpret", "bili=2.4mg/dL", "alp=3.1ukat/L", "ldh=480", "ast=40U/L", "alt=35", "ggt=1.2ukat/L", "--sex", "F", "--age", "60"]
+ONE_SHOT = ["interpret", "bili=2.4mg/dL", "alp=3.1ukat/L", "ldh=480U/L", "ast=40U/L", "alt=35U/L", "ggt=1.2ukat/L", "--sex", "F", "--age", "60"]
 
 
 def make_wide(path: Path, rows: int, seed: int = 1) -> None:

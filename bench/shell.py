@@ -35,9 +35,9 @@ def panel_lines(count: int, seed: int = 14) -> list[str]:
     lines = []
     for _ in range(count):
         bili = (f"bili={rng.uniform(3, 80):.0f}umol/L" if rng.random() < 0.5 else f"bili={rng.uniform(0.2, 4.5):.1f}mg/dL")
-        alp = f"alp={rng.uniform(40, 600):.0f}" if rng.random() < 0.5 else f"alp={rng.uniform(0.6, 9):.2f}ukat/L"
-        lines.append(f"{bili} {alp} ldh={rng.uniform(120, 900):.0f} ast={rng.uniform(10, 300):.0f} "
-                     f"alt={rng.uniform(8, 400):.0f}U/L ggt={rng.uniform(10, 500):.0f}")
+        alp = f"alp={rng.uniform(40, 600):.0f}U/L" if rng.random() < 0.5 else f"alp={rng.uniform(0.6, 9):.2f}ukat/L"
+        lines.append(f"{bili} {alp} ldh={rng.uniform(120, 900):.0f}U/L ast={rng.uniform(10, 300):.0f}U/L "
+                     f"alt={rng.uniform(8, 400):.0f}U/L ggt={rng.uniform(10, 500):.0f}U/L")
     return lines
 
 

@@ -16,63 +16,19 @@ import click
 
 from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError
-from levlab.options import CSV_DIALECT_OPTIONS, CSV_LAYOUT_OPTIONS, CSV_RUN_OPTIONS, SHEET_OPTION
+from levlab.options import (
+    AGE_OPTION,
+    CSV_DIALECT_OPTIONS,
+    CSV_LAYOUT_OPTIONS,
+    CSV_RUN_OPTIONS,
+    FORMAT_OPTION,
+    RANGES_OPTION,
+    SEX_OPTION,
+    SHEET_OPTION,
+    SMOKER_OPTION,
+)
 from levlab.options import apply as apply_options
-
-FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-    help="table for people, json for programs.",
-)
-
-
-def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from levlab.ranges import parse_sex
-
-    try:
-        return parse_sex(value)
-    except LevlabError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
-    if value is None:
-        return None
-    folded = value.strip().casefold()
-    if folded in {"yes", "y", "ja", "j", "true", "1"}:
-        return True
-    if folded in {"no", "n", "nee", "false", "0"}:
-        return False
-    raise click.BadParameter("use yes or no")
-
-
-MAX_AGE = 130
-
-
-def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    """Years, read as a value is: `70.5` and `70,5` alike; `1,234`, `nan`, `-1` and `３５` refused."""
-    if value is None:
-        return None
-    from levlab.values import parse_number
-
-    try:
-        age = parse_number(value)
-    except LevlabError as error:
-        raise click.BadParameter(f"{error}; give the age in years, e.g. 64 or 70.5") from None
-    if age > MAX_AGE:
-        raise click.BadParameter(f"{value.strip()} is not an age in years (0-{MAX_AGE})")
-    return age
-
-
-SEX_OPTION = click.option("--sex", callback=_sex, metavar="F|M", help="F or M (Dutch V or M). Unknown if omitted.")
-AGE_OPTION = click.option("--age", callback=_age, metavar="YEARS",
-                          help="Age in years (70.5 or 70,5). Unknown if omitted.")
-SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", help="Smoking status (CEA interval).")
-RANGES_OPTION = click.option(
-    "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-    help="TOML file of [[interval]] entries (the format of `levlab ranges`); its analytes replace the defaults.",
-)
+from levlab.trend_output import check_report_options, trend_lines, write_trend
 
 
 def _interval_table(ranges_file: str | None) -> Any:
@@ -157,8 +113,10 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
       levlab interpret bili=40umol/L alp=250 ldh=480 ast=40 alt=35 --sex F
       levlab interpret bili=2.4mg/dL ALAT=35 "ldh=480 U/L" "ASAT=<5U/L" 2324-2=40U/L
 
+    Quote a token with a space, < or > (the shell reads <5 as a redirection).
+
     Enzymes without a unit are read in U/L (said in the output), except numbers that may
-    be µkat/L (ALP up to 25, LDH up to 60, others up to 10): give their unit. Bilirubin, albumin,
+    be µkat/L (ALT up to 10, GGT 11, AST 15, ALP 35, LDH 115): give their unit. Bilirubin, albumin,
     globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
     """
     from levlab.interpret import check_assumed_units, interpret_panel
@@ -335,7 +293,7 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 
 
 @main.command(name="csv")
-@click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True), metavar="[FILE|-]")
+@click.argument("file", default="-", type=click.Path(allow_dash=True), metavar="[FILE|-]")
 @apply_options(CSV_DIALECT_OPTIONS)
 @SHEET_OPTION
 @apply_options(CSV_LAYOUT_OPTIONS)
@@ -398,8 +356,10 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE|-")
+@click.argument("file", type=click.Path(allow_dash=True), metavar="FILE|-")
 @click.option("--patient", "patients", multiple=True, metavar="ID", help="Only this patient (repeatable).")
+@click.option("--one-patient", is_flag=True,
+              help="The file has no patient column and is all one patient's samples (else trend refuses it).")
 @apply_options(CSV_DIALECT_OPTIONS)
 @SHEET_OPTION
 @apply_options(CSV_LAYOUT_OPTIONS)
@@ -416,8 +376,9 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @click.option("-o", "--output", "report_file", type=click.Path(dir_okay=False, allow_dash=False), metavar="FILE",
               help="Write a self-contained HTML report (needs the extra: pip install 'levlab[report]').")
 @click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
-def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
-          skip_lines: int, sheet: str | None, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...],
+def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
+          skip_lines: int, sheet: str | None, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...],
+          ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
     """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
@@ -433,6 +394,10 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
     date=HEADER). Samples are ordered by their date-time whatever the row order; each is
     compared with the patient's previous sample (rule new-abnormal) and graded with CTCAE
     against the patient's earliest sample as baseline. The whole export is held in memory.
+
+    Samples are linked by the patient column only: a row with a blank patient id is a sample
+    compared with no other, and a file without a patient column is refused unless
+    --one-patient says it is all one patient's.
     """
     from levlab import exports, serial
 
@@ -444,75 +409,32 @@ def trend(file: str, patients: tuple[str, ...], delimiter: str | None, tabs: boo
         if parsed is None:
             raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
         baseline_on = parsed.date()
-    _check_report_options(report_file, edish, output_format, file)
+    check_report_options(report_file, edish, output_format, file)
     wanted = {patient.strip() for patient in patients}
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
         run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options)
-        collected = exports.SampleSink(run.layout, wanted)
+        for line in trend_lines(run.report):
+            click.echo(line, err=True)
+        collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
-    by_patient = {patient: serial.link(found, baseline_on) for patient, found in serial.order(collected.samples).items()}
-    _write_trend(by_patient, baseline_on, output_format, last, hy_window, report_file, edish, file)
-    for line in run.errors_shown:
+    groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
+    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
+    lone = sum(patient is None for patient, _ in groups)
+    closing = trend_lines(run.closing_lines())
+    followed = len(groups) - lone
+    closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
+                    f"without a patient id ({lone} samples compared with no other)")
+    if collected.implausible_dates:
+        closing.insert(-1, f"levlab trend: {collected.implausible_dates} samples dated before 1900 or after today: "
+                           "shown, never ordered, compared or used as the CTCAE baseline")
+    for line in closing:
         click.echo(line, err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
-
-
-def _check_report_options(report_file: str | None, edish: bool, output_format: str, file: str) -> None:
-    """Usage errors of -o / --edish before any reading; the report extra is checked here too."""
-    if edish and report_file is None:
-        raise UsageError("--edish draws a chart: give -o FILE.html for the report")
-    if report_file is not None:
-        if output_format == "json":
-            raise UsageError("-o writes the HTML report; for JSON use --format json > FILE")
-        if file != "-" and os.path.exists(report_file) and os.path.samefile(report_file, file):
-            raise UsageError(f"-o {report_file} is the input file; choose another name")
-        from levlab.report_html import require_extra
-
-        require_extra()
-
-
-def _write_trend(by_patient: dict[str, Any], baseline_on: Any, output_format: str, last: int | None,
-                 hy_window: int | None, report_file: str | None, edish: bool, file: str) -> None:
-    """The output part of `trend`: cumulative reports as JSON, an HTML file, or the terminal view."""
-    from levlab import cumulative
-
-    reports = {patient: cumulative.build(patient, found, baseline_on, hy_window) for patient, found in by_patient.items()}
-    if report_file is not None:
-        from levlab.outfile import text_output
-        from levlab.report_html import cohort_html, patient_html
-
-        html = cohort_html(reports, file) if edish else patient_html(reports, file)
-        with text_output(report_file, bom=False) as stream:
-            stream.write(html)
-        click.echo(f"levlab trend: report written to {report_file}", err=True)
-        return
-    if output_format == "json":
-        from levlab.render import trend_json
-
-        _write_json(trend_json(by_patient, reports))
-        return
-    from levlab import trend_view
-
-    terminal = sys.stdout.isatty()
-    console = None
-    if terminal:
-        from levlab.render import make_console
-
-        console = make_console()
-    for number, report in enumerate(reports.values()):
-        shown = trend_view.columns_that_fit(report, console.width if console is not None else None, last)
-        patient_view = trend_view.view(report, shown)
-        if number:
-            click.echo()
-        if console is not None:
-            trend_view.print_view(patient_view, console)
-        else:
-            click.echo(trend_view.view_text(patient_view), nl=False)
 
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from levlab.errors import LevlabError
+
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
@@ -106,3 +108,61 @@ def apply(options: list[Decorator]) -> Decorator:
         return function
 
     return decorate
+
+
+# --- the patient and output options of interpret, ranges, shell ---------------------------------
+
+FORMAT_OPTION = click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+    help="table for people, json for programs.",
+)
+
+
+def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from levlab.ranges import parse_sex
+
+    try:
+        return parse_sex(value)
+    except LevlabError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    folded = value.strip().casefold()
+    if folded in {"yes", "y", "ja", "j", "true", "1"}:
+        return True
+    if folded in {"no", "n", "nee", "false", "0"}:
+        return False
+    raise click.BadParameter("use yes or no")
+
+
+MAX_AGE = 130
+
+
+def _age(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Years, read as a value is: `70.5` and `70,5` alike; `1,234`, `nan`, `-1` and `３５` refused."""
+    if value is None:
+        return None
+    from levlab.values import parse_number
+
+    try:
+        age = parse_number(value)
+    except LevlabError as error:
+        raise click.BadParameter(f"{error}; give the age in years, e.g. 64 or 70.5") from None
+    if age > MAX_AGE:
+        raise click.BadParameter(f"{value.strip()} is not an age in years (0-{MAX_AGE})")
+    return age
+
+
+SEX_OPTION = click.option("--sex", callback=_sex, metavar="F|M", help="F or M (Dutch V or M). Unknown if omitted.")
+AGE_OPTION = click.option("--age", callback=_age, metavar="YEARS",
+                          help="Age in years (70.5 or 70,5). Unknown if omitted.")
+SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", help="Smoking status (CEA interval).")
+RANGES_OPTION = click.option(
+    "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+    help="TOML file of [[interval]] entries (the format of `levlab ranges`); its analytes replace the defaults.",
+)

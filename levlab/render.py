@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 from levlab import DISCLAIMER, __version__
 from levlab.catalog import analytes
+from levlab.errors import LevlabError
 from levlab.grading import criteria
 from levlab.interpret import uses_default_interval
 from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Grade, Interval, PanelResult, Pattern
 from levlab.ranges import describe_interval
 from levlab.rules import Rule
-from levlab.values import format_number
+from levlab.values import format_number, split_value
 
 FLAG_STYLES = {"H": "bold red", "L": "bold blue", "N": "green", "?": "bold yellow"}
 
@@ -166,14 +167,34 @@ def rule_json(rule: Rule) -> dict[str, Any]:
     }
 
 
+#: the width of a console that is not a terminal (a pipe, a file): wide enough that no cell is cut
+PIPE_WIDTH = 10_000
+
+
 def make_console(file: IO[str] | None = None) -> Any:
-    """A rich Console on `file` (stdout by default): colour only on a terminal, NO_COLOR honoured."""
+    """A rich Console on `file` (stdout by default): colour only on a terminal, NO_COLOR honoured.
+    Piped or written to a file it has no width to fit: tables take their natural width, never cut."""
     from rich.console import Console
 
-    return Console(file=file, highlight=False, soft_wrap=False)
+    console = Console(file=file, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(file=file, highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+    return console
 
 
 TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "CTCAE", "flag")
+
+
+def as_given(m: Any) -> str:
+    """The "as given" cell of a measurement: its text, with the unit it was given in when that came
+    from elsewhere (a unit column or header: `0,5 µkat/L`), or ` *` when the unit was assumed."""
+    if m.unit_assumed:
+        return f"{m.input} *"
+    try:
+        unit_in_text = split_value(m.input).unit_text
+    except LevlabError:  # cannot happen for a text that was read; shown as it is
+        unit_in_text = "?"
+    return m.input if unit_in_text else f"{m.input} {m.unit}"
 
 
 def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
@@ -181,7 +202,7 @@ def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
     rows = []
     for result in panel.results:
         m = result.measurement
-        given = "" if m is None else m.input + (" *" if m.unit_assumed else "") + (" !" if m.warnings else "")
+        given = "" if m is None else as_given(m) + (" !" if m.warnings else "")
         value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
         interval = describe_interval(result.interval) if result.interval else "see below"
         x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
@@ -292,7 +313,10 @@ def print_csv_panels(outs: list[Any], console: Any) -> None:
     from rich.text import Text
 
     for out in outs:
-        console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+        if console.is_terminal:
+            console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+        else:  # a rule would be as wide as the console
+            console.print(Text(f"── {_csv_panel_title(out)}", style="bold"))
         for error in out.errors:
             console.print(Text(f"row {error.row}, {error.column}: {error.message}", style="yellow"))
         print_panel(out.panel, console)
@@ -310,6 +334,9 @@ def print_csv_summary(collected: Any, console: Any) -> None:
     for status in ("met", "not-met", "incomplete"):
         statuses.add_row(status, str(collected.statuses.get(status, 0)))
     console.print(statuses)
+    if collected.without_liver_test:
+        console.print(f"{collected.without_liver_test} panels with no liver test result (a blood gas, a blood count...): "
+                      "counted apart, not in normal-panel above")
     if collected.rule_counts:
         hits = Table(title="rules met", title_justify="left")
         hits.add_column("rule")
@@ -367,18 +394,19 @@ def cumulative_json(report: Any) -> dict[str, Any]:
     }
 
 
-def trend_json(by_patient: Mapping[str, Sequence[Any]], reports: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def trend_json(groups: Sequence[tuple[str | None, Sequence[Any]]], reports: Sequence[Any] | None = None) -> list[dict[str, Any]]:
     """`levlab trend --format json`: per patient, each sample (serial.Sample) as `interpret` JSON
-    plus its date and the interval since the previous sample; with `reports`, the patient's
-    cumulative report under `cumulative`."""
+    plus its date and the interval since the previous sample; with `reports` (one per group, in
+    order), the patient's cumulative report under `cumulative`. A sample without a patient id is
+    one entry of its own with `"patient": null` and its `rows`."""
     from levlab.serial import since
 
     return [
-        {"patient": patient, "samples": [
+        {"patient": patient, **({"rows": list(samples[0].rows)} if patient is None else {}), "samples": [
             {"date": sample.label, "datetime": sample.when.isoformat() if sample.when else None,
              "since_previous": None if i == 0 or sample.when is None else since(samples[i - 1].when, sample.when),
              **panel_json(sample.panel)}
             for i, sample in enumerate(samples)],
-         **({"cumulative": cumulative_json(reports[patient])} if reports and patient in reports else {})}
-        for patient, samples in by_patient.items()
+         **({"cumulative": cumulative_json(reports[number])} if reports else {})}
+        for number, (patient, samples) in enumerate(groups)
     ]

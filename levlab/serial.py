@@ -4,7 +4,8 @@ The export's row order does not matter: samples are ordered by their parsed date
 panel is re-interpreted with the patient's previous sample (for `new-abnormal` and the change
 since then) and with the patient's earliest sample as the CTCAE baseline (the earliest sample
 itself is graded against ULN). A sample whose date cannot be read is listed, but has no place
-in the order: it has no previous sample and is nobody's previous sample.
+in the order: it has no previous sample and is nobody's previous sample. A sample without a
+patient (a blank patient id) is never linked to another: it stands alone.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from levlab.catalog import analytes
 from levlab.interpret import interpret_results
 from levlab.model import PanelResult
-from levlab.values import format_number
 
 SPARK = "▁▂▃▄▅▆▇█"
 _DAY_FIRST = re.compile(
@@ -53,24 +52,35 @@ def parse_datetime(text: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class Sample:
-    """One panel of one patient, with when it was taken (None: the date could not be read)."""
+    """One panel of one patient, with when it was taken (None: the date could not be read).
 
-    patient: str
+    `patient` None: the row gave no patient id, so the sample is compared with no other."""
+
+    patient: str | None
     label: str  # the date as written (or the sample id): what the trend shows
     when: datetime | None
     panel: PanelResult
+    rows: tuple[int, ...] = ()  # the export's data rows it came from
 
 
 def order(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
     """Samples by patient (in order of first appearance), each patient's in date-time order;
-    undated samples last, in the order given."""
+    undated samples last, in the order given. Samples without a patient are left out (see groups)."""
     by_patient: dict[str, list[Sample]] = {}
     for sample in samples:
-        by_patient.setdefault(sample.patient, []).append(sample)
+        if sample.patient is not None:
+            by_patient.setdefault(sample.patient, []).append(sample)
     return {
         patient: sorted((s for s in found if s.when is not None), key=lambda s: s.when) + [s for s in found if s.when is None]
         for patient, found in by_patient.items()
     }
+
+
+def groups(samples: Sequence[Sample]) -> list[tuple[str | None, list[Sample]]]:
+    """The samples to follow together: each patient's (as `order`), then every sample without a
+    patient on its own, never linked to another result."""
+    lone: list[tuple[str | None, list[Sample]]] = [(None, [s]) for s in samples if s.patient is None]
+    return [*order(samples).items(), *lone]
 
 
 def baseline_index(dated: Sequence[Sample], baseline_on: date | None = None) -> int:
@@ -106,57 +116,3 @@ def since(earlier: datetime | None, later: datetime | None) -> str:
     if seconds < 86400:
         return f"{math.floor(seconds / 3600)} h"
     return f"{math.floor(seconds / 86400)} d"
-
-
-def sparkline(values: Sequence[float | None]) -> str:
-    """One block per value, scaled from the lowest (▁) to the highest (█); a space where missing."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return " " * len(values)
-    low, high = min(known), max(known)
-    if high == low:
-        return "".join(" " if v is None else SPARK[len(SPARK) // 2 - 1] for v in values)
-    steps = len(SPARK) - 1
-    return "".join(" " if v is None else SPARK[round((v - low) / (high - low) * steps)] for v in values)
-
-
-def trend_lines(patient: str, samples: Sequence[Sample]) -> list[str]:
-    """The plain-text trend of one patient: a column per sample, a row per analyte with its
-    sparkline, the interval since the previous sample and the rules met."""
-    if not samples:
-        return []
-    ids = [a for a in analytes() if any(s.panel.result(a) is not None for s in samples)]
-    header = ["sample", *(s.label for s in samples), "trend"]
-    rows = [["since previous", *("-" if i == 0 else since(samples[i - 1].when, s.when) for i, s in enumerate(samples)), ""]]
-    for analyte_id in ids:
-        cells, values = [], []
-        for sample in samples:
-            result = sample.panel.result(analyte_id)
-            m = None if result is None else result.measurement
-            if result is None:
-                cells.append("")
-                values.append(None)
-            elif m is None:
-                cells.append("? unreadable")
-                values.append(None)
-            else:
-                grade = sample.panel.grade(analyte_id)
-                graded = "" if grade is None or grade.grade is None or grade.grade == 0 else f" G{grade.grade}"
-                cells.append(f"{m.comparator or ''}{format_number(m.value)} {result.flag}{graded}")
-                values.append(m.value if sample.when is not None else None)
-        rows.append([f"{analyte_id} ({analytes()[analyte_id].canonical_unit})", *cells, sparkline(values)])
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    dated = [s.when for s in samples if s.when is not None]
-    span = ""
-    if dated:
-        first, last = f"{min(dated):%Y-%m-%d}", f"{max(dated):%Y-%m-%d}"
-        span = f", {first}" if first == last else f", {first} to {last}"
-    undated = sum(s.when is None for s in samples)
-    lines = [f"patient {patient or '(no patient column)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}"]
-    if undated:
-        lines.append(f"  {undated} sample(s) with an unreadable date: shown last, not compared with the others")
-    for row in [header, *rows]:
-        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    lines.append("  rules met:")
-    lines.extend(f"    {s.label}: {', '.join(hit.rule_id for hit in s.panel.hits) or '-'}" for s in samples)
-    return lines

@@ -114,6 +114,11 @@ def split_value(text: str, decimal: str | None = None) -> ValueText:
     if number_match is None:
         _explain_non_number(raw.strip(), text)
     rest = text[number_match.end() :]
+    if re.fullmatch(r"\s*\*+\s*", rest):
+        raise ValueParseError(
+            f"{raw.strip()!r}: a trailing '*' is not part of the number (a laboratory's mark for a flagged or "
+            "commented result?); write the number alone, and give the laboratory's flag in a flag column"
+        )
     if re.match(r"\s*(\*\*|\^|\*|[eE][+\-]?[0-9]|[x×]\s*10)", rest) and not re.match(r"\s*[x×*]?\s*10\s*(\^|\*|\*\*|[eE])\s*[0-9]+\s*/", rest):
         raise ValueParseError(
             f"{raw.strip()!r}: exponents and expressions are not read; write the plain number (e.g. 1000)"

@@ -126,7 +126,21 @@ def test_strict_stops_with_exit_1_after_writing_the_rows_before() -> None:
     assert result.exit_code == 1
     assert "Error: row 2" in result.stderr and "--strict" in result.stderr
     assert [row[0] for row in parsed(result.stdout, ",")] == ["ALT (U/L)", "30"]
-    assert last_stderr_line(result) == "levlab csv: 2 rows, 1 panels, 1 rows with errors"
+    assert last_stderr_line(result) == ("levlab csv: 2 rows read, 1 panels, 1 rows with errors; stopped at row 2 "
+                                        "(--strict): the panels finished before it are written, its own panel's "
+                                        "rows and all later rows are not")
+
+
+def test_strict_on_a_long_export_writes_the_panels_finished_before_and_says_so() -> None:
+    """Issue 20.11: the open panel's earlier rows are not written; code, summary and README agree."""
+    text = ("patient,date,test,result,unit\n1,2024-01-01,ALT,30,U/L\n1,2024-01-01,AST,20,U/L\n"
+            "2,2024-01-01,ALT,30,U/L\n2,2024-01-01,AST,abc,U/L\n3,2024-01-01,ALT,300,U/L\n")
+    result = levlab("-", "--strict", input=text)
+    assert result.exit_code == 1
+    assert [row[0] for row in parsed(result.stdout, ",")] == ["patient", "1", "1"]  # patient 2's panel is not
+    assert "in the rows read" in result.stderr and "in the file" not in result.stderr
+    assert "more rows with errors" not in result.stderr
+    assert last_stderr_line(result).startswith("levlab csv: 4 rows read, 1 panels, 1 rows with errors; stopped at row 4")
 
 
 def test_usage_error_exit_2_before_any_output() -> None:
@@ -253,9 +267,10 @@ def test_output_onto_the_input_is_refused(tmp_path: Path) -> None:
     assert source.read_text(encoding="utf-8") == "ALT (U/L)\n30\n"
 
 
-def test_utf16_is_refused_with_a_conversion_hint() -> None:
+def test_utf16_with_a_byte_order_mark_is_decoded() -> None:
     result = levlab("-", input="ALT (U/L)\n30\n".encode("utf-16"))
-    assert result.exit_code == 2 and "iconv" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("30,30,U/L,N,")
 
 
 def test_header_unit_wins_over_a_unit_column_beside_it() -> None:
@@ -368,7 +383,8 @@ def test_skip_lines_beyond_the_input_is_a_usage_error() -> None:
 def test_a_percent_column_is_refused_as_an_unknown_unit(header, analyte):
     result = levlab("-", input=f"patient,{header}\n1,50\n")
     assert result.exit_code == 2 and result.stdout == ""
-    assert f"unknown unit '%'; {analyte} accepts" in result.stderr
+    assert f"'%' is not a unit of {analyte}" in result.stderr
+    assert f'--map "{header}=ignore"' in result.stderr  # never a suggestion to read it as the analyte
 
 
 def test_a_percent_column_is_not_read_as_an_enzyme():

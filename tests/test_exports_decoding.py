@@ -33,3 +33,18 @@ def test_undecodable_byte_names_the_line_and_the_option() -> None:
 def test_unknown_encoding_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown encoding"):
         DecodedLines(io.BytesIO(b""), "klingon")
+
+
+def test_a_utf8_bom_is_stripped_whatever_the_encoding() -> None:
+    """Issue 19.10: read with --encoding cp1252 (levlab's own hint after a stray byte), the BOM became
+    'ï»¿patient', the patient column was lost and three patients merged into one timeline."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    data = "\ufeffpatient;date;test;result;unit\n1;01-01-2024;ALAT;30;U/L\n2;01-01-2024;ALAT;300;U/L\n".encode()
+    for encoding in ("cp1252", "latin-1", "utf-8"):
+        result = CliRunner().invoke(main, ["csv", "-", "-e", encoding, "--format", "jsonl"], input=data)
+        assert result.exit_code == 0, result.stderr
+        assert "'patient' -> patient" in result.stderr
+        assert len(result.stdout.splitlines()) == 2  # two patients, two panels

@@ -124,3 +124,35 @@ def test_long_assumed_units_are_said_once_at_the_end() -> None:
     closing = run.closing_lines()
     assert sum("assumed" in line for line in closing) == 1
     assert any("for alt, ast" in line for line in closing)
+
+
+def test_equal_results_in_other_words_or_units_are_one_result() -> None:
+    """Issue 16.9: `ALT 30`, `ALAT 30.0` and `ALT 0.5 µkat/L` in one sample are the same result."""
+    import json
+
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    text = ("patient,date,test,result,unit\n1,2024-01-01,ALT,30,U/L\n1,2024-01-01,ALAT,30.0,U/L\n"
+            "1,2024-01-01,ALT,0.5,ukat/L\n1,2024-01-01,AST,20,U/L\n1,2024-01-01,ASAT,25,U/L\n")
+    result = CliRunner().invoke(main, ["csv", "-", "--format", "jsonl"], input=text)
+    (panel,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert panel["analytes"]["alt"]["flag"] == "N" and panel["analytes"]["alt"]["value"] == 30
+    assert [error["row"] for error in panel["errors"]] == [5]  # only AST 20 against 25 is a conflict
+    assert "ast is given twice" in panel["errors"][0]["message"]
+
+
+def test_one_day_written_three_ways_is_one_sample() -> None:
+    """Issue 16.8: `05-01-2026`, `2026-01-05` and `5/1/2026` (day first) are one sample, grouped by
+    the parsed date-time, not by the text; another day stays another panel."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    text = ("patient;date;test;result;unit\n1;05-01-2026;ALT;30;U/L\n1;2026-01-05;AST;20;U/L\n"
+            "1;5/1/2026;AF;80;U/L\n1;06-01-2026;LD;150;U/L\n")
+    result = CliRunner().invoke(main, ["csv", "-", "--format", "jsonl"], input=text)
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+    assert "4 rows, 2 panels" in result.stderr

@@ -108,3 +108,13 @@ def test_short_rows_are_padded_and_long_rows_are_errors() -> None:
     assert rows[1][:2] == ["1", "30"]
     assert column(rows, "levlab_alt_flag")[0] != ""
     assert "4 fields" in rows[2][-1]
+
+
+def test_a_bad_range_cell_is_reported_under_the_range_column() -> None:
+    """Issue 20.15: a bad range cell was reported under the value column's name."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    result = CliRunner().invoke(main, ["csv", "-"], input="patient,ALT (U/L),ALT ref\n1,30,abc\n")
+    assert "row 1, column 'ALT ref': reference range 'abc' is not understood" in result.stderr

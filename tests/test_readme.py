@@ -138,7 +138,7 @@ def test_the_trend_view_shown_in_the_readme_is_what_levlab_prints():
     shown = section.split("```text\n", 1)[1].split("\n...\n", 1)[0]
     result = CliRunner().invoke(main, ["trend", str(ROOT / "examples" / "followup.csv"), "--patient", "P-101", "--last", "4"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(shown + "\n")
+    assert result.stdout.startswith(shown + "\n")
 
 
 def test_the_documented_trend_json_keys_are_the_ones_trend_writes():
@@ -161,3 +161,60 @@ def test_the_documented_trend_json_keys_are_the_ones_trend_writes():
     written |= set(cumulative["hys_law_over_time"]) | set(cumulative["hys_law_over_time"]["met"][0])
     assert documented <= written, documented - written
     assert {"cumulative", "hys_law_over_time", "worst_ctcae_after_baseline", "exceeds_rcv"} <= documented
+
+
+# --- every example command runs in a real shell (issue 17, item 5) -------------------------------
+
+
+def _shell_examples(text: str) -> list[str]:
+    """The `levlab ...` commands of a text's ```sh blocks (backslash continuations joined); a
+    pipeline counts when one of its commands is levlab."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
+        for command in block.replace("\\\n", " ").splitlines():
+            if re.search(r"(^|\|)\s*levlab\s", command):
+                commands.append(command.strip())
+    return commands
+
+
+def _help_examples() -> list[str]:
+    """The `levlab ...` lines of each command's --help "Examples:" that name no file other than
+    the shipped examples (the others, such as `extract.csv`, stand for the user's own file)."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    found = []
+    for name in main.commands:
+        help_text = CliRunner().invoke(main, [name, "--help"]).stdout
+        for line in help_text.splitlines():
+            line = line.strip().removeprefix("Example:").strip()
+            words = shlex.split(line) if re.search(r"(^|\|)\s*levlab\s", line) else []
+            inputs = [word for before, word in zip(["", *words], words, strict=False) if before != "-o"]
+            if words and not any(word.endswith(".csv") and not word.startswith("examples/") for word in inputs):
+                found.append(line)
+    return found
+
+
+EXAMPLES = [*_shell_examples(README), *_help_examples()]
+
+
+def test_the_examples_include_the_readmes_interpret_and_csv_commands():
+    assert any(command.startswith("levlab interpret") and "--format json" in command for command in EXAMPLES)
+    assert sum(" | jq " in command for command in EXAMPLES) >= 3
+    assert any(command.startswith("levlab convert") for command in EXAMPLES)
+
+
+@pytest.mark.parametrize("command", EXAMPLES, ids=[command[:60] for command in EXAMPLES])
+def test_every_example_command_runs_in_a_real_shell(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # relative paths as from the repo; outputs land here
+    expected = int(match.group(1)) if (match := re.search(r"#\s*exit (\d+)", command)) else 0
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    completed = subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], cwd=tmp_path, env=environment,
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == expected, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr

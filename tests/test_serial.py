@@ -8,7 +8,7 @@ import pytest
 
 from levlab.interpret import interpret_panel
 from levlab.model import Patient
-from levlab.serial import Sample, link, order, parse_datetime, since, sparkline, trend_lines
+from levlab.serial import Sample, link, order, parse_datetime, since
 from levlab.tokens import read_tokens
 
 WOMAN = Patient(sex="F", age=60)  # NORIP: ALT < 45 U/L, bilirubin 5 - 25 µmol/L
@@ -98,27 +98,6 @@ def test_since(earlier, later, expected):
     assert since(earlier, later) == expected
 
 
-def test_sparkline():
-    assert sparkline([0, 7, 3.5, None]) == "▁█▅ "  # 3.5 of 0..7 is step 3.5 of 7: rounds to 4 (▅)
-    assert sparkline([5, 5]) == "▄▄"
-    assert sparkline([None]) == " "
-    assert sparkline([1, 2]) == "▁█"
-
-
-def test_trend_lines_show_values_flags_interval_and_rules():
-    samples = link(order([
-        sample("P1", "2024-05-08", "alt=200", "bili=10umol/L"),
-        sample("P1", "2024-01-10", "alt=30", "bili=9umol/L"),
-    ])["P1"])
-    text = "\n".join(trend_lines("P1", samples))
-    assert "patient P1: 2 samples, 2024-01-10 to 2024-05-08" in text
-    assert "119 d" in text
-    alt_row = next(line for line in text.splitlines() if line.strip().startswith("alt"))
-    # ALT 200 against ULN 45 with a normal baseline: 4.4 x ULN, grade 2
-    assert "30 N" in alt_row and "200 H G2" in alt_row and alt_row.rstrip().endswith("▁█")
-    assert "new-abnormal" in text
-
-
 # --- the command line: trend, and the ctcae column of levlab csv ----------------------------------
 
 # rows deliberately out of date order: the May sample comes first
@@ -160,7 +139,7 @@ def test_trend_one_patient_as_json(tmp_path):
 
     result = invoke(tmp_path, "trend", "--patient", "P1", "--format", "json")
     assert result.exit_code == 0, result.output
-    (patient,) = json.loads(result.output)
+    (patient,) = json.loads(result.stdout)
     first, second = patient["samples"]
     assert (first["date"], second["date"]) == ("10-01-2024 08:00", "08-05-2024 09:00")
     assert second["since_previous"] == "119 d"
@@ -219,3 +198,125 @@ def test_baseline_date_picks_the_last_sample_on_or_before_it():
 def test_baseline_date_before_every_sample_falls_back_to_the_earliest():
     samples = order([sample("P1", "2024-01-10", "alt=100"), sample("P1", "2024-05-08", "alt=250")])["P1"]
     assert _alt_grades(link(samples, baseline_on=datetime(2023, 1, 1).date())) == [1, 1]
+
+
+# --- rows without a patient: never linked (issue 17, item 1) -----------------------------------
+
+STRANGERS = """patient,sex,date,ALP (U/L)
+,F,2024-01-10,80
+,M,2024-05-10,300
+P1,F,2024-01-10,80
+P1,F,2024-05-10,300
+"""
+
+
+def test_trend_never_links_samples_without_a_patient_id(tmp_path):
+    result = invoke(tmp_path, "trend", text=STRANGERS)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # the blank-id woman (ALP 80) and man (ALP 300, four months later) are strangers
+    assert "patient (no patient id, row 1: compared with no other sample): 1 sample, 2024-01-10 to 2024-01-10" in lines
+    assert "patient (no patient id, row 2: compared with no other sample): 1 sample, 2024-05-10 to 2024-05-10" in lines
+    assert "  2024-05-10: alp-or-ldh-raised" in lines  # the blank-id man: raised, but new to nobody
+    assert lines.count("  2024-05-10: alp-or-ldh-raised, new-abnormal") == 1  # P1's own second sample only
+    summary = [line for line in result.stderr.splitlines() if line.startswith("levlab trend: 4 rows")]
+    assert summary == ["levlab trend: 4 rows, 4 panels, 0 rows with errors; 1 patient followed, "
+                       "2 rows without a patient id (2 samples compared with no other)"]
+
+
+def test_trend_json_gives_each_sample_without_a_patient_on_its_own(tmp_path):
+    import json
+
+    result = invoke(tmp_path, "trend", "--format", "json", text=STRANGERS)
+    entries = json.loads(result.stdout)
+    assert [(e["patient"], e.get("rows"), len(e["samples"])) for e in entries] == [
+        ("P1", None, 2), (None, [1], 1), (None, [2], 1)]
+    assert all("new-abnormal" not in {f["id"] for f in s["flags"]} for e in entries[1:] for s in e["samples"])
+
+
+def test_trend_gives_the_detection_report_like_csv(tmp_path):
+    result = invoke(tmp_path, "trend", text=STRANGERS)
+    assert result.stderr.startswith("levlab trend: wide layout;")
+    assert "  'patient' -> patient" in result.stderr
+
+
+@pytest.mark.parametrize("header", ["sex,date,ALP (U/L)", "Patiëntcode,date,ALP (U/L)"])
+def test_trend_without_a_patient_column_refuses_to_compare(tmp_path, header):
+    # no patient column, or one that was not recognised: samples of unknown people are never linked
+    text = f"{header}\nF,2024-01-10,80\nM,2024-05-10,300\n"
+    result = invoke(tmp_path, "trend", text=text)
+    assert result.exit_code == 2
+    assert "--col patient=HEADER" in result.output and "--one-patient" in result.output
+    assert "new-abnormal" not in result.output
+
+
+def test_trend_one_patient_says_the_whole_file_is_one_patient(tmp_path):
+    text = "date,ALP (U/L)\n2024-01-10,80\n2024-05-10,300\n"
+    result = invoke(tmp_path, "trend", "--one-patient", text=text)
+    assert result.exit_code == 0, result.output
+    assert "patient (whole file, --one-patient): 2 samples" in result.output
+    assert "2024-05-10: alp-or-ldh-raised, new-abnormal" in result.output
+
+
+def test_trend_one_patient_is_refused_beside_a_patient_column(tmp_path):
+    result = invoke(tmp_path, "trend", "--one-patient", text=STRANGERS)
+    assert result.exit_code == 2 and "--one-patient" in result.output
+
+
+LONG_STRANGERS = """patient;date;test;result;unit
+;2024-01-10;ALAT;30;U/L
+;2024-01-10;ASAT;200;U/L
+P1;2024-01-10;ALAT;30;U/L
+P1;2024-01-10;ASAT;200;U/L
+"""
+
+
+def test_long_rows_without_a_patient_id_or_sample_id_are_each_a_panel(tmp_path):
+    import json
+
+    result = invoke(tmp_path, "csv", "--format", "jsonl", text=LONG_STRANGERS)
+    assert result.exit_code == 0, result.output
+    panels = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(p["rows"], sorted(p["analytes"])) for p in panels] == [([1], ["alt"]), ([2], ["ast"]), ([3, 4], ["alt", "ast"])]
+    assert "a row without a patient id is a panel of its own" in result.stderr
+    trend = invoke(tmp_path, "trend", text=LONG_STRANGERS)
+    assert "2 rows without a patient id (2 samples compared with no other)" in trend.stderr
+
+
+def test_long_rows_without_a_patient_id_but_with_a_sample_id_stay_one_panel(tmp_path):
+    import json
+
+    text = "patient;sample;date;test;result;unit\n;S1;2024-01-10;ALAT;30;U/L\n;S1;2024-01-10;ASAT;200;U/L\n"
+    result = invoke(tmp_path, "csv", "--format", "jsonl", text=text)
+    (panel,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert panel["rows"] == [1, 2]
+
+
+# --- dates outside a plausible span (issue 16, item 8) -------------------------------------------
+
+
+@pytest.mark.parametrize("bad_date", ["0001-01-01", "1899-12-31", "2999-01-01"])
+def test_an_implausible_date_is_never_ordered_compared_or_a_baseline(tmp_path, bad_date):
+    import json
+
+    text = f"patient,date,ALT (U/L)\n1,{bad_date},300\n1,2024-01-10,30\n1,2024-05-10,200\n"
+    result = invoke(tmp_path, "trend", "--format", "json", text=text)
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    samples = {s["date"]: s for s in patient["samples"]}
+    assert f"{bad_date} (implausible date)" in samples
+    assert samples["2024-01-10"]["analytes"]["alt"]["ctcae"]["reason"].endswith("graded against ULN")  # the baseline
+    assert "new-abnormal" in {f["id"] for f in samples["2024-05-10"]["flags"]}  # compared with 2024-01-10 only
+    assert "new-abnormal" not in {f["id"] for f in samples[f"{bad_date} (implausible date)"]["flags"]}
+    assert "1 samples dated before 1900 or after today" in result.stderr
+
+
+def test_a_plausible_sample_date_spans_1900_to_today():
+    from datetime import datetime, timedelta
+
+    from levlab.exports.sinks import plausible_sample_date
+
+    assert plausible_sample_date(datetime(1900, 1, 1))
+    assert not plausible_sample_date(datetime(1899, 12, 31, 23, 59))
+    assert plausible_sample_date(datetime.now())
+    assert not plausible_sample_date(datetime.now() + timedelta(days=2))

@@ -89,7 +89,7 @@ def test_last_n_keeps_the_newest_columns(tmp_path):
 def test_json_keeps_its_shape_and_adds_the_cumulative_report(tmp_path):
     import json
 
-    (patient,) = json.loads(run(tmp_path, "--format", "json").output)
+    (patient,) = json.loads(run(tmp_path, "--format", "json").stdout)
     assert [s["date"] for s in patient["samples"]] == ["2024-01-02", "2024-03-01", "2024-03-12"]
     assert set(patient["samples"][0]) >= {"date", "datetime", "since_previous", "analytes", "flags", "normal_panel"}
     cumulative = patient["cumulative"]

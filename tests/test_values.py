@@ -243,3 +243,11 @@ def test_parse_range_refuses_non_ascii_digits(text):
 
 def test_a_superscript_power_of_ten_is_not_a_non_ascii_digit():
     assert split_value("5,0 x10⁹/L", decimal=",").unit_text == "x10^9/L"
+
+
+def test_a_trailing_star_is_said_to_be_a_mark_not_an_expression():
+    """Issue 20.15: `45*` was refused as an exponent or expression."""
+    with pytest.raises(ValueParseError, match="a trailing '\\*' is not part of the number"):
+        split_value("45*")
+    with pytest.raises(ValueParseError, match="exponents and expressions"):
+        split_value("45**2")

@@ -38,17 +38,20 @@ class CsvRecords:
         if skipped < options.skip_lines:
             raise UsageError(f"--skip-lines {options.skip_lines}: the input has only {skipped} lines")
         self.skipped = skipped
-        self.dialect, body = open_dialect(source, options.delimiter, options.decimal)
-        self.record_lines = RecordTextLines(body)
-        reader = csv.reader(self.record_lines, delimiter=self.dialect.delimiter)
-        header = next(reader, None)
-        while header == []:
+        try:  # a header field over FIELD_LIMIT (70 MB of NUL bytes, say) stops the sniffer or the reader
+            self.dialect, body = open_dialect(source, options.delimiter, options.decimal)
+            self.record_lines = RecordTextLines(body)
+            reader = csv.reader(self.record_lines, delimiter=self.dialect.delimiter)
             header = next(reader, None)
+            while header == []:
+                header = next(reader, None)
+        except csv.Error as error:
+            raise UsageError(f"the header row: {error}; no header cell is that long: is this a CSV file?") from None
         if header is None:
             raise UsageError("the input has no header row")
         self.record_lines.taken.clear()
         self.header: list[str] = header
-        self.encoding = encoding + (" (BOM)" if getattr(lines, "bom", False) else "")
+        self.encoding = getattr(lines, "read_as", None) or encoding + (" (BOM)" if getattr(lines, "bom", False) else "")
         self.undecodable: list[tuple[str, str]] = getattr(lines, "undecodable", [])
         self.bad_rows: dict[int, str] = {}  # data row -> why its text is not what the file holds
         self.count = 0  # data records read
@@ -63,6 +66,7 @@ class CsvRecords:
         while lines := list(itertools.islice(lines_left, size)):
             size = min(2 * size, CHUNK_LINES)
             split = split_plain(lines, delimiter)
+            multi_line = False  # a record may span lines (a quoted field with line breaks)
             if split is not None:  # no quote anywhere, the most common case
                 rows, originals = split
             else:
@@ -76,6 +80,7 @@ class CsvRecords:
                     originals = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
                 else:
                     rows, originals = self._records_of(lines, lines_left)
+                    multi_line = True
             if [] in rows:
                 kept = [index for index, row in enumerate(rows) if row]
                 rows, originals = [rows[i] for i in kept], [originals[i] for i in kept]
@@ -83,6 +88,8 @@ class CsvRecords:
                     continue
             first = self.count + 1
             self.count += len(rows)
+            if multi_line:
+                self._swallowing_quotes(first, rows, delimiter)
             if self.undecodable:
                 for number, text in enumerate(originals, start=first):
                     if text is not None and "\ufffd" in text:
@@ -92,12 +99,42 @@ class CsvRecords:
                     if len(row) < width:
                         row.extend([""] * (width - len(row)))
                         originals[index] = None
+            if max(map(len, rows)) > width:
+                self._fold_extra_fields(first, rows, originals, width)
             last = originals[-1]
             if last is not None and '"' in last and len(list(csv.reader([last + "\n", "x\n"], delimiter=delimiter))) == 1:
                 # a quote left open up to the end of the file (only the last record can be cut
                 # off so): written back as fields, so that levlab's columns do not end up inside it
                 originals[-1] = None
             yield RecordChunk(first, rows, originals)
+
+    def _fold_extra_fields(self, first: int, rows: list[list[str]], originals: list[str | None], width: int) -> None:
+        """A record with more fields than the header: its last field and the extra ones are kept
+        together in the last column (joined by the delimiter), so that levlab's columns stay under
+        their headers; the row gets an error that says so (issue 16.4)."""
+        delimiter = self.dialect.delimiter
+        for index, row in enumerate(rows):
+            if len(row) > width:
+                count = len(row)
+                row[width - 1:] = [delimiter.join(row[width - 1:])]
+                originals[index] = None
+                self.bad_rows[first + index] = (
+                    f"row has {count} fields, the header {width}: its last {count - width + 1} fields are kept "
+                    f"together in the last column, so that levlab's columns stay under their headers")
+
+    def _swallowing_quotes(self, first: int, rows: list[list[str]], delimiter: str) -> None:
+        """A quoted field that runs over line ends AND holds the delimiter is almost always a quote
+        left open, which took the following lines (other rows) into one field: an error on its row
+        that says how many lines it took, so that no row disappears silently (issue 16.3). A note
+        with line breaks but no delimiter is a legitimate multi-line field."""
+        for index, row in enumerate(rows):
+            for field in row:
+                if ("\n" in field or "\r" in field) and delimiter in field:
+                    lines = len(field.rstrip("\r\n").splitlines())
+                    self.bad_rows[first + index] = (
+                        f"a quoted field runs over {lines} lines and holds the delimiter {delimiter!r}: probably a quote "
+                        f"left open, which took the next {lines - 1} line(s) of the file into this row; check the quotes")
+                    break
 
     def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:
         """The records that start in `lines`, each with its original text; the last may take more

@@ -63,5 +63,6 @@ def open_dialect(lines: Iterable[str], delimiter: str | None = None, decimal: st
     if decimal is None:
         decimal = "," if delimiter == ";" else "."
         decimal_source = "follows the delimiter"
-    ending = "\r\n" if sample[0].endswith("\r\n") else "\n"
+    first = sample[0]
+    ending = "\r\n" if first.endswith("\r\n") else ("\r" if first.endswith("\r") else "\n")  # CR alone: old Mac files
     return Dialect(delimiter, decimal, ending, source, decimal_source), itertools.chain(sample, iterator)

@@ -3,8 +3,8 @@
 `open_records` is the one place that picks the `RecordReader` for an input: a zip holding
 `xl/workbook.xml` is an Excel workbook (`xlsx_records`), JSON with a `resourceType` is FHIR
 (`fhir_records`: a Bundle, a single resource or NDJSON), anything else is delimited text
-(`csv_records`, after `decoding`). An old binary .xls, or a zip that is no workbook, is a usage
-error that says what to do.
+(`csv_records`, after `decoding`, which names a file that is no text — an old binary .xls, a
+zip that is no workbook, a PDF — by its first bytes, with what to do).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from levlab.exports.records import RecordReader
 from levlab.exports.settings import CsvOptions
 
 ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) container
 PEEK = 4096  # bytes looked at to tell the format
 
 
@@ -45,12 +44,10 @@ def head_of(binary: IO[bytes]) -> bytes:
 
 
 def sniff(head: bytes) -> str:
-    """`xlsx` for a zip, `fhir` for JSON that names a resourceType, `xls` for the old binary
-    format, else `csv`."""
+    """`xlsx` for a zip (a workbook if it holds xl/workbook.xml), `fhir` for JSON that names a
+    resourceType, else `csv` (whose decoding names a file that is no text by its first bytes)."""
     if head.startswith(ZIP_MAGIC):
         return "xlsx"
-    if head.startswith(OLE_MAGIC):
-        return "xls"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{") and b'"resourceType"' in head:
         return "fhir"
@@ -61,16 +58,13 @@ def open_records(binary: IO[bytes], options: CsvOptions, encoding: str = "utf-8"
                  name: str = "the input") -> Input:
     """The reader for an input stream, chosen by its content (see the module text)."""
     kind = sniff(head_of(binary))
-    if kind == "xls":
-        raise UsageError(f"{name} is an old binary Excel file (.xls): save it as .xlsx (Excel workbook) or as CSV")
     if kind == "xlsx":
         from levlab.exports.xlsx_records import XlsxRecords, is_workbook
 
         source: IO[bytes] = binary if binary.seekable() else io.BytesIO(binary.read())
-        if not is_workbook(source):
-            raise UsageError(f"{name} is a zip archive without an Excel workbook in it (no xl/workbook.xml); "
-                             "give the .xlsx or a CSV export")
-        return Input("xlsx", XlsxRecords(source, options, name))
+        if is_workbook(source):
+            return Input("xlsx", XlsxRecords(source, options, name))
+        binary, kind = source, "csv"  # another zip (.ods, an archive): decoding says what it is
     if options.sheet is not None:
         raise UsageError(f"--sheet is for Excel workbooks; {name} is {'FHIR JSON' if kind == 'fhir' else 'text'}")
     if kind == "fhir":

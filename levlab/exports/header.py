@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
 from levlab.errors import LevlabError, UsageError, shown
 from levlab.units import lookup_unit, unit_for_analyte
+from levlab.units import units as units_by_key
 from levlab.values import parse_range
 
 #: roles a column can play, with the header names (EN / NL / DE) that give it; matched folded
@@ -51,7 +52,7 @@ _SUFFIXES = sorted(
     ((normalise_name(name), role) for role in ("range", "unit") for name in ROLE_NAMES[role]),
     key=lambda item: -len(item[0]),
 )
-_BRACKETED_UNIT = re.compile(r"^(?P<name>.*?)\s*[(\[]\s*(?P<unit>[^()\[\]]*?)\s*[)\]]\s*$")
+HEADER_CELL = 256  # characters: a longer header cell names no analyte, role or unit; it is only passed through
 _SEPARATORS = re.compile(r"[\s_,]+")
 
 
@@ -112,16 +113,27 @@ def parse_range_option(text: str, decimal: str) -> tuple[str, str]:
     return header.strip(), range_text.strip()
 
 
+def shown_list(texts: Sequence[str], limit: int = 30) -> str:
+    """Texts of the file (column names) for a message: each cut as `shown` cuts it, at most `limit` of them."""
+    listed = ", ".join(shown(text) for text in texts[:limit])
+    return listed + (f", ... ({len(texts) - limit} more)" if len(texts) > limit else "")
+
+
+def cut_option(text: str) -> str:
+    """An option's text for a message: as given, or cut as `shown` cuts it when it is long."""
+    return text if len(text) <= 60 else shown(text)
+
+
 def find_header(header: Sequence[str], name: str, what: str) -> int:
     """Index of a header named on the command line: exact first, then folded if that is unique."""
     stripped = [cell.strip() for cell in header]
     if name in stripped:
         return stripped.index(name)
     folded = normalise_name(name)
-    matches = [i for i, cell in enumerate(stripped) if normalise_name(cell) == folded and folded]
+    matches = [i for i, cell in enumerate(stripped) if len(cell) <= HEADER_CELL and normalise_name(cell) == folded and folded]
     if len(matches) == 1:
         return matches[0]
-    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {', '.join(map(repr, stripped))})")
+    raise UsageError(f"{what}: no column {shown(name)} in the header (columns: {shown_list(stripped)})")
 
 
 def split_header(text: str) -> tuple[Analyte | None, str | None]:
@@ -130,21 +142,29 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
     A bracketed text that is not a unit of the analyte is an error (it would otherwise be
     silently ignored); a unit after a space or underscore is taken only when it is one.
     """
+    if len(text) > HEADER_CELL:
+        return None, None
     whole = find_analyte(text)
     if whole is not None:
         return whole, None
-    match = _BRACKETED_UNIT.match(text)
-    if match and match.group("name"):
-        analyte = find_analyte(match.group("name"))
+    bracketed = bracketed_unit(text)
+    if bracketed is not None and bracketed[0]:
+        analyte = find_analyte(bracketed[0])
         if analyte is not None:
-            inner = match.group("unit")
+            inner = bracketed[1]
             if not inner or find_analyte(inner) is analyte:
                 return analyte, None
             try:
                 return analyte, unit_for_analyte(analyte, inner).key
             except LevlabError as error:
+                if _same_quantity(analyte, inner):  # an amount of the analyte, in a unit levlab does not take
+                    raise UsageError(
+                        f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                    ) from None
                 raise UsageError(
-                    f"column {shown(text)}: {error}; give its unit with --map \"{text}={analyte.id}:UNIT\""
+                    f"column {shown(text)}: {shown(inner)} is not a unit of {analyte.id}: the column may hold another "
+                    f"quantity (a fraction, a ratio, a percentage...), so it is not read as {analyte.id}; pass it through "
+                    f"with --map \"{text}=ignore\" ({analyte.id} is read in {', '.join(analyte.units)})"
                 ) from None
     parts = [part for part in _SEPARATORS.split(text.strip()) if part]
     for size in (1, 2, 3):
@@ -162,8 +182,50 @@ def split_header(text: str) -> tuple[Analyte | None, str | None]:
     return None, None
 
 
+def _same_quantity(analyte: Analyte, unit_text: str) -> bool:
+    """Whether a unit text is a unit of the analyte's kind (mass, molar, activity...) that it does
+    not accept (bilirubin in mmol/L), rather than no unit or one of another quantity (`direct`, `%`)."""
+    try:
+        kind = lookup_unit(unit_text).kind
+    except LevlabError:
+        return False
+    return any(units_by_key()[key].kind == kind for key in analyte.units)
+
+
+def header_unit(text: str, analyte: Analyte) -> str | None:
+    """The unit a header gives for `analyte` (`ALAT (ukat/L)` -> µkat/L), whatever its name part
+    says: for a `--map` without a unit, which must not drop the header's unit. None if it gives none."""
+    if len(text) > HEADER_CELL:
+        return None
+    bracketed = bracketed_unit(text)
+    parts = [part for part in _SEPARATORS.split(text.strip()) if part]
+    candidates = ([bracketed[1]] if bracketed else []) + (["/".join(parts[-2:]), parts[-1]] if len(parts) > 1 else [])
+    for candidate in candidates:
+        try:
+            return unit_for_analyte(analyte, candidate).key
+        except LevlabError:
+            continue
+    return None
+
+
+def bracketed_unit(text: str) -> tuple[str, str] | None:
+    """`ALAT (U/L)` -> ("ALAT", "U/L"): the name before the last bracket and the text inside it
+    (no bracket in it), both stripped; None when the text does not end in a bracket. Found with
+    string searches, not a pattern: a wide cell of spaces and brackets cannot make it backtrack."""
+    body = text.rstrip()
+    if not body.endswith((")", "]")):
+        return None
+    opening = max(body.rfind("(", 0, len(body) - 1), body.rfind("[", 0, len(body) - 1))
+    inner = body[opening + 1:-1]
+    if opening < 0 or ")" in inner or "]" in inner:
+        return None
+    return body[:opening].rstrip(), inner.strip()
+
+
 def companion_of(text: str) -> tuple[str, Analyte] | None:
     """`ALT ref`, `ALAT normaalwaarde`, `ALT unit` -> ("range" | "unit", the analyte)."""
+    if len(text) > HEADER_CELL:
+        return None
     folded = normalise_name(text)
     for suffix, role in _SUFFIXES:
         if folded != suffix and folded.endswith(suffix):
@@ -179,4 +241,4 @@ def companion_of(text: str) -> tuple[str, Analyte] | None:
 
 def role_of(text: str) -> str | None:
     """The role a column's header names (`Uitslag` -> value), compared folded; None for no role."""
-    return _ROLE_INDEX.get(normalise_name(text))
+    return _ROLE_INDEX.get(normalise_name(text)) if len(text) <= HEADER_CELL else None

@@ -15,20 +15,24 @@ Layouts:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
-from levlab.catalog import Analyte
+from levlab.catalog import Analyte, near_miss
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
     MapOption,
     companion_of,
+    cut_option,
     find_header,
+    header_unit,
     parse_col,
     parse_map,
     parse_range_option,
     role_of,
+    shown_list,
     split_header,
 )
 from levlab.exports.settings import CsvOptions
@@ -52,7 +56,7 @@ class AnalyteColumn:
     @property
     def range_source(self) -> str:
         if self.range_text is not None:
-            return f"laboratory's own range (--range {self.header})"
+            return f"laboratory's own range (--range {shown(self.header)})"
         if self.range_index is not None:
             return "laboratory's own range (export column)"
         return ""
@@ -68,6 +72,7 @@ class Layout:
     columns: list[AnalyteColumn] = field(default_factory=list)  # wide only
     group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
     key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
+    lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -83,22 +88,9 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     if len(set(stripped)) != len(stripped):
         seen = Counter(stripped)
         doubles = [name for name, count in seen.items() if count > 1]
-        raise UsageError(f"the header repeats {', '.join(map(repr, doubles))}: every column needs its own name "
+        raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
-    taken: dict[int, str] = {}
-    roles: dict[str, int] = {}
-    for text in options.cols:
-        role, name = parse_col(text)
-        index = find_header(header, name, f"--col {text}")
-        roles[role] = index
-        taken[index] = role
-    maps = [parse_map(text) for text in options.maps]
-    map_at: dict[int, MapOption] = {}
-    for option in maps:
-        index = find_header(header, option.header, f"--map {option.text}")
-        if index in taken:
-            raise UsageError(f"--map {option.text}: column {shown(stripped[index])} is already the {taken[index]} column")
-        map_at[index] = option
+    taken, roles, map_at = _columns_named_by_options(header, stripped, options)
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
             continue
@@ -108,13 +100,43 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
             taken[index] = role
     kind = options.layout
     if kind is None:
-        kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not maps else "wide"
+        kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
     layout = Layout(kind, header, roles)
     if kind == "long":
         _detect_long(layout, stripped, taken, options, map_at)
     else:
         _detect_wide(layout, stripped, taken, options, map_at, decimal)
     return layout
+
+
+def _columns_named_by_options(header: list[str], stripped: list[str], options: CsvOptions
+                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption]]:
+    """The columns --col and --map name: (index -> role, role -> index, index -> --map). A column
+    plays one role and takes one --map; a role is given once: anything else is a usage error."""
+    taken: dict[int, str] = {}
+    roles: dict[str, int] = {}
+    col_text: dict[str, str] = {}  # role -> the --col that gave it
+    for text in options.cols:
+        role, name = parse_col(text)
+        index = find_header(header, name, f"--col {cut_option(text)}")
+        if role in roles:
+            raise UsageError(f"--col {cut_option(col_text[role])} and --col {cut_option(text)} both give the {role} column: give one")
+        if index in taken:
+            raise UsageError(f"--col {cut_option(col_text[taken[index]])} and --col {cut_option(text)} give column "
+                             f"{shown(stripped[index])} two roles ({taken[index]} and {role}): a column plays one role")
+        roles[role] = index
+        taken[index] = role
+        col_text[role] = text
+    map_at: dict[int, MapOption] = {}
+    for option in (parse_map(text) for text in options.maps):
+        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        if index in taken:
+            raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
+        if index in map_at:
+            raise UsageError(f"--map {cut_option(map_at[index].text)} and --map {cut_option(option.text)} both map column "
+                             f"{shown(stripped[index])}: give one")
+        map_at[index] = option
+    return taken, roles, map_at
 
 
 def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
@@ -132,10 +154,10 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if missing:
         raise UsageError(
             f"long layout needs a test column and a result column; none found for {' and '.join(missing)} "
-            f"(columns: {', '.join(map(repr, stripped))}); name them with --col test=HEADER --col value=HEADER"
+            f"(columns: {shown_list(stripped)}); name them with --col test=HEADER --col value=HEADER"
         )
     if options.group_by:
-        layout.group = [find_header(layout.header, name, f"--group-by {name}") for name in options.group_by]
+        layout.group = [find_header(layout.header, name, f"--group-by {cut_option(name)}") for name in options.group_by]
         how = "--group-by"
     else:
         layout.group = [roles[role] for role in ("patient", "sample") if role in roles]
@@ -149,6 +171,10 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
             f"panels: consecutive rows with the same {names} ({how}); a key that comes back after its panel "
             "was closed starts a new panel (sort unsorted files first)"
         )
+        if "patient" in roles and "sample" not in roles and not options.group_by:
+            layout.lone_without = roles["patient"]
+            layout.notes.append("a row without a patient id is a panel of its own: no sample column says which "
+                                "rows are one sample")
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
                             "(name the key with --group-by COL)")
@@ -173,14 +199,14 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     used = _attach_companions(columns, companions)
     for text in options.ranges:
         name, range_text = parse_range_option(text, decimal)
-        index = find_header(layout.header, name, f"--range {text}")
+        index = find_header(layout.header, name, f"--range {cut_option(text)}")
         if index not in columns:
             raise UsageError(f"--range {shown(text)}: column {shown(stripped[index])} is not an analyte column")
         columns[index].range_text = range_text
     if not columns:
         raise UsageError(
             "no column is recognised as an analyte (wide layout) or as a test and result pair (long layout); "
-            f"columns: {', '.join(map(repr, stripped))}. Map them with --map HEADER=ANALYTE[:UNIT] "
+            f"columns: {shown_list(stripped)}. Map them with --map HEADER=ANALYTE[:UNIT] "
             "or --col test=HEADER --col value=HEADER; if a title stands above the header, skip it with --skip-lines N"
         )
     _check_units(columns)
@@ -203,8 +229,9 @@ def _analyte_columns(stripped: list[str], taken: dict[int, str], map_at: dict[in
         option = map_at.get(index)
         if option is not None:
             if option.analyte is not None:
-                columns[index] = AnalyteColumn(index, text, option.analyte, option.unit,
-                                               "map" if option.unit else "assumed", mapped=True)
+                unit = option.unit or header_unit(text, option.analyte)  # a --map without a unit keeps the header's
+                source = "map" if option.unit else ("header" if unit else "assumed")
+                columns[index] = AnalyteColumn(index, text, option.analyte, unit, source, mapped=True)
             continue
         analyte, unit = split_header(text)
         if analyte is not None:
@@ -249,6 +276,14 @@ def _check_units(columns: dict[int, AnalyteColumn]) -> None:
                 f"or in --map, and its values could be {first} or {second}; say which with "
                 f"--map \"{column.header}={column.analyte.id}:{first}\" (or :{second})"
             )
+    stated = [c for c in columns.values() if c.unit is not None and c.unit.startswith("µkat")]
+    if stated:  # the laboratory reports enzymes in µkat/L: an enzyme column without a unit would be a guess in U/L
+        for column in columns.values():
+            if column.unit_source == "assumed" and "µkat/L" in column.analyte.units:
+                unitless.append(
+                    f"column {shown(column.header)} ({column.analyte.id}) has no unit while {shown(stated[0].header)} "
+                    f"is in µkat/L: U/L would be a guess; say which with --map \"{column.header}={column.analyte.id}:µkat/L\" "
+                    "(or :U/L)")
     if unitless:  # every such column at once, so that one run shows all the --map options to write
         raise UsageError("; ".join(unitless))
 
@@ -266,7 +301,7 @@ def _settle_duplicates(columns: dict[int, AnalyteColumn], notes: list[str]) -> N
             for column in group:
                 if column is not mapped[0]:
                     del columns[column.index]
-                    notes.append(f"{column.header!r} not interpreted: --map gives {analyte_id} to {mapped[0].header!r}")
+                    notes.append(f"{shown(column.header)} not interpreted: --map gives {analyte_id} to {shown(mapped[0].header)}")
             continue
         names = ", ".join(repr(column.header) for column in group)
         first = group[0]
@@ -290,29 +325,45 @@ def _companion_owner(columns: dict[int, AnalyteColumn], index: int, analyte: Ana
 def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[str]:
     """The short account, before the data, of what levlab made of the file."""
     lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
+    if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
+        lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
     for role, index in layout.roles.items():
-        lines.append(f"  {layout.header[index].strip()!r} -> {role}")
+        lines.append(f"  {shown(layout.header[index].strip())} -> {role}")
     for column in layout.columns:
         if column.unit_source == "assumed":
             unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
         elif column.unit_source == "unit column":
-            unit = f"unit from column {layout.header[column.unit_index].strip()!r}"  # type: ignore[index]
+            unit = f"unit from column {shown(layout.header[column.unit_index].strip())}"  # type: ignore[index]
         else:
             unit = f"{column.unit} (from the {column.unit_source})"
         lab = ""
         if column.range_text is not None:
-            lab = f"; lab range {column.range_text!r} (--range) replaces the defaults"
+            lab = f"; lab range {shown(column.range_text)} (--range) replaces the defaults"
         elif column.range_index is not None:
-            lab = f"; lab range from column {layout.header[column.range_index].strip()!r} replaces the defaults"
-        lines.append(f"  {column.header!r} -> {column.analyte.id}, {unit}{lab}")
+            lab = f"; lab range from column {shown(layout.header[column.range_index].strip())} replaces the defaults"
+        lines.append(f"  {shown(column.header)} -> {column.analyte.id}, {unit}{lab}")
     if layout.kind == "long" and "range" in layout.roles:
-        lines.append(f"  lab ranges from {layout.header[layout.roles['range']].strip()!r} replace the defaults where given")
+        lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:
-        lines.append(f"  ignored (passed through): {', '.join(map(repr, layout.ignored))}")
+        lines.append(f"  ignored (passed through): {shown_list(layout.ignored)}")
+        lines.extend(_near_misses(layout.ignored))
     lines.extend(f"  {note}" for note in layout.notes)
     if layout.kind == "wide":
         present = {column.analyte.id for column in layout.columns}
         lines.extend(f"  no {short_name(a)} column: normal-panel can never be met" for a in normal_panel_ids() if a not in present)
+    return lines
+
+
+def _near_misses(ignored: Sequence[str], limit: int = 20) -> list[str]:
+    """Report lines for passed-through headers that nearly name an analyte (a typing slip: the --map
+    to write) or name one with a qualifier that makes it another quantity (why it was not taken).
+    Never a mapping: the user decides."""
+    lines = []
+    for header in ignored[:200]:
+        found = near_miss(header)
+        if found is not None and len(lines) < limit:
+            advice = f"; if it is, write {found.map_option}" if found.map_option else ""
+            lines.append(f"  note: {found.reason}{advice}")
     return lines
 
 
@@ -322,6 +373,21 @@ def normal_panel_ids() -> tuple[str, ...]:
         if rule.when["type"] == "panel_in_range":
             return tuple(rule.when["analytes"])
     return ()
+
+
+#: liver tests besides the five of the normal-panel statement: a panel with none of these (a blood
+#: gas, a blood count) is counted apart in the summaries
+OTHER_LIVER_TESTS = ("ggt", "albumin")
+
+
+@cache
+def _liver_tests() -> frozenset[str]:
+    return frozenset(normal_panel_ids()) | frozenset(OTHER_LIVER_TESTS)
+
+
+def has_liver_test(analyte_ids: Iterable[str]) -> bool:
+    """Whether a panel's results include a liver test (the normal-panel five, GGT or albumin)."""
+    return not _liver_tests().isdisjoint(analyte_ids)
 
 
 def short_name(analyte_id: str) -> str:

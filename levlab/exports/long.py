@@ -18,6 +18,8 @@ from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.lab_flags import held_against
+from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
@@ -25,6 +27,43 @@ from levlab.exports.sinks import Sink
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
+
+
+_LONE = object()  # the panel key of a long row without a patient id (with its row number)
+
+
+def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: int) -> Callable[[list[str]], Any]:
+    """A panel key whose date part is the parsed date-time (ISO), not its text, when it parses;
+    each distinct text is parsed once."""
+    from levlab.serial import parse_datetime
+
+    parsed: dict[str, str] = {}
+
+    def moment(text: str) -> str:
+        found = parsed.get(text)
+        if found is None:
+            when = parse_datetime(text) if len(parsed) < 100_000 else None
+            found = when.isoformat() if when is not None else text
+            if len(parsed) < 100_000:
+                parsed[text] = found
+        return found
+
+    def key(row: list[str]) -> Any:
+        found = key_of(row)
+        if size == 1:
+            return moment(found)
+        return (*found[:position], moment(found[position]), *found[position + 1:])
+
+    return key
+
+
+def _result_of(reading: Reading) -> tuple[Any, ...]:
+    """What a reading says, to compare two of one analyte: the converted value (rounded to the
+    display precision, so 30 U/L and 0.5 µkat/L are one result), comparator and lab range; or its error."""
+    m = reading.measurement
+    if m is None:
+        return (None, reading.error)
+    return (float(f"{m.value:.4g}"), m.comparator, m.lab_interval)
 
 
 class LongChunkOutput:
@@ -65,14 +104,21 @@ class LongPanels:
         of a chunk goes on into the next."""
         sink, group = self.sink, self.layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
+        date_at = self.layout.roles.get("date")
+        if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
+            key_of = _with_parsed_date(key_of, group.index(date_at), len(group))
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells
         open_originals: list[str | None] = []
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
+        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
         for first, rows, originals in chunks:
             keys = list(map(key_of, rows))
+            if lone_at is not None:
+                keys = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
+                        for index, (row, key) in enumerate(zip(rows, keys, strict=True))]
             cells = self._long_cells(rows)
             # rows where a new run starts (the first row too when nothing is open)
             starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
@@ -122,7 +168,7 @@ class LongPanels:
         found = list(map(cache.get, keys))
         if None in found:
             header = self.layout.header
-            range_source = f"laboratory's own range (column {header[range_at].strip()!r})" if range_at is not None else ""
+            range_source = f"laboratory's own range (column {shown(header[range_at].strip())})" if range_at is not None else ""
             for index, cell in enumerate(found):
                 if cell is None:
                     key = keys[index]
@@ -146,10 +192,14 @@ class LongPanels:
         errors: dict[int, list[RowError]] = {}
         entry = self._panel_patient(rows, first, errors)
         judged = self._judged(cells, first, entry, errors, value_header)
+        if "flag" in layout.roles:
+            self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
         self.run.record_errors(first, rows, errors)
         for offset in sorted(errors):
             self.run.row_errors(first + offset, errors[offset])
         self.summary.panels += 1
+        if not has_liver_test(judged):
+            self.summary.without_liver_test += 1
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             self._rows_out(rows, originals, cells, judged, errors, sink, out)
         if sink.wants_panels:
@@ -158,6 +208,21 @@ class LongPanels:
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+
+    @staticmethod
+    def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
+                                cells: list[tuple[Analyte | None, Any]], flag_at: int) -> None:
+        """Each judged result against the laboratory's flag on its row (lab_flags.held_against):
+        a contradiction makes it indeterminate, in a new Judged (the cached one is shared)."""
+        for offset, (analyte, _) in enumerate(cells):
+            if analyte is None or analyte.id not in judged or len(rows[offset]) <= flag_at:
+                continue
+            current = judged[analyte.id]
+            if current.result is None or not rows[offset][flag_at].strip():
+                continue
+            held = held_against(current.result, rows[offset][flag_at])
+            if held is not current.result:
+                judged[analyte.id] = Judged(held, current.error)
 
     def _judged(self, cells: list[tuple[Analyte | None, Any]], first: int, entry: PatientEntry,
                 errors: dict[int, list[RowError]], value_header: str) -> dict[str, Judged]:
@@ -179,8 +244,8 @@ class LongPanels:
             earlier = by_analyte.get(analyte_id)
             if earlier is None:
                 by_analyte[analyte_id] = offset
-            elif cells[earlier][1] is not reading and (cells[earlier][1].measurement, cells[earlier][1].error) != (
-                    reading.measurement, reading.error):  # the same result read twice is no conflict
+            elif cells[earlier][1] is not reading and _result_of(cells[earlier][1]) != _result_of(reading):
+                # the same result read twice (ALT 30, ALAT 30.0, ALT 0.5 µkat/L) is no conflict
                 message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message

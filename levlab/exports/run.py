@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
-from levlab.errors import ExitStatus, LevlabError
+from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
@@ -40,11 +40,17 @@ class Summary:
     panels: int = 0
     rows_with_errors: int = 0
     reopened: int = 0  # long: panel keys that came back after their panel was closed
+    without_liver_test: int = 0  # long: panels with no liver test result (blood gases...)
     seen: set[str] = field(default_factory=set)  # long: analytes met
+    stopped_at: int | None = None  # --strict: the row that stopped the run
 
     def line(self) -> str:
-        return (f"levlab csv: {self.rows} rows, {self.panels} panels, "
-                f"{self.rows_with_errors} rows with errors")
+        apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
+        stopped = (f"; stopped at row {self.stopped_at} (--strict): the panels finished before it are written, "
+                   "its own panel's rows and all later rows are not") if self.stopped_at is not None else ""
+        return (f"levlab csv: {self.rows} rows read, {self.panels} panels{apart}, "
+                f"{self.rows_with_errors} rows with errors{stopped}" if stopped else
+                f"levlab csv: {self.rows} rows, {self.panels} panels{apart}, {self.rows_with_errors} rows with errors")
 
 
 class StrictStop(LevlabError):
@@ -103,7 +109,7 @@ class ExportRun:
     def closing_lines(self) -> list[str]:
         """What stderr says after the data: the first errors, warnings, and the summary line (last)."""
         lines = list(self.errors_shown)
-        hidden = self.summary.rows_with_errors - len(self.errors_shown)
+        hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
         if self.summary.reopened:
@@ -117,7 +123,8 @@ class ExportRun:
         if self.layout.kind == "long" and self.summary.rows:
             missing = [short_name(a) for a in normal_panel_ids() if a not in self.summary.seen]
             if missing:
-                lines.append(f"levlab csv: no {', '.join(missing)} result in the file: normal-panel could never be met")
+                where = "the file" if self.summary.stopped_at is None else "the rows read"
+                lines.append(f"levlab csv: no {', '.join(missing)} result in {where}: normal-panel could never be met")
         lines.append(DISCLAIMER)
         lines.append(self.summary.line())
         return lines
@@ -128,9 +135,10 @@ class ExportRun:
         if self.options.strict:
             first = errors[0]
             self.summary.rows = number
-            raise StrictStop(f"row {number}, column {first.column!r}: {first.message} (stopped: --strict)")
+            self.summary.stopped_at = number
+            raise StrictStop(f"row {number}, column {shown(first.column)}: {first.message} (stopped: --strict)")
         if len(self.errors_shown) < ERRORS_SHOWN:
-            self.errors_shown.extend(f"  row {e.row}, column {e.column!r}: {e.message}" for e in errors[:1])
+            self.errors_shown.extend(f"  row {e.row}, column {shown(e.column)}: {e.message}" for e in errors[:1])
 
     def record_errors(self, first: int, rows: list[list[str]], errors: dict[int, list[RowError]]) -> None:
         """Add the errors of the records themselves: more fields than the header, bytes that did not decode."""

@@ -11,12 +11,13 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
-from levlab.errors import UsageError
+from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.fields import PanelOut, excel_safe_row
-from levlab.exports.layout import Layout
+from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
     from levlab.serial import Sample
@@ -48,30 +49,62 @@ class Sink:
 
 
 class SampleSink(Sink):
-    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`)."""
+    """Each panel as a serial.Sample of its patient and sample date (for `levlab trend`).
+
+    A panel whose patient id is blank becomes a sample without a patient (never linked to
+    another); without a patient column at all, `one_patient` says the file is one patient, else
+    it is a usage error: samples of unknown people are never compared."""
 
     wants_panels = True
 
-    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset()) -> None:
+    def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset(),
+                 one_patient: bool = False) -> None:
         roles, header = layout.roles, [cell.strip() for cell in layout.header]
         if "date" not in roles:
             raise UsageError("levlab trend needs each sample's date, and no date column was found (a header such as "
                              "'date', 'collection date' or 'afnamedatum'); name it with --col date=HEADER")
+        if "patient" in roles and one_patient:
+            raise UsageError(f"--one-patient: the file has a patient column {shown(header[roles['patient']])}; "
+                             "--one-patient is for a file of one patient without one")
+        if "patient" not in roles and not one_patient:
+            others = [shown(name) for name in layout.ignored[:12]]
+            raise UsageError("levlab trend compares a patient's samples, and no patient column was found (a header "
+                             "such as 'patient', 'patient id' or 'mrn'): name it with --col patient=HEADER"
+                             + (f" (unrecognised columns: {', '.join(others)})" if others else "")
+                             + ", or pass --one-patient if the whole file is one patient")
+        if patients and "patient" not in roles:
+            raise UsageError("--patient: the file has no patient column (--one-patient takes the whole file)")
         self.patient_name = header[roles["patient"]] if "patient" in roles else None
         self.date_name = header[roles["date"]]
         self.wanted = patients
         self.samples: list[Sample] = []
+        self.rows_without_patient = 0  # data rows whose patient id is blank
+        self.implausible_dates = 0  # samples dated before 1900 or after today
         from levlab.serial import Sample, parse_datetime  # trend only
 
         self.make_sample, self.parse_datetime = Sample, parse_datetime
 
     def panel(self, out: PanelOut) -> None:
         key = {name.strip(): value for name, value in out.key.items()}
-        patient = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        patient: str | None = key.get(self.patient_name, "").strip() if self.patient_name else ""
+        if self.patient_name and not patient:
+            patient = None  # a blank id: nobody's sample but its own
+            self.rows_without_patient += len(out.rows)
         if self.wanted and patient not in self.wanted:
             return
         date_text = key.get(self.date_name, "").strip()
-        self.samples.append(self.make_sample(patient, date_text or "(no date)", self.parse_datetime(date_text), out.panel))
+        label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
+        when = self.parse_datetime(date_text)
+        if when is not None and not plausible_sample_date(when):
+            self.implausible_dates += 1  # shown, but never ordered, compared or a baseline
+            label, when = f"{label} (implausible date)", None
+        self.samples.append(self.make_sample(patient, label or "(no date)", when, out.panel, tuple(out.rows)))
+
+
+def plausible_sample_date(when: datetime) -> bool:
+    """A sample date levlab will order and compare: from 1900 up to today (year 1, or a date in the
+    future, is a typing or export error and must never become a CTCAE baseline)."""
+    return datetime(1900, 1, 1) <= when <= datetime.now() + timedelta(days=1)
 
 
 class CsvSink(Sink):
@@ -168,6 +201,7 @@ class CollectSink(Sink):
         self.findings: list[PanelOut] = []  # panels with a rule met or not-met, first ones
         self.more_findings = 0
         self.with_errors = 0
+        self.without_liver_test = 0  # panels with no liver test result: not in `statuses`
 
     @property
     def small(self) -> bool:
@@ -175,7 +209,10 @@ class CollectSink(Sink):
 
     def panel(self, out: PanelOut) -> None:
         self.total += 1
-        self.statuses[out.panel.normal_panel.status] += 1
+        if not has_liver_test(result.analyte for result in out.panel.results):
+            self.without_liver_test += 1
+        else:
+            self.statuses[out.panel.normal_panel.status] += 1
         self.rule_counts.update(hit.rule_id for hit in out.panel.hits)
         self.with_errors += bool(out.errors)
         if self.total <= self.keep:

@@ -169,7 +169,8 @@ class WidePanels:
         errors: dict[int, list[RowError]] = {}
         if any(map(_CELL_ERRORS, decisions)):
             for row in itertools.compress(range(len(rows)), map(_CELL_ERRORS, decisions)):
-                errors[row] = [RowError(first + row, column.header, chunk_column.judged[row].error)
+                errors[row] = [RowError(first + row, self._column_of(column, chunk_column.judged[row].error),
+                                        chunk_column.judged[row].error)
                                for column, chunk_column in zip(self.layout.columns, columns, strict=True)
                                if chunk_column.judged[row].error is not None]
         if any(entry.errors for entry in set(entries)):
@@ -179,6 +180,12 @@ class WidePanels:
                     errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
         self.run.record_errors(first, rows, errors)
         return errors
+
+    def _column_of(self, column: AnalyteColumn, message: str) -> str:
+        """The column an error belongs to: a bad reference range is the range column's, not the value's."""
+        if column.range_index is not None and message.startswith("reference range"):
+            return self.layout.header[column.range_index].strip()
+        return column.header
 
     def _column_contexts(self, entry: PatientEntry) -> tuple[int, ...]:
         """The patient's assessment context for each analyte column (made once per patient)."""
