@@ -174,5 +174,6 @@ def test_levlab_csv_reads_fhir_json(tmp_path: Path) -> None:
     path.write_text(json.dumps(bundle(patient(), *panel_observations(NORMAL))))
     result = CliRunner().invoke(main, ["csv", str(path)])
     assert result.exit_code == 0, result.output
-    assert "FHIR Bundle (collection): 5 Observations, 1 Patient" in result.stderr
+    assert "encoding utf-8 (FHIR Bundle (collection): 5 Observations, 1 Patient)" in result.stderr
+    assert "output is UTF-8" not in result.stderr  # FHIR JSON is UTF-8: nothing to warn about
     assert result.stdout.splitlines()[1].endswith(",met,")

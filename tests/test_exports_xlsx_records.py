@@ -200,4 +200,5 @@ def test_levlab_csv_reads_a_workbook_by_content_whatever_its_name(tmp_path) -> N
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.splitlines()[0])
     assert line["normal_panel"]["status"] == "met"
-    assert "sheet 'Lab'" in result.stderr
+    assert "encoding utf-8 (xlsx workbook: sheet 'Lab', header on row 1)" in result.stderr
+    assert "output is UTF-8" not in result.stderr

@@ -218,7 +218,7 @@ class FhirRecords:
             described += f"; {left_out} entered-in-error or cancelled left out"
         if line_errors:
             described += f"; {len(line_errors)} NDJSON lines unreadable"
-        self.encoding = described
+        self.encoding = f"utf-8 ({described})"  # FHIR JSON is UTF-8
 
     def _record(self, resource: dict[str, Any], full_url: str, patients: dict[str, dict[str, Any]],
                 reports: dict[str, str]) -> tuple[list[str], str | None]:

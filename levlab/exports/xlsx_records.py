@@ -259,7 +259,7 @@ class XlsxRecords:
         self.row_number = at + 1
         self.dialect = Dialect(",", ".", "\n", "CSV output", "numbers as Excel stores them")
         title_note = f", {self.titles} title row{'s' if self.titles > 1 else ''} above it skipped" if self.titles else ""
-        self.encoding = f"xlsx, sheet {shown(self.sheet.title)}, header on row {self.header_number}{title_note}"
+        self.encoding = f"utf-8 (xlsx workbook: sheet {shown(self.sheet.title)}, header on row {self.header_number}{title_note})"
         self.bad_rows: dict[int, str] = {}
         roles = [role_of(cell) for cell in self.header]
         self.date_columns = {index for index, role in enumerate(roles) if role == "date"}
