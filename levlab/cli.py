@@ -312,7 +312,10 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
       cat examples/export_en_wide.csv | levlab csv - --format jsonl | jq -c '[.key, .normal_panel.status]'
       levlab csv extract.csv --map "Total_Bilirubin=bilirubin:mg/dL" --range "ALT (U/L)=<45"
       levlab csv lis.csv --col test=Omschrijving --col value=Uitslag --dry-run
+      levlab csv examples/fhir_bundle.json --format fhir
+      levlab csv examples/liver_panel.xlsx --sheet 1 --dry-run
 
+    The input format is told by the content (an .xlsx workbook needs: pip install 'levlab[excel]').
     The layout and the meaning of each column are detected from the header and reported on
     stderr before the data; --dry-run stops there. A bad cell never ends the run: its row
     carries the error (levlab_error), and the exit status is 1. Exit 2: usage error.

@@ -23,17 +23,19 @@ Chunks may have any size (the output does not depend on it); a reader should sta
 so that a slow pipe's first rows are not held back. The CSV reader is
 `levlab.exports.csv_records.CsvRecords`.
 
-What a second format needs to do (issue 12), without touching the rest:
+The other readers (issue 12), picked by content in `levlab.exports.formats.open_records`:
 
-* Excel (.xlsx): no original text — every `originals` entry is None, so the CSV sink writes
-  the cells through csv.writer (a row written back is then the cells, not the sheet's bytes).
-  Its cells are already typed; the reader turns them into the text the rest expects: numbers
-  as the shortest text that reads back to the stored value, with its Dialect's decimal mark
-  `.` and no thousands separator, dates as ISO text, booleans and errors (`#N/A`) as their shown
-  text, empty cells as "". Its Dialect carries the delimiter and line ending of the CSV written
-  (`,`, `\n`, source "xlsx"); `encoding` says which sheet was read; `bad_rows` stays empty.
-* FHIR R4 NDJSON: a long layout with a header the reader makes itself (patient, date, code,
-  test, value, unit, range), one record per Observation, `originals` None.
+* Excel (.xlsx), `levlab.exports.xlsx_records.XlsxRecords`: no original text — every
+  `originals` entry is None, so the CSV sink writes the cells through csv.writer. Its cells
+  are typed; it turns them into the text the rest expects (numbers in their shortest shown
+  text with `.`, dates as ISO text, text as it stands, empty cells as ""), and each row is a
+  `SheetRow` that keeps the typed values for the workbook sink. Its Dialect carries the
+  delimiter and line ending of the CSV written (`,`, `\n`); `encoding` says which sheet was
+  read and where its header is; `bad_rows` stays empty.
+* FHIR R4 (Bundle or NDJSON), `levlab.exports.fhir_records.FhirRecords`: a long layout with a
+  header the reader makes itself (resource, patient, sample, date, code, test, display, value,
+  unit, reference range, sex, age), one record per Observation, `originals` None; an
+  Observation it cannot read is a record without a value and an entry in `bad_rows` naming it.
 
 Layout detection, the memo, the panels and the sinks stay as they are.
 """
