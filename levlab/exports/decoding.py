@@ -10,6 +10,7 @@ with U+FFFD in `undecodable`, and the CSV reader turns it into an error on that 
 from __future__ import annotations
 
 import codecs
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,9 @@ from levlab.errors import UsageError, shown
 from levlab.exports.dialect import SAMPLE_LINES
 
 DECODE_BLOCK = 1_024  # lines decoded together
+#: bytes read at most at a time: a line longer than this (a file whose lines end in a CR alone
+#: reads as one line to a byte stream) is read in pieces and split at its lone CRs (issue 18)
+READ_PIECE = 64 * 1024
 UNDECODABLE_KEPT = 10_000  # undecodable lines remembered until their row is written
 _UTF8 = {"utf-8", "utf-8-sig"}
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
@@ -44,6 +48,40 @@ FILE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
     (b"\x7fELF", "an executable program", "levlab reads CSV exports"),
 )
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # after a CR that is not part of CRLF: a line break to csv
+_CR_INSIDE = re.compile(r"\r[^\n]")  # in lines joined by LF: a lone CR inside a line, not at its end
+#: after a line end: LF, or a CR that is followed by something else than LF (a CR at the end of
+#: the text read so far may be the first half of a CRLF, and waits for what follows)
+_LINE_END = re.compile(rb"(?<=\n)|(?<=\r)(?=[^\n])")
+_TEXT_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?=[^\n])")
+
+
+def split_lines(binary: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a byte stream, each with its line end (LF, CRLF or a CR alone), in bounded
+    memory: a stream with `readline` is read at most `READ_PIECE` bytes at a time, so a file whose
+    lines end in a CR alone is not read as one huge line. Any other iterable of byte strings
+    (already lines) is passed through."""
+    read = getattr(binary, "readline", None)
+    if read is None:
+        yield from binary
+        return
+    parts: list[bytes] = []  # the line read so far, when it is longer than a piece
+    for piece in iter(functools.partial(read, READ_PIECE), b""):
+        if not parts and piece[-1:] == b"\n":  # the common case: a whole line
+            yield piece
+            continue
+        if b"\r" not in piece and piece[-1:] != b"\n":  # no line end yet: a long line goes on
+            parts.append(piece)
+            continue
+        parts.append(piece)
+        lines = _LINE_END.split(b"".join(parts))
+        last = lines.pop()
+        yield from lines
+        parts = [last] if last else []
+        if last[-1:] == b"\n":
+            yield last
+            parts = []
+    if parts:
+        yield b"".join(parts)
 
 
 class DecodedLines:
@@ -75,7 +113,7 @@ class DecodedLines:
         """The lines, a block at a time: decoded in one go unless a line in the block needs care
         (a byte that does not decode, a CR alone)."""
         codec, progress = self.codec, self.progress
-        raw_lines = iter(self.binary)
+        raw_lines = split_lines(self.binary)
         first = next(raw_lines, None)
         if first is None:
             return
@@ -106,8 +144,9 @@ class DecodedLines:
             except UnicodeDecodeError:
                 lines = [self._decode(number + offset, raw) for offset, raw in enumerate(block, start=1)]
             text = "".join(lines)
-            if "\r" in text and text.count("\r") != text.count("\r\n"):
-                # a CR alone ends a line (old Mac files), as for a file opened with newline=''
+            if "\r" in text and text.count("\r") != text.count("\r\n") and _CR_INSIDE.search("\n".join(lines)):
+                # a CR alone ends a line (old Mac files), as for a file opened with newline='';
+                # `split_lines` has split a stream's long lines at them already
                 lines = [piece for line in lines for piece in _LONE_CR.split(line) if piece]
             yield lines
             number += len(block)
@@ -170,10 +209,10 @@ def _as_utf8(raw_lines: Iterator[bytes], codec: str) -> Iterator[bytes]:
     decoder = codecs.getincrementaldecoder(codec)("replace")
     pending = ""
     for chunk in raw_lines:
-        pieces = (pending + decoder.decode(chunk)).split("\n")
+        pieces = _TEXT_LINE_END.split(pending + decoder.decode(chunk))
         pending = pieces.pop()
         for piece in pieces:
-            yield (piece.removeprefix("\ufeff") + "\n").encode("utf-8", "surrogatepass")
+            yield piece.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
