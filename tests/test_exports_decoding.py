@@ -52,16 +52,24 @@ def test_a_utf8_bom_is_stripped_whatever_the_encoding() -> None:
 
 
 class _ReadRecorder:
-    """A byte stream that remembers the longest piece it handed out (read by line or by readline)."""
+    """A byte stream that remembers the longest piece it handed out, however it is read."""
 
     def __init__(self, data: bytes) -> None:
         self.stream = io.BytesIO(data)
         self.longest = 0
 
-    def readline(self, size: int = -1) -> bytes:
-        piece = self.stream.readline(size)
+    def _handed(self, piece: bytes) -> bytes:
         self.longest = max(self.longest, len(piece))
         return piece
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.readline(size))
+
+    def read(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.read1(size))
 
     def __iter__(self) -> _ReadRecorder:
         return self

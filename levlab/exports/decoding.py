@@ -10,7 +10,6 @@ with U+FFFD in `undecodable`, and the CSV reader turns it into an error on that 
 from __future__ import annotations
 
 import codecs
-import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -51,37 +50,38 @@ _LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # after a CR that is not part of CRLF: 
 _CR_INSIDE = re.compile(r"\r[^\n]")  # in lines joined by LF: a lone CR inside a line, not at its end
 #: after a line end: LF, or a CR that is followed by something else than LF (a CR at the end of
 #: the text read so far may be the first half of a CRLF, and waits for what follows)
-_LINE_END = re.compile(rb"(?<=\n)|(?<=\r)(?=[^\n])")
 _TEXT_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?=[^\n])")
 
 
 def split_lines(binary: Iterable[bytes]) -> Iterator[bytes]:
-    """The lines of a byte stream, each with its line end (LF, CRLF or a CR alone), in bounded
-    memory: a stream with `readline` is read at most `READ_PIECE` bytes at a time, so a file whose
-    lines end in a CR alone is not read as one huge line. Any other iterable of byte strings
-    (already lines) is passed through."""
-    read = getattr(binary, "readline", None)
+    """The lines of a byte stream, each with its line end (LF, CRLF or a CR alone), as a file
+    opened with `newline=''` splits them, in bounded memory: a stream is read at most
+    `READ_PIECE` bytes at a time (what a pipe has ready, not more), so that a file whose lines end
+    in a CR alone is not read as one huge line. Any other iterable of byte strings (already
+    lines) is passed through."""
+    read = getattr(binary, "read1", None) or getattr(binary, "read", None)
     if read is None:
-        yield from binary
-        return
-    parts: list[bytes] = []  # the line read so far, when it is longer than a piece
-    for piece in iter(functools.partial(read, READ_PIECE), b""):
-        if not parts and piece[-1:] == b"\n":  # the common case: a whole line
-            yield piece
-            continue
-        if b"\r" not in piece and piece[-1:] != b"\n":  # no line end yet: a long line goes on
+        return iter(binary)
+    return itertools.chain.from_iterable(_line_lists(read))
+
+
+def _line_lists(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
+    """The lines of what `read` gives, a list per piece read; a line that goes on past a piece (or
+    ends in a CR that may be the first half of a CRLF) waits for the next piece."""
+    parts: list[bytes] = []  # the unfinished line
+    while piece := read(READ_PIECE):
+        if parts and b"\n" not in piece and b"\r" not in piece:  # a long line goes on
             parts.append(piece)
             continue
-        parts.append(piece)
-        lines = _LINE_END.split(b"".join(parts))
-        last = lines.pop()
-        yield from lines
-        parts = [last] if last else []
-        if last[-1:] == b"\n":
-            yield last
-            parts = []
+        if parts:
+            parts.append(piece)
+            piece = b"".join(parts)
+        lines = piece.splitlines(keepends=True)  # bytes split at LF, CRLF and CR only
+        parts = [] if lines[-1][-1:] == b"\n" else [lines.pop()]
+        if lines:
+            yield lines
     if parts:
-        yield b"".join(parts)
+        yield [b"".join(parts)]
 
 
 class DecodedLines:
