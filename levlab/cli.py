@@ -427,7 +427,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
     write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
     lone = sum(patient is None for patient, _ in groups)
-    closing = trend_lines(run.closing_lines())
+    closing = trend_lines(run.closing_lines(dates=False))  # said by sample below
     followed = len(groups) - lone
     closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
                     f"without a patient id ({lone} samples compared with no other)")

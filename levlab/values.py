@@ -90,6 +90,10 @@ def parse_number(text: str, decimal: str | None = None) -> float:
     return value
 
 
+#: after the number, only marks: no letter, digit or character of a unit (%, /, °, µ, brackets)
+_TRAILING_MARK = re.compile(r"\s*([^\w\s%/°µμ.,()\[\]]+)\s*")
+
+
 def split_value(text: str, decimal: str | None = None) -> ValueText:
     """Split `<5`, `2,4 mg/dL`, `>= 1000 U/L` into comparator, number and unit text."""
     raw = text
@@ -114,10 +118,10 @@ def split_value(text: str, decimal: str | None = None) -> ValueText:
     if number_match is None:
         _explain_non_number(raw.strip(), text)
     rest = text[number_match.end() :]
-    if re.fullmatch(r"\s*\*+\s*", rest):
+    if (mark := _TRAILING_MARK.fullmatch(rest)) is not None:  # 45*, 45#, 45! (issue 20.15)
         raise ValueParseError(
-            f"{raw.strip()!r}: a trailing '*' is not part of the number (a laboratory's mark for a flagged or "
-            "commented result?); write the number alone, and give the laboratory's flag in a flag column"
+            f"{raw.strip()!r}: a trailing {mark.group(1)!r} is not part of the number (a laboratory's mark for a "
+            "flagged or commented result?); write the number alone, and give the laboratory's flag in a flag column"
         )
     if re.match(r"\s*(\*\*|\^|\*|[eE][+\-]?[0-9]|[x×]\s*10)", rest) and not re.match(r"\s*[x×*]?\s*10\s*(\^|\*|\*\*|[eE])\s*[0-9]+\s*/", rest):
         raise ValueParseError(

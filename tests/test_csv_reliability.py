@@ -360,3 +360,24 @@ def test_huge_cells_are_refused_on_their_row_but_never_kept_in_a_cache() -> None
 
     kept = [text for cache in run.judge._caches for key in cache for text in strings(key)]
     assert kept and max(len(text) for text in kept) <= memo.LONG_CELL
+
+
+@given(opened=st.sets(st.integers(min_value=1, max_value=12), min_size=1, max_size=3),
+       closing=st.sampled_from(["", '"']))
+@GARBLED
+def test_every_input_line_is_a_row_or_counted_as_swallowed(opened: set[int], closing: str) -> None:
+    """Issue 16.3: a quote left open (at the start of a row) takes the next lines into one field.
+    The lines are accounted for: the output rows plus the lines each error says were taken add up
+    to the input's data lines, so no patient disappears silently."""
+    import re
+
+    rows = [f"P{n},F,60,0.6,88,180,22,{20 + n},25" for n in range(1, 13)]
+    lines = [('"' + row) if n in opened else row for n, row in enumerate(rows, start=1)]
+    text = WIDE_HEADER + "\n" + "\n".join(lines) + "\n" + closing
+    code, out, err = _run([], text.encode())
+    assert code == 1, err
+    written = list(csv.reader(io.StringIO(out, newline="")))[1:]
+    taken = [int(found.group(1)) for row in written
+             if (found := re.search(r"took the next (\d+) line", row[-1])) is not None]
+    assert taken, out
+    assert len(written) + sum(taken) == len(rows) + (closing != "")

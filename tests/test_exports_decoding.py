@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 
 import pytest
@@ -48,3 +49,73 @@ def test_a_utf8_bom_is_stripped_whatever_the_encoding() -> None:
         assert result.exit_code == 0, result.stderr
         assert "'patient' -> patient" in result.stderr
         assert len(result.stdout.splitlines()) == 2  # two patients, two panels
+
+
+class _ReadRecorder:
+    """A byte stream that remembers the longest piece it handed out, however it is read."""
+
+    def __init__(self, data: bytes) -> None:
+        self.stream = io.BytesIO(data)
+        self.longest = 0
+
+    def _handed(self, piece: bytes) -> bytes:
+        self.longest = max(self.longest, len(piece))
+        return piece
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.readline(size))
+
+    def read(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._handed(self.stream.read1(size))
+
+    def __iter__(self) -> _ReadRecorder:
+        return self
+
+    def __next__(self) -> bytes:
+        piece = self.readline()
+        if not piece:
+            raise StopIteration
+        return piece
+
+
+def test_cr_only_line_endings_are_read_as_lines_in_bounded_pieces() -> None:
+    """Issue 18 (and 20.14): a file whose lines end in a CR alone was one 'line' to the byte stream,
+    read whole into memory (115 MB for 20 MB of input). It is read a piece at a time and split."""
+    from levlab.exports.decoding import READ_PIECE
+
+    rows = [f"{n},F,60,{n % 90}\r" for n in range(20_000)]
+    data = ("patient,sex,age,alt\r" + "".join(rows)).encode()
+    assert len(data) > 4 * READ_PIECE
+    stream = _ReadRecorder(data)
+    lines = list(DecodedLines(stream, "utf-8"))
+    assert lines == ["patient,sex,age,alt\r", *rows]
+    assert stream.longest <= READ_PIECE
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\r1,2\r3,4\r",  # CR only
+    "a,b\r\n1,2\r\n3,4",  # CRLF, no line end at the end
+    "a,b\n1,2\r3,4\r\n5,6\n",  # mixed
+    "abcdef\r\nghijk\r\nlmnopqrstuvwxyz\r",  # a CRLF cut between two pieces
+    "a\r\r\r\nb\r\n\r\nc\r",  # blank lines of every kind
+    "a" * 50 + "\r" + "b" * 30 + "\n" + "c" * 20,  # lines longer than a piece
+    "\u00b5mol\r\u00e9\u00e9\r\n",  # characters of more than one byte
+])
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 64])
+def test_lines_are_split_as_a_file_opened_with_newline_empty_splits_them(
+        monkeypatch: pytest.MonkeyPatch, text: str, piece: int) -> None:
+    from levlab.exports import decoding
+
+    monkeypatch.setattr(decoding, "READ_PIECE", piece)
+    expected = list(io.TextIOWrapper(io.BytesIO(text.encode()), "utf-8", newline=""))
+    assert b"".join(decoding.split_lines(io.BytesIO(text.encode()))) == text.encode()  # nothing lost or doubled
+    assert list(DecodedLines(io.BytesIO(text.encode()), "utf-8")) == expected
+
+
+def test_cr_only_utf16_is_read_as_lines() -> None:
+    text = "patient,alt\r1,30\r2,40\r"
+    data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    assert list(DecodedLines(io.BytesIO(data), "utf-8")) == ["patient,alt\r", "1,30\r", "2,40\r"]

@@ -156,3 +156,19 @@ def test_one_day_written_three_ways_is_one_sample() -> None:
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) == 2
     assert "4 rows, 2 panels" in result.stderr
+
+
+@pytest.mark.parametrize("bad_date", ["0001-01-01", "01-01-1899", "2999-12-31"])
+def test_levlab_csv_warns_about_a_sample_date_before_1900_or_after_today(bad_date: str) -> None:
+    """Issue 16.8: a date in year 1 or far in the future was accepted without a word by `levlab csv`."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    text = f"patient;date;test;result;unit\n1;05-01-2026;ALT;30;U/L\n1;{bad_date};ALT;35;U/L\n2;{bad_date};ALT;40;U/L\n"
+    result = CliRunner().invoke(main, ["csv", "-", "--format", "jsonl"], input=text)
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3  # still interpreted, each its own panel
+    assert f"1 distinct sample dates before 1900 or after today ('{bad_date}')" in result.stderr
+    plain = CliRunner().invoke(main, ["csv", "-"], input=text.replace(bad_date, "06-01-2026"))
+    assert "before 1900" not in plain.stderr

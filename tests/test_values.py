@@ -5,6 +5,7 @@ pint never sees these texts, so nothing typed here may hang, overflow or be half
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -251,3 +252,17 @@ def test_a_trailing_star_is_said_to_be_a_mark_not_an_expression():
         split_value("45*")
     with pytest.raises(ValueParseError, match="exponents and expressions"):
         split_value("45**2")
+
+
+@pytest.mark.parametrize("text, mark", [("45*", "*"), ("45 **", "**"), ("45#", "#"), ("45!", "!"), ("45?", "?"),
+                                        ("45+", "+"), ("45 †", "†"), ("45^", "^")])
+def test_a_trailing_mark_is_said_to_be_a_mark_not_a_unit_or_an_expression(text: str, mark: str) -> None:
+    """Issue 20.15: `45#` was an 'unknown unit', `45^` an expression: each is a number with a trailing mark."""
+    with pytest.raises(ValueParseError, match=re.escape(f"a trailing {mark!r} is not part of the number")):
+        split_value(text)
+
+
+@pytest.mark.parametrize("text", ["45**2", "4*5", "1e3", "45 ^2", "4 x 10^3"])
+def test_an_expression_is_still_said_to_be_one(text: str) -> None:
+    with pytest.raises(ValueParseError, match="exponents and expressions"):
+        split_value(text)

@@ -66,7 +66,7 @@ class CsvRecords:
         while lines := list(itertools.islice(lines_left, size)):
             size = min(2 * size, CHUNK_LINES)
             split = split_plain(lines, delimiter)
-            multi_line = False  # a record may span lines (a quoted field with line breaks)
+            spans: list[int] | None = None  # lines each record took, when one may span lines
             if split is not None:  # no quote anywhere, the most common case
                 rows, originals = split
             else:
@@ -79,17 +79,17 @@ class CsvRecords:
                 if one_per_line:
                     originals = list(map(str.rstrip, lines, itertools.repeat("\r\n")))
                 else:
-                    rows, originals = self._records_of(lines, lines_left)
-                    multi_line = True
+                    rows, originals, spans = self._records_of(lines, lines_left)
             if [] in rows:
                 kept = [index for index, row in enumerate(rows) if row]
                 rows, originals = [rows[i] for i in kept], [originals[i] for i in kept]
+                spans = None if spans is None else [spans[i] for i in kept]
                 if not rows:
                     continue
             first = self.count + 1
             self.count += len(rows)
-            if multi_line:
-                self._swallowing_quotes(first, rows, delimiter)
+            if spans is not None:
+                self._swallowing_quotes(first, rows, spans, delimiter)
             if self.undecodable:
                 for number, text in enumerate(originals, start=first):
                     if text is not None and "\ufffd" in text:
@@ -122,27 +122,29 @@ class CsvRecords:
                     f"row has {count} fields, the header {width}: its last {count - width + 1} fields are kept "
                     f"together in the last column, so that levlab's columns stay under their headers")
 
-    def _swallowing_quotes(self, first: int, rows: list[list[str]], delimiter: str) -> None:
+    def _swallowing_quotes(self, first: int, rows: list[list[str]], spans: list[int], delimiter: str) -> None:
         """A quoted field that runs over line ends AND holds the delimiter is almost always a quote
         left open, which took the following lines (other rows) into one field: an error on its row
         that says how many lines it took, so that no row disappears silently (issue 16.3). A note
-        with line breaks but no delimiter is a legitimate multi-line field."""
-        for index, row in enumerate(rows):
+        with line breaks but no delimiter is a legitimate multi-line field. `spans`: the lines each
+        record took in the file (a closing quote alone on a line is one of them)."""
+        for index, (row, lines) in enumerate(zip(rows, spans, strict=True)):
             for field in row:
                 if ("\n" in field or "\r" in field) and delimiter in field:
-                    lines = len(field.rstrip("\r\n").splitlines())
                     self.bad_rows[first + index] = (
                         f"a quoted field runs over {lines} lines and holds the delimiter {delimiter!r}: probably a quote "
                         f"left open, which took the next {lines - 1} line(s) of the file into this row; check the quotes")
                     break
 
-    def _records_of(self, lines: list[str], lines_left: Iterator[str]) -> tuple[list[list[str]], list[str | None]]:
-        """The records that start in `lines`, each with its original text; the last may take more
-        lines from `lines_left` (a quoted field with line breaks)."""
+    def _records_of(self, lines: list[str], lines_left: Iterator[str]
+                    ) -> tuple[list[list[str]], list[str | None], list[int]]:
+        """The records that start in `lines`, each with its original text and the number of lines
+        it took; the last may take more lines from `lines_left` (a quoted field with line breaks)."""
         tap = RecordTextLines(itertools.chain(lines, lines_left))
         reader = csv.reader(tap, delimiter=self.dialect.delimiter)
         rows: list[list[str]] = []
         originals: list[str | None] = []
+        spans: list[int] = []
         left = len(lines)
         while left > 0:
             try:
@@ -153,9 +155,10 @@ class CsvRecords:
                 number = self.count + sum(1 for row in rows if row) + 1
                 raise UsageError(f"data row {number}: {error}") from None
             left -= len(tap.taken)
+            spans.append(len(tap.taken))
             rows.append(row)
             originals.append(tap.record())
-        return rows, originals
+        return rows, originals, spans
 
     def _undecodable_row(self, number: int, text: str) -> None:
         """Match a record holding U+FFFD to an undecodable line, and keep that line's error for its row."""

@@ -18,6 +18,9 @@ from levlab.errors import UsageError, shown
 from levlab.exports.dialect import SAMPLE_LINES
 
 DECODE_BLOCK = 1_024  # lines decoded together
+#: bytes read at most at a time: a line longer than this (a file whose lines end in a CR alone
+#: reads as one line to a byte stream) is read in pieces and split at its lone CRs (issue 18)
+READ_PIECE = 64 * 1024
 UNDECODABLE_KEPT = 10_000  # undecodable lines remembered until their row is written
 _UTF8 = {"utf-8", "utf-8-sig"}
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
@@ -44,6 +47,41 @@ FILE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
     (b"\x7fELF", "an executable program", "levlab reads CSV exports"),
 )
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # after a CR that is not part of CRLF: a line break to csv
+_CR_INSIDE = re.compile(r"\r[^\n]")  # in lines joined by LF: a lone CR inside a line, not at its end
+#: after a line end: LF, or a CR that is followed by something else than LF (a CR at the end of
+#: the text read so far may be the first half of a CRLF, and waits for what follows)
+_TEXT_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?=[^\n])")
+
+
+def split_lines(binary: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a byte stream, each with its line end (LF, CRLF or a CR alone), as a file
+    opened with `newline=''` splits them, in bounded memory: a stream is read at most
+    `READ_PIECE` bytes at a time (what a pipe has ready, not more), so that a file whose lines end
+    in a CR alone is not read as one huge line. Any other iterable of byte strings (already
+    lines) is passed through."""
+    read = getattr(binary, "read1", None) or getattr(binary, "read", None)
+    if read is None:
+        return iter(binary)
+    return itertools.chain.from_iterable(_line_lists(read))
+
+
+def _line_lists(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
+    """The lines of what `read` gives, a list per piece read; a line that goes on past a piece (or
+    ends in a CR that may be the first half of a CRLF) waits for the next piece."""
+    parts: list[bytes] = []  # the unfinished line
+    while piece := read(READ_PIECE):
+        if parts and b"\n" not in piece and b"\r" not in piece:  # a long line goes on
+            parts.append(piece)
+            continue
+        if parts:
+            parts.append(piece)
+            piece = b"".join(parts)
+        lines = piece.splitlines(keepends=True)  # bytes split at LF, CRLF and CR only
+        parts = [] if lines[-1][-1:] == b"\n" else [lines.pop()]
+        if lines:
+            yield lines
+    if parts:
+        yield [b"".join(parts)]
 
 
 class DecodedLines:
@@ -75,7 +113,7 @@ class DecodedLines:
         """The lines, a block at a time: decoded in one go unless a line in the block needs care
         (a byte that does not decode, a CR alone)."""
         codec, progress = self.codec, self.progress
-        raw_lines = iter(self.binary)
+        raw_lines = split_lines(self.binary)
         first = next(raw_lines, None)
         if first is None:
             return
@@ -106,8 +144,9 @@ class DecodedLines:
             except UnicodeDecodeError:
                 lines = [self._decode(number + offset, raw) for offset, raw in enumerate(block, start=1)]
             text = "".join(lines)
-            if "\r" in text and text.count("\r") != text.count("\r\n"):
-                # a CR alone ends a line (old Mac files), as for a file opened with newline=''
+            if "\r" in text and text.count("\r") != text.count("\r\n") and _CR_INSIDE.search("\n".join(lines)):
+                # a CR alone ends a line (old Mac files), as for a file opened with newline='';
+                # `split_lines` has split a stream's long lines at them already
                 lines = [piece for line in lines for piece in _LONE_CR.split(line) if piece]
             yield lines
             number += len(block)
@@ -170,10 +209,10 @@ def _as_utf8(raw_lines: Iterator[bytes], codec: str) -> Iterator[bytes]:
     decoder = codecs.getincrementaldecoder(codec)("replace")
     pending = ""
     for chunk in raw_lines:
-        pieces = (pending + decoder.decode(chunk)).split("\n")
+        pieces = _TEXT_LINE_END.split(pending + decoder.decode(chunk))
         pending = pieces.pop()
         for piece in pieces:
-            yield (piece.removeprefix("\ufeff") + "\n").encode("utf-8", "surrogatepass")
+            yield piece.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending.removeprefix("\ufeff").encode("utf-8", "surrogatepass")

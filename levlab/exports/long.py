@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 _LONE = object()  # the panel key of a long row without a patient id (with its row number)
 
 
-def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: int) -> Callable[[list[str]], Any]:
+def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: int,
+                      implausible: list[str]) -> Callable[[list[str]], Any]:
     """A panel key whose date part is the parsed date-time (ISO), not its text, when it parses;
-    each distinct text is parsed once."""
+    each distinct text is parsed once. A date before 1900 or after today is added to `implausible`."""
+    from levlab.exports.sinks import plausible_sample_date
     from levlab.serial import parse_datetime
 
     parsed: dict[str, str] = {}
@@ -44,6 +46,8 @@ def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: i
         if found is None:
             when = parse_datetime(text) if len(parsed) < 100_000 else None
             found = when.isoformat() if when is not None else text
+            if when is not None and not plausible_sample_date(when):
+                implausible.append(text)
             if len(parsed) < 100_000:
                 parsed[text] = found
         return found
@@ -106,7 +110,7 @@ class LongPanels:
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
         date_at = self.layout.roles.get("date")
         if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
-            key_of = _with_parsed_date(key_of, group.index(date_at), len(group))
+            key_of = _with_parsed_date(key_of, group.index(date_at), len(group), self.summary.implausible_dates)
         closed: set[Any] = set()
         open_key: Any = None
         open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells

@@ -42,6 +42,7 @@ class Summary:
     reopened: int = 0  # long: panel keys that came back after their panel was closed
     without_liver_test: int = 0  # long: panels with no liver test result (blood gases...)
     seen: set[str] = field(default_factory=set)  # long: analytes met
+    implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
     stopped_at: int | None = None  # --strict: the row that stopped the run
 
     def line(self) -> str:
@@ -106,8 +107,9 @@ class ExportRun:
             summary.rows += len(chunk.rows)
             yield chunk
 
-    def closing_lines(self) -> list[str]:
-        """What stderr says after the data: the first errors, warnings, and the summary line (last)."""
+    def closing_lines(self, *, dates: bool = True) -> list[str]:
+        """What stderr says after the data: the first errors, warnings, and the summary line (last).
+        `dates`: say the implausible panel dates (`levlab trend` says them by sample itself)."""
         lines = list(self.errors_shown)
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
@@ -117,6 +119,11 @@ class ExportRun:
                 f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
                 "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
             )
+        if dates and self.summary.implausible_dates:
+            found = self.summary.implausible_dates
+            examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
+            lines.append(f"levlab csv: {len(found)} distinct sample dates before 1900 or after today ({examples}): a "
+                         "typing or export error? `levlab trend` never orders, compares or uses them as a baseline")
         if self.layout.kind == "long" and self.judge.assumed:
             lines.append("levlab csv: results without a unit were read in the canonical unit (assumed; "
                          f"unit_assumed in JSON) for {', '.join(sorted(self.judge.assumed))}")
