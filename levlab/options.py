@@ -132,12 +132,12 @@ def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
     if value is None:
         return None
-    folded = value.strip().casefold()
-    if folded in {"yes", "y", "ja", "j", "true", "1"}:
-        return True
-    if folded in {"no", "n", "nee", "false", "0"}:
-        return False
-    raise click.BadParameter("use yes or no")
+    from levlab.ranges import parse_smoker
+
+    try:
+        return parse_smoker(value)
+    except LevlabError:
+        raise click.BadParameter("use yes or no") from None
 
 
 MAX_AGE = 130

@@ -321,6 +321,18 @@ def parse_sex(text: str) -> str:
     raise RangeError(f"sex {shown(text)} is not understood; use F or M (Dutch V or M)")
 
 
+SMOKER_WORDS = {"yes": True, "y": True, "ja": True, "j": True, "true": True, "1": True,
+                "no": False, "n": False, "nee": False, "false": False, "0": False}
+
+
+def parse_smoker(text: str) -> bool:
+    """Smoking status (the CEA interval) from yes/no, Dutch ja/nee, true/false, 1/0; error otherwise."""
+    folded = text.strip().casefold()
+    if folded not in SMOKER_WORDS:
+        raise RangeError(f"smoker {shown(text)} is not understood; use yes or no")
+    return SMOKER_WORDS[folded]
+
+
 def describe_interval(interval: Interval) -> str:
     """`< 45 U/L` style text in the canonical unit."""
     unit = interval.unit

@@ -90,8 +90,6 @@ def say(key: str, **fields: Any) -> str:
 
 
 UNSET_WORDS = frozenset({"-", "?", "unknown", "onbekend", "none"})
-YES_WORDS = frozenset({"yes", "y", "ja", "j", "true", "1"})
-NO_WORDS = frozenset({"no", "n", "nee", "false", "0"})
 AGE_LIMIT = 130
 MAX_LINE = 100_000  # characters: 10,000 tokens fit; shlex, slow on long quoted words, never sees more
 
@@ -145,10 +143,10 @@ def read_smoker(text: str) -> bool | None:
     folded = text.strip().casefold()
     if folded in UNSET_WORDS:
         return None
-    if folded in YES_WORDS:
-        return True
-    if folded in NO_WORDS:
-        return False
+    from levlab.ranges import SMOKER_WORDS
+
+    if folded in SMOKER_WORDS:
+        return SMOKER_WORDS[folded]
     raise UsageError(say("bad_smoker", text=shown(text)))
 
 

@@ -451,3 +451,19 @@ def test_the_nordic_haemoglobin_alternative_is_documented_beside_the_default():
     for interval in default_intervals().for_analyte("haemoglobin"):
         assert "Nordin" in interval.note and "--ranges" in interval.note
         assert interval.unit == "mmol/L"
+
+
+@pytest.mark.parametrize(("text", "smoker"), [("yes", True), (" JA ", True), ("1", True), ("nee", False), ("n", False),
+                                              ("false", False)])
+def test_parse_smoker(text, smoker):
+    from levlab.ranges import parse_smoker
+
+    assert parse_smoker(text) is smoker
+
+
+@pytest.mark.parametrize("text", ["maybe", "", "yess"])
+def test_parse_smoker_refuses_other_words(text):
+    from levlab.ranges import parse_smoker
+
+    with pytest.raises(RangeError, match="use yes or no"):
+        parse_smoker(text)
