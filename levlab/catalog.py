@@ -37,6 +37,8 @@ class Analyte:
     #: such a span is not assumed to be in the canonical unit
     believable: tuple[tuple[str, float, float], ...] = ()
     believable_basis: str = ""
+    #: (LOINC code, display) naming the result as levlab reports it; None where no listed code says exactly that
+    reported_loinc: tuple[str, str] | None = None
 
 
 _UNIT_SIGNS = frozenset("%‰")
@@ -75,6 +77,8 @@ def analytes() -> dict[str, Analyte]:
             possible_basis=entry["possible_basis"],
             believable=tuple((unit, float(span[0]), float(span[1])) for unit, span in entry.get("believable", {}).items()),
             believable_basis=entry.get("believable_basis", ""),
+            reported_loinc=(entry["reported_loinc"]["code"], entry["reported_loinc"]["display"])
+            if "reported_loinc" in entry else None,
         )
         for analyte_id, entry in table.items()
     }

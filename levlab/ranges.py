@@ -47,7 +47,7 @@ def interval_from_text(
     if check_limits:
         for limit, side in ((parsed.low, "low"), (parsed.high, "high")):
             if limit:  # a zero lower limit (`0 - 45`) is common and says nothing of the unit
-                _check_limit(analyte, text, limit, unit, side)
+                _check_limit(analyte, text, limit, unit, side, unit_written=bool(parsed.unit_text))
     return Interval(
         analyte=analyte.id,
         low=None if parsed.low is None else parsed.low * factor,
@@ -71,8 +71,11 @@ LIMIT_FAR = 4.0
 LIMIT_NEAR = 2.0
 
 
-def _check_limit(analyte: Analyte, text: str, limit: float, unit: str, side: str) -> None:
-    """Refuse a laboratory's limit that is implausible in its unit, with the unit it was probably meant in."""
+def _check_limit(analyte: Analyte, text: str, limit: float, unit: str, side: str, *, unit_written: bool) -> None:
+    """Refuse a laboratory's limit that is implausible in its unit, with the unit it was probably meant in.
+
+    The hint fits how the unit came: a range without its unit is told to write it; a range that
+    names its unit is told that the number and the unit disagree (the unit is already there)."""
     value = limit * to_canonical_factor(analyte, unit)
     span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {analyte.canonical_unit}"
     defaults = [getattr(i, side) for i in default_intervals().for_analyte(analyte.id) if getattr(i, side)]
@@ -94,7 +97,12 @@ def _check_limit(analyte: Analyte, text: str, limit: float, unit: str, side: str
         return  # far from the defaults, but no other unit explains it: the laboratory's own choice
     why = (f"outside the plausible {span}" if not plausible(value) else
            f"far from every default limit ({', '.join(format_number(d) for d in defaults)} {analyte.canonical_unit})")
-    hint = f"; did you mean {' or '.join(hints)}? write the unit in the range" if hints else "; check the range and its unit"
+    if not hints:
+        hint = "; check the range and its unit"
+    elif unit_written:
+        hint = f"; the range says {unit}, but its numbers fit {' or '.join(hints)}: check the range's numbers and unit"
+    else:
+        hint = f"; did you mean {' or '.join(hints)}? write the unit in the range"
     raise RangeError(f"{analyte.id} range {shown(text.strip())}: the limit {format_number(limit)} {unit} is "
                      f"implausible ({why}){hint}")
 

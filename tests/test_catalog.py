@@ -269,3 +269,22 @@ def test_near_miss_guards_against_chance_matches(header):
 )
 def test_typing_slips(a, b, slips):
     assert typing_slips(a, b, 2) == slips
+
+
+#: what the LOINC "property" of a result in each canonical unit is
+PROPERTY_OF_UNIT = {"µmol/L": "[Moles/volume]", "mmol/L": "[Moles/volume]", "g/L": "[Mass/volume]",
+                    "µg/L": "[Mass/volume]", "U/L": "[Enzymatic activity/volume]", "10^9/L": "[#/volume]"}
+
+
+@pytest.mark.parametrize("analyte_id", [a for a in analytes() if analytes()[a].reported_loinc])
+def test_the_reported_loinc_is_a_listed_code_of_the_canonical_units_property(analyte_id):
+    """FHIR output codes a value in the canonical unit: its LOINC must say that unit's property, no method."""
+    analyte = get_analyte(analyte_id)
+    code, display = analyte.reported_loinc
+    assert code in analyte.loinc
+    assert PROPERTY_OF_UNIT[analyte.canonical_unit] in display
+    assert " by " not in display  # no method: levlab does not know how the laboratory measured
+
+
+def test_analytes_without_a_reported_loinc_are_the_ones_no_listed_code_fits():
+    assert [a for a in analytes() if not analytes()[a].reported_loinc] == ["globulin", "ascites_ldh"]

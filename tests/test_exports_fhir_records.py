@@ -40,6 +40,38 @@ def test_a_real_us_core_observation_is_read() -> None:
     assert run.summary.rows_with_errors == 0
 
 
+SYNTHEA = DATA / "synthea-r4-bundle-thanh-considine.json"
+
+
+def test_a_real_synthea_r4_bundle_gives_one_panel_per_metabolic_report() -> None:
+    """A public Synthea R4 transaction Bundle (tests/data/fhir/README.md): one man, 159 Observations."""
+    run, panels = run_fhir(SYNTHEA.read_text(encoding="utf-8"))
+    assert "FHIR Bundle (transaction): 159 Observations, 1 Patient, 14 DiagnosticReport" in run.report[0]
+    liver = [p for p in panels if "alt" in p["analytes"]]
+    assert [p["key"]["date"][:10] for p in liver] == ["2016-11-15", "2017-12-06", "2018-12-06", "2019-12-06",
+                                                       "2020-12-05"]
+    # sex and age at each sample from the Patient (male, born 1970-10-27)
+    assert [(p["sex"], p["age"]) for p in liver] == [("M", 46), ("M", 47), ("M", 48), ("M", 49), ("M", 50)]
+    first = liver[0]["analytes"]
+    # bilirubin 0.5751720237564211 mg/dL (UCUM mg/dL) is 9.838 µmol/L (x 17.104)
+    assert (first["bilirubin"]["input_unit"], round(first["bilirubin"]["value"], 2)) == ("mg/dL", 9.84)
+    assert round(first["albumin"]["value"], 2) == 36.16  # 3.616 g/dL
+    # glucose is coded 2339-0 (glucose in blood), a code levlab does not list: passed through, said, not judged
+    assert all("glucose" not in p["analytes"] for p in panels)
+    assert "5 x 2339-0 'Glucose' (not glucose)" in run.report[0]
+    # Synthea writes no LDH: the 98 % statement is never made, and the panel says why
+    assert {p["normal_panel"]["status"] for p in liver} == {"incomplete", "not-met"}
+    assert all("not measured: LDH" in p["normal_panel"]["reason"] for p in liver)
+    raised = liver[3]
+    assert (raised["analytes"]["alp"]["flag"], raised["normal_panel"]["status"]) == ("H", "not-met")
+    assert "alp-or-ldh-raised" in [flag["id"] for flag in raised["flags"]]
+    # the globulin is written 2.188 with UCUM g/L: impossible in g/L, so an error that names g/dL, never a value
+    globulin = first["globulin"]
+    assert (globulin["value"], globulin["flag"]) == (None, "?")
+    (error,) = [e["message"] for e in liver[0]["errors"]]
+    assert "globulin '2.1882074454438576' is implausible in g/L" in error and "did you mean g/dL" in error
+
+
 @pytest.mark.parametrize("kind", ["searchset", "collection", "transaction"])
 def test_bundles_of_every_kind_give_the_same_panel(kind: str) -> None:
     _, panels = run_fhir(bundle(patient(), *panel_observations(NORMAL), kind=kind))

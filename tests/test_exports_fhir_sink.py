@@ -39,6 +39,51 @@ def test_the_bundle_is_valid_fhir_r4(tmp_path: Path) -> None:
     assert kinds.count("Patient") == 2 and kinds.count("DiagnosticReport") == 2 and kinds.count("Observation") == 10
 
 
+def strict_r4(document: dict[str, Any]) -> Any:
+    """The document through fhirclient's FHIR 4.0.1 (R4) models in strict mode: a wrong type,
+    an unknown element or a missing required one is an error."""
+    r4 = pytest.importorskip("fhirclient.models.bundle")
+    return r4.Bundle(document, strict=True)
+
+
+def test_the_bundle_is_strict_fhir_r4_not_only_r4b(tmp_path: Path) -> None:
+    parsed = strict_r4(to_fhir(tmp_path, "in.csv", RAISED))
+    kinds = [entry.resource.resource_type for entry in parsed.entry]
+    assert kinds.count("Patient") == 2 and kinds.count("DiagnosticReport") == 2 and kinds.count("Observation") == 10
+
+
+def test_each_observation_is_coded_with_the_loinc_of_its_reported_unit(tmp_path: Path) -> None:
+    document = to_fhir(tmp_path, "in.csv", RAISED)
+    codes = {}
+    for resource in resources(document, "Observation"):
+        loinc = [c for c in resource["code"]["coding"] if c["system"] == "http://loinc.org"]
+        levlab = [c["code"] for c in resource["code"]["coding"] if c["system"] == "urn:levlab:analyte"]
+        codes[levlab[0]] = (loinc[0]["code"], resource["valueQuantity"]["code"])
+    # bilirubin is reported in µmol/L: the LOINC of a molar concentration (14631-6), not the mass one (1975-2)
+    assert codes == {"bilirubin": ("14631-6", "umol/L"), "alp": ("6768-6", "U/L"), "ldh": ("2532-0", "U/L"),
+                     "ast": ("1920-8", "U/L"), "alt": ("1742-6", "U/L")}
+
+
+def test_a_real_bundle_read_and_written_again_is_strict_r4(tmp_path: Path) -> None:
+    """The public Synthea R4 Bundle (tests/data/fhir/README.md) in, levlab's Bundle out: strict R4, and
+    read back by levlab it gives every panel the same flags and normal-panel outcome."""
+    real = (Path(__file__).parent / "data" / "fhir" / "synthea-r4-bundle-thanh-considine.json").read_text()
+    written = to_fhir(tmp_path, "real.json", real)
+    strict_r4(written)
+
+    def outcomes(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        source = tmp_path / "again.json"
+        source.write_text(text)
+        result = CliRunner().invoke(main, ["csv", str(source), "--format", "jsonl"])
+        panels = [json.loads(line) for line in result.stdout.splitlines()]
+        # (an analyte levlab could not read is written with a dataAbsentReason, and read back as absent)
+        return sorted((p["normal_panel"]["status"],
+                       sorted((a, r["flag"]) for a, r in p["analytes"].items() if r["value"] is not None))
+                      for p in panels if p["analytes"])
+
+    assert outcomes(json.dumps(written)) == outcomes(real)
+
+
 def test_every_reference_resolves_inside_the_bundle_and_ids_are_stable(tmp_path: Path) -> None:
     first = to_fhir(tmp_path, "in.csv", RAISED)
     again = to_fhir(tmp_path, "in.csv", RAISED)

@@ -317,6 +317,23 @@ def test_a_lab_limit_implausible_in_its_unit_is_refused_with_the_hint(analyte, t
 
 
 @pytest.mark.parametrize(
+    ("text", "unit", "says", "never"),
+    [
+        pytest.param("< 1.2", "µmol/L", "write the unit in the range", "the range says", id="range-without-unit"),
+        pytest.param("2.0 - 7.0 mg/dL", "µmol/L", "the range says mg/dL, but its numbers fit mg/L",
+                     "write the unit", id="range-naming-its-unit"),
+        pytest.param("< 1.2 µmol/L", "mg/dL", "the range says µmol/L, but its numbers fit mg/dL",
+                     "write the unit", id="range-unit-beside-another-value-unit"),
+    ],
+)
+def test_the_hint_for_an_implausible_limit_fits_how_its_unit_came(text, unit, says, never):
+    """A range that names its unit is not told to write it (the US Core example's 2.0-7.0 mg/dL)."""
+    with pytest.raises(RangeError) as refused:
+        lab_interval(text, unit, BILIRUBIN)
+    assert says in str(refused.value) and never not in str(refused.value)
+
+
+@pytest.mark.parametrize(
     ("analyte", "text", "unit"),
     [
         pytest.param(BILIRUBIN, "< 17", "µmol/L", id="dutch-bilirubin"),

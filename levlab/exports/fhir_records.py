@@ -6,8 +6,10 @@ Observation becomes one record of a long table the reader makes itself (`HEADER`
 run detects a long layout and goes through the same engine as a CSV export:
 
 * `code.coding`: a LOINC code levlab's catalogue knows names the analyte (the `test` cell is
-  then that code); otherwise the display text (`code.text`, a coding's `display`) is read as
-  the analyte's name. Unknown codes pass through, not judged.
+  then that code). Without any LOINC code the display text (`code.text`, a coding's `display`)
+  is read as the analyte's name; with only LOINC codes levlab does not list, the text is not
+  read (the code may be another specimen: 2339-0 glucose in blood) and the detection report
+  counts them. Unknown codes pass through, not judged.
 * `valueQuantity`: `comparator` + `value` (the number's JSON text, unchanged), unit from the UCUM
   `code` (data/ucum.toml) before the display `unit`; `valueString` as its text.
 * `referenceRange` (type normal or none): low and high as the lab's range, inclusive, one-sided
@@ -169,6 +171,7 @@ class FhirRecords:
         self.dialect = Dialect(",", ".", "\n", "CSV output", "JSON numbers")
         self.skipped = 0
         self.quantity = Quantity()
+        self.unlisted: Counter[tuple[str, str, str]] = Counter()  # (LOINC, text, analyte the text names)
         patients: dict[str, dict[str, Any]] = {}
         reports: dict[str, str] = {}  # Observation reference -> its DiagnosticReport
         counts: Counter[str] = Counter()
@@ -218,6 +221,10 @@ class FhirRecords:
             described += f"; {left_out} entered-in-error or cancelled left out"
         if line_errors:
             described += f"; {len(line_errors)} NDJSON lines unreadable"
+        if self.unlisted:
+            described += ("; passed through, a LOINC code levlab does not list for the analyte their text names "
+                          "(another specimen or property): " + ", ".join(
+                              f"{n} x {code} '{text}' (not {analyte})" for (code, text, analyte), n in self.unlisted.items()))
         self.encoding = f"utf-8 ({described})"  # FHIR JSON is UTF-8
 
     def _record(self, resource: dict[str, Any], full_url: str, patients: dict[str, dict[str, Any]],
@@ -244,9 +251,12 @@ class FhirRecords:
             return row, f"{name}: {error}"
         return row, None
 
-    @staticmethod
-    def _code(resource: dict[str, Any]) -> tuple[str, str, str]:
-        """(LOINC or first code, what levlab reads as the analyte, display text)."""
+    def _code(self, resource: dict[str, Any]) -> tuple[str, str, str]:
+        """(LOINC or first code, what levlab reads as the analyte, display text).
+
+        A LOINC code is more precise than a name: when the Observation has LOINC codes and none is
+        one levlab lists, its text is not read as an analyte (2339-0 "Glucose" is glucose in blood,
+        not the serum glucose levlab judges); it passes through, and the detection report counts it."""
         concept = resource.get("code")
         if not isinstance(concept, dict):
             raise ObservationError("no code")
@@ -257,6 +267,11 @@ class FhirRecords:
         first = loinc[0] if loinc else next((_text(c.get("code")) for c in codings if c.get("code")), "")
         if not first and not display:
             raise ObservationError("its code has neither a coding nor a text")
+        if loinc and not known:
+            named = find_analyte(display) if display else None
+            if named is not None:
+                self.unlisted[(first, display, named.id)] += 1
+            return first, first, display
         return (known or first), (known or display or first), display
 
     def _value(self, resource: dict[str, Any]) -> tuple[str, str]:

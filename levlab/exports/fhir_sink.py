@@ -1,10 +1,12 @@
 """The FHIR sink: `--format fhir` — a Bundle (collection) of interpreted Observations, with a
 DiagnosticReport per panel and a Patient per patient key.
 
-Each analyte levlab judged becomes an Observation: its value in levlab's canonical unit (UCUM
-code from data/ucum.toml), `interpretation` (HL7 v3 ObservationInterpretation: L, N, H, IND),
-the `referenceRange` levlab used (the lab's own or the default, with its source; every
-candidate when sex or age is unknown), levlab's reason as a note. Each panel becomes a
+Each analyte levlab judged becomes an Observation coded with the LOINC code of a result in
+levlab's canonical unit (data/analytes.toml `reported_loinc`, where one says exactly that) beside
+levlab's own analyte id: its value in that unit (UCUM code from data/ucum.toml),
+`interpretation` (HL7 v3 ObservationInterpretation: L, N, H, IND), the `referenceRange` levlab
+used (the lab's own or the default, with its source; every candidate when sex or age is
+unknown), levlab's reason as a note. Each panel becomes a
 DiagnosticReport whose `result` lists them and whose `conclusion` states the rules met (each
 with its source), the normal-panel outcome and the disclaimer.
 
@@ -35,6 +37,7 @@ INTERPRETATION_DISPLAY = {"L": "Low", "N": "Normal", "H": "High", "IND": "Indete
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
 ANALYTE_SYSTEM = "urn:levlab:analyte"  # levlab's analyte ids (catalog), beside the analyte's name as text
 _FHIR_DATETIME = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))?)?)?")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -132,7 +135,8 @@ class FhirSink(Sink):
         resource: dict[str, Any] = {
             "resourceType": "Observation", "id": id, "status": "final",
             "category": [{"coding": [{"system": CATEGORY, "code": "laboratory", "display": "Laboratory"}]}],
-            "code": {"coding": [{"system": ANALYTE_SYSTEM, "code": analyte.id, "display": analyte.name}],
+            "code": {"coding": [*self._loinc(analyte.reported_loinc),
+                                {"system": ANALYTE_SYSTEM, "code": analyte.id, "display": analyte.name}],
                      "text": analyte.name},
             "subject": subject,
         }
@@ -156,6 +160,11 @@ class FhirSink(Sink):
         if notes:
             resource["note"] = [{"text": text} for text in notes]
         return resource
+
+    @staticmethod
+    def _loinc(reported: tuple[str, str] | None) -> list[dict[str, str]]:
+        """The LOINC coding of a result in levlab's canonical unit (data/analytes.toml `reported_loinc`), if any."""
+        return [{"system": LOINC, "code": reported[0], "display": reported[1]}] if reported else []
 
     def _range(self, interval: Interval, unit: str) -> dict[str, Any]:
         """The interval as a referenceRange: low/high where given, its text with source and who it is for."""
