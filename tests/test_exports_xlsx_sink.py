@@ -104,3 +104,16 @@ def test_a_workbook_holds_rows_so_other_formats_refuse_an_xlsx_name(tmp_path: Pa
     assert result.exit_code == 2
     assert "writes an Excel workbook" in result.stderr
     assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_the_sheet_opens_readable_columns_as_wide_as_their_header_and_the_header_frozen(tmp_path: Path) -> None:
+    """Looked at in LibreOffice: without widths every header was cut at 8 characters."""
+    data = b"patient_id,sample_date,Total Bilirubin (mg/dL),ALT (U/L)\nP1,2024-02-01,0.6,18\n"
+    _, target = run_to_workbook(tmp_path, "in.csv", data)
+    sheet = openpyxl.load_workbook(target).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    widths = {name: sheet.column_dimensions[cell.column_letter].width for name, cell in zip(header, sheet[1], strict=True)}
+    assert all(widths[name] >= min(len(name), 60) for name in header), widths
+    assert widths["levlab_error"] == 60 and widths["patient_id"] < 20
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet[1][-1].column_letter}1"

@@ -7,7 +7,8 @@ so memory stays flat). The input's cells are written unchanged: a workbook's typ
 written as a formula: a text that starts with `=` (a formula read from the input, or any text)
 is written as a text cell. levlab's value columns are numbers where they are plain numbers.
 Flag cells are filled: raised (H) red, low (L) blue, indeterminate (?) amber; the
-normal-panel cell green when met, red when not met.
+normal-panel cell green when met, red when not met. Columns are as wide as their header (within
+bounds), the header row is frozen and has filter buttons.
 
 Characters XML cannot hold (control characters) are written as U+FFFD, and counted in the report.
 """
@@ -24,6 +25,9 @@ from levlab.exports.xlsx_records import require_openpyxl
 
 SEPARATOR = "\x1f"  # between the fields of one fragment (the unit separator: no cell holds it)
 FILLS = {"H": "F4B6B6", "L": "B6CCF4", "?": "F9E2A2", "met": "C6E8C6", "not-met": "F4B6B6"}
+#: column widths (characters): the header's length within these bounds; levlab's long columns wider
+MIN_WIDTH, MAX_WIDTH = 10, 60
+LEVLAB_WIDTHS = {"levlab_flags": 30, "levlab_error": 60, "levlab_warnings": 50, "levlab_analyte": 14}
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -56,6 +60,7 @@ class XlsxSink(Sink):
                 self.coloured.add(index)
             elif name.endswith("_value"):
                 self.numeric.add(index)
+        self._set_layout(header)
         cells = []
         for name in header:
             cell = self.make_cell(self.sheet, value=_ILLEGAL.sub("\ufffd", name))
@@ -64,6 +69,18 @@ class XlsxSink(Sink):
             cell.font = self.bold
             cells.append(cell)
         self.sheet.append(cells)
+
+    def _set_layout(self, header: list[str]) -> None:
+        """Column widths from the header (a write-only sheet is laid out before its rows), the
+        header row frozen and filterable: what a reader of the workbook sees first."""
+        from openpyxl.utils import get_column_letter
+
+        for index, name in enumerate(header, start=1):
+            wanted = LEVLAB_WIDTHS.get(name, len(name) + 3)
+            self.sheet.column_dimensions[get_column_letter(index)].width = max(MIN_WIDTH, min(wanted, MAX_WIDTH))
+        self.sheet.freeze_panes = "A2"
+        if header:
+            self.sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}1"
 
     def fragment(self, fields: list[str]) -> str:
         return SEPARATOR.join(field.replace(SEPARATOR, " ") for field in fields)
@@ -116,6 +133,9 @@ class XlsxSink(Sink):
         """The report sheet (detection report, closing lines, rules and interval sources, the
         disclaimer), then the workbook saved to `stream`."""
         sheet = self.book.create_sheet("levlab report")
+        sheet.column_dimensions["A"].width = 24
+        sheet.column_dimensions["B"].width = 90
+        sheet.column_dimensions["C"].width = 50
         heading = self.bold
 
         def title(text: str) -> None:
