@@ -431,6 +431,9 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     followed = len(groups) - lone
     closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
                     f"without a patient id ({lone} samples compared with no other)")
+    if collected.without_analytes:
+        closing.insert(-1, f"levlab trend: {collected.without_analytes} panels with no analyte levlab reads "
+                           "(other tests only) left out of the view")
     if collected.implausible_dates:
         closing.insert(-1, f"levlab trend: {collected.implausible_dates} samples dated before 1900 or after today: "
                            "shown, never ordered, compared or used as the CTCAE baseline")

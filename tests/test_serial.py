@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -320,3 +321,21 @@ def test_a_plausible_sample_date_spans_1900_to_today():
     assert not plausible_sample_date(datetime(1899, 12, 31, 23, 59))
     assert plausible_sample_date(datetime.now())
     assert not plausible_sample_date(datetime.now() + timedelta(days=2))
+
+
+def test_trend_leaves_out_panels_with_no_analyte_of_levlabs_and_says_how_many():
+    """A real Synthea R4 Bundle: vital signs, lipids and questionnaires are panels too, but no samples to follow."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    real = Path(__file__).parent / "data" / "fhir" / "synthea-r4-bundle-thanh-considine.json"
+    result = CliRunner().invoke(main, ["trend", str(real), "--format", "json"])
+    document = json.loads(result.stdout)
+    (patient,) = document
+    samples = patient["samples"]
+    assert len(samples) == 6  # five metabolic panels and one blood count, of 20 panels
+    assert all(sample["analytes"] for sample in samples)
+    assert "14 panels with no analyte levlab reads (other tests only) left out of the view" in result.stderr

@@ -53,7 +53,8 @@ class SampleSink(Sink):
 
     A panel whose patient id is blank becomes a sample without a patient (never linked to
     another); without a patient column at all, `one_patient` says the file is one patient, else
-    it is a usage error: samples of unknown people are never compared."""
+    it is a usage error: samples of unknown people are never compared. A panel with no analyte
+    of levlab's (only vital signs, lipids...) is counted, not made a sample."""
 
     wants_panels = True
 
@@ -80,6 +81,7 @@ class SampleSink(Sink):
         self.samples: list[Sample] = []
         self.rows_without_patient = 0  # data rows whose patient id is blank
         self.implausible_dates = 0  # samples dated before 1900 or after today
+        self.without_analytes = 0  # panels with no analyte of levlab's (vital signs, lipids): not samples
         from levlab.serial import Sample, parse_datetime  # trend only
 
         self.make_sample, self.parse_datetime = Sample, parse_datetime
@@ -91,6 +93,9 @@ class SampleSink(Sink):
             patient = None  # a blank id: nobody's sample but its own
             self.rows_without_patient += len(out.rows)
         if self.wanted and patient not in self.wanted:
+            return
+        if not out.panel.results and not out.errors:
+            self.without_analytes += 1  # nothing of levlab's to follow: no empty column in the view
             return
         date_text = key.get(self.date_name, "").strip()
         label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
