@@ -152,40 +152,7 @@ def text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
     problem = output_problem(path)
     if problem is not None:
         raise UsageError(f"cannot write -o {path}: {problem}")
-    temporary = target = None
-    owned: IO[bytes] | None = None
-    kind = output_kind(path)
-    if kind == "stdout":
-        raw: IO[bytes] = sys.stdout.buffer
-        name = "to stdout" if path == "-" else f"to {path}"
-    elif kind == "descriptor":
-        try:
-            raw = owned = os.fdopen(os.dup(_descriptor(path)), "wb")
-        except OSError as error:
-            raise UsageError(f"cannot write -o {path}: {error.strerror}") from None
-        name = path
-    elif kind == "direct":
-        try:
-            raw = owned = open(path, "wb")  # noqa: SIM115 - closed below
-        except OSError as error:
-            raise UsageError(f"cannot write -o {path}: {error.strerror}") from None
-        name = path
-    else:
-        import tempfile  # only here: its imports cost milliseconds that a run to stdout need not pay
-
-        target = os.path.realpath(path)  # through a symbolic link, as open() would write
-        descriptor = None
-        try:
-            descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
-                                                     dir=os.path.dirname(target))
-            os.chmod(temporary, new_file_mode(target))
-        except OSError as error:
-            if temporary is not None:
-                os.close(descriptor)  # type: ignore[arg-type]
-                os.unlink(temporary)
-            raise UsageError(f"cannot write -o {path}: {error.strerror}") from None
-        raw = owned = os.fdopen(descriptor, "wb")
-        name = path
+    raw, owned, name, temporary, target = _open_binary(path)
     stream = io.TextIOWrapper(_Guarded(raw, name), encoding="utf-8", newline="")
     complete = False
     try:
@@ -196,20 +163,57 @@ def text_output(path: str, *, bom: bool) -> Iterator[IO[str]]:
         complete = True
     finally:
         try:
-            if owned is None:
-                stream.detach()  # stdout stays open
-            else:
-                with contextlib.suppress(OSError, OutputError):
-                    stream.close()
-                try:
-                    owned.close()
-                except OSError as error:
-                    if complete:
-                        complete = False
-                        raise OutputError(f"cannot write {name}: {error.strerror or error}") from None
+            complete = _close(stream, owned, name, complete=complete)
         finally:
             if temporary is not None:
                 _finish(temporary, target, path, complete=complete)
+
+
+def _open_binary(path: str) -> tuple[IO[bytes], IO[bytes] | None, str, str | None, str | None]:
+    """(stream to write, the stream levlab must close or None for stdout, the name said in errors,
+    temporary file, final target) for each kind of output."""
+    kind = output_kind(path)
+    if kind == "stdout":
+        return sys.stdout.buffer, None, ("to stdout" if path == "-" else f"to {path}"), None, None
+    if kind in ("descriptor", "direct"):
+        try:
+            raw = (os.fdopen(os.dup(_descriptor(path)), "wb") if kind == "descriptor"
+                   else open(path, "wb"))  # noqa: SIM115 - closed by text_output
+        except OSError as error:
+            raise UsageError(f"cannot write -o {path}: {error.strerror}") from None
+        return raw, raw, path, None, None
+    import tempfile  # only here: its imports cost milliseconds that a run to stdout need not pay
+
+    target = os.path.realpath(path)  # through a symbolic link, as open() would write
+    descriptor = temporary = None
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                                                 dir=os.path.dirname(target))
+        os.chmod(temporary, new_file_mode(target))
+    except OSError as error:
+        if temporary is not None:
+            os.close(descriptor)  # type: ignore[arg-type]
+            os.unlink(temporary)
+        raise UsageError(f"cannot write -o {path}: {error.strerror}") from None
+    raw = os.fdopen(descriptor, "wb")
+    return raw, raw, path, temporary, target
+
+
+def _close(stream: io.TextIOWrapper, owned: IO[bytes] | None, name: str, *, complete: bool) -> bool:
+    """Close what levlab opened (stdout stays open); whether the output is still complete: a close
+    that fails after a complete write is an error (the data may not be on disk)."""
+    if owned is None:
+        stream.detach()
+        return complete
+    with contextlib.suppress(OSError, OutputError):
+        stream.close()
+    try:
+        owned.close()
+    except OSError as error:
+        if complete:
+            raise OutputError(f"cannot write {name}: {error.strerror or error}") from None
+        return False
+    return complete
 
 
 def _finish(temporary: str, target: str | None, path: str, *, complete: bool) -> None:
