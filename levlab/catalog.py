@@ -37,6 +37,8 @@ class Analyte:
     #: such a span is not assumed to be in the canonical unit
     believable: tuple[tuple[str, float, float], ...] = ()
     believable_basis: str = ""
+    #: the unit of a bare value when the settings file says units = "si" (None: not in that family)
+    si_unit: str | None = None
 
 
 _UNIT_SIGNS = frozenset("%‰")
@@ -75,6 +77,7 @@ def analytes() -> dict[str, Analyte]:
             possible_basis=entry["possible_basis"],
             believable=tuple((unit, float(span[0]), float(span[1])) for unit, span in entry.get("believable", {}).items()),
             believable_basis=entry.get("believable_basis", ""),
+            si_unit=entry.get("si_unit"),
         )
         for analyte_id, entry in table.items()
     }
