@@ -130,7 +130,8 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
 
     Enzymes without a unit are read in U/L (said in the output), except numbers that may
     be µkat/L (ALT up to 10, GGT 11, AST 15, ALP 35, LDH 115): give their unit. Bilirubin, albumin,
-    globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
+    globulin, haemoglobin and glucose need a unit (or units = "si" in the settings file: see
+    `levlab config`). "1,5" is 1.5; "1,234" is refused.
     """
     from levlab.interpret import check_assumed_units, interpret_panel
     from levlab.model import Patient
