@@ -13,6 +13,10 @@ arguments (never `os.environ` or the real home themselves, so tests pass their o
 file, and return a `Config` of plain values; `parse` is pure. The core never sees the file: the
 command line passes on a ranges path, a language code and a unit per analyte. Command-line
 options win over the file (`Config.choose`).
+
+The hook for the language (`--lang`, issue 14): the option wins over the file, and with neither
+the language resolution decides (`lang, origin = settings.choose("lang", option)`; lang None
+means not set).
 """
 
 from __future__ import annotations
@@ -160,17 +164,22 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {shown(str(value), 20)}"
 
 
+#: how `levlab config` says what located the settings file
+PATH_FROM_WORDS = {CONFIG_ENV: f"env {CONFIG_ENV}", "XDG_CONFIG_HOME": "env XDG_CONFIG_HOME",
+                   "home directory": "default location"}
+
+
 def describe(config: Config) -> list[str]:
     """What `levlab config` prints: the file and each setting, with where it came from."""
     from levlab.catalog import analytes
 
+    said_by = PATH_FROM_WORDS[config.path_from]
     if config.path is None:
         lines = [f"settings file: none (no home directory, and {CONFIG_ENV} is not set)"]
     elif config.found:
-        lines = [f"settings file: {config.path} (from {config.path_from})"]
+        lines = [f"settings file: {config.path} ({said_by})"]
     else:
-        lines = [f"settings file: {config.path} (from {config.path_from}; not found, so levlab's defaults "
-                 "are in force)"]
+        lines = [f"settings file: {config.path} ({said_by}; not found, so levlab's defaults are in force)"]
     ranges = f"{config.ranges_text} = {config.ranges}" if config.ranges else "levlab's defaults (`levlab ranges`)"
     lines.append(f"ranges  {ranges}  [{config.origin('ranges')}]")
     lines.append(f"lang    {config.lang or 'not set'}  [{config.origin('lang')}]")

@@ -49,7 +49,7 @@ def read_measurement(
         _check_bare_number(analyte, parsed.number, text, shown_value)
     factor = to_canonical_factor(analyte, unit.key)
     value = parsed.number * factor
-    warnings = _check_plausible(analyte, parsed.number, unit, value, text, assumed=assumed)
+    warnings = _check_plausible(analyte, parsed.number, unit, value, text, assumed=assumed, configured=from_settings)
     if from_settings and not warnings:
         warnings = _check_configured(analyte, parsed.number, unit, value, text)
     interval = None
@@ -177,9 +177,9 @@ def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> st
 
 
 def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str,
-                     *, assumed: bool) -> tuple[str, ...]:
-    """() when usual; a warning when unusual for a stated unit; an error when impossible, or
-    unusual for an assumed unit."""
+                     *, assumed: bool, configured: bool = False) -> tuple[str, ...]:
+    """() when usual; a warning when unusual for a stated unit (for a unit from settings, with the
+    unit it was probably meant in); an error when impossible, or unusual for an assumed unit."""
     if analyte.plausible_low <= value <= analyte.plausible_high:
         return ()
     canonical = analyte.canonical_unit
@@ -196,6 +196,11 @@ def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, 
             f"(usual {span}: {analyte.plausible_basis}){_unit_hints(analyte, number, unit, value)}"
         )
     direction = "low" if value < analyte.plausible_low else "high"
+    if configured:
+        return (
+            f"{text.strip()} has no unit and was read in {unit.key}, the unit from settings: unusually {direction} "
+            f"for {analyte.name} (usual {span}){_unit_hints(analyte, number, unit, value)}",
+        )
     return (
         f"{text.strip()} is unusually {direction} for {analyte.name} in {unit.key} (usual {span}); "
         "check value and unit",

@@ -141,7 +141,7 @@ def test_levlab_config_says_each_setting_and_where_it_came_from(tmp_path):
     result = invoke(tmp_path, 'ranges = "lab.toml"\nunits = "si"\n', "config")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"settings file: {tmp_path / 'config.toml'} (from LEVLAB_CONFIG)"
+    assert lines[0] == f"settings file: {tmp_path / 'config.toml'} (env LEVLAB_CONFIG)"
     assert lines[1] == f"ranges  lab.toml = {tmp_path / 'lab.toml'}  [settings file]"
     assert lines[2] == "lang    not set  [default]"
     assert lines[3].startswith("units   si: a value without a unit is read as bilirubin µmol/L, albumin g/L")
@@ -246,7 +246,8 @@ def test_a_unit_written_with_the_value_wins_over_the_settings(tmp_path):
     [
         pytest.param("bili=2.5", "2.5 mg/dL would be 42.76 µmol/L", id="low-in-si-raised-in-mg/dL"),
         pytest.param("bili=1.2", "1.2 mg/dL would be 20.52 µmol/L", id="the-mg/dL-ULN-typed-bare"),
-        pytest.param("alb=8", "8 is unusually low for albumin in g/L", id="albumin-unusual-in-g/L"),
+        pytest.param("alb=8", "read in g/L, the unit from settings: unusually low for albumin", id="albumin-unusual-in-g/L"),
+        pytest.param("glucose=90", "did you mean mg/dL (90 mg/dL = 4.996 mmol/L)", id="glucose-in-mg/dL-typed-bare"),
     ],
 )
 def test_a_bare_si_value_another_unit_would_explain_is_interpreted_with_a_warning(tmp_path, token, warned):
@@ -305,6 +306,13 @@ def test_units_si_reaches_a_long_export_without_a_unit_column(tmp_path):
     found = json.loads(result.stdout.splitlines()[0])["analytes"]["bilirubin"]
     assert (found["input_unit"], found["unit_from_settings"]) == ("µmol/L", True)
     assert "read in the unit from settings" in result.stderr
+
+
+def test_units_si_reaches_trend(tmp_path):
+    rows = "patient;date;test;result\n1;2024-01-01;bilirubine;17\n1;2024-03-01;bilirubine;40\n"
+    result = invoke(tmp_path, 'units = "si"\n', "trend", "-", "--format", "json", input=rows)
+    assert result.exit_code == 0, result.output
+    assert "read in the unit from settings" in result.stderr and "bilirubin" in result.stderr
 
 
 def test_no_test_reads_the_real_settings_file():
