@@ -39,6 +39,8 @@ class Analyte:
     believable_basis: str = ""
     #: (LOINC code, display) naming the result as levlab reports it; None where no listed code says exactly that
     reported_loinc: tuple[str, str] | None = None
+    #: the unit of a bare value when the settings file says units = "si" (None: not in that family)
+    si_unit: str | None = None
 
 
 _UNIT_SIGNS = frozenset("%‰")
@@ -79,6 +81,7 @@ def analytes() -> dict[str, Analyte]:
             believable_basis=entry.get("believable_basis", ""),
             reported_loinc=(entry["reported_loinc"]["code"], entry["reported_loinc"]["display"])
             if "reported_loinc" in entry else None,
+            si_unit=entry.get("si_unit"),
         )
         for analyte_id, entry in table.items()
     }

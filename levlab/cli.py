@@ -31,17 +31,30 @@ from levlab.options import apply as apply_options
 from levlab.trend_output import check_report_options, trend_lines, write_trend
 
 
-def _interval_table(ranges_file: str | None) -> Any:
+def _settings() -> Any:
+    """The settings file in force (levlab.config), read here at the edge from the real environment.
+    Its `lang` is for --lang to fall back on: config.Config.choose("lang", option)."""
+    from levlab import config
+
+    return config.load(os.environ, os.path.expanduser("~"))
+
+
+def _interval_table(ranges_file: str | None, settings: Any = None) -> Any:
+    """--ranges FILE, else the settings file's `ranges`, else levlab's defaults."""
     from levlab.ranges import default_intervals, load_interval_file
 
+    name, where = ranges_file, f"--ranges {ranges_file}"
+    if ranges_file is None and settings is not None and settings.ranges is not None:
+        ranges_file, name = settings.ranges, settings.ranges_name()
+        where = f"settings file {settings.path}: ranges = {settings.ranges_text!r}: {ranges_file}"
     if ranges_file is None:
         return default_intervals()
     try:
         with open(ranges_file, encoding="utf-8-sig") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read --ranges {ranges_file}: {error}") from None
-    return load_interval_file(text, ranges_file)
+        raise UsageError(f"cannot read {where}: {error}") from None
+    return load_interval_file(text, name)
 
 
 def _write_json(document: Any) -> None:
@@ -117,17 +130,19 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
 
     Enzymes without a unit are read in U/L (said in the output), except numbers that may
     be µkat/L (ALT up to 10, GGT 11, AST 15, ALP 35, LDH 115): give their unit. Bilirubin, albumin,
-    globulin, haemoglobin and glucose need a unit. "1,5" is 1.5; "1,234" is refused.
+    globulin, haemoglobin and glucose need a unit (or units = "si" in the settings file: see
+    `levlab config`). "1,5" is 1.5; "1,234" is refused.
     """
     from levlab.interpret import check_assumed_units, interpret_panel
     from levlab.model import Patient
     from levlab.tokens import read_tokens
 
-    table = _interval_table(ranges_file)
-    measurements = read_tokens(tokens)
+    settings = _settings()
+    table = _interval_table(ranges_file, settings)
+    measurements = read_tokens(tokens, settings.unit_per_analyte())
     check_assumed_units(measurements.values())
     try:
-        baseline = read_tokens(baseline_tokens)
+        baseline = read_tokens(baseline_tokens, settings.unit_per_analyte())
     except LevlabError as error:
         raise type(error)(f"--baseline {error}") from None
     panel = interpret_panel(measurements, Patient(sex, age, smoker), table, baseline=baseline)
@@ -180,7 +195,7 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     from levlab.render import interval_json
 
     patient = Patient(sex, age, smoker)
-    table = _interval_table(ranges_file)
+    table = _interval_table(ranges_file, _settings())
     intervals = [i for i in table.all() if i.holds_for(patient) is not False]
     documents = [interval_json(i) for i in intervals]
     uncovered = _uncovered(table, patient, {i.analyte for i in intervals})
@@ -449,9 +464,11 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
     """The shared CSV options of `csv` and `trend`, checked by exports.CsvOptions."""
     from levlab import exports
 
+    settings = _settings()
     return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
-                              table=_interval_table(ranges_file), skip_lines=skip_lines, sheet=sheet)
+                              table=_interval_table(ranges_file, settings), skip_lines=skip_lines, sheet=sheet,
+                              configured_units=settings.unit_per_analyte())
 
 
 def _input_name(file: str) -> str:
@@ -556,16 +573,43 @@ def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: 
     from levlab.shell import run_shell
     from levlab.tokens import read_tokens
 
+    config = _settings()
+    units = config.unit_per_analyte()
     try:
-        baseline = read_tokens(baseline_tokens)
+        baseline = read_tokens(baseline_tokens, units)
     except LevlabError as error:
         raise type(error)(f"--baseline {error}") from None
-    settings = Settings(sex, age, smoker)
-    if ranges_file is not None:
-        settings = dataclasses.replace(settings, ranges_file=ranges_file, table=_interval_table(ranges_file))
+    settings = Settings(sex, age, smoker, configured_units=units)
+    in_force = ranges_file if ranges_file is not None else config.ranges
+    if in_force is not None:
+        settings = dataclasses.replace(settings, ranges_file=in_force, table=_interval_table(ranges_file, config))
     if baseline_tokens:
         settings = dataclasses.replace(settings, baseline=baseline_tokens, baseline_measurements=baseline)
     click.get_current_context().exit(run_shell(Session(settings), keep_history=not no_history))
+
+
+@main.command(name="config")
+@FORMAT_OPTION
+def config_command(output_format: str) -> None:
+    """Show the settings file in force, each setting and where it came from.
+
+    \b
+    The file: $XDG_CONFIG_HOME/levlab/config.toml (default ~/.config/levlab/config.toml), or the
+    file LEVLAB_CONFIG names (LEVLAB_CONFIG=/dev/null: no settings). Its keys:
+      ranges = "lab.toml"   your laboratory's intervals (a --ranges file, relative to this file)
+      lang = "nl"           nl or en
+      units = "si"          a value without a unit: bilirubin µmol/L, albumin and globulin g/L,
+                            haemoglobin and glucose mmol/L (said as "unit from settings")
+    A command-line option wins over the file.
+    """
+    from levlab import config
+
+    settings = _settings()
+    if output_format == "json":
+        _write_json(config.as_json(settings))
+        return
+    for line in config.describe(settings):
+        click.echo(line)
 
 
 def run() -> None:

@@ -22,17 +22,24 @@ def read_measurement(
     decimal: str | None = None,
     lab_range: str | None = None,
     lab_range_source: str = "laboratory's own range",
+    configured_unit: str | None = None,
 ) -> Measurement:
     """Read one result text (`2,4 mg/dL`, `<5`, `35`) for an analyte.
 
     The unit comes from the text or from `unit_text` (a unit column or header); with none,
-    the canonical unit is assumed only where the catalogue allows it and no other accepted
-    unit could have given the number (its `believable` spans). Plausibility has two tiers: a
-    value outside the `possible` span is an error whatever the unit; one outside the usual
-    (`plausible`) span is an error when the unit was assumed, and a warning when it was stated.
+    `configured_unit` (the settings file's unit family) when given, else the canonical unit is
+    assumed only where the catalogue allows it and no other accepted unit could have given the
+    number (its `believable` spans). Plausibility has two tiers: a value outside the `possible`
+    span is an error whatever the unit; one outside the usual (`plausible`) span is an error
+    when the unit was assumed, and a warning when it was stated or configured. A configured
+    unit that makes the value lower than every default lower limit, where another accepted unit
+    would not, is said too (a low value does not count against normal-panel).
     """
     parsed = split_value(text, decimal)
     unit = _resolve_unit(analyte, parsed.unit_text, unit_text)
+    from_settings = unit is None and configured_unit is not None
+    if from_settings:
+        unit = unit_for_analyte(analyte, configured_unit)
     assumed = unit is None
     if unit is None:
         shown_value = f"{parsed.comparator or ''}{format_number(parsed.number)}"
@@ -42,7 +49,9 @@ def read_measurement(
         _check_bare_number(analyte, parsed.number, text, shown_value)
     factor = to_canonical_factor(analyte, unit.key)
     value = parsed.number * factor
-    warnings = _check_plausible(analyte, parsed.number, unit, value, text, assumed=assumed)
+    warnings = _check_plausible(analyte, parsed.number, unit, value, text, assumed=assumed, configured=from_settings)
+    if from_settings and not warnings:
+        warnings = _check_configured(analyte, parsed.number, unit, value, text)
     interval = None
     if lab_range is not None and lab_range.strip():
         interval = interval_from_text(analyte, lab_range, unit.key, lab_range_source, decimal=decimal)
@@ -58,6 +67,30 @@ def read_measurement(
         factor=factor,
         lab_interval=interval,
         warnings=warnings,
+        unit_from_settings=from_settings,
+    )
+
+
+def _check_configured(analyte: Analyte, number: float, unit: Unit, value: float, text: str) -> tuple[str, ...]:
+    """A warning when a bare value read in the unit from settings is below every default lower
+    limit while another accepted unit would make it a usual, not-low result (bare bilirubin 2.5
+    under units = "si" is 2.5 µmol/L, low; 2.5 mg/dL would be 42.8 µmol/L): a low value does not
+    count against normal-panel, so the reading the settings chose must not pass unremarked."""
+    lows = [i.low for i in default_intervals().for_analyte(analyte.id) if i.low]
+    if not lows or value >= min(lows):
+        return ()
+    canonical = analyte.canonical_unit
+    others = []
+    for other in analyte.units:
+        as_other = number * to_canonical_factor(analyte, other)
+        if other != unit.key and as_other >= min(lows) and analyte.plausible_low <= as_other <= analyte.plausible_high:
+            others.append(f"{format_number(number)} {other} would be {format_number(as_other)} {canonical}")
+    if not others:
+        return ()
+    return (
+        f"{text.strip()} has no unit and was read in {unit.key}, the unit from settings: below every default "
+        f"lower limit ({format_number(min(lows))} {canonical}), while {' and '.join(others)}; "
+        "check value and unit",
     )
 
 
@@ -144,9 +177,9 @@ def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> st
 
 
 def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str,
-                     *, assumed: bool) -> tuple[str, ...]:
-    """() when usual; a warning when unusual for a stated unit; an error when impossible, or
-    unusual for an assumed unit."""
+                     *, assumed: bool, configured: bool = False) -> tuple[str, ...]:
+    """() when usual; a warning when unusual for a stated unit (for a unit from settings, with the
+    unit it was probably meant in); an error when impossible, or unusual for an assumed unit."""
     if analyte.plausible_low <= value <= analyte.plausible_high:
         return ()
     canonical = analyte.canonical_unit
@@ -163,6 +196,11 @@ def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, 
             f"(usual {span}: {analyte.plausible_basis}){_unit_hints(analyte, number, unit, value)}"
         )
     direction = "low" if value < analyte.plausible_low else "high"
+    if configured:
+        return (
+            f"{text.strip()} has no unit and was read in {unit.key}, the unit from settings: unusually {direction} "
+            f"for {analyte.name} (usual {span}){_unit_hints(analyte, number, unit, value)}",
+        )
     return (
         f"{text.strip()} is unusually {direction} for {analyte.name} in {unit.key} (usual {span}); "
         "check value and unit",

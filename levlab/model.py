@@ -132,6 +132,9 @@ class Measurement:
     #: plausibility warnings: a value unusual for its stated unit ("check value and unit");
     #: interpreted all the same (an assumed unit would have been an error instead)
     warnings: tuple[str, ...] = ()
+    #: no unit given, and the settings file's unit family (units = "si") gave it: not a guess, so
+    #: checked as a stated unit; every report says "unit from settings"
+    unit_from_settings: bool = False
     #: bounds of the value in the canonical unit (made once: every judgement reads them)
     bounds: Bounds = field(init=False, compare=False, repr=False)
 

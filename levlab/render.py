@@ -83,6 +83,7 @@ def analyte_json(result: AnalyteResult, grade: Grade | None = None, previous: An
         "unit": analytes()[result.analyte].canonical_unit,
         "input_unit": m.unit if m else None,
         "unit_assumed": m.unit_assumed if m else False,
+        "unit_from_settings": m.unit_from_settings if m else False,
         "low": _number(interval.low) if interval else None,
         "high": _number(interval.high) if interval else None,
         "interval": describe_interval(interval) if interval else None,
@@ -190,6 +191,8 @@ def as_given(m: Any) -> str:
     from elsewhere (a unit column or header: `0,5 µkat/L`), or ` *` when the unit was assumed."""
     if m.unit_assumed:
         return f"{m.input} *"
+    if m.unit_from_settings:
+        return f"{m.input} {m.unit} (settings)"
     try:
         unit_in_text = split_value(m.input).unit_text
     except LevlabError:  # cannot happen for a text that was read; shown as it is
@@ -217,6 +220,10 @@ def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
         lines.append(("dim", f"* no unit given: {unit} assumed ({', '.join(assumed)})"))
+    configured = [f"{r.analyte} {r.measurement.unit}" for r in panel.results
+                  if r.measurement is not None and r.measurement.unit_from_settings]
+    if configured:
+        lines.append(("dim", f"(settings) no unit given: unit from settings, units = \"si\" ({', '.join(configured)})"))
     lines.extend(("bold yellow", f"! warning, {line}") for line in panel.warnings)
     for result in panel.results:
         if result.reason:

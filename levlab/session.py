@@ -105,6 +105,8 @@ class Settings:
     table: Any = None  # ranges.IntervalTable from ranges_file, or None for levlab's defaults
     baseline: tuple[str, ...] = ()  # the baseline tokens as typed
     baseline_measurements: dict[str, Measurement] = field(default_factory=dict)
+    #: analyte id -> the unit of a value given without one (the settings file's units = "si")
+    configured_units: dict[str, str] = field(default_factory=dict)
 
     @property
     def patient(self) -> Patient:
@@ -253,7 +255,7 @@ class Session:
         tokens = tuple(tokens)
         settings = self.settings
         self.last_panel, self.last_tokens, self.last_failed = None, (), True  # json never shows an older panel
-        panel = interpret_panel(read_tokens(tokens), settings.patient, settings.table,
+        panel = interpret_panel(read_tokens(tokens, settings.configured_units), settings.patient, settings.table,
                                 baseline=settings.baseline_measurements)
         self.last_panel, self.last_tokens, self.last_failed = panel, tokens, False
         return Reply(panel_text(panel), panel=panel)
@@ -302,7 +304,7 @@ class Session:
         else:
             tokens = tuple(split_tokens(text))
             try:
-                measurements = read_tokens(tokens)
+                measurements = read_tokens(tokens, self.settings.configured_units)
             except LevlabError as error:
                 raise type(error)(say("baseline_prefix", message=error)) from None
             self._set(baseline=tokens, baseline_measurements=measurements)
@@ -333,7 +335,8 @@ class Session:
 
     def _reset(self, args: list[str]) -> Reply:
         self._none("reset", args)
-        self.settings = Settings(ranges_file=self.settings.ranges_file, table=self.settings.table)
+        self.settings = Settings(ranges_file=self.settings.ranges_file, table=self.settings.table,
+                                 configured_units=self.settings.configured_units)
         self.last_panel, self.last_tokens, self.last_failed = None, (), False
         return Reply(say("reset", ranges=self._ranges_shown()))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from levlab.catalog import get_analyte
 from levlab.errors import LevlabError, UsageError, shown
@@ -10,8 +10,9 @@ from levlab.interpret import read_measurement
 from levlab.model import Measurement
 
 
-def read_tokens(tokens: Iterable[str]) -> dict[str, Measurement]:
-    """Read every token; the first bad one is an error naming it (nothing is half-read)."""
+def read_tokens(tokens: Iterable[str], configured_units: Mapping[str, str] | None = None) -> dict[str, Measurement]:
+    """Read every token; the first bad one is an error naming it (nothing is half-read).
+    `configured_units`: the unit of a bare value per analyte id, from the settings file."""
     measurements: dict[str, Measurement] = {}
     for token in tokens:
         name, sep, value = token.partition("=")
@@ -19,7 +20,7 @@ def read_tokens(tokens: Iterable[str]) -> dict[str, Measurement]:
             raise UsageError(f"token {shown(token)}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL")
         try:
             analyte = get_analyte(name)
-            measurement = read_measurement(analyte, value)
+            measurement = read_measurement(analyte, value, configured_unit=(configured_units or {}).get(analyte.id))
         except LevlabError as error:
             raise type(error)(f"token {shown(token)}: {error}") from None
         if analyte.id in measurements:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 # CI replays the same examples every run (a failure there is reproducible, never a coin toss);
@@ -11,3 +12,11 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def no_settings_file(tmp_path_factory, monkeypatch):
+    """No test reads the real home's settings file (levlab/config.py): LEVLAB_CONFIG is unset and
+    XDG_CONFIG_HOME points at an empty directory, for the process and the shells it starts."""
+    monkeypatch.delenv("LEVLAB_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-settings"))

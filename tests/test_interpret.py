@@ -584,3 +584,38 @@ def test_a_bare_enzyme_beside_one_in_µkat_is_asked(tokens, refused):
             check_assumed_units(measurements)
     else:
         check_assumed_units(measurements)
+
+
+# --- a unit from the settings file (units = "si"): not a guess, checked as a stated unit -----------
+
+
+@pytest.mark.parametrize(
+    ("analyte_id", "text", "configured", "unit", "warned"),
+    [
+        pytest.param("bilirubin", "4.9", "µmol/L", "µmol/L", "4.9 mg/dL would be 83.81 µmol/L",
+                     id="bilirubin-just-below-the-lowest-default-limit"),
+        pytest.param("bilirubin", "5", "µmol/L", "µmol/L", None, id="bilirubin-at-the-lowest-default-limit"),
+        pytest.param("bilirubin", "<2", "µmol/L", "µmol/L", "2 mg/dL would be 34.21 µmol/L", id="censored-low"),
+        pytest.param("bilirubin", "300", "µmol/L", "µmol/L", None, id="raised-no-other-reading"),
+        pytest.param("bilirubin", "2.5 mg/dL", "µmol/L", "mg/dL", None, id="a-written-unit-wins"),
+        pytest.param("albumin", "25", "g/L", "g/L", None, id="albumin-low-but-250-g/L-is-no-reading"),
+        pytest.param("haemoglobin", "6", "mmol/L", "mmol/L", None, id="hb-low-in-every-unit"),
+    ],
+)
+def test_a_configured_unit_reads_a_bare_value_and_warns_where_another_unit_would_not_make_it_low(
+        analyte_id, text, configured, unit, warned):
+    measurement = read_measurement(analytes()[analyte_id], text, configured_unit=configured)
+    assert measurement.unit == unit
+    written = any(c.isalpha() for c in text)  # a unit written in the text wins over the settings
+    assert measurement.unit_from_settings is not written
+    assert not measurement.unit_assumed
+    if warned is None:
+        assert measurement.warnings == ()
+    else:
+        (warning,) = measurement.warnings
+        assert warned in warning and "the unit from settings" in warning
+
+
+def test_a_configured_unit_does_not_reach_an_analyte_it_is_not_given_for():
+    with pytest.raises(UnitError, match="bilirubin needs a unit"):
+        read_measurement(analytes()["bilirubin"], "17")

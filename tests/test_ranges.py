@@ -484,3 +484,55 @@ def test_parse_smoker_refuses_other_words(text):
 
     with pytest.raises(RangeError, match="use yes or no"):
         parse_smoker(text)
+
+
+# --- Dutch defaults where verified, the Nordic figures kept as alternatives (issue 17 item 2) ---
+
+DUTCH_SOURCES = ("NUMBER", "Sanquin")
+
+
+@pytest.mark.parametrize("analyte_id", ["bilirubin", "alp", "ggt", "alt", "ast", "ldh", "albumin"])
+def test_each_liver_default_is_dutch_or_says_the_dutch_figure_was_not_verified(analyte_id):
+    """A default is the NUMBER figure, or its note says why not (no figure is written unverified)."""
+    for interval in default_intervals().for_analyte(analyte_id):
+        if not interval.source.startswith(DUTCH_SOURCES):
+            assert interval.note and "NUMBER" in interval.note and "not verified" in interval.note, interval
+
+
+def _nordic_table():
+    from levlab.data import data_path
+
+    with open(data_path("ranges_nordic.toml"), encoding="utf-8") as handle:
+        return load_interval_file(handle.read(), "ranges_nordic.toml")
+
+
+def test_the_nordic_alternatives_are_a_ranges_file_for_every_dutch_default():
+    """ranges_nordic.toml passes every check of a --ranges file, and holds a Nordic interval for each
+    analyte whose default is Dutch (and only for those: the others' default is Nordic already)."""
+    table = _nordic_table()
+    dutch = {i.analyte for i in default_intervals().all() if i.source.startswith(DUTCH_SOURCES)}
+    from levlab.data import load_toml
+
+    replaced = {entry["analyte"] for entry in load_toml("ranges_nordic.toml")["interval"]}
+    assert replaced == dutch == {"ggt", "haemoglobin"}
+    for analyte_id in replaced:
+        assert all(not i.source.startswith(DUTCH_SOURCES) for i in table.for_analyte(analyte_id))
+
+
+@pytest.mark.parametrize(
+    ("table", "sex", "age", "value", "flag"),
+    [
+        pytest.param("nordic", "F", 39, 45, "N", id="F-39-upper-limit-inside"),
+        pytest.param("nordic", "F", 39, 46, "H", id="F-39-above"),
+        pytest.param("nordic", "F", 40, 75, "N", id="F-40-older-band"),
+        pytest.param("nordic", "M", 39, 80, "N", id="M-39-upper-limit-inside"),
+        pytest.param("nordic", "M", 40, 116, "H", id="M-40-above-115"),
+        pytest.param("default", "M", 60, 116, "N", id="dutch-default-M-51-65-reaches-117"),
+    ],
+)
+def test_the_nordic_ggt_alternative_judges_as_its_table_says(table, sex, age, value, flag):
+    from levlab.interpret import assess, read_measurement
+
+    chosen = _nordic_table() if table == "nordic" else default_intervals()
+    result = assess(read_measurement(get_analyte("ggt"), f"{value} U/L"), Patient(sex, age), chosen)
+    assert result.flag == flag

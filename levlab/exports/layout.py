@@ -15,7 +15,7 @@ Layouts:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -47,7 +47,7 @@ class AnalyteColumn:
     header: str
     analyte: Analyte
     unit: str | None = None  # units.toml key from the header or --map
-    unit_source: str = "assumed"  # header, map, unit column, assumed
+    unit_source: str = "assumed"  # header, map, unit column, settings, assumed
     unit_index: int | None = None  # a neighbouring unit column
     range_index: int | None = None  # a neighbouring lab-range column
     range_text: str | None = None  # --range
@@ -75,6 +75,8 @@ class Layout:
     lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: analyte id -> the unit of a value given without one (the settings file's units = "si")
+    configured_units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -101,7 +103,7 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     kind = options.layout
     if kind is None:
         kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
-    layout = Layout(kind, header, roles)
+    layout = Layout(kind, header, roles, configured_units=options.configured_units)
     if kind == "long":
         _detect_long(layout, stripped, taken, options, map_at)
     else:
@@ -178,7 +180,11 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
                             "(name the key with --group-by COL)")
-    if "unit" not in roles:
+    if "unit" not in roles and options.configured_units:
+        layout.notes.append("no unit column: results without a unit in the value are read in the unit from settings "
+                            "(units = \"si\": " + ", ".join(f"{a} {u}" for a, u in options.configured_units.items())
+                            + "), enzymes in U/L where it may be assumed (said per result)")
+    elif "unit" not in roles:
         layout.notes.append("no unit column: results without a unit in the value are read in the canonical "
                             "unit where it may be assumed (enzymes: U/L, said per result), and are errors for "
                             "bilirubin, albumin, globulin, haemoglobin and glucose")
@@ -209,7 +215,7 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
             f"columns: {shown_list(stripped)}. Map them with --map HEADER=ANALYTE[:UNIT] "
             "or --col test=HEADER --col value=HEADER; if a title stands above the header, skip it with --skip-lines N"
         )
-    _check_units(columns)
+    _check_units(columns, options.configured_units)
     layout.columns = [columns[index] for index in sorted(columns)]
     layout.key_columns = [roles[role] for role in ("patient", "sample", "date") if role in roles]
     layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in used and i not in taken]
@@ -263,12 +269,15 @@ def _attach_companions(columns: dict[int, AnalyteColumn], companions: list[tuple
     return used
 
 
-def _check_units(columns: dict[int, AnalyteColumn]) -> None:
-    """Where each column's unit comes from; a usage error for the columns whose unit is needed and not given."""
+def _check_units(columns: dict[int, AnalyteColumn], configured: Mapping[str, str]) -> None:
+    """Where each column's unit comes from; a usage error for the columns whose unit is needed and not
+    given (`configured`: the settings file's unit per analyte, for values without one)."""
     unitless = []
     for column in columns.values():
         if column.unit is None and column.unit_index is not None:
             column.unit_source = "unit column"
+        elif column.unit is None and column.analyte.id in configured:
+            column.unit_source = "settings"
         elif column.unit is None and column.analyte.unit_required:
             first, second = column.analyte.units[:2]
             unitless.append(
@@ -332,6 +341,8 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     for column in layout.columns:
         if column.unit_source == "assumed":
             unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
+        elif column.unit_source == "settings":
+            unit = f"{layout.configured_units[column.analyte.id]} (unit from settings: units = \"si\")"
         elif column.unit_source == "unit column":
             unit = f"unit from column {shown(layout.header[column.unit_index].strip())}"  # type: ignore[index]
         else:

@@ -22,6 +22,7 @@ file. A test checks that the CSV columns equal the full interpretation on random
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -101,8 +102,11 @@ class Evaluation:
 class Judge:
     """The core behind caches. See the module text for what each cache is keyed by."""
 
-    def __init__(self, table: IntervalTable, decimal: str, na_markers: frozenset[str], limit: int | None = None):
+    def __init__(self, table: IntervalTable, decimal: str, na_markers: frozenset[str], limit: int | None = None,
+                 configured_units: Mapping[str, str] | None = None):
         self.table = table
+        self.configured = dict(configured_units or {})  # analyte id -> unit of a bare value (settings file)
+        self.from_settings: set[str] = set()  # analytes read in the unit from settings
         self.decimal = decimal
         self.na = na_markers
         self.limit = CACHE_LIMIT if limit is None else limit
@@ -143,11 +147,14 @@ class Judge:
             unit = None
         try:
             measurement = read_measurement(analyte, text, unit_text=unit, decimal=self.decimal,
-                                           lab_range=lab_range, lab_range_source=range_source)
+                                           lab_range=lab_range, lab_range_source=range_source,
+                                           configured_unit=self.configured.get(analyte.id))
         except LevlabError as error:
             return Reading(analyte, None, str(error))
         if measurement.unit_assumed:
             self.assumed.add(analyte.id)
+        if measurement.unit_from_settings:
+            self.from_settings.add(analyte.id)
         return Reading(analyte, measurement, None)
 
     def reading(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:

@@ -87,7 +87,8 @@ class ExportRun:
         skipped = records.skipped
         if skipped:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
-        self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
+        self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers,
+                           configured_units=options.configured_units)
         self.summary = Summary()
         self.errors_shown: list[str] = []
 
@@ -127,6 +128,9 @@ class ExportRun:
         if self.layout.kind == "long" and self.judge.assumed:
             lines.append("levlab csv: results without a unit were read in the canonical unit (assumed; "
                          f"unit_assumed in JSON) for {', '.join(sorted(self.judge.assumed))}")
+        if self.judge.from_settings:
+            lines.append("levlab csv: results without a unit were read in the unit from settings (units = \"si\"; "
+                         f"unit_from_settings in JSON) for {', '.join(sorted(self.judge.from_settings))}")
         if self.layout.kind == "long" and self.summary.rows:
             missing = [short_name(a) for a in normal_panel_ids() if a not in self.summary.seen]
             if missing:

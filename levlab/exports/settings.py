@@ -6,7 +6,8 @@ The texts of `--col`, `--map` and `--range` are checked against the file's heade
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from levlab.ranges import IntervalTable
 
@@ -30,6 +31,8 @@ class CsvOptions:
     table: IntervalTable | None = None
     skip_lines: int = 0  # lines above the header (a title): dropped, and said in the report
     sheet: str | None = None  # a workbook's sheet, by name or 1-based number (--sheet)
+    #: analyte id -> the unit of a value given without one (the settings file's units = "si")
+    configured_units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def na_markers(self) -> frozenset[str]:
