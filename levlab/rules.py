@@ -299,13 +299,21 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
         parts.append("not measured: " + ", ".join(missing))
     if unreadable:
         parts.append("indeterminate: " + "; ".join(f"{_name(r.analyte)} ({r.reason})" for r in unreadable))
-    warned = [f"{_name(i)} {results[i].measurement.input}" for i in ids if i in results and results[i].warnings]
+    # A unit from the settings file was not written with the value: where another unit would read
+    # that number differently (its warning), the value cannot carry the 98 % statement.
+    unsure = [results[i] for i in ids if i in results and results[i].warnings and results[i].measurement is not None
+              and results[i].measurement.unit_from_settings]
+    if unsure:
+        parts.append("unit from settings in doubt, write the unit with the value: " + ", ".join(
+            f"{_name(r.analyte)} {r.measurement.input}" for r in unsure))  # type: ignore[union-attr]
+    warned = [f"{_name(i)} {results[i].measurement.input}" for i in ids
+              if i in results and results[i].warnings and results[i] not in unsure]
     if warned:
         # A stated unit is not a guess: the value counts, but the outcome says what to check.
         parts.append("unusual for its stated unit, check value and unit: " + ", ".join(warned))
     if raised:
         return NormalPanel("not-met", "; ".join(parts), None)
-    if missing or unreadable:
+    if missing or unreadable or unsure:
         return NormalPanel("incomplete", "; ".join(parts), None)
     low = [_name(i) for i in ids if results[i].flag == "L"]
     reason = "bilirubin, ALP, LDH, AST and ALT all measured and none raised"

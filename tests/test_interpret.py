@@ -619,3 +619,22 @@ def test_a_configured_unit_reads_a_bare_value_and_warns_where_another_unit_would
 def test_a_configured_unit_does_not_reach_an_analyte_it_is_not_given_for():
     with pytest.raises(UnitError, match="bilirubin needs a unit"):
         read_measurement(analytes()["bilirubin"], "17")
+
+
+@pytest.mark.parametrize(
+    ("bilirubin", "status"),
+    [
+        pytest.param("2.5", "incomplete", id="low-in-µmol/L-but-raised-as-mg/dL"),
+        pytest.param("1.2", "incomplete", id="low-in-µmol/L-but-normal-as-mg/dL"),
+        pytest.param("12", "met", id="a-plain-µmol/L-value"),
+        pytest.param("2.5 umol/L", "met", id="the-unit-written-is-a-statement"),
+    ],
+)
+def test_a_unit_from_settings_in_doubt_never_carries_the_98_percent_statement(bilirubin, status):
+    """`units = "si"`: bare 2.5 reads as 2.5 µmol/L (low, which would not block `met`), but 2.5 mg/dL
+    is 42.76 µmol/L: the warning alone is not enough, the outcome is incomplete."""
+    tokens = [f"bili={bilirubin}", "alp=80U/L", "ldh=200U/L", "ast=25U/L", "alt=20U/L"]
+    panel = interpret_panel(read_tokens(tokens, {"bilirubin": "µmol/L"}), Patient(sex="F", age=60))
+    assert panel.normal_panel.status == status
+    if status == "incomplete":
+        assert "unit from settings in doubt" in panel.normal_panel.reason and panel.normal_panel.statement is None
