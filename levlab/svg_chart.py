@@ -9,7 +9,7 @@ parses as XML.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
@@ -101,6 +101,18 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
             parts.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP + inner_h}" y2="{TOP + inner_h + 3}" stroke="#555"/>')
             parts.append(f'<text class="date" x="{px:.1f}" y="{TOP + inner_h + 13}" font-size="8.5" '
                          f'text-anchor="middle">{escape(shown)}</text>')
+    parts.extend(_marks(points, x, y))
+    if not points:  # nothing to draw
+        parts.append(f'<text x="{LEFT + inner_w / 2}" y="{TOP + inner_h / 2}" font-size="10" text-anchor="middle">'
+                     'no exact dated values</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _marks(points: Sequence[Point], x: Callable[[float], float], y: Callable[[float], float]) -> list[str]:
+    """The line through the exact values and a mark per point: a dot coloured by its flag, an open
+    triangle at the bound of a censored value, pointing where the value lies."""
+    parts = []
     exact = [p for p in points if p.comparator is None]
     if len(exact) > 1:
         path = " ".join(f"{x(p.when.timestamp()):.1f},{y(p.value):.1f}" for p in exact)
@@ -118,11 +130,7 @@ def series_chart(title: str, unit: str, points: Sequence[Point], low: float | No
         parts.append(f'<circle class="point flag-{_attr(point.flag if point.flag != "?" else "q")}" '
                      f'cx="{x(point.when.timestamp()):.1f}" cy="{y(point.value):.1f}" r="{radius}" fill="{colour}">'
                      f'<title>{escape(point.label)}</title></circle>')
-    if not points:  # nothing to draw
-        parts.append(f'<text x="{LEFT + inner_w / 2}" y="{TOP + inner_h / 2}" font-size="10" text-anchor="middle">'
-                     'no exact dated values</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _date_labels(points: Sequence[Point]) -> list[str]:

@@ -211,6 +211,11 @@ class FhirRecords:
         if not observations and not line_errors:
             raise UsageError(f"{name} holds no Observation ({kind}: "
                              f"{', '.join(f'{n} {t}' for t, n in counts.items()) or 'no resources'})")
+        described = self._described(kind, counts, left_out, len(line_errors))
+        self.encoding = f"utf-8 ({described})"  # FHIR JSON is UTF-8
+
+    def _described(self, kind: str, counts: Counter[str], left_out: int, unreadable_lines: int) -> str:
+        """What the input held, for the detection report: resources read, skipped, left out, passed through."""
         other = {t: n for t, n in counts.items() if t not in ("Observation", "Patient", "DiagnosticReport")}
         parts = [f"{counts['Observation']} Observation{'s' * (counts['Observation'] != 1)}"]
         parts += [f"{counts[t]} {t}" for t in ("Patient", "DiagnosticReport") if counts[t]]
@@ -219,13 +224,13 @@ class FhirRecords:
             described += f"; skipped {', '.join(f'{n} {t}' for t, n in sorted(other.items()))}"
         if left_out:
             described += f"; {left_out} entered-in-error or cancelled left out"
-        if line_errors:
-            described += f"; {len(line_errors)} NDJSON lines unreadable"
+        if unreadable_lines:
+            described += f"; {unreadable_lines} NDJSON lines unreadable"
         if self.unlisted:
             described += ("; passed through, a LOINC code levlab does not list for the analyte their text names "
                           "(another specimen or property): " + ", ".join(
                               f"{n} x {code} '{text}' (not {analyte})" for (code, text, analyte), n in self.unlisted.items()))
-        self.encoding = f"utf-8 ({described})"  # FHIR JSON is UTF-8
+        return described
 
     def _record(self, resource: dict[str, Any], full_url: str, patients: dict[str, dict[str, Any]],
                 reports: dict[str, str]) -> tuple[list[str], str | None]:
