@@ -72,6 +72,39 @@ def test_a_real_synthea_r4_bundle_gives_one_panel_per_metabolic_report() -> None
     assert "globulin '2.1882074454438576' is implausible in g/L" in error and "did you mean g/dL" in error
 
 
+def test_the_fhir_r4_spec_general_health_panel_is_one_panel() -> None:
+    """The R4 spec's example (tests/data/fhir/README.md): results reach the report through the panel
+    Observation's hasMember and carry neither time nor report of their own; they are one sample."""
+    run, panels = run_fhir((DATA / "fhir-r4-spec-diagnosticreport-example-ghp.json").read_text(encoding="utf-8"))
+    (panel,) = [p for p in panels if p["analytes"]]
+    assert panel["key"] == {"patient": "Patient/pat2", "sample": "DiagnosticReport/ghp", "date": "2015-08-16T06:40:17Z"}
+    found = {a: (r["value"], r["flag"], r["range_source"]) for a, r in panel["analytes"].items()}
+    assert {a: found[a][:2] for a in ("bilirubin", "alp", "ldh", "ast", "alt")} == {
+        "bilirubin": (7.0, "N"), "alp": (108.0, "N"), "ldh": (131.0, "N"), "ast": (30.0, "N"), "alt": (54.0, "H")}
+    assert found["alt"][2].startswith("laboratory's own range")  # ALT 54 against the lab's 0-45
+    assert (panel["normal_panel"]["status"], panel["normal_panel"]["reason"]) == ("not-met", "raised: ALT 54 U/L (1.2x ULN)")
+    assert run.summary.rows_with_errors == 0
+
+
+@pytest.mark.parametrize(
+    ("interpretation", "status"),
+    [
+        pytest.param(None, "met", id="no-flag"),
+        pytest.param("N", "met", id="the-lab-agrees"),
+        pytest.param("H", "incomplete", id="the-lab-calls-it-raised"),
+    ],
+)
+def test_the_laboratorys_interpretation_code_is_its_flag(interpretation: str | None, status: str) -> None:
+    """ALT 40 U/L with no range: N against the default; the lab's own H says its interval differs."""
+    resources = panel_observations(NORMAL | {"alt": 40})
+    if interpretation:
+        alt = next(r for r in resources if r["code"].get("coding", [{}])[0].get("code") == "1742-6")
+        alt["interpretation"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                                              "code": interpretation}]}]
+    _, (panel,) = run_fhir(bundle(patient(), *resources))
+    assert panel["normal_panel"]["status"] == status
+
+
 @pytest.mark.parametrize("kind", ["searchset", "collection", "transaction"])
 def test_bundles_of_every_kind_give_the_same_panel(kind: str) -> None:
     _, panels = run_fhir(bundle(patient(), *panel_observations(NORMAL), kind=kind))

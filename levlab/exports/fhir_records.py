@@ -18,7 +18,10 @@ run detects a long layout and goes through the same engine as a CSV export:
   as the sample time; Patient resources in the input give sex (`gender`) and age at the sample
   (from a full `birthDate`).
 * Panels: one subject and one sample — the DiagnosticReport that lists the Observation in its
-  `result`, else the effective time; an Observation with neither is a panel of its own.
+  `result` (or lists the panel Observation that has it as a `hasMember`), else the effective
+  time; an Observation with neither is a panel of its own. Subject and time a member does not
+  state come from its panel Observation or report.
+* `interpretation` (the laboratory's own H, L, N...) as the `flag` column.
 
 Observations with status entered-in-error or cancelled are left out (and counted). An
 Observation that cannot be read is a record with no value and an error naming its id.
@@ -42,7 +45,7 @@ from levlab.exports.records import RecordChunk
 from levlab.exports.settings import CsvOptions
 
 HEADER = ["resource", "patient", "sample", "date", "code", "test", "display", "value", "unit", "reference range",
-          "sex", "age"]
+          "sex", "age", "flag"]
 CHUNK_ROWS = 1_024
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -119,6 +122,21 @@ def _local(reference: str) -> str:
     return "/".join(parts[-2:]) if len(parts) >= 2 else reference
 
 
+def _effective(resource: dict[str, Any]) -> str:
+    """A resource's time: effectiveDateTime, effectiveInstant or the start of effectivePeriod."""
+    return _text(resource.get("effectiveDateTime") or resource.get("effectiveInstant")
+                 or (resource.get("effectivePeriod") or {}).get("start"))
+
+
+def _lab_flag(resource: dict[str, Any]) -> str:
+    """The laboratory's own interpretation code (HL7 v3 / v2 0078: H, L, N, A...), for the `flag` column."""
+    concepts = resource.get("interpretation")
+    concepts = concepts if isinstance(concepts, list) else [concepts] if isinstance(concepts, dict) else []
+    codes = [_text(c.get("code")) for concept in concepts if isinstance(concept, dict)
+             for c in concept.get("coding") or [] if isinstance(c, dict) and c.get("code")]
+    return codes[0] if len(set(codes)) == 1 else ""
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -173,7 +191,8 @@ class FhirRecords:
         self.quantity = Quantity()
         self.unlisted: Counter[tuple[str, str, str]] = Counter()  # (LOINC, text, analyte the text names)
         patients: dict[str, dict[str, Any]] = {}
-        reports: dict[str, str] = {}  # Observation reference -> its DiagnosticReport
+        self.reports: dict[str, dict[str, Any]] = {}  # Observation reference -> the DiagnosticReport listing it
+        self.parents: dict[str, dict[str, Any]] = {}  # Observation reference -> the panel Observation it is a member of
         counts: Counter[str] = Counter()
         observations = []
         for resource, full_url in resources:
@@ -183,20 +202,20 @@ class FhirRecords:
                 for key in _reference_keys(resource, full_url):
                     patients[key] = resource
             elif kind_of == "DiagnosticReport":
-                report = f"DiagnosticReport/{resource.get('id') or full_url}"
-                for result in resource.get("result") or []:
-                    if isinstance(result, dict) and isinstance(result.get("reference"), str):
-                        reports.setdefault(result["reference"], report)
-                        reports.setdefault(_local(result["reference"]), report)
+                self._link(resource.get("result"), resource, self.reports)
             elif kind_of == "Observation":
                 observations.append((resource, full_url))
+                members = [*(resource.get("hasMember") or []),  # R4; STU3 wrote related.type has-member
+                           *(r.get("target") for r in resource.get("related") or []
+                             if isinstance(r, dict) and r.get("type") == "has-member")]
+                self._link(members, resource, self.parents)
         left_out = 0
         rows: list[tuple[list[str], str | None]] = []
         for resource, full_url in observations:
             if resource.get("status") in LEFT_OUT:
                 left_out += 1
                 continue
-            rows.append(self._record(resource, full_url, patients, reports))
+            rows.append(self._record(resource, full_url, patients))
         for line_error in line_errors:  # a line that is no resource: a record of its own, carrying the error
             where = line_error.partition(":")[0]
             rows.append(([where, "", where, *[""] * (len(HEADER) - 3)], line_error))
@@ -232,20 +251,43 @@ class FhirRecords:
                               f"{n} x {code} '{text}' (not {analyte})" for (code, text, analyte), n in self.unlisted.items()))
         return described
 
-    def _record(self, resource: dict[str, Any], full_url: str, patients: dict[str, dict[str, Any]],
-                reports: dict[str, str]) -> tuple[list[str], str | None]:
-        """One Observation's cells, and the error that made it unreadable (its cells then carry no value)."""
+    @staticmethod
+    def _link(references: Any, holder: dict[str, Any], links: dict[str, dict[str, Any]]) -> None:
+        """Remember `holder` for each referenced Observation (by the reference as written and its local form)."""
+        for item in references or []:
+            if isinstance(item, dict) and isinstance(item.get("reference"), str):
+                links.setdefault(item["reference"], holder)
+                links.setdefault(_local(item["reference"]), holder)
+
+    def _context(self, resource: dict[str, Any], full_url: str) -> list[dict[str, Any]]:
+        """The Observation, the panel Observation it is a member of (hasMember), and the
+        DiagnosticReport listing either: where its subject, time and sample come from, nearest first."""
+        keys = [*_reference_keys(resource, full_url), _local(full_url)] if full_url else _reference_keys(resource, "")
+        parent = next((self.parents[k] for k in keys if k in self.parents), None)
+        chain = [resource] + ([parent] if parent is not None and parent is not resource else [])
+        report = next((self.reports[k] for item in chain for k in _reference_keys(item, "") if k in self.reports),
+                      None) or next((self.reports[k] for k in keys if k in self.reports), None)
+        return chain + ([report] if report is not None else [])
+
+    def _record(self, resource: dict[str, Any], full_url: str,
+                patients: dict[str, dict[str, Any]]) -> tuple[list[str], str | None]:
+        """One Observation's cells, and the error that made it unreadable (its cells then carry no value).
+
+        A member of a panel Observation (hasMember) or of a DiagnosticReport takes the sample, time
+        and subject it does not state itself from them (the FHIR R4 spec's general health panel
+        gives them only on the report and the panel)."""
         name = f"Observation/{resource.get('id')}" if resource.get("id") else (full_url or "Observation (no id)")
-        subject = resource.get("subject") if isinstance(resource.get("subject"), dict) else {}
+        context = self._context(resource, full_url)
+        subject = next((item["subject"] for item in context if isinstance(item.get("subject"), dict)), {})
         reference = _text(subject.get("reference"))
         patient_text = reference or _text((subject.get("identifier") or {}).get("value")) or _text(subject.get("display"))
-        effective = _text(resource.get("effectiveDateTime") or resource.get("effectiveInstant")
-                          or (resource.get("effectivePeriod") or {}).get("start"))
-        sample = reports.get(name) or reports.get(full_url) or effective or name
+        effective = next((time for time in map(_effective, context) if time), "")
+        report = context[-1] if context[-1].get("resourceType") == "DiagnosticReport" else None
+        sample = f"DiagnosticReport/{report.get('id') or 'without id'}" if report is not None else (effective or name)
         patient = patients.get(reference) or patients.get(_local(reference)) if reference else None
         sex = {"male": "M", "female": "F"}.get(_text((patient or {}).get("gender")), "")
         age = birth_age(_text((patient or {}).get("birthDate")), effective) if patient else ""
-        row = [name, patient_text, sample, effective, "", "", "", "", "", "", sex, age]
+        row = [name, patient_text, sample, effective, "", "", "", "", "", "", sex, age, _lab_flag(resource)]
         try:
             code, test, display = self._code(resource)
             row[4], row[5], row[6] = code, test, display
