@@ -4,7 +4,7 @@ text made inert for spreadsheets."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,7 @@ def output_header(layout: Layout) -> list[str]:
         added.extend(f"levlab_{name}" for name, _ in ANALYTE_FIELDS)
     added.extend(f"levlab_{name}" for name in PANEL_COLUMNS)
     added.append("levlab_error")
+    added.append("levlab_warnings")
     return layout.header + added
 
 
@@ -100,10 +101,21 @@ class PanelOut:
     errors: list[RowError]
 
 
+#: between the messages of one levlab_error or levlab_warnings cell. No message levlab writes
+#: contains it (tested); where a message quotes file text holding it, that text's ` | ` is written
+#: ` ¦ `, so a script can always split the cell at SEPARATOR.
+SEPARATOR = " | "
+
+
+def joined(messages: Iterable[str]) -> str:
+    """Messages as one cell: joined by SEPARATOR, which none of them then contains."""
+    # starts with a column header or a message: never with what makes a spreadsheet run a formula
+    return spreadsheet_safe(SEPARATOR.join(message.replace(SEPARATOR, " ¦ ") for message in messages))
+
+
 def error_text(errors: Sequence[RowError]) -> str:
     """A row's errors as its levlab_error text."""
-    # starts with a column header or a message: never with what makes a spreadsheet run a formula
-    return spreadsheet_safe("; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
+    return joined(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
 
 
 def fragment_of(judged: Judged, sink: Sink, decimal: str) -> str:

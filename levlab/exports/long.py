@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
-from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -78,16 +78,17 @@ class LongChunkOutput:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
         self.originals: list[str | None] = []
-        self.columns: list[list[str]] = [[], [], [], []]  # analyte id, its fields, panel fields, error
+        self.columns: list[list[str]] = [[], [], [], [], []]  # analyte id, its fields, panel fields, error, warnings
 
     def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
-            panel_text: str, errors: list[str] | None) -> None:
+            panel_text: str, errors: list[str] | None, warnings: list[str] | None = None) -> None:
         self.rows += rows
         self.originals += originals
         self.columns[0] += ids
         self.columns[1] += fields
         self.columns[2] += [panel_text] * len(rows)
         self.columns[3] += errors or [""] * len(rows)
+        self.columns[4] += warnings or [""] * len(rows)
 
 
 class LongPanels:
@@ -271,6 +272,11 @@ class LongPanels:
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
         panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink)
         ids, fields = [], []
+        warnings: list[str] | None = None
+        if judge.warned:  # a cell with a warning was judged in this run: the rows' own warnings
+            warnings = [joined(judged[analyte.id].warnings) if analyte is not None and reading is not NOT_MEASURED
+                        and judged[analyte.id].warnings else "" for analyte, reading in cells]
+            warnings = [sink.fragment([text]) if text else "" for text in warnings]
         for analyte, reading in cells:
             if analyte is None:  # an empty analyte id and fields
                 ids.append("")
@@ -284,7 +290,7 @@ class LongPanels:
                 fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
         out.add(rows, originals, ids, fields, panel_text,
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
-                if errors else None)
+                if errors else None, warnings)
 
     def _analyte_of(self, name: str, code: str) -> Analyte | None:
         names = self.judge.names

@@ -66,11 +66,14 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("error", "flag", "fragment", "lead_key", "result", "rival_key", "signature")
+    __slots__ = ("error", "flag", "fragment", "lead_key", "result", "rival_key", "signature", "warnings")
 
     def __init__(self, result: AnalyteResult | None, error: str | None = None) -> None:
         self.result = result  # None: the stand-in for a cell not measured
         self.error = error  # the reading's error, for the row's levlab_error
+        # its plausibility warnings as `id: warning`, for the row's levlab_warnings
+        self.warnings = () if result is None or not result.warnings else tuple(
+            f"{result.analyte}: {warning}" for warning in result.warnings)
         self.flag = None if result is None else result.flag
         self.lead_key, self.rival_key = dominance_keys(result)  # for rules.LEAD_OVER_RIVALS
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
@@ -108,6 +111,7 @@ class Judge:
         self.limit = CACHE_LIMIT if limit is None else limit
         self.clears = 0  # how often the caches were cleared
         self.assumed: set[str] = set()  # analytes read with an assumed (canonical) unit
+        self.warned = False  # a judged cell with a warning was made: the writers look for warnings only then
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -212,6 +216,8 @@ class Judge:
             else:
                 result = assess(reading.measurement, entry.patient, self.table, self.candidates.get(context))
             judged = reading.judged[context] = Judged(result, reading.error)
+            if judged.warnings:
+                self.warned = True
         return judged
 
     def evaluate(self, judged: tuple[Judged, ...], patient: Patient) -> Evaluation:
