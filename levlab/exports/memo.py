@@ -220,19 +220,24 @@ class Judge:
                 self.warned = True
         return judged
 
-    def evaluate(self, judged: tuple[Judged, ...], patient: Patient) -> Evaluation:
-        """The panel of these judged results, interpreted once per distinct tuple.
+    def evaluate(self, judged: tuple[Judged, ...], patient: Patient, previous: tuple[Judged, ...] = (),
+                 baseline: tuple[Judged, ...] = ()) -> Evaluation:
+        """The panel of these judged results, interpreted once per distinct tuple (with the
+        patient's `previous` sample and CTCAE `baseline`, once per distinct triple of tuples).
 
         A Judged is made once per (reading, context) and never copied, so the tuple itself is
         the key (identity hash); the cache holds the tuple, so no id can be reused while it
         is a key. The judged results already hold all the patient decides, so the panel carries the
         patient of its first occurrence and `panel_for` relabels it for the others.
         """
-        evaluation = self.panels.get(judged)
+        key: tuple[Any, ...] = (judged, previous, baseline) if previous or baseline else judged
+        evaluation = self.panels.get(key)
         if evaluation is None:
             if len(self.panels) >= PANEL_CACHE_LIMIT:
                 self.panels.clear()
-            evaluation = self.panels[judged] = Evaluation(interpret_results([j.result for j in judged], patient))
+            evaluation = self.panels[key] = Evaluation(interpret_results(
+                [j.result for j in judged], patient, [j.result for j in baseline if j.result is not None],
+                [j.result for j in previous if j.result is not None]))
         return evaluation
 
 
