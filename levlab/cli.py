@@ -352,7 +352,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
         opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
         run = exports.ExportRun(opened.records, options)
-        for line in run.report:
+        follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
+        for line in run.report + ([follow_up_note] if follow_up_note else []):
             click.echo(line, err=True)
         if dry_run:
             return

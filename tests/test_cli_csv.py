@@ -116,7 +116,7 @@ def test_row_errors_exit_1_and_every_row_is_written() -> None:
     assert result.exit_code == 1
     rows = parsed(result.stdout, ",")
     assert len(rows) == 4
-    assert rows[2][-1].startswith("ALT (U/L): 'abc' is not a number")
+    assert rows[2][rows[0].index("levlab_error")].startswith("ALT (U/L): 'abc' is not a number")
     assert "row 2, column 'ALT (U/L)'" in result.stderr
     assert last_stderr_line(result) == "levlab csv: 3 rows, 3 panels, 2 rows with errors"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -241,4 +242,5 @@ def test_levlab_csv_reads_fhir_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "encoding utf-8 (FHIR Bundle (collection): 5 Observations, 1 Patient)" in result.stderr
     assert "output is UTF-8" not in result.stderr  # FHIR JSON is UTF-8: nothing to warn about
-    assert result.stdout.splitlines()[1].endswith(",met,")
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[1][rows[0].index("levlab_normal_panel")] == "met" and rows[1][rows[0].index("levlab_error")] == ""

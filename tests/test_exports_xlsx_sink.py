@@ -40,7 +40,7 @@ def test_input_cells_unchanged_levlab_columns_added_flags_coloured(tmp_path: Pat
     assert book.sheetnames == ["Lab", "levlab report"]
     rows = list(book["Lab"].iter_rows())
     header = [cell.value for cell in rows[0]]
-    assert header[:7] == PANEL and "levlab_alt_flag" in header and header[-1] == "levlab_error"
+    assert header[:7] == PANEL and "levlab_alt_flag" in header and header[-2:] == ["levlab_error", "levlab_warnings"]
     assert all(cell.font.bold for cell in rows[0])
     assert [cell.value for cell in rows[1][:7]] == ["P1", dt.datetime(2024, 3, 1, 8, 30), 12, 35, 30, 90, 200]
     assert [cell.value for cell in rows[2][:7]] == ["P2", dt.datetime(2024, 3, 2), "4,5", "<5", 95, None, 480]

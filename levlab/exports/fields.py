@@ -4,8 +4,8 @@ text made inert for spreadsheets."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from levlab.catalog import analytes
@@ -65,10 +65,14 @@ ANALYTE_FIELDS: list[tuple[str, AnalyteField]] = [
 #: columns appended per panel, on each of its rows: the rule ids met (space-separated, in
 #: rules.toml order) and the normal-panel status, as RuleBook.panel_text decides them
 PANEL_COLUMNS = ("flags", "normal_panel")
+#: columns appended after levlab_error when `levlab csv` follows patients (exports.followup): the
+#: previous sample's date (per panel), this row's analyte on it (value, flag) and the change since,
+#: and the date of the sample the CTCAE column was graded against (per panel)
+FOLLOW_UP_FIELDS = ("previous_date", "previous_value", "previous_flag", "change", "ctcae_baseline")
 
 
-def output_header(layout: Layout) -> list[str]:
-    """The header row written: the input's, then levlab's columns."""
+def output_header(layout: Layout, follow_up: bool = False) -> list[str]:
+    """The header row written: the input's, then levlab's columns (`follow_up`: with FOLLOW_UP_FIELDS)."""
     added = []
     if layout.kind == "wide":
         for column in layout.columns:
@@ -78,6 +82,9 @@ def output_header(layout: Layout) -> list[str]:
         added.extend(f"levlab_{name}" for name, _ in ANALYTE_FIELDS)
     added.extend(f"levlab_{name}" for name in PANEL_COLUMNS)
     added.append("levlab_error")
+    if follow_up:
+        added.extend(f"levlab_{name}" for name in FOLLOW_UP_FIELDS)
+    added.append("levlab_warnings")
     return layout.header + added
 
 
@@ -98,12 +105,25 @@ class PanelOut:
     key: dict[str, str]
     panel: PanelResult
     errors: list[RowError]
+    warnings: list[str] = field(default_factory=list)  # the panel's warnings beside its results' (follow-up)
+    follow_up: dict[str, str | None] | None = None  # long exports followed by `levlab csv`: see exports.followup
+
+
+#: between the messages of one levlab_error or levlab_warnings cell. No message levlab writes
+#: contains it (tested); where a message quotes file text holding it, that text's ` | ` is written
+#: ` ¦ `, so a script can always split the cell at SEPARATOR.
+SEPARATOR = " | "
+
+
+def joined(messages: Iterable[str]) -> str:
+    """Messages as one cell: joined by SEPARATOR, which none of them then contains."""
+    # starts with a column header or a message: never with what makes a spreadsheet run a formula
+    return spreadsheet_safe(SEPARATOR.join(message.replace(SEPARATOR, " ¦ ") for message in messages))
 
 
 def error_text(errors: Sequence[RowError]) -> str:
     """A row's errors as its levlab_error text."""
-    # starts with a column header or a message: never with what makes a spreadsheet run a formula
-    return spreadsheet_safe("; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors))
+    return joined(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
 
 
 def fragment_of(judged: Judged, sink: Sink, decimal: str) -> str:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
-from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
+from levlab.exports.followup import NOT_FOLLOWED, Link, ctcae_text, row_fields, serial_rule_ids
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -78,16 +79,23 @@ class LongChunkOutput:
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
         self.originals: list[str | None] = []
-        self.columns: list[list[str]] = [[], [], [], []]  # analyte id, its fields, panel fields, error
+        # analyte id, its fields, panel fields, error, [follow-up fields,] warnings
+        self.columns: list[list[str]] = [[], [], [], [], []]
 
     def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
-            panel_text: str, errors: list[str] | None) -> None:
+            panel_text: str, errors: list[str] | None, warnings: list[str] | None = None,
+            follow_up: list[str] | None = None) -> None:
         self.rows += rows
         self.originals += originals
         self.columns[0] += ids
         self.columns[1] += fields
         self.columns[2] += [panel_text] * len(rows)
         self.columns[3] += errors or [""] * len(rows)
+        if follow_up is not None:
+            if len(self.columns) == 5:
+                self.columns.insert(4, [])
+            self.columns[4] += follow_up
+        self.columns[-1] += warnings or [""] * len(rows)
 
 
 class LongPanels:
@@ -100,6 +108,7 @@ class LongPanels:
         self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
+            self._empty_follow_up = sink.fragment([""] * len(FOLLOW_UP_FIELDS))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
     def write(self, chunks: Iterable[RecordChunk]) -> None:
@@ -204,14 +213,17 @@ class LongPanels:
         self.summary.panels += 1
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
+        follow_up = self.run.follow_up
+        link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], tuple(judged.values()))
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
-            self._rows_out(rows, originals, cells, judged, errors, sink, out)
+            self._rows_out(rows, originals, cells, judged, errors, sink, out, link)
         if sink.wants_panels:
-            evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
+            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, link.previous, link.baseline)
             panel = panel_for(evaluation, entry.patient)
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
-            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat,
+                                [link.warning] if link.warning else [], None if follow_up is None else link.json()))
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
@@ -263,14 +275,26 @@ class LongPanels:
         return judged
 
     def _rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput) -> None:
+                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput,
+                  link: Link) -> None:
         """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
-        per-result fields made once per judged result."""
+        per-result fields made once per judged result (afresh only where an abnormal baseline
+        changes the CTCAE grade); the follow-up fields when the run follows patients."""
         judge = self.judge
         book = self._book
+        follow_up = self.run.follow_up
+        previous = {j.result.analyte: j.result for j in link.previous if j.result is not None}
+        serial = () if not previous or follow_up is None else serial_rule_ids(
+            follow_up, {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}, previous)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink)
+        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial)
         ids, fields = [], []
+        warnings: list[str] | None = None
+        if judge.warned or link.warning:  # the rows' own warnings, and the panel's
+            warnings = [joined([*(judged[analyte.id].warnings if analyte is not None and reading is not NOT_MEASURED
+                                  else ()), *([link.warning] if link.warning else [])]) for analyte, reading in cells]
+            warnings = [sink.fragment([text]) if text else "" for text in warnings]
+        rebased = link.rebased
         for analyte, reading in cells:
             if analyte is None:  # an empty analyte id and fields
                 ids.append("")
@@ -281,10 +305,23 @@ class LongPanels:
             else:
                 cell = judged[analyte.id]
                 ids.append(self._id_texts[analyte.id])
-                fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
+                if analyte.id in rebased and cell.result is not None:  # CTCAE against the abnormal baseline
+                    fields.append(sink.fragment([ctcae_text(cell.result, rebased[analyte.id]) if name == "ctcae"
+                                                 else function(cell.result, judge.decimal) for name, function in ANALYTE_FIELDS]))
+                else:
+                    fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
+        follow_texts = None
+        if follow_up is not None:
+            if not link.previous and not link.baseline:
+                follow_texts = [self._empty_follow_up] * len(rows)
+            else:
+                follow_texts = [sink.fragment(row_fields(
+                    None if analyte is None or reading is NOT_MEASURED else judged[analyte.id].result,
+                    None if analyte is None else previous.get(analyte.id), link, judge.decimal))
+                    for analyte, reading in cells]
         out.add(rows, originals, ids, fields, panel_text,
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
-                if errors else None)
+                if errors else None, warnings, follow_texts)
 
     def _analyte_of(self, name: str, code: str) -> Analyte | None:
         names = self.judge.names

@@ -67,11 +67,14 @@ class Reading:
 class Judged:
     """A reading judged for one assessment context; made once, so panels are keyed by identity."""
 
-    __slots__ = ("error", "flag", "fragment", "lead_key", "result", "rival_key", "signature")
+    __slots__ = ("error", "flag", "fragment", "lead_key", "result", "rival_key", "signature", "warnings")
 
     def __init__(self, result: AnalyteResult | None, error: str | None = None) -> None:
         self.result = result  # None: the stand-in for a cell not measured
         self.error = error  # the reading's error, for the row's levlab_error
+        # its plausibility warnings as `id: warning`, for the row's levlab_warnings
+        self.warnings = () if result is None or not result.warnings else tuple(
+            f"{result.analyte}: {warning}" for warning in result.warnings)
         self.flag = None if result is None else result.flag
         self.lead_key, self.rival_key = dominance_keys(result)  # for rules.LEAD_OVER_RIVALS
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
@@ -112,6 +115,7 @@ class Judge:
         self.limit = CACHE_LIMIT if limit is None else limit
         self.clears = 0  # how often the caches were cleared
         self.assumed: set[str] = set()  # analytes read with an assumed (canonical) unit
+        self.warned = False  # a judged cell with a warning was made: the writers look for warnings only then
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -219,21 +223,28 @@ class Judge:
             else:
                 result = assess(reading.measurement, entry.patient, self.table, self.candidates.get(context))
             judged = reading.judged[context] = Judged(result, reading.error)
+            if judged.warnings:
+                self.warned = True
         return judged
 
-    def evaluate(self, judged: tuple[Judged, ...], patient: Patient) -> Evaluation:
-        """The panel of these judged results, interpreted once per distinct tuple.
+    def evaluate(self, judged: tuple[Judged, ...], patient: Patient, previous: tuple[Judged, ...] = (),
+                 baseline: tuple[Judged, ...] = ()) -> Evaluation:
+        """The panel of these judged results, interpreted once per distinct tuple (with the
+        patient's `previous` sample and CTCAE `baseline`, once per distinct triple of tuples).
 
         A Judged is made once per (reading, context) and never copied, so the tuple itself is
         the key (identity hash); the cache holds the tuple, so no id can be reused while it
         is a key. The judged results already hold all the patient decides, so the panel carries the
         patient of its first occurrence and `panel_for` relabels it for the others.
         """
-        evaluation = self.panels.get(judged)
+        key: tuple[Any, ...] = (judged, previous, baseline) if previous or baseline else judged
+        evaluation = self.panels.get(key)
         if evaluation is None:
             if len(self.panels) >= PANEL_CACHE_LIMIT:
                 self.panels.clear()
-            evaluation = self.panels[judged] = Evaluation(interpret_results([j.result for j in judged], patient))
+            evaluation = self.panels[key] = Evaluation(interpret_results(
+                [j.result for j in judged], patient, [j.result for j in baseline if j.result is not None],
+                [j.result for j in previous if j.result is not None]))
         return evaluation
 
 

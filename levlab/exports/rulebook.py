@@ -179,12 +179,14 @@ class RuleBook:
             return False  # none of its subjects measured
         return bool(decide(free.rule, self._results(judged)))
 
-    def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink) -> str:
-        """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text."""
+    def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink,
+                   serial: tuple[str, ...] = ()) -> str:
+        """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text;
+        `serial`: the serial rules met against the patient's previous sample (exports.followup)."""
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
-        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
+        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged)) + serial
         return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
 
     def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:

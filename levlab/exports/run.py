@@ -19,6 +19,7 @@ from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
+from levlab.exports.followup import FollowUp, follows
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.memo import Judge
@@ -91,11 +92,26 @@ class ExportRun:
                            configured_units=options.configured_units)
         self.summary = Summary()
         self.errors_shown: list[str] = []
+        self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
+
+    def follow_up_note(self) -> str | None:
+        """The detection report's line on follow-up (`levlab csv` of a long export), or None."""
+        if self.layout.kind != "long":
+            return None
+        if not follows(self.layout):
+            missing = " and ".join(role for role in ("patient", "date") if role not in self.layout.roles)
+            return (f"  follow-up: none (no {missing} column; name it with --col): panels are not compared with the "
+                    "patient's previous sample")
+        return ("  follow-up: each panel is compared with its patient's previous sample (new-abnormal, "
+                "levlab_previous_*, levlab_change) and graded for CTCAE against the patient's first sample "
+                "(levlab_ctcae_baseline); each patient's samples must come in time order")
 
     def run(self, sink: Sink) -> Summary:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
+        if sink.follows_patients and follows(self.layout):
+            self.follow_up = FollowUp(self.layout)
         if sink.wants_rows:
-            sink.start(output_header(self.layout))
+            sink.start(output_header(self.layout, self.follow_up is not None))
         with garbage_collected_less_often():
             panels = WidePanels(self, sink) if self.layout.kind == "wide" else LongPanels(self, sink)
             panels.write(self._counted(self.records.chunks()))
@@ -125,6 +141,8 @@ class ExportRun:
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
             lines.append(f"levlab csv: {len(found)} distinct sample dates before 1900 or after today ({examples}): a "
                          "typing or export error? `levlab trend` never orders, compares or uses them as a baseline")
+        if self.follow_up is not None:
+            lines.extend(self.follow_up.closing_lines())
         if self.layout.kind == "long" and self.judge.assumed:
             lines.append("levlab csv: results without a unit were read in the canonical unit (assumed; "
                          f"unit_assumed in JSON) for {', '.join(sorted(self.judge.assumed))}")

@@ -30,6 +30,7 @@ class Sink:
 
     wants_rows = False
     wants_panels = False
+    follows_patients = True  # long exports: link each panel to its patient's previous sample (exports.followup)
 
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
@@ -57,6 +58,7 @@ class SampleSink(Sink):
     of levlab's (only vital signs, lipids...) is counted, not made a sample."""
 
     wants_panels = True
+    follows_patients = False  # trend orders and links the samples itself (serial.link)
 
     def __init__(self, layout: Layout, patients: frozenset[str] | set[str] = frozenset(),
                  one_patient: bool = False) -> None:
@@ -188,6 +190,10 @@ class JsonlSink(Sink):
         document["rows"] = out.rows
         document["key"] = out.key
         document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
+        if out.warnings:
+            document["warnings"] = [*document["warnings"], *out.warnings]
+        if out.follow_up is not None:
+            document["follow_up"] = out.follow_up
         self.stream.write(self.dumps(document, ensure_ascii=False) + "\n")
 
 

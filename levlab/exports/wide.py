@@ -14,7 +14,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
@@ -69,6 +69,7 @@ class WidePanels:
         error_texts = [""] * count
         for row, row_errors in errors.items():
             error_texts[row] = sink.fragment([error_text(row_errors)])
+        warning_texts = self._warning_texts(columns, count, sink) if sink.wants_rows else []
         done = count
         try:
             for row in sorted(errors):
@@ -77,10 +78,25 @@ class WidePanels:
             done = count
         finally:
             self.run.summary.panels += done
-            self._write(first, rows, originals, columns, texts, error_texts, entries, errors, done)
+            self._write(first, rows, originals, columns, texts, error_texts, warning_texts, entries, errors, done)
+
+    def _warning_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> list[str]:
+        """Each row's levlab_warnings text: its cells' plausibility warnings (looked for only once
+        the run has judged a cell with one)."""
+        texts = [""] * count
+        if not self.judge.warned:
+            return texts
+        found: dict[int, list[str]] = {}
+        for column in columns:
+            for row, cell in enumerate(column.judged):
+                if cell.warnings:
+                    found.setdefault(row, []).extend(cell.warnings)
+        for row, warnings in found.items():
+            texts[row] = sink.fragment([joined(warnings)])
+        return texts
 
     def _write(self, first: int, rows: list[list[str]], originals: list[str | None], columns: list[JudgedColumn],
-               texts: list[str], error_texts: list[str], entries: list[PatientEntry],
+               texts: list[str], error_texts: list[str], warning_texts: list[str], entries: list[PatientEntry],
                errors: dict[int, list[RowError]], done: int) -> None:
         """The first `done` rows of a chunk into the sink: as rows (CSV) and/or as panels."""
         sink, judge, absent, header, layout = self.sink, self.judge, self.absent, self.header, self.layout
@@ -89,8 +105,9 @@ class WidePanels:
             fragments = [column.fragments for column in columns]
             if done < count:
                 rows, originals, texts, error_texts = rows[:done], originals[:done], texts[:done], error_texts[:done]
+                warning_texts = warning_texts[:done]
                 fragments = [part[:done] for part in fragments]
-            sink.chunk(rows, originals, [*fragments, texts, error_texts])
+            sink.chunk(rows, originals, [*fragments, texts, error_texts, warning_texts])
         if sink.wants_panels:
             for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
                 entry = entries[row]
