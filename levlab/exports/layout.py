@@ -35,6 +35,7 @@ from levlab.exports.header import (
     shown_list,
     split_header,
 )
+from levlab.exports.roles import date_only, sample_time_rank, time_of_day_only
 from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
 
@@ -72,6 +73,7 @@ class Layout:
     columns: list[AnalyteColumn] = field(default_factory=list)  # wide only
     group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
     key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
+    grouped_by_option: bool = False  # long: --group-by names the panel key
     lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -91,13 +93,17 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
         raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
     taken, roles, map_at = _columns_named_by_options(header, stripped, options)
+    dates: list[int] = []  # the columns whose words say a date or time, in header order
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
             continue
         role = role_of(text)
-        if role is not None and role not in roles:
+        if role == "date":
+            dates.append(index)
+        elif role is not None and role not in roles:
             roles[role] = index
             taken[index] = role
+    _sample_time(stripped, dates, roles, taken)
     kind = options.layout
     if kind is None:
         kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
@@ -107,6 +113,27 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     else:
         _detect_wide(layout, stripped, taken, options, map_at, decimal)
     return layout
+
+
+def _sample_time(stripped: list[str], dates: list[int], roles: dict[str, int], taken: dict[int, str]) -> None:
+    """The sample time among the date columns: the surest (a collection word beats a plain date,
+    which beats the date of another event; then the first), with a time-of-day column beside a
+    date column (`Afnamedatum` + `Afnametijd`) as its time."""
+    free = [index for index in dates if index not in taken]
+    if "date" not in roles and free:
+        best = max(free, key=lambda index: (sample_time_rank(stripped[index]), -index))
+        if time_of_day_only(stripped[best]):  # a time column: is there a date column to go with it?
+            days = [index for index in free if date_only(stripped[index])]
+            if days:
+                best = max(days, key=lambda index: (sample_time_rank(stripped[index]), -index))
+        roles["date"] = best
+        taken[best] = "date"
+    if "time" not in roles and "date" in roles and date_only(stripped[roles["date"]]):
+        times = [index for index in free if index not in taken and time_of_day_only(stripped[index])]
+        if times:
+            best = max(times, key=lambda index: (sample_time_rank(stripped[index]), -index))
+            roles["time"] = best
+            taken[best] = "time"
 
 
 def _columns_named_by_options(header: list[str], stripped: list[str], options: CsvOptions
@@ -159,12 +186,14 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if options.group_by:
         layout.group = [find_header(layout.header, name, f"--group-by {cut_option(name)}") for name in options.group_by]
         how = "--group-by"
+        layout.grouped_by_option = True
     else:
         layout.group = [roles[role] for role in ("patient", "sample") if role in roles]
-        if "sample" not in roles and "date" in roles:
-            layout.group.append(roles["date"])
+        if "sample" not in roles:  # the sample is the patient's sample time (a date and a time column together)
+            layout.group.extend(roles[role] for role in ("date", "time") if role in roles)
         how = "patient and sample"
-    layout.key_columns = list(layout.group) + ([roles["date"]] if "date" in roles and roles["date"] not in layout.group else [])
+    layout.key_columns = list(layout.group) + [roles[role] for role in ("date", "time")
+                                               if role in roles and roles[role] not in layout.group]
     if layout.group:
         names = " + ".join(repr(stripped[i]) for i in layout.group)
         layout.notes.append(
@@ -211,7 +240,7 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
         )
     _check_units(columns)
     layout.columns = [columns[index] for index in sorted(columns)]
-    layout.key_columns = [roles[role] for role in ("patient", "sample", "date") if role in roles]
+    layout.key_columns = [roles[role] for role in ("patient", "sample", "date", "time") if role in roles]
     layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in used and i not in taken]
     if options.group_by:
         layout.notes.append("--group-by is ignored in a wide file: each row is a panel")
@@ -328,7 +357,7 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
         lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
     for role, index in layout.roles.items():
-        lines.append(f"  {shown(layout.header[index].strip())} -> {role}")
+        lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
     for column in layout.columns:
         if column.unit_source == "assumed":
             unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
@@ -352,6 +381,27 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
         present = {column.analyte.id for column in layout.columns}
         lines.extend(f"  no {short_name(a)} column: normal-panel can never be met" for a in normal_panel_ids() if a not in present)
     return lines
+
+
+def _role_detail(layout: Layout, role: str) -> str:
+    """What the report adds after a role: how the sample time and the age are made."""
+    roles = layout.roles
+
+    def name(of: str) -> str:
+        return shown(layout.header[roles[of]].strip())
+
+    if role == "date":
+        return " (the sample time" + (f", with the time from {name('time')})" if "time" in roles else ")")
+    if role == "time":
+        return f" (the time of day of the sample, with the date from {name('date')})" if "date" in roles else ""
+    if role == "birth":
+        if "age" in roles:
+            return f" (the age column {name('age')} is used)"
+        if "date" not in roles:
+            return " (no sample date column, so no age is derived from it)"
+        return (f": the age at the sample, in completed years, from it and {name('date')}; "
+                "a birth date after the sample date is a row error")
+    return ""
 
 
 def _near_misses(ignored: Sequence[str], limit: int = 20) -> list[str]:

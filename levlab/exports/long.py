@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
+from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
+from levlab.exports.panel_checks import MissingSample
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
@@ -98,6 +100,8 @@ class LongPanels:
         self.layout, self.judge, self.header, self.summary = run.layout, run.judge, run.header, run.summary
         self._book = RuleBook(list(analytes()), self.judge.new_cache)
         self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
+        self._doubles: list[tuple[int, int]] = []  # a panel's rows that gave one analyte different results
+        self._signal = MissingSample(self.layout)  # what such rows say when no column tells samples apart
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
@@ -195,7 +199,10 @@ class LongPanels:
         value_header = header[layout.roles["value"]].strip()
         errors: dict[int, list[RowError]] = {}
         entry = self._panel_patient(rows, first, errors)
+        self._doubles.clear()
         judged = self._judged(cells, first, entry, errors, value_header)
+        if self._doubles and self._signal.wanted:
+            self._signal.note(rows, self._doubles, self.summary)
         if "flag" in layout.roles:
             self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
         self.run.record_errors(first, rows, errors)
@@ -253,6 +260,7 @@ class LongPanels:
                 message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
+                self._doubles.append((earlier, offset))
                 errors.setdefault(offset, []).append(RowError(first + offset, value_header, message))
         judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
@@ -320,6 +328,12 @@ class LongPanels:
                     errors.setdefault(offset, []).append(RowError(
                         first + offset, header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
                         "earlier in this panel; the first is used"))
+        birth_at = roles.get("birth")
+        if birth_at is not None and not texts["age"]:  # the age at the sample from the birth date (exports.ages)
+            date_at = roles.get("date")
+            texts["age"], problem = age_at_sample(rows[0][birth_at], rows[0][date_at] if date_at is not None else "")
+            if problem:
+                errors.setdefault(0, []).append(RowError(first, header[birth_at], problem))
         entry = self.judge.patient(texts["sex"], texts["age"])
         if entry.errors:
             for role, message in entry.errors:

@@ -14,6 +14,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
 from levlab.exports.layout import AnalyteColumn
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, panel_for
@@ -45,7 +46,11 @@ class WidePanels:
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
-        self.needed.update(i for i in (self.sex_at, self.age_at) if i is not None)
+        # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
+        self.birth_at = layout.roles.get("birth") if self.age_at is None else None
+        self.date_at = layout.roles.get("date")
+        self.birth_errors: dict[int, str] = {}  # a chunk's rows whose birth date is wrong
+        self.needed.update(i for i in (self.sex_at, self.age_at, self.birth_at, self.date_at) if i is not None)
 
     def write(self, chunks: Iterable[RecordChunk]) -> None:
         """Every row of every chunk, as a panel, into the sink."""
@@ -58,6 +63,8 @@ class WidePanels:
         count = len(rows)
         fields = fields_by_column(rows, self.needed)  # column by column (rows are at least `width` long)
         entries = self._row_patients(fields, count, self.sex_at, self.age_at)
+        if self.birth_at is not None:
+            entries = self._ages_from_birth(fields, count, entries)
         # per column, the context tokens of the chunk's (few) distinct patients
         in_chunk = [set(tokens) for tokens in zip(*map(_COLUMNS, set(entries)), strict=True)]
         contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
@@ -155,6 +162,26 @@ class WidePanels:
                         self._column_contexts(entry)
         return entries
 
+    def _ages_from_birth(self, fields: list[tuple[str, ...]], count: int, entries: list[PatientEntry]) -> list[PatientEntry]:
+        """Each row's patient with the age at the sample from its birth date; wrong birth dates kept for `_errors`."""
+        self.birth_errors = {}
+        births = fields[self.birth_at]  # type: ignore[index]
+        dates = fields[self.date_at] if self.date_at is not None else itertools.repeat("")
+        sexes = fields[self.sex_at] if self.sex_at is not None else itertools.repeat("")
+        out = []
+        for row, (birth, date, sex) in enumerate(zip(births, dates, sexes, strict=False)):
+            if not birth.strip():
+                out.append(entries[row])
+                continue
+            age, problem = age_at_sample(birth, date)
+            if problem:
+                self.birth_errors[row] = problem
+            entry = self.judge.patient(sex, age)
+            if entry.columns is None:
+                self._column_contexts(entry)
+            out.append(entry)
+        return out
+
     def _ready(self, position: int, cell: Judged, book: RuleBook, sink: Sink) -> Judged:
         """A judged cell with its signature and (for CSV) its text made."""
         if cell.signature is None:
@@ -178,6 +205,8 @@ class WidePanels:
             for row, entry in enumerate(entries):
                 for role, message in entry.errors:
                     errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
+        for row, problem in self.birth_errors.items():
+            errors.setdefault(row, []).append(RowError(first + row, header[self.layout.roles["birth"]], problem))
         self.run.record_errors(first, rows, errors)
         return errors
 
