@@ -269,3 +269,17 @@ def test_near_miss_guards_against_chance_matches(header):
 )
 def test_typing_slips(a, b, slips):
     assert typing_slips(a, b, 2) == slips
+
+
+@pytest.mark.parametrize(
+    ("name", "analyte"),
+    [("Alanine Aminotransferase (ALT)", "alt"), ("Lactate Dehydrogenase (LD)", "ldh"),
+     ("Lactic dehydrogenase (LD)", "ldh"), ("Aspartate aminotransferase (AST/SGOT)", "ast"),
+     ("Gamma Glutamyltransferase [GGT]", "ggt"), ("Bilirubin, Total (TBIL)", "bilirubin"),
+     # the name and the abbreviation disagree, or the name makes it another quantity or specimen
+     ("Alanine Aminotransferase (AST)", None), ("Urine LD (LD)", None), ("Direct bilirubin (BILI)", None),
+     ("Bilirubin (direct)", None), ("ALT (U/L)", None), ("Ratio (ALT/AST)", None)],
+)
+def test_a_name_with_its_abbreviation_in_brackets(name, analyte):
+    found = find_analyte(name)
+    assert (found.id if found else None) == analyte

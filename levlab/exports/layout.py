@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from levlab.catalog import Analyte, near_miss
+from levlab.catalog import Analyte, near_miss, normalise_name
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
@@ -74,6 +74,7 @@ class Layout:
     group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
     key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
     grouped_by_option: bool = False  # long: --group-by names the panel key
+    value_maps: list[MapOption] = field(default_factory=list)  # long: --map / --codes of test names and codes
     lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -92,7 +93,7 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
         doubles = [name for name, count in seen.items() if count > 1]
         raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
-    taken, roles, map_at = _columns_named_by_options(header, stripped, options)
+    taken, roles, map_at, value_maps = _columns_named_by_options(header, stripped, options)
     dates: list[int] = []  # the columns whose words say a date or time, in header order
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
@@ -108,6 +109,7 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     if kind is None:
         kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
     layout = Layout(kind, header, roles)
+    _settle_value_maps(layout, stripped, value_maps, map_at, taken)
     if kind == "long":
         _detect_long(layout, stripped, taken, options, map_at)
     else:
@@ -136,10 +138,30 @@ def _sample_time(stripped: list[str], dates: list[int], roles: dict[str, int], t
             taken[best] = "time"
 
 
+def _settle_value_maps(layout: Layout, stripped: list[str], value_maps: list[tuple[MapOption, UsageError | None]],
+                       map_at: dict[int, MapOption], taken: dict[int, str]) -> None:
+    """--map options that name no column and --codes lines: in a long file they map the values of the
+    test or code column (`--map 50861=alt`); in a wide file a --map that names no column is the usage
+    error it always was, and a --codes line maps the column it names (the others are unused)."""
+    if layout.kind == "long":
+        layout.value_maps = [option for option, _ in value_maps]
+        return
+    for option, error in value_maps:
+        if error is not None:
+            raise error
+        index = next((i for i, text in enumerate(stripped) if text == option.header or
+                      (normalise_name(text) == normalise_name(option.header) and normalise_name(text))), None)
+        if index is not None and index not in taken and index not in map_at:
+            map_at[index] = option
+
+
 def _columns_named_by_options(header: list[str], stripped: list[str], options: CsvOptions
-                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption]]:
-    """The columns --col and --map name: (index -> role, role -> index, index -> --map). A column
-    plays one role and takes one --map; a role is given once: anything else is a usage error."""
+                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption],
+                                         list[tuple[MapOption, UsageError | None]]]:
+    """The columns --col and --map name: (index -> role, role -> index, index -> --map), and the
+    --map options that name no column (with the error that would be) and --codes lines (None), for
+    the values of a long file's test column. A column plays one role and takes one --map; a role is
+    given once: anything else is a usage error."""
     taken: dict[int, str] = {}
     roles: dict[str, int] = {}
     col_text: dict[str, str] = {}  # role -> the --col that gave it
@@ -155,15 +177,25 @@ def _columns_named_by_options(header: list[str], stripped: list[str], options: C
         taken[index] = role
         col_text[role] = text
     map_at: dict[int, MapOption] = {}
+    value_maps: list[tuple[MapOption, UsageError | None]] = []
     for option in (parse_map(text) for text in options.maps):
-        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        try:
+            index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        except UsageError as error:  # no such column: a test name or code of a long file?
+            value_maps.append((option, error))
+            continue
         if index in taken:
             raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
         if index in map_at:
             raise UsageError(f"--map {cut_option(map_at[index].text)} and --map {cut_option(option.text)} both map column "
                              f"{shown(stripped[index])}: give one")
         map_at[index] = option
-    return taken, roles, map_at
+    for text in options.codes:
+        try:
+            value_maps.append((parse_map(text), None))
+        except UsageError as error:
+            raise UsageError(f"--codes: {error}") from None
+    return taken, roles, map_at, value_maps
 
 
 def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
@@ -371,6 +403,14 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
         elif column.range_index is not None:
             lab = f"; lab range from column {shown(layout.header[column.range_index].strip())} replaces the defaults"
         lines.append(f"  {shown(column.header)} -> {column.analyte.id}, {unit}{lab}")
+    if layout.value_maps:
+        shown_maps = ", ".join(f"{shown(o.header)} -> {o.analyte.id if o.analyte else 'ignore'}{':' + o.unit if o.unit else ''}"
+                               for o in layout.value_maps[:10])
+        more = f", ... ({len(layout.value_maps) - 10} more)" if len(layout.value_maps) > 10 else ""
+        lines.append(f"  test names and codes mapped (--map, --codes): {shown_maps}{more}")
+    if layout.kind == "long" and "specimen" in layout.roles:
+        lines.append(f"  specimens from {shown(layout.header[layout.roles['specimen']].strip())}: serum or plasma results make "
+                     "the panel; ascitic LDH is ascites_ldh; other specimens pass through, said on their rows")
     if layout.kind == "long" and "range" in layout.roles:
         lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from levlab.catalog import Analyte, analytes, find_analyte
+from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.ages import age_at_sample
@@ -22,10 +23,12 @@ from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
-from levlab.exports.panel_checks import MissingSample
+from levlab.exports.names import UNKNOWN, NamedAnalyte, NameReader, row_unit
+from levlab.exports.panel_checks import DateSpread, MissingSample, withheld
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
+from levlab.exports.specimens import Passed, place
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -100,7 +103,9 @@ class LongPanels:
         self.layout, self.judge, self.header, self.summary = run.layout, run.judge, run.header, run.summary
         self._book = RuleBook(list(analytes()), self.judge.new_cache)
         self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
+        self._names = NameReader(self.layout.value_maps)  # test names and codes, with --map / --codes value maps
         self._doubles: list[tuple[int, int]] = []  # a panel's rows that gave one analyte different results
+        self._spread = DateSpread(self.layout)  # date-like columns that must not differ within a panel
         self._signal = MissingSample(self.layout)  # what such rows say when no column tells samples apart
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
@@ -163,15 +168,18 @@ class LongPanels:
                     sink.chunk(out.rows, out.originals, out.columns)
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
-        """Each row's (analyte or None when it is not one levlab knows, Reading or NOT_MEASURED or
-        None), cached per (test name, code, value, unit, range) texts."""
-        roles, judge = self.layout.roles, self.judge
+        """Each row's (analyte or None when it is not one levlab takes, Reading or NOT_MEASURED or
+        None or a specimen's Passed), cached per (test name, code, value, unit, range, specimen) texts."""
+        roles = self.layout.roles
         test_at, value_at = roles["test"], roles["value"]
         code_at, unit_at, range_at = roles.get("code"), roles.get("unit"), roles.get("range")
-        fields = fields_by_column(rows, {i for i in (test_at, code_at, value_at, unit_at, range_at) if i is not None})
+        specimen_at = roles.get("specimen")
+        fields = fields_by_column(rows, {i for i in (test_at, code_at, value_at, unit_at, range_at, specimen_at)
+                                         if i is not None})
         keys = list(zip(fields[test_at], fields[code_at] if code_at is not None else itertools.repeat(""),
                         fields[value_at], fields[unit_at] if unit_at is not None else itertools.repeat(None),
-                        fields[range_at] if range_at is not None else itertools.repeat(None), strict=False))
+                        fields[range_at] if range_at is not None else itertools.repeat(None),
+                        fields[specimen_at] if specimen_at is not None else itertools.repeat(None), strict=False))
         cache = self._cells
         found = list(map(cache.get, keys))
         if None in found:
@@ -182,14 +190,29 @@ class LongPanels:
                     key = keys[index]
                     cell = cache.get(key)
                     if cell is None:
-                        name, code, value, unit, lab_range = key
-                        analyte = self._analyte_of(name, code)
-                        reading = None if analyte is None else judge.reading(analyte, value, unit, lab_range, range_source)
-                        cell = (analyte, reading)
+                        cell = self._cell(key, range_source)
                         if not any(part is not None and len(part) > LONG_CELL for part in key):
                             cache[key] = cell
                     found[index] = cell
         return found
+
+    def _cell(self, key: tuple[Any, ...], range_source: str) -> tuple[Analyte | None, Any]:
+        """One row's (analyte, Reading | NOT_MEASURED) from its test name or code, value, unit, range and
+        specimen texts; (None, Passed) for a result its specimen keeps out of the panel (exports.specimens);
+        (None, None) for a test levlab does not take."""
+        name, code, value, unit, lab_range, specimen = key
+        test = self._analyte_of(name, code)
+        analyte = test.analyte
+        if analyte is not None and specimen is not None:
+            analyte, passed = place(analyte, specimen, self.judge.na)
+            if passed is not None:
+                return None, passed
+        if analyte is None:
+            return None, None
+        unit, problem = row_unit(test, unit, self.judge.na)  # a unit in the test name (`ALT (U/L)`) or its map
+        if problem is not None and value.strip().casefold() not in self.judge.na:
+            return analyte, Reading(analyte, None, problem)
+        return analyte, self.judge.reading(analyte, value, unit, lab_range, range_source)
 
     def _panel(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
                first: int, sink: Sink, out: LongChunkOutput) -> None:
@@ -205,6 +228,10 @@ class LongPanels:
             self._signal.note(rows, self._doubles, self.summary)
         if "flag" in layout.roles:
             self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
+        notes = self._passed(cells, first, errors) if "specimen" in layout.roles else {}
+        spread = self._spread.check(rows, first) if self._spread.columns else None  # rows of several dates?
+        if spread is not None:
+            errors.setdefault(spread.row - first, []).append(spread)
         self.run.record_errors(first, rows, errors)
         for offset in sorted(errors):
             self.run.row_errors(first + offset, errors[offset])
@@ -212,13 +239,30 @@ class LongPanels:
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
-            self._rows_out(rows, originals, cells, judged, errors, sink, out)
+            self._rows_out(rows, originals, cells, judged, errors, sink, out, notes, withhold_met=spread is not None)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
             panel = panel_for(evaluation, entry.patient)
+            if spread is not None:
+                panel = withheld(panel, spread.message)
+            if notes:
+                panel = replace(panel, notes=(*panel.notes, *(f"row {first + offset}: {note}" for offset, note in notes.items())))
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+
+    def _passed(self, cells: list[tuple[Analyte | None, Any]], first: int, errors: dict[int, list[RowError]]) -> dict[int, str]:
+        """The rows whose specimen kept their result out of the panel (exports.specimens): an unknown
+        specimen word is a row error; a known other specimen is a note on its row (returned by offset)."""
+        column = self.layout.header[self.layout.roles["specimen"]].strip()
+        notes: dict[int, str] = {}
+        for offset, (analyte, reading) in enumerate(cells):
+            if analyte is None and isinstance(reading, Passed):
+                if reading.error:
+                    errors.setdefault(offset, []).append(RowError(first + offset, column, reading.message))
+                else:
+                    notes[offset] = f"{column}: {reading.message}"
+        return notes
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
@@ -271,13 +315,19 @@ class LongPanels:
         return judged
 
     def _rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput) -> None:
+                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput,
+                  notes: dict[int, str], *, withhold_met: bool = False) -> None:
         """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
-        per-result fields made once per judged result."""
+        per-result fields made once per judged result; `notes` (a specimen kept out) join the row's
+        levlab_error text without counting as errors; `withhold_met`: a suspect panel is never met."""
         judge = self.judge
         book = self._book
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink)
+        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, withhold_met=withhold_met)
+        if notes:
+            errors = {offset: list(errors.get(offset, [])) for offset in {*errors, *notes}}
+            for offset, note in notes.items():
+                errors[offset].append(RowError(0, "", note))  # only its text is written
         ids, fields = [], []
         for analyte, reading in cells:
             if analyte is None:  # an empty analyte id and fields
@@ -294,13 +344,14 @@ class LongPanels:
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
                 if errors else None)
 
-    def _analyte_of(self, name: str, code: str) -> Analyte | None:
+    def _analyte_of(self, name: str, code: str) -> NamedAnalyte:
+        """A test name or code read (exports.names: value maps, then the name-and-unit reader), cached."""
         names = self.judge.names
         key = (name, code)
         if key in names:
             return names[key]
         self.judge.grow()
-        found = find_analyte(name) or (find_analyte(code) if code.strip() else None)
+        found = self._names.read(name, code) if len(name) <= LONG_CELL else UNKNOWN
         if len(name) + len(code) <= LONG_CELL:
             names[key] = found
         return found

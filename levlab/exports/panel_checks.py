@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from levlab.errors import shown
+from levlab.exports.fields import RowError
 from levlab.exports.roles import date_like
+from levlab.model import NormalPanel, PanelResult
 
 if TYPE_CHECKING:
     from levlab.exports.layout import Layout
@@ -68,3 +71,44 @@ class MissingSample:
         advice = (f'--col date="{datey}" (the sample time) or {group}' if datey else
                   f'--col sample="{best}" (the sample id) or {group}')
         return f"{said}. Columns that tell those rows apart (panels): {named}; write {advice}"
+
+
+class DateSpread:
+    """The date-like columns that must not differ within one long panel: the sample time (and its
+    time column) when a sample id keys the panel, and the date columns not taken as the sample time."""
+
+    def __init__(self, layout: Layout) -> None:
+        roles, header = layout.roles, layout.header
+        self.header = header
+        self.columns = [roles[role] for role in ("date", "time") if role in roles and roles[role] not in layout.group]
+        self.columns += [index for index in passed_through(layout) if date_like(header[index])]
+
+    def check(self, rows: Sequence[Sequence[str]], first: int) -> RowError | None:
+        """The first row whose date-like cell differs from the panel's first (as a day, when both read
+        as dates; as text otherwise), as an error on that row; None when the rows agree."""
+        from levlab.serial import parse_datetime  # only for exports with such a column
+
+        for index in self.columns:
+            seen: tuple[int, str, object] | None = None  # the first row with a value: its offset, text, day
+            for offset, row in enumerate(rows):
+                text = row[index].strip() if index < len(row) else ""
+                if not text:
+                    continue
+                when = parse_datetime(text)
+                day = when.date() if when is not None else text
+                if seen is None:
+                    seen = (offset, text, day)
+                elif day != seen[2]:
+                    name = self.header[index].strip()
+                    message = (f"this panel's rows differ in {shown(name)}: {shown(seen[1])} (row {first + seen[0]}) and "
+                               f"{shown(text)} (row {first + offset}): they may be several samples, so normal-panel is "
+                               "never met; say which rows are one sample (--col sample=HEADER, --col date=HEADER or --group-by)")
+                    return RowError(first + offset, name, message)
+        return None
+
+
+def withheld(panel: PanelResult, why: str) -> PanelResult:
+    """A suspect panel: `met` becomes `incomplete` with the reason (the 98% statement withheld)."""
+    if panel.normal_panel.status != "met":
+        return replace(panel, notes=(*panel.notes, why))
+    return replace(panel, normal_panel=NormalPanel("incomplete", why, None), notes=(*panel.notes, why))
