@@ -84,3 +84,19 @@ def test_the_report_names_the_specimen_column():
     run, _ = run_jsonl(LONG_NL)
     assert "  'Materiaal' -> specimen" in run.report
     assert any("serum or plasma results make the panel" in line for line in run.report)
+
+
+def test_a_wide_row_of_another_specimen_is_not_interpreted():
+    text = ("patient;Materiaal;ALAT (U/L);Glucose (mmol/L)\n"
+            "1;Serum;30;5,0\n"
+            "2;Urine;;2,0\n"
+            "3;buis 7;30;5,0\n"
+            "4;;300;5,0\n")
+    run, rows = run_csv(text)
+    assert column(rows, "levlab_glucose_value") == ["5", "", "", "5"]
+    assert column(rows, "levlab_alt_value") == ["30", "", "", "300"]
+    errors = column(rows, "levlab_error")
+    assert "not serum or plasma" in errors[1] and "is not known as serum or plasma" in errors[2]
+    assert "hypoglycaemia" not in column(rows, "levlab_flags")[1]
+    assert run.summary.rows_with_errors == 1  # the unknown word only
+    assert any("rows of other specimens pass through" in line for line in run.report)

@@ -408,9 +408,11 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
                                for o in layout.value_maps[:10])
         more = f", ... ({len(layout.value_maps) - 10} more)" if len(layout.value_maps) > 10 else ""
         lines.append(f"  test names and codes mapped (--map, --codes): {shown_maps}{more}")
-    if layout.kind == "long" and "specimen" in layout.roles:
-        lines.append(f"  specimens from {shown(layout.header[layout.roles['specimen']].strip())}: serum or plasma results make "
-                     "the panel; ascitic LDH is ascites_ldh; other specimens pass through, said on their rows")
+    if "specimen" in layout.roles:
+        lines.append(f"  specimens from {shown(layout.header[layout.roles['specimen']].strip())}: " + (
+            "serum or plasma results make the panel; ascitic LDH is ascites_ldh; other specimens pass through, said on "
+            "their rows" if layout.kind == "long" else
+            "rows of serum or plasma (or blank) are interpreted; rows of other specimens pass through, said on the row"))
     if layout.kind == "long" and "range" in layout.roles:
         lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:
