@@ -113,6 +113,32 @@ def find_analyte(name: str) -> Analyte | None:
         found = index.get(normalise_name(stripped))
         if found:
             return analytes()[found]
+    return _named_with_abbreviation(name)
+
+
+def _named_with_abbreviation(text: str) -> Analyte | None:
+    """A name with its abbreviation in brackets: `Alanine Aminotransferase (ALT)`, `Lactate
+    Dehydrogenase (LD)`, `Aspartate aminotransferase (AST/SGOT)`. The bracketed abbreviation must name
+    an analyte (every part of it that names one, the same), and the name before it the same analyte,
+    or none and without a word that makes it another quantity (`Urine LD (LD)` is not serum LDH)."""
+    body = text.strip()
+    if not body.endswith((")", "]")):
+        return None
+    opening = max(body.rfind("("), body.rfind("["))
+    if opening <= 0:
+        return None
+    outer, inner = body[:opening], body[opening + 1:-1]
+    index = _name_index()
+    named = {index.get(normalise_name(part)) for part in re.split(r"[/,;|]", inner) if normalise_name(part)}
+    named.discard(None)
+    if len(named) != 1:
+        return None
+    (analyte_id,) = named
+    outer_id = index.get(normalise_name(outer)) or index.get(normalise_name(_SPECIMEN_PREFIX.sub("", outer.strip())))
+    if outer_id == analyte_id:
+        return analytes()[analyte_id]
+    if outer_id is None and normalise_name(outer) and not any(word in _near_miss_data()[1] for word in header_words(outer)):
+        return analytes()[analyte_id]
     return None
 
 

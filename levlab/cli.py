@@ -316,9 +316,9 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 @apply_options(CSV_RUN_OPTIONS)
 def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, skip_lines: int,
                 sheet: str | None, layout: str | None,
-                cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
-                na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str, dry_run: bool,
-                strict: bool, excel_safe: bool) -> None:
+                cols: tuple[str, ...], maps: tuple[str, ...], codes_file: str | None, ranges: tuple[str, ...],
+                group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str,
+                dry_run: bool, strict: bool, excel_safe: bool) -> None:
     """Interpret a laboratory export (CSV, Excel .xlsx or FHIR R4 JSON; wide or long), keeping every row.
 
     \b
@@ -338,7 +338,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     from levlab import exports
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
-                           strict, sheet)
+                           strict, sheet, codes_file)
     from levlab.outfile import open_input, output_problem, same_file
 
     if same_file(file, output):
@@ -397,7 +397,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
 def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
           skip_lines: int, sheet: str | None, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...],
-          ranges: tuple[str, ...],
+          codes_file: str | None, ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
           output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
     """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
@@ -421,7 +421,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     from levlab import exports, serial
 
     options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
-                           sheet=sheet)
+                           sheet=sheet, codes_file=codes_file)
     baseline_on = None
     if baseline_date is not None:
         parsed = serial.parse_datetime(baseline_date)
@@ -461,15 +461,18 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
 
 def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
                  cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
-                 ranges_file: str | None, skip_lines: int, strict: bool = False, sheet: str | None = None) -> Any:
+                 ranges_file: str | None, skip_lines: int, strict: bool = False, sheet: str | None = None,
+                 codes_file: str | None = None) -> Any:
     """The shared CSV options of `csv` and `trend`, checked by exports.CsvOptions."""
     from levlab import exports
+    from levlab.exports.names import read_codes
 
     settings = _settings()
     return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
                               table=_interval_table(ranges_file, settings), skip_lines=skip_lines, sheet=sheet,
-                              configured_units=settings.unit_per_analyte())
+                              configured_units=settings.unit_per_analyte(),
+                              codes=read_codes(codes_file) if codes_file else ())
 
 
 def _input_name(file: str) -> str:

@@ -71,11 +71,15 @@ CSV_LAYOUT_OPTIONS: list[Decorator] = [
     click.option("--layout", type=click.Choice(["wide", "long"]),
                  help="wide: a row per sample, a column per analyte; long: a row per result (default: from the header)."),
     click.option("--col", "cols", multiple=True, metavar="ROLE=HEADER",
-                 help="Which column plays a role: patient, sex, age, sample, date, test, value, unit, range. "
-                      "Repeatable."),
+                 help="Which column plays a role: patient, sex, age, birth, sample, date, time, test, value, unit, "
+                      "range, specimen. Repeatable."),
     click.option("--map", "maps", multiple=True, metavar="HEADER=ANALYTE[:UNIT]",
                  help="Wide: the analyte (and unit) of a column, e.g. \"Total_Bilirubin=bilirubin:mg/dL\"; "
-                      "HEADER=ignore drops a column from interpretation. Repeatable."),
+                      "HEADER=ignore drops a column from interpretation. Long: a test name or code of the test "
+                      "column, e.g. 50861=alt. Repeatable."),
+    click.option("--codes", "codes_file", metavar="FILE", default=None,
+                 help="A file of local test codes and names, one `code = analyte[:unit]` a line (TOML or plain): "
+                      "as --map for each."),
     click.option("--range", "ranges", multiple=True, metavar="HEADER=RANGE",
                  help="Wide: the lab's own range of a column, in its unit, e.g. \"ALT (U/L)=<45\". Repeatable."),
     click.option("--group-by", "group_by", multiple=True, metavar="COL",

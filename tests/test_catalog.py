@@ -288,3 +288,16 @@ def test_the_reported_loinc_is_a_listed_code_of_the_canonical_units_property(ana
 
 def test_analytes_without_a_reported_loinc_are_the_ones_no_listed_code_fits():
     assert [a for a in analytes() if not analytes()[a].reported_loinc] == ["globulin", "ascites_ldh"]
+
+@pytest.mark.parametrize(
+    ("name", "analyte"),
+    [("Alanine Aminotransferase (ALT)", "alt"), ("Lactate Dehydrogenase (LD)", "ldh"),
+     ("Lactic dehydrogenase (LD)", "ldh"), ("Aspartate aminotransferase (AST/SGOT)", "ast"),
+     ("Gamma Glutamyltransferase [GGT]", "ggt"), ("Bilirubin, Total (TBIL)", "bilirubin"),
+     # the name and the abbreviation disagree, or the name makes it another quantity or specimen
+     ("Alanine Aminotransferase (AST)", None), ("Urine LD (LD)", None), ("Direct bilirubin (BILI)", None),
+     ("Bilirubin (direct)", None), ("ALT (U/L)", None), ("Ratio (ALT/AST)", None)],
+)
+def test_a_name_with_its_abbreviation_in_brackets(name, analyte):
+    found = find_analyte(name)
+    assert (found.id if found else None) == analyte

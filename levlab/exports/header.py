@@ -9,49 +9,32 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from levlab.catalog import Analyte, analytes, find_analyte, normalise_name
+from levlab.data import load_toml
 from levlab.errors import LevlabError, UsageError, shown
+from levlab.exports.roles import exact_role, role_by_words, vocabulary
 from levlab.units import lookup_unit, unit_for_analyte
 from levlab.units import units as units_by_key
 from levlab.values import parse_range
 
-#: roles a column can play, with the header names (EN / NL / DE) that give it; matched folded
-ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "patient": ("patient", "patient id", "patientid", "patient nr", "patientnummer", "patient number", "patnr",
-                "pat nr", "pat id", "pid", "mrn", "subject", "subject id", "client id", "ptid", "record id"),
-    "sample": ("sample", "sample id", "sample nr", "sample number", "specimen", "specimen id", "monster",
-               "monster id", "monsternummer", "monsternr", "order", "order id", "ordernr", "ordernummer",
-               "labnr", "labnummer", "lab number", "aanvraag", "aanvraagnummer", "accession", "accession number",
-               "barcode", "probe", "probennummer"),
-    "date": ("date", "datetime", "date time", "sample date", "sample datetime", "sampling date", "collection date",
-             "collection datetime", "collection time", "collected", "collected at", "specimen date", "draw date",
-             "datum", "afnamedatum", "afnamedatum tijd", "afname datum", "afnamemoment", "afname", "datum afname",
-             "datum tijd", "abnahmedatum", "entnahmedatum"),
-    "test": ("test", "test name", "testnaam", "test description", "test omschrijving", "analyte", "analysis",
-             "bepaling", "bepaling naam", "bepalingsnaam", "bepaling omschrijving", "omschrijving", "parameter",
-             "component", "observation", "lab test", "onderzoek", "analyse", "untersuchung"),
-    "code": ("code", "test code", "testcode", "loinc", "loinc code", "bepalingcode", "bepalingscode",
-             "observation code", "component code"),
-    "value": ("result", "results", "value", "uitslag", "waarde", "resultaat", "uitslag waarde", "result value",
-              "numeric result", "observation value", "wert", "ergebnis", "befund"),
-    "unit": ("unit", "units", "eenheid", "eenheden", "einheit", "uom", "unit of measure", "result unit",
-             "result units"),
-    "range": ("reference range", "ref range", "reference", "range", "normal range", "reference interval",
-              "referentiewaarde", "referentiewaarden", "referentie", "referentiegebied", "normaalwaarde",
-              "normaalwaarden", "refwaarde", "ref", "norm", "normal", "referenzbereich", "referenzwert",
-              "normalwert", "normalwerte", "normbereich"),
-    "sex": ("sex", "gender", "geslacht", "sexe", "geschlecht"),
-    "age": ("age", "leeftijd", "alter", "age years", "leeftijd jaren", "age at sample", "age at collection"),
-    "flag": ("flag", "lab flag", "abnormal flag", "vlag", "afwijkend", "afwijking", "markering", "interpretation"),
-}
-#: roles that --col may set
-COL_ROLES = ("patient", "sex", "age", "sample", "date", "test", "value", "unit", "range")
-_ROLE_INDEX = {normalise_name(name): role for role, names in ROLE_NAMES.items() for name in names}
-_SUFFIXES = sorted(
-    ((normalise_name(name), role) for role in ("range", "unit") for name in ROLE_NAMES[role]),
-    key=lambda item: -len(item[0]),
-)
+#: roles --col may set (`time`: a time-of-day column beside the sample date; `birth`: the patient's
+#: birth date, for the age at the sample; `specimen`: what was sampled)
+COL_ROLES = ("patient", "sex", "age", "birth", "sample", "date", "time", "test", "value", "unit", "range", "specimen")
+
+
+@cache
+def _suffixes() -> tuple[tuple[str, str], ...]:
+    """Folded unit and range names that follow (or precede) an analyte's name in a companion column."""
+    vocab = vocabulary()
+    names = [(normalise_name(word), role.role) for role in vocab.roles if role.role in ("range", "unit")
+             for word in role.words]
+    for name in load_toml("header_roles.toml")["companions"]["names"]:
+        names.append((normalise_name(name), "unit" if "unit" in name else "range"))
+    return tuple(sorted(names, key=lambda item: -len(item[0])))
+
+
 HEADER_CELL = 256  # characters: a longer header cell names no analyte, role or unit; it is only passed through
 _SEPARATORS = re.compile(r"[\s_,]+")
 
@@ -227,7 +210,7 @@ def companion_of(text: str) -> tuple[str, Analyte] | None:
     if len(text) > HEADER_CELL:
         return None
     folded = normalise_name(text)
-    for suffix, role in _SUFFIXES:
+    for suffix, role in _suffixes():
         if folded != suffix and folded.endswith(suffix):
             analyte = find_analyte(folded[: -len(suffix)])
             if analyte is not None:
@@ -240,5 +223,11 @@ def companion_of(text: str) -> tuple[str, Analyte] | None:
 
 
 def role_of(text: str) -> str | None:
-    """The role a column's header names (`Uitslag` -> value), compared folded; None for no role."""
-    return _ROLE_INDEX.get(normalise_name(text)) if len(text) <= HEADER_CELL else None
+    """The role a column's header names, from its words (`Uitslag` -> value, `Afnamedatum` -> date,
+    `Patiëntnummer` -> patient; levlab.exports.roles), or None. A header naming an analyte has no role."""
+    if len(text) > HEADER_CELL:
+        return None
+    role = exact_role(text) or role_by_words(text)
+    if role is not None and find_analyte(text) is not None:
+        return None
+    return role

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from levlab.catalog import Analyte, near_miss
+from levlab.catalog import Analyte, near_miss, normalise_name
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
@@ -35,6 +35,7 @@ from levlab.exports.header import (
     shown_list,
     split_header,
 )
+from levlab.exports.roles import date_only, sample_time_rank, time_of_day_only
 from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
 
@@ -72,6 +73,8 @@ class Layout:
     columns: list[AnalyteColumn] = field(default_factory=list)  # wide only
     group: list[int] = field(default_factory=list)  # long: the columns whose values make the panel key
     key_columns: list[int] = field(default_factory=list)  # what a panel's "key" shows
+    grouped_by_option: bool = False  # long: --group-by names the panel key
+    value_maps: list[MapOption] = field(default_factory=list)  # long: --map / --codes of test names and codes
     lone_without: int | None = None  # long: the patient column whose blank cell makes a row a panel of its own
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -92,18 +95,23 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
         doubles = [name for name, count in seen.items() if count > 1]
         raise UsageError(f"the header repeats {shown_list(doubles)}: every column needs its own name "
                          "(if a title stands above the header, skip it with --skip-lines N)")
-    taken, roles, map_at = _columns_named_by_options(header, stripped, options)
+    taken, roles, map_at, value_maps = _columns_named_by_options(header, stripped, options)
+    dates: list[int] = []  # the columns whose words say a date or time, in header order
     for index, text in enumerate(stripped):
         if index in taken or index in map_at:
             continue
         role = role_of(text)
-        if role is not None and role not in roles:
+        if role == "date":
+            dates.append(index)
+        elif role is not None and role not in roles:
             roles[role] = index
             taken[index] = role
+    _sample_time(stripped, dates, roles, taken)
     kind = options.layout
     if kind is None:
         kind = "long" if ("test" in roles or "code" in roles) and "value" in roles and not map_at else "wide"
     layout = Layout(kind, header, roles, configured_units=options.configured_units)
+    _settle_value_maps(layout, stripped, value_maps, map_at, taken)
     if kind == "long":
         _detect_long(layout, stripped, taken, options, map_at)
     else:
@@ -111,10 +119,51 @@ def detect_layout(header: Sequence[str], options: CsvOptions, decimal: str) -> L
     return layout
 
 
+def _sample_time(stripped: list[str], dates: list[int], roles: dict[str, int], taken: dict[int, str]) -> None:
+    """The sample time among the date columns: the surest (a collection word beats a plain date,
+    which beats the date of another event; then the first), with a time-of-day column beside a
+    date column (`Afnamedatum` + `Afnametijd`) as its time."""
+    free = [index for index in dates if index not in taken]
+    if "date" not in roles and free:
+        best = max(free, key=lambda index: (sample_time_rank(stripped[index]), -index))
+        if time_of_day_only(stripped[best]):  # a time column: is there a date column to go with it?
+            days = [index for index in free if date_only(stripped[index])]
+            if days:
+                best = max(days, key=lambda index: (sample_time_rank(stripped[index]), -index))
+        roles["date"] = best
+        taken[best] = "date"
+    if "time" not in roles and "date" in roles and date_only(stripped[roles["date"]]):
+        times = [index for index in free if index not in taken and time_of_day_only(stripped[index])]
+        if times:
+            best = max(times, key=lambda index: (sample_time_rank(stripped[index]), -index))
+            roles["time"] = best
+            taken[best] = "time"
+
+
+def _settle_value_maps(layout: Layout, stripped: list[str], value_maps: list[tuple[MapOption, UsageError | None]],
+                       map_at: dict[int, MapOption], taken: dict[int, str]) -> None:
+    """--map options that name no column and --codes lines: in a long file they map the values of the
+    test or code column (`--map 50861=alt`); in a wide file a --map that names no column is the usage
+    error it always was, and a --codes line maps the column it names (the others are unused)."""
+    if layout.kind == "long":
+        layout.value_maps = [option for option, _ in value_maps]
+        return
+    for option, error in value_maps:
+        if error is not None:
+            raise error
+        index = next((i for i, text in enumerate(stripped) if text == option.header or
+                      (normalise_name(text) == normalise_name(option.header) and normalise_name(text))), None)
+        if index is not None and index not in taken and index not in map_at:
+            map_at[index] = option
+
+
 def _columns_named_by_options(header: list[str], stripped: list[str], options: CsvOptions
-                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption]]:
-    """The columns --col and --map name: (index -> role, role -> index, index -> --map). A column
-    plays one role and takes one --map; a role is given once: anything else is a usage error."""
+                              ) -> tuple[dict[int, str], dict[str, int], dict[int, MapOption],
+                                         list[tuple[MapOption, UsageError | None]]]:
+    """The columns --col and --map name: (index -> role, role -> index, index -> --map), and the
+    --map options that name no column (with the error that would be) and --codes lines (None), for
+    the values of a long file's test column. A column plays one role and takes one --map; a role is
+    given once: anything else is a usage error."""
     taken: dict[int, str] = {}
     roles: dict[str, int] = {}
     col_text: dict[str, str] = {}  # role -> the --col that gave it
@@ -130,15 +179,25 @@ def _columns_named_by_options(header: list[str], stripped: list[str], options: C
         taken[index] = role
         col_text[role] = text
     map_at: dict[int, MapOption] = {}
+    value_maps: list[tuple[MapOption, UsageError | None]] = []
     for option in (parse_map(text) for text in options.maps):
-        index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        try:
+            index = find_header(header, option.header, f"--map {cut_option(option.text)}")
+        except UsageError as error:  # no such column: a test name or code of a long file?
+            value_maps.append((option, error))
+            continue
         if index in taken:
             raise UsageError(f"--map {cut_option(option.text)}: column {shown(stripped[index])} is already the {taken[index]} column")
         if index in map_at:
             raise UsageError(f"--map {cut_option(map_at[index].text)} and --map {cut_option(option.text)} both map column "
                              f"{shown(stripped[index])}: give one")
         map_at[index] = option
-    return taken, roles, map_at
+    for text in options.codes:
+        try:
+            value_maps.append((parse_map(text), None))
+        except UsageError as error:
+            raise UsageError(f"--codes: {error}") from None
+    return taken, roles, map_at, value_maps
 
 
 def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
@@ -161,12 +220,14 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if options.group_by:
         layout.group = [find_header(layout.header, name, f"--group-by {cut_option(name)}") for name in options.group_by]
         how = "--group-by"
+        layout.grouped_by_option = True
     else:
         layout.group = [roles[role] for role in ("patient", "sample") if role in roles]
-        if "sample" not in roles and "date" in roles:
-            layout.group.append(roles["date"])
+        if "sample" not in roles:  # the sample is the patient's sample time (a date and a time column together)
+            layout.group.extend(roles[role] for role in ("date", "time") if role in roles)
         how = "patient and sample"
-    layout.key_columns = list(layout.group) + ([roles["date"]] if "date" in roles and roles["date"] not in layout.group else [])
+    layout.key_columns = list(layout.group) + [roles[role] for role in ("date", "time")
+                                               if role in roles and roles[role] not in layout.group]
     if layout.group:
         names = " + ".join(repr(stripped[i]) for i in layout.group)
         layout.notes.append(
@@ -217,7 +278,7 @@ def _detect_wide(layout: Layout, stripped: list[str], taken: dict[int, str], opt
         )
     _check_units(columns, options.configured_units)
     layout.columns = [columns[index] for index in sorted(columns)]
-    layout.key_columns = [roles[role] for role in ("patient", "sample", "date") if role in roles]
+    layout.key_columns = [roles[role] for role in ("patient", "sample", "date", "time") if role in roles]
     layout.ignored = [stripped[i] for i in range(len(stripped)) if i not in used and i not in taken]
     if options.group_by:
         layout.notes.append("--group-by is ignored in a wide file: each row is a panel")
@@ -337,7 +398,7 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
         lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
     for role, index in layout.roles.items():
-        lines.append(f"  {shown(layout.header[index].strip())} -> {role}")
+        lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
     for column in layout.columns:
         if column.unit_source == "assumed":
             unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
@@ -353,6 +414,16 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
         elif column.range_index is not None:
             lab = f"; lab range from column {shown(layout.header[column.range_index].strip())} replaces the defaults"
         lines.append(f"  {shown(column.header)} -> {column.analyte.id}, {unit}{lab}")
+    if layout.value_maps:
+        shown_maps = ", ".join(f"{shown(o.header)} -> {o.analyte.id if o.analyte else 'ignore'}{':' + o.unit if o.unit else ''}"
+                               for o in layout.value_maps[:10])
+        more = f", ... ({len(layout.value_maps) - 10} more)" if len(layout.value_maps) > 10 else ""
+        lines.append(f"  test names and codes mapped (--map, --codes): {shown_maps}{more}")
+    if "specimen" in layout.roles:
+        lines.append(f"  specimens from {shown(layout.header[layout.roles['specimen']].strip())}: " + (
+            "serum or plasma results make the panel; ascitic LDH is ascites_ldh; other specimens pass through, said on "
+            "their rows" if layout.kind == "long" else
+            "rows of serum or plasma (or blank) are interpreted; rows of other specimens pass through, said on the row"))
     if layout.kind == "long" and "range" in layout.roles:
         lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
     if layout.ignored:
@@ -363,6 +434,27 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
         present = {column.analyte.id for column in layout.columns}
         lines.extend(f"  no {short_name(a)} column: normal-panel can never be met" for a in normal_panel_ids() if a not in present)
     return lines
+
+
+def _role_detail(layout: Layout, role: str) -> str:
+    """What the report adds after a role: how the sample time and the age are made."""
+    roles = layout.roles
+
+    def name(of: str) -> str:
+        return shown(layout.header[roles[of]].strip())
+
+    if role == "date":
+        return " (the sample time" + (f", with the time from {name('time')})" if "time" in roles else ")")
+    if role == "time":
+        return f" (the time of day of the sample, with the date from {name('date')})" if "date" in roles else ""
+    if role == "birth":
+        if "age" in roles:
+            return f" (the age column {name('age')} is used)"
+        if "date" not in roles:
+            return " (no sample date column, so no age is derived from it)"
+        return (f": the age at the sample, in completed years, from it and {name('date')}; "
+                "a birth date after the sample date is a row error")
+    return ""
 
 
 def _near_misses(ignored: Sequence[str], limit: int = 20) -> list[str]:

@@ -12,19 +12,24 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from levlab.catalog import Analyte, analytes, find_analyte
+from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
 from levlab.exports import memo
+from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.followup import NOT_FOLLOWED, Link, ctcae_text, row_fields, serial_rule_ids
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
+from levlab.exports.names import UNKNOWN, NamedAnalyte, NameReader, row_unit
+from levlab.exports.panel_checks import DateSpread, MissingSample, withheld
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
+from levlab.exports.specimens import Passed, place
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -106,6 +111,10 @@ class LongPanels:
         self.layout, self.judge, self.header, self.summary = run.layout, run.judge, run.header, run.summary
         self._book = RuleBook(list(analytes()), self.judge.new_cache)
         self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
+        self._names = NameReader(self.layout.value_maps)  # test names and codes, with --map / --codes value maps
+        self._doubles: list[tuple[int, int]] = []  # a panel's rows that gave one analyte different results
+        self._spread = DateSpread(self.layout)  # date-like columns that must not differ within a panel
+        self._signal = MissingSample(self.layout)  # what such rows say when no column tells samples apart
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
             self._empty_follow_up = sink.fragment([""] * len(FOLLOW_UP_FIELDS))
@@ -168,15 +177,18 @@ class LongPanels:
                     sink.chunk(out.rows, out.originals, out.columns)
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
-        """Each row's (analyte or None when it is not one levlab knows, Reading or NOT_MEASURED or
-        None), cached per (test name, code, value, unit, range) texts."""
-        roles, judge = self.layout.roles, self.judge
+        """Each row's (analyte or None when it is not one levlab takes, Reading or NOT_MEASURED or
+        None or a specimen's Passed), cached per (test name, code, value, unit, range, specimen) texts."""
+        roles = self.layout.roles
         test_at, value_at = roles["test"], roles["value"]
         code_at, unit_at, range_at = roles.get("code"), roles.get("unit"), roles.get("range")
-        fields = fields_by_column(rows, {i for i in (test_at, code_at, value_at, unit_at, range_at) if i is not None})
+        specimen_at = roles.get("specimen")
+        fields = fields_by_column(rows, {i for i in (test_at, code_at, value_at, unit_at, range_at, specimen_at)
+                                         if i is not None})
         keys = list(zip(fields[test_at], fields[code_at] if code_at is not None else itertools.repeat(""),
                         fields[value_at], fields[unit_at] if unit_at is not None else itertools.repeat(None),
-                        fields[range_at] if range_at is not None else itertools.repeat(None), strict=False))
+                        fields[range_at] if range_at is not None else itertools.repeat(None),
+                        fields[specimen_at] if specimen_at is not None else itertools.repeat(None), strict=False))
         cache = self._cells
         found = list(map(cache.get, keys))
         if None in found:
@@ -187,14 +199,29 @@ class LongPanels:
                     key = keys[index]
                     cell = cache.get(key)
                     if cell is None:
-                        name, code, value, unit, lab_range = key
-                        analyte = self._analyte_of(name, code)
-                        reading = None if analyte is None else judge.reading(analyte, value, unit, lab_range, range_source)
-                        cell = (analyte, reading)
+                        cell = self._cell(key, range_source)
                         if not any(part is not None and len(part) > LONG_CELL for part in key):
                             cache[key] = cell
                     found[index] = cell
         return found
+
+    def _cell(self, key: tuple[Any, ...], range_source: str) -> tuple[Analyte | None, Any]:
+        """One row's (analyte, Reading | NOT_MEASURED) from its test name or code, value, unit, range and
+        specimen texts; (None, Passed) for a result its specimen keeps out of the panel (exports.specimens);
+        (None, None) for a test levlab does not take."""
+        name, code, value, unit, lab_range, specimen = key
+        test = self._analyte_of(name, code)
+        analyte = test.analyte
+        if analyte is not None and specimen is not None:
+            analyte, passed = place(analyte, specimen, self.judge.na)
+            if passed is not None:
+                return None, passed
+        if analyte is None:
+            return None, None
+        unit, problem = row_unit(test, unit, self.judge.na)  # a unit in the test name (`ALT (U/L)`) or its map
+        if problem is not None and value.strip().casefold() not in self.judge.na:
+            return analyte, Reading(analyte, None, problem)
+        return analyte, self.judge.reading(analyte, value, unit, lab_range, range_source)
 
     def _panel(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
                first: int, sink: Sink, out: LongChunkOutput) -> None:
@@ -204,9 +231,16 @@ class LongPanels:
         value_header = header[layout.roles["value"]].strip()
         errors: dict[int, list[RowError]] = {}
         entry = self._panel_patient(rows, first, errors)
+        self._doubles.clear()
         judged = self._judged(cells, first, entry, errors, value_header)
+        if self._doubles and self._signal.wanted:
+            self._signal.note(rows, self._doubles, self.summary)
         if "flag" in layout.roles:
             self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
+        notes = self._passed(cells, first, errors) if "specimen" in layout.roles else {}
+        spread = self._spread.check(rows, first) if self._spread.columns else None  # rows of several dates?
+        if spread is not None:
+            errors.setdefault(spread.row - first, []).append(spread)
         self.run.record_errors(first, rows, errors)
         for offset in sorted(errors):
             self.run.row_errors(first + offset, errors[offset])
@@ -216,14 +250,32 @@ class LongPanels:
         follow_up = self.run.follow_up
         link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], tuple(judged.values()))
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
-            self._rows_out(rows, originals, cells, judged, errors, sink, out, link)
+            self._rows_out(rows, originals, cells, judged, errors, sink, out, link, notes,
+                           withhold_met=spread is not None)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient, link.previous, link.baseline)
             panel = panel_for(evaluation, entry.patient)
+            if spread is not None:
+                panel = withheld(panel, spread.message)
+            if notes:
+                panel = replace(panel, notes=(*panel.notes, *(f"row {first + offset}: {note}" for offset, note in notes.items())))
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
             sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat,
                                 [link.warning] if link.warning else [], None if follow_up is None else link.json()))
+
+    def _passed(self, cells: list[tuple[Analyte | None, Any]], first: int, errors: dict[int, list[RowError]]) -> dict[int, str]:
+        """The rows whose specimen kept their result out of the panel (exports.specimens): an unknown
+        specimen word is a row error; a known other specimen is a note on its row (returned by offset)."""
+        column = self.layout.header[self.layout.roles["specimen"]].strip()
+        notes: dict[int, str] = {}
+        for offset, (analyte, reading) in enumerate(cells):
+            if analyte is None and isinstance(reading, Passed):
+                if reading.error:
+                    errors.setdefault(offset, []).append(RowError(first + offset, column, reading.message))
+                else:
+                    notes[offset] = f"{column}: {reading.message}"
+        return notes
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
@@ -265,6 +317,7 @@ class LongPanels:
                 message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
+                self._doubles.append((earlier, offset))
                 errors.setdefault(offset, []).append(RowError(first + offset, value_header, message))
         judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
@@ -276,10 +329,12 @@ class LongPanels:
 
     def _rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
                   judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput,
-                  link: Link) -> None:
+                  link: Link, notes: dict[int, str], *, withhold_met: bool = False) -> None:
         """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
         per-result fields made once per judged result (afresh only where an abnormal baseline
-        changes the CTCAE grade); the follow-up fields when the run follows patients."""
+        changes the CTCAE grade); the follow-up fields when the run follows patients. `notes` (a
+        specimen kept out) join the row's levlab_error text without counting as errors;
+        `withhold_met`: a suspect panel is never met."""
         judge = self.judge
         book = self._book
         follow_up = self.run.follow_up
@@ -287,7 +342,11 @@ class LongPanels:
         serial = () if not previous or follow_up is None else serial_rule_ids(
             follow_up, {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}, previous)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial)
+        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial, withhold_met=withhold_met)
+        if notes:
+            errors = {offset: list(errors.get(offset, [])) for offset in {*errors, *notes}}
+            for offset, note in notes.items():
+                errors[offset].append(RowError(0, "", note))  # only its text is written
         ids, fields = [], []
         warnings: list[str] | None = None
         if judge.warned or link.warning:  # the rows' own warnings, and the panel's
@@ -323,13 +382,14 @@ class LongPanels:
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
                 if errors else None, warnings, follow_texts)
 
-    def _analyte_of(self, name: str, code: str) -> Analyte | None:
+    def _analyte_of(self, name: str, code: str) -> NamedAnalyte:
+        """A test name or code read (exports.names: value maps, then the name-and-unit reader), cached."""
         names = self.judge.names
         key = (name, code)
         if key in names:
             return names[key]
         self.judge.grow()
-        found = find_analyte(name) or (find_analyte(code) if code.strip() else None)
+        found = self._names.read(name, code) if len(name) <= LONG_CELL else UNKNOWN
         if len(name) + len(code) <= LONG_CELL:
             names[key] = found
         return found
@@ -357,6 +417,12 @@ class LongPanels:
                     errors.setdefault(offset, []).append(RowError(
                         first + offset, header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
                         "earlier in this panel; the first is used"))
+        birth_at = roles.get("birth")
+        if birth_at is not None and not texts["age"]:  # the age at the sample from the birth date (exports.ages)
+            date_at = roles.get("date")
+            texts["age"], problem = age_at_sample(rows[0][birth_at], rows[0][date_at] if date_at is not None else "")
+            if problem:
+                errors.setdefault(0, []).append(RowError(first, header[birth_at], problem))
         entry = self.judge.patient(texts["sex"], texts["age"])
         if entry.errors:
             for role, message in entry.errors:

@@ -180,14 +180,16 @@ class RuleBook:
         return bool(decide(free.rule, self._results(judged)))
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink,
-                   serial: tuple[str, ...] = ()) -> str:
+                   serial: tuple[str, ...] = (), *, withhold_met: bool = False) -> str:
         """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text;
-        `serial`: the serial rules met against the patient's previous sample (exports.followup)."""
+        `serial`: the serial rules met against the patient's previous sample (exports.followup);
+        `withhold_met`: the panel is suspect (exports.panel_checks.DateSpread), so `met` becomes `incomplete`."""
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
         fired = tuple(free.rule.id for free in self.free if self._holds(free, judged)) + serial
-        return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
+        status = "incomplete" if withhold_met and decision.status == "met" else decision.status
+        return self._text(decision.keyed, fired, status, sink) if fired or status != decision.status else decision.text
 
     def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
         """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given

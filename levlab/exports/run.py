@@ -45,6 +45,11 @@ class Summary:
     seen: set[str] = field(default_factory=set)  # long: analytes met
     implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
     stopped_at: int | None = None  # --strict: the row that stopped the run
+    #: long, without a sample id or time: panels holding one analyte twice with different results,
+    #: and the passed-through columns that told those rows apart (exports.panel_checks.MissingSample)
+    doubled_panels: int = 0
+    telling_apart: dict[str, int] = field(default_factory=dict)
+    missing_sample_line: str = ""
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
@@ -136,6 +141,8 @@ class ExportRun:
                 f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
                 "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
             )
+        if self.summary.missing_sample_line:
+            lines.append(self.summary.missing_sample_line)
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")

@@ -24,7 +24,8 @@ class CsvOptions:
     decimal: str | None = None
     na: tuple[str, ...] = ()
     cols: tuple[str, ...] = ()  # ROLE=HEADER
-    maps: tuple[str, ...] = ()  # HEADER=ANALYTE[:UNIT]
+    maps: tuple[str, ...] = ()  # HEADER=ANALYTE[:UNIT] (long: a test name or code naming no column, too)
+    codes: tuple[str, ...] = ()  # CODE=ANALYTE[:UNIT] lines of --codes FILE (exports.names.read_codes)
     ranges: tuple[str, ...] = ()  # HEADER=RANGE
     group_by: tuple[str, ...] = ()
     strict: bool = False

@@ -79,6 +79,7 @@ class SampleSink(Sink):
             raise UsageError("--patient: the file has no patient column (--one-patient takes the whole file)")
         self.patient_name = header[roles["patient"]] if "patient" in roles else None
         self.date_name = header[roles["date"]]
+        self.time_name = header[roles["time"]] if "time" in roles else None  # a time column beside the date
         self.wanted = patients
         self.samples: list[Sample] = []
         self.rows_without_patient = 0  # data rows whose patient id is blank
@@ -100,6 +101,8 @@ class SampleSink(Sink):
             self.without_analytes += 1  # nothing of levlab's to follow: no empty column in the view
             return
         date_text = key.get(self.date_name, "").strip()
+        if self.time_name and key.get(self.time_name, "").strip() and date_text:
+            date_text = f"{date_text} {key[self.time_name].strip()}"
         label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
         when = self.parse_datetime(date_text)
         if when is not None and not plausible_sample_date(when):

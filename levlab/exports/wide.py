@@ -12,14 +12,18 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from levlab.errors import shown
+from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink
+from levlab.exports.specimens import specimen_kind
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -45,7 +49,15 @@ class WidePanels:
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
-        self.needed.update(i for i in (self.sex_at, self.age_at) if i is not None)
+        # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
+        self.birth_at = layout.roles.get("birth") if self.age_at is None else None
+        self.date_at = layout.roles.get("date")
+        self.birth_errors: dict[int, str] = {}  # a chunk's rows whose birth date is wrong
+        # a specimen column: a row of another specimen than serum or plasma is not interpreted (exports.specimens)
+        self.specimen_at = layout.roles.get("specimen")
+        self.specimen_notes: dict[int, str] = {}  # a chunk's rows of a known other specimen
+        self.specimen_errors: dict[int, str] = {}  # ... and of a specimen word levlab does not know
+        self.needed.update(i for i in (self.sex_at, self.age_at, self.birth_at, self.date_at) if i is not None)
 
     def write(self, chunks: Iterable[RecordChunk]) -> None:
         """Every row of every chunk, as a panel, into the sink."""
@@ -56,8 +68,13 @@ class WidePanels:
         """One chunk's rows judged column by column, their errors counted, their output written."""
         sink, book = self.sink, self.book
         count = len(rows)
+        outputs = rows  # as written back; `rows` below: as judged (a row of another specimen with its results blanked)
+        if self.specimen_at is not None:
+            rows = self._specimen_rows(rows)
         fields = fields_by_column(rows, self.needed)  # column by column (rows are at least `width` long)
         entries = self._row_patients(fields, count, self.sex_at, self.age_at)
+        if self.birth_at is not None:
+            entries = self._ages_from_birth(fields, count, entries)
         # per column, the context tokens of the chunk's (few) distinct patients
         in_chunk = [set(tokens) for tokens in zip(*map(_COLUMNS, set(entries)), strict=True)]
         contexts = list(zip(*map(_COLUMNS, entries), strict=True))  # per column, each row's context token
@@ -65,10 +82,13 @@ class WidePanels:
                                                               rows, entries, book, sink, self.absent_cell), strict=True))
                    for (position, column, cache), tokens in zip(self.plan, contexts, strict=True)]
         texts, decisions = book.panel_texts(columns, count, sink)
+        rows = outputs
         errors = self._errors(first, rows, columns, decisions, entries, self.header)
         error_texts = [""] * count
         for row, row_errors in errors.items():
             error_texts[row] = sink.fragment([error_text(row_errors)])
+        for row, note in self.specimen_notes.items():  # said on the row, not counted as an error
+            error_texts[row] = sink.fragment([error_text([*errors.get(row, []), RowError(0, "", note)])])
         warning_texts = self._warning_texts(columns, count, sink) if sink.wants_rows else []
         done = count
         try:
@@ -114,7 +134,10 @@ class WidePanels:
                 key = tuple(cell for cell in cells if cell is not absent)
                 evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
                 shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
-                sink.panel(PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, [])))
+                panel = panel_for(evaluation, entry.patient)
+                if row in self.specimen_notes:
+                    panel = replace(panel, notes=(*panel.notes, self.specimen_notes[row]))
+                sink.panel(PanelOut([first + row], shown_key, panel, errors.get(row, [])))
 
     def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
                       tokens: tuple[int, ...], in_chunk: set[int], rows: list[list[str]],
@@ -172,6 +195,51 @@ class WidePanels:
                         self._column_contexts(entry)
         return entries
 
+    def _specimen_rows(self, rows: list[list[str]]) -> list[list[str]]:
+        """The chunk's rows as judged: a row whose specimen is not serum or plasma (or blank) with its
+        analyte cells blanked, said on the row (a note; an error for a word levlab does not know)."""
+        self.specimen_notes, self.specimen_errors = {}, {}
+        at, na = self.specimen_at, self.judge.na
+        judged = rows
+        for row, fields in enumerate(rows):
+            text = fields[at].strip() if at is not None and at < len(fields) else ""
+            if text.casefold() in na or specimen_kind(text) == "serum":
+                continue
+            if judged is rows:
+                judged = list(rows)
+            blanked = list(fields)
+            for column in self.layout.columns:
+                blanked[column.index] = ""
+            judged[row] = blanked
+            name = self.layout.header[at].strip()  # type: ignore[index]
+            if specimen_kind(text) is None:
+                self.specimen_errors[row] = (f"specimen {shown(text)} is not known as serum or plasma, so this row's "
+                                             "results are not interpreted (the words are in levlab/data/specimens.toml)")
+            else:
+                self.specimen_notes[row] = (f"{name}: specimen {shown(text)}: not serum or plasma; this row's results "
+                                            "are passed through, not interpreted")
+        return judged
+
+    def _ages_from_birth(self, fields: list[tuple[str, ...]], count: int, entries: list[PatientEntry]) -> list[PatientEntry]:
+        """Each row's patient with the age at the sample from its birth date; wrong birth dates kept for `_errors`."""
+        self.birth_errors = {}
+        births = fields[self.birth_at]  # type: ignore[index]
+        dates = fields[self.date_at] if self.date_at is not None else itertools.repeat("")
+        sexes = fields[self.sex_at] if self.sex_at is not None else itertools.repeat("")
+        out = []
+        for row, (birth, date, sex) in enumerate(zip(births, dates, sexes, strict=False)):
+            if not birth.strip():
+                out.append(entries[row])
+                continue
+            age, problem = age_at_sample(birth, date)
+            if problem:
+                self.birth_errors[row] = problem
+            entry = self.judge.patient(sex, age)
+            if entry.columns is None:
+                self._column_contexts(entry)
+            out.append(entry)
+        return out
+
     def _ready(self, position: int, cell: Judged, book: RuleBook, sink: Sink) -> Judged:
         """A judged cell with its signature and (for CSV) its text made."""
         if cell.signature is None:
@@ -195,6 +263,10 @@ class WidePanels:
             for row, entry in enumerate(entries):
                 for role, message in entry.errors:
                     errors.setdefault(row, []).append(RowError(first + row, header[roles[role]], message))
+        for row, problem in self.birth_errors.items():
+            errors.setdefault(row, []).append(RowError(first + row, header[self.layout.roles["birth"]], problem))
+        for row, problem in self.specimen_errors.items():
+            errors.setdefault(row, []).append(RowError(first + row, header[self.layout.roles["specimen"]], problem))
         self.run.record_errors(first, rows, errors)
         return errors
 
