@@ -336,7 +336,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         raise UsageError(f"cannot write -o {output}: {problem}")
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
         opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
-        run = exports.ExportRun(opened.records, options)
+        run = exports.ExportRun(opened.records, options, _reread(file, options, encoding))
         for line in run.report:
             click.echo(line, err=True)
         if dry_run:
@@ -417,7 +417,8 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
-        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options)
+        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options,
+                                _reread(file, options, encoding))
         for line in trend_lines(run.report):
             click.echo(line, err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
@@ -449,6 +450,30 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
     return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
                               cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
                               table=_interval_table(ranges_file), skip_lines=skip_lines, sheet=sheet)
+
+
+def _reread(file: str, options: Any, encoding: str) -> Any:
+    """How to read a regular file again (a long export's samples are then grouped wherever their rows
+    are: levlab.exports.grouping); None for stdin, a pipe or a device, which are read once."""
+    import stat
+
+    if file == "-":
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(file).st_mode):
+            return None
+    except OSError:
+        return None
+
+    @contextlib.contextmanager
+    def again() -> Iterator[Any]:
+        from levlab import exports
+        from levlab.outfile import open_input
+
+        with _closing_input(open_input(file)) as binary:
+            yield exports.open_records(binary, options, encoding, None, _input_name(file)).records
+
+    return again
 
 
 def _input_name(file: str) -> str:

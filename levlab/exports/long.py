@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
-from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
@@ -24,6 +24,7 @@ from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, R
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
+from levlab.model import NormalPanel
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -70,6 +71,15 @@ def _result_of(reading: Reading) -> tuple[Any, ...]:
     return (float(f"{m.value:.4g}"), m.comparator, m.lab_interval)
 
 
+@dataclass(slots=True)
+class Decided:
+    """A panel decided from all its rows: what its rows' output needs, kept while its rows are written."""
+
+    judged: dict[str, Judged]
+    errors: dict[int, list[RowError]]  # data-row number -> its errors
+    withheld: bool  # a `met` is said as `incomplete` (its sample is split over a stream)
+
+
 class LongChunkOutput:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -102,27 +112,42 @@ class LongPanels:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
-    def write(self, chunks: Iterable[RecordChunk]) -> None:
-        """Runs of rows with the same key are panels. Rows come a chunk at a time; each row's
-        analyte and reading are looked up column by column, and the run still open at the end
-        of a chunk goes on into the next."""
-        sink, group = self.sink, self.layout.group
+    def keys_function(self, implausible: list[str]) -> Callable[[int, list[list[str]]], list[Any]]:
+        """(first row number, rows) -> each row's panel key: the `--group-by` or patient and sample
+        columns, the date part read as a date; a row without a patient id its own key. Dates before
+        1900 or after today are added to `implausible`."""
+        group = self.layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
         date_at = self.layout.roles.get("date")
         if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
-            key_of = _with_parsed_date(key_of, group.index(date_at), len(group), self.summary.implausible_dates)
-        closed: set[Any] = set()
+            key_of = _with_parsed_date(key_of, group.index(date_at), len(group), implausible)
+        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
+
+        def keys(first: int, rows: list[list[str]]) -> list[Any]:
+            found = list(map(key_of, rows))
+            if lone_at is not None:
+                found = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
+                         for index, (row, key) in enumerate(zip(rows, found, strict=True))]
+            return found
+
+        return keys
+
+    def write(self, chunks: Iterable[RecordChunk]) -> None:
+        """Runs of rows with the same key go to the grouping (`levlab.exports.grouping`), which makes
+        them panels. Rows come a chunk at a time; each row's analyte and reading are looked up column
+        by column, and the run still open at the end of a chunk goes on into the next."""
+        from levlab.exports.grouping import grouping_for
+
+        sink = self.sink
+        keys_of = self.keys_function(self.summary.implausible_dates)
+        grouping = grouping_for(self, self.keys_function)
         open_key: Any = None
         open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells
         open_originals: list[str | None] = []
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
-        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
         for first, rows, originals in chunks:
-            keys = list(map(key_of, rows))
-            if lone_at is not None:
-                keys = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
-                        for index, (row, key) in enumerate(zip(rows, keys, strict=True))]
+            keys = keys_of(first, rows)
             cells = self._long_cells(rows)
             # rows where a new run starts (the first row too when nothing is open)
             starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
@@ -136,12 +161,8 @@ class LongPanels:
                     open_originals += originals[at:start]
                     open_cells += cells[at:start]
                     if open_rows:
-                        self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
-                        if len(closed) < memo.CACHE_LIMIT:
-                            closed.add(open_key)
+                        grouping.run(open_key, open_rows, open_originals, open_cells, open_first, out)
                     open_key, open_first = keys[start], first + start
-                    if open_key in closed:
-                        self.summary.reopened += 1
                     open_rows, open_originals, open_cells = [], [], []
                     at = start
                 open_rows += rows[at:]
@@ -150,13 +171,14 @@ class LongPanels:
             finally:  # panels before a --strict stop are still written
                 if out.rows:
                     sink.chunk(out.rows, out.originals, out.columns)
-        if open_rows:
-            out = LongChunkOutput()
-            try:
-                self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
-            finally:
-                if out.rows:
-                    sink.chunk(out.rows, out.originals, out.columns)
+        out = LongChunkOutput()
+        try:
+            if open_rows:
+                grouping.run(open_key, open_rows, open_originals, open_cells, open_first, out)
+            grouping.finish(out)
+        finally:
+            if out.rows:
+                sink.chunk(out.rows, out.originals, out.columns)
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
         """Each row's (analyte or None when it is not one levlab knows, Reading or NOT_MEASURED or
@@ -187,31 +209,64 @@ class LongPanels:
                     found[index] = cell
         return found
 
-    def _panel(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-               first: int, sink: Sink, out: LongChunkOutput) -> None:
-        """One panel of a long file: its rules decided, its rows' output put in `out`."""
-        layout, judge = self.layout, self.judge
+    def panel(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
+              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None) -> None:
+        """One panel of a long file whose rows are all here: its rules decided, its rows' output put in `out`."""
+        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld)
+        if self.sink.wants_rows:
+            self.rows_out(rows, originals, cells, numbers, decided, out)
+
+    def decide(self, rows: list[list[str]], cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
+               bad_rows: dict[int, str], withheld: str | None = None) -> Decided:
+        """One panel from all its rows (`numbers`: their data-row numbers, in file order): judged,
+        its errors counted and echoed, the panel given to a panel sink. `withheld`: why a `met`
+        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said."""
+        layout, judge, sink = self.layout, self.judge, self.sink
         header = layout.header
         value_header = header[layout.roles["value"]].strip()
-        errors: dict[int, list[RowError]] = {}
-        entry = self._panel_patient(rows, first, errors)
-        judged = self._judged(cells, first, entry, errors, value_header)
+        errors: dict[int, list[RowError]] = {}  # data-row number -> its errors
+        entry = self._panel_patient(rows, numbers, errors)
+        judged = self._judged(cells, numbers, entry, errors, value_header)
         if "flag" in layout.roles:
             self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
-        self.run.record_errors(first, rows, errors)
-        for offset in sorted(errors):
-            self.run.row_errors(first + offset, errors[offset])
+        self._record_errors(rows, numbers, errors, bad_rows)
+        if withheld is not None:
+            errors.setdefault(numbers[0], []).append(RowError(numbers[0], "", withheld))
+        for number in sorted(errors):
+            self.run.row_errors(number, errors[number])
         self.summary.panels += 1
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
-        if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
-            self._rows_out(rows, originals, cells, judged, errors, sink, out)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
             panel = panel_for(evaluation, entry.patient)
+            if withheld is not None and panel.normal_panel.status == "met":
+                panel = replace(panel, normal_panel=NormalPanel("incomplete", withheld, None))
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
-            flat = [error for offset in sorted(errors) for error in errors[offset]]
-            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+            flat = [error for number in sorted(errors) for error in errors[number]]
+            sink.panel(PanelOut(list(numbers), shown_key, panel, flat))
+        return Decided(judged, errors, withheld is not None)
+
+    def normal_status(self, decided: Decided) -> str:
+        """The normal-panel status of a decided panel (as its CSV columns say it, before withholding)."""
+        book = self._book
+        return book.status([decided.judged.get(analyte_id) for analyte_id in book.analyte_ids], self.sink)
+
+    def cells_of(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
+        """Each row's (analyte, reading), as `write` looks them up."""
+        return self._long_cells(rows)
+
+    def _record_errors(self, rows: list[list[str]], numbers: Sequence[int], errors: dict[int, list[RowError]],
+                       bad_rows: dict[int, str]) -> None:
+        """The errors of the records themselves: more fields than the header, bytes that did not decode."""
+        width = self.layout.width
+        for row, number in zip(rows, numbers, strict=True):
+            if len(row) > width:
+                errors.setdefault(number, []).append(RowError(number, "", f"row has {len(row)} fields, the header {width}"))
+        if bad_rows:
+            for number in numbers:
+                if number in bad_rows:
+                    errors.setdefault(number, []).append(RowError(number, "", bad_rows.pop(number)))
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
@@ -228,7 +283,7 @@ class LongPanels:
             if held is not current.result:
                 judged[analyte.id] = Judged(held, current.error)
 
-    def _judged(self, cells: list[tuple[Analyte | None, Any]], first: int, entry: PatientEntry,
+    def _judged(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int], entry: PatientEntry,
                 errors: dict[int, list[RowError]], value_header: str) -> dict[str, Judged]:
         """The panel's judged results by analyte: the first row of each analyte counts; two different
         results of one analyte are a conflict (an error on the later row, and neither is used)."""
@@ -244,16 +299,16 @@ class LongPanels:
             if reading is NOT_MEASURED:
                 continue
             if reading.error is not None:
-                errors.setdefault(offset, []).append(RowError(first + offset, value_header, reading.error))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], value_header, reading.error))
             earlier = by_analyte.get(analyte_id)
             if earlier is None:
                 by_analyte[analyte_id] = offset
             elif cells[earlier][1] is not reading and _result_of(cells[earlier][1]) != _result_of(reading):
                 # the same result read twice (ALT 30, ALAT 30.0, ALT 0.5 µkat/L) is no conflict
-                message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
+                message = (f"{analyte_id} is given twice in this panel (rows {numbers[earlier]} and {numbers[offset]}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
-                errors.setdefault(offset, []).append(RowError(first + offset, value_header, message))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], value_header, message))
         judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
             analyte, reading = cells[offset]
@@ -262,14 +317,15 @@ class LongPanels:
             judged[analyte_id] = judge.judge(reading, entry)
         return judged
 
-    def _rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput) -> None:
-        """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
-        per-result fields made once per judged result."""
-        judge = self.judge
+    def rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
+                 numbers: Sequence[int], decided: Decided, out: LongChunkOutput) -> None:
+        """Rows of a decided panel with levlab's fields (CSV) into `out` (all its rows, or one run of
+        them): its rules decided by the book, the per-result fields made once per judged result."""
+        judge, sink, judged, errors = self.judge, self.sink, decided.judged, decided.errors
         book = self._book
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink)
+        panel_text = (book.withheld_text(panel_cells, sink) if decided.withheld
+                      else book.panel_text(panel_cells, book.signatures(panel_cells), sink))
         ids, fields = [], []
         for analyte, reading in cells:
             if analyte is None:  # an empty analyte id and fields
@@ -283,7 +339,7 @@ class LongPanels:
                 ids.append(self._id_texts[analyte.id])
                 fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
         out.add(rows, originals, ids, fields, panel_text,
-                [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
+                [sink.fragment([error_text(errors[number])]) if number in errors else "" for number in numbers]
                 if errors else None)
 
     def _analyte_of(self, name: str, code: str) -> Analyte | None:
@@ -297,7 +353,7 @@ class LongPanels:
             names[key] = found
         return found
 
-    def _panel_patient(self, rows: list[list[str]], first: int, errors: dict[int, list[RowError]]) -> PatientEntry:
+    def _panel_patient(self, rows: list[list[str]], numbers: Sequence[int], errors: dict[int, list[RowError]]) -> PatientEntry:
         """The panel's sex and age: the first given in its rows; a different one later is an error."""
         roles, header = self.layout.roles, self.header
         texts = {}
@@ -317,13 +373,13 @@ class LongPanels:
                 if not texts[role]:
                     texts[role] = text
                 elif text.strip() != texts[role].strip():
-                    errors.setdefault(offset, []).append(RowError(
-                        first + offset, header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
+                    errors.setdefault(numbers[offset], []).append(RowError(
+                        numbers[offset], header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
                         "earlier in this panel; the first is used"))
         entry = self.judge.patient(texts["sex"], texts["age"])
         if entry.errors:
             for role, message in entry.errors:
                 at = roles[role]
                 offset = next(i for i, row in enumerate(rows) if row[at] == texts[role])
-                errors.setdefault(offset, []).append(RowError(first + offset, header[at], message))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], header[at], message))
         return entry

@@ -187,6 +187,25 @@ class RuleBook:
         fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
         return self._text(decision.keyed, fired, decision.status, sink) if fired else decision.text
 
+    def status(self, judged: Sequence[Judged | None], sink: Sink) -> str:
+        """The normal-panel status of one panel's judged cells."""
+        signatures = self.signatures(judged)
+        decision = self.by_signature.get(signatures)
+        if decision is None:
+            decision = self.by_signature[signatures] = self._decision(judged, sink)
+        return decision.status
+
+    def withheld_text(self, judged: Sequence[Judged | None], sink: Sink) -> str:
+        """`panel_text` with a `met` normal-panel said as `incomplete`: the panel's sample is split
+        over a stream and may not be whole (`levlab.exports.grouping`)."""
+        signatures = self.signatures(judged)
+        decision = self.by_signature.get(signatures)
+        if decision is None:
+            decision = self.by_signature[signatures] = self._decision(judged, sink)
+        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
+        status = "incomplete" if decision.status == "met" else decision.status
+        return self._text(decision.keyed, fired, status, sink)
+
     def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
         """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
         column by column."""

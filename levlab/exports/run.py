@@ -19,6 +19,7 @@ from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
+from levlab.exports.grouping import WINDOW_ROWS, Reread
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.memo import Judge
@@ -39,7 +40,12 @@ class Summary:
     rows: int = 0
     panels: int = 0
     rows_with_errors: int = 0
-    reopened: int = 0  # long: panel keys that came back after their panel was closed
+    reopened: int = 0  # long: panel keys that came back after their panel was written (a stream)
+    split_keys: int = 0  # long: samples whose rows were not together, read as one panel each
+    withheld: int = 0  # long, a stream: panels never met because more of their sample might follow
+    met_early: int = 0  # long, a stream: panels written as met before the end, once the window was full
+    gather_passes: int = 0  # long, a file: passes that read split samples' rows again
+    grouping: str = "stream"  # long: how split samples are found ("file": an index pass; see exports.grouping)
     without_liver_test: int = 0  # long: panels with no liver test result (blood gases...)
     seen: set[str] = field(default_factory=set)  # long: analytes met
     implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
@@ -77,9 +83,12 @@ def garbage_collected_less_often() -> Iterator[None]:
 class ExportRun:
     """One pass over an export from any reader: header, layout, then panels into a sink."""
 
-    def __init__(self, records: RecordReader, options: CsvOptions) -> None:
+    def __init__(self, records: RecordReader, options: CsvOptions, reread: Reread | None = None) -> None:
         self.options = options
         self.records = records
+        #: the same input opened again (a file can be read twice): a long export's samples are then
+        #: grouped from all their rows wherever they are (`levlab.exports.grouping`)
+        self.reread = reread
         self.dialect = records.dialect
         self.layout = detect_layout(records.header, options, self.dialect.decimal)
         self.header = [cell.strip() for cell in self.layout.header]  # as error messages name the columns
@@ -114,11 +123,26 @@ class ExportRun:
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
-        if self.summary.reopened:
+        summary = self.summary
+        if summary.split_keys and summary.grouping == "file":
+            lines.append(f"levlab csv: {summary.split_keys} samples had their rows apart in the file (it is not sorted by "
+                         "patient and sample): each was read again and judged as one panel from all its rows; the rows "
+                         "are written in the file's order")
+        elif summary.split_keys:
+            lines.append(f"levlab csv: {summary.split_keys} times a sample's rows came back within {WINDOW_ROWS:,} rows "
+                         "of the stream and were joined to its panel (the input is not sorted by patient and sample)")
+        if summary.reopened:
             lines.append(
-                f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
-                "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
+                f"levlab csv: {summary.reopened} panel keys came back after their panel was written: the input is a "
+                "stream, read once, not sorted by patient and sample, so those rows formed separate panels that are "
+                "never met (sort the input first, or give it as a file: a file is read again to group them)"
             )
+        if summary.withheld:
+            lines.append(f"levlab csv: {summary.withheld} panels of the stream were written before its end and said "
+                         "incomplete, not met: more of their sample might still follow (give the input as a file)")
+        if summary.met_early and summary.reopened:
+            lines.append(f"levlab csv: warning: {summary.met_early} panels were written as met before a key came back "
+                         f"(more than {WINDOW_ROWS:,} rows later): do not rely on them; give the input as a file")
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
@@ -164,5 +188,6 @@ class CsvRun(ExportRun):
     """One pass over a CSV export, given as text lines (`levlab.exports.decoding.DecodedLines`
     or any iterable of lines)."""
 
-    def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
-        super().__init__(CsvRecords(lines, options, encoding), options)
+    def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8",
+                 reread: Reread | None = None) -> None:
+        super().__init__(CsvRecords(lines, options, encoding), options, reread)
