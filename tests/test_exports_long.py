@@ -174,3 +174,10 @@ def test_levlab_csv_warns_about_a_sample_date_before_1900_or_after_today(bad_dat
     assert f"1 distinct sample dates before 1900 or after today ('{bad_date}')" in result.stderr
     plain = CliRunner().invoke(main, ["csv", "-"], input=text.replace(bad_date, "06-01-2026"))
     assert "before 1900" not in plain.stderr
+
+
+def test_a_unit_in_the_value_against_the_unit_column_is_a_row_error_naming_both() -> None:
+    """The long layout's rule that wide header units now follow too (issue 19.6)."""
+    _, rows = run_csv("test;result;unit\nBilirubine totaal;1,2 mg/dL;µmol/L\n")
+    assert column(rows, "levlab_flag") == ["?"]
+    assert "mg/dL" in column(rows, "levlab_error")[0] and "µmol/L" in column(rows, "levlab_error")[0]
