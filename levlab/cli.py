@@ -336,7 +336,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         raise UsageError(f"cannot write -o {output}: {problem}")
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
         opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
-        run = exports.ExportRun(opened.records, options, _reread(file, options, encoding))
+        run = exports.ExportRun(opened.records, options, *_file_again(file, options, encoding))
         for line in run.report:
             click.echo(line, err=True)
         if dry_run:
@@ -418,7 +418,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
 
     with _closing_input(open_input(file)) as binary:
         run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options,
-                                _reread(file, options, encoding))
+                                *_file_again(file, options, encoding))
         for line in trend_lines(run.report):
             click.echo(line, err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
@@ -452,28 +452,35 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
                               table=_interval_table(ranges_file), skip_lines=skip_lines, sheet=sheet)
 
 
-def _reread(file: str, options: Any, encoding: str) -> Any:
-    """How to read a regular file again (a long export's samples are then grouped wherever their rows
-    are: levlab.exports.grouping); None for stdin, a pipe or a device, which are read once."""
+def _file_again(file: str, options: Any, encoding: str) -> tuple[Any, Any]:
+    """How to read a regular file again: its records (a long export's samples are then grouped
+    wherever their rows are: levlab.exports.grouping) and its raw bytes (scanned for both decimal
+    marks: levlab.exports.marks); (None, None) for stdin, a pipe or a device, which are read once."""
     import stat
 
     if file == "-":
-        return None
+        return None, None
     try:
         if not stat.S_ISREG(os.stat(file).st_mode):
-            return None
+            return None, None
     except OSError:
-        return None
+        return None, None
 
     @contextlib.contextmanager
-    def again() -> Iterator[Any]:
+    def records() -> Iterator[Any]:
         from levlab import exports
         from levlab.outfile import open_input
 
         with _closing_input(open_input(file)) as binary:
             yield exports.open_records(binary, options, encoding, None, _input_name(file)).records
 
-    return again
+    def raw() -> Iterator[bytes]:
+        from levlab.exports.marks import line_blocks
+
+        with open(file, "rb") as binary:
+            yield from line_blocks(binary)
+
+    return records, raw
 
 
 def _input_name(file: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
@@ -22,6 +22,7 @@ from levlab.exports.fields import RowError, output_header
 from levlab.exports.grouping import WINDOW_ROWS, Reread
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
+from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
 from levlab.exports.settings import CsvOptions
@@ -83,7 +84,8 @@ def garbage_collected_less_often() -> Iterator[None]:
 class ExportRun:
     """One pass over an export from any reader: header, layout, then panels into a sink."""
 
-    def __init__(self, records: RecordReader, options: CsvOptions, reread: Reread | None = None) -> None:
+    def __init__(self, records: RecordReader, options: CsvOptions, reread: Reread | None = None,
+                 raw: Callable[[], Iterator[bytes]] | None = None) -> None:
         self.options = options
         self.records = records
         #: the same input opened again (a file can be read twice): a long export's samples are then
@@ -97,6 +99,13 @@ class ExportRun:
         if skipped:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
+        if raw is not None and isinstance(records, CsvRecords) and not records.encoding.startswith(("utf-16", "utf-32")):
+            # a file: its cells are scanned for the other decimal mark before any is read (issue 19.7)
+            self.judge.mixed_marks = scan_file(raw(), self.dialect.delimiter, self.dialect.decimal)
+            if self.judge.mixed_marks is not None:
+                self.report.append(f"  decimal marks: the file writes {OTHER[self.dialect.decimal]!r} too "
+                                   f"({self.judge.mixed_marks}) beside {self.dialect.decimal!r}: a value such as "
+                                   f"'1{self.dialect.decimal}250' (1.25 or 1250?) is refused on its row")
         self.summary = Summary()
         self.errors_shown: list[str] = []
 
@@ -143,6 +152,12 @@ class ExportRun:
         if summary.met_early and summary.reopened:
             lines.append(f"levlab csv: warning: {summary.met_early} panels were written as met before a key came back "
                          f"(more than {WINDOW_ROWS:,} rows later): do not rely on them; give the input as a file")
+        judge = self.judge
+        if judge.mixed_marks is not None and judge.thousands_read:
+            lines.append(f"levlab csv: the input writes both decimal marks, seen first at {judge.mixed_marks}; values "
+                         f"read before that kept the decimal mark {self.dialect.decimal!r} although they could be "
+                         f"thousands ({', '.join(map(repr, judge.thousands_read))}): check them, or give the input "
+                         "as a file, which is scanned first")
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
@@ -189,5 +204,5 @@ class CsvRun(ExportRun):
     or any iterable of lines)."""
 
     def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8",
-                 reread: Reread | None = None) -> None:
-        super().__init__(CsvRecords(lines, options, encoding), options, reread)
+                 reread: Reread | None = None, raw: Callable[[], Iterator[bytes]] | None = None) -> None:
+        super().__init__(CsvRecords(lines, options, encoding), options, reread, raw)
