@@ -351,7 +351,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         raise UsageError(f"cannot write -o {output}: {problem}")
     with _closing_input(open_input(file)) as binary, _progress(file) as progress:
         opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
-        run = exports.ExportRun(opened.records, options)
+        run = exports.ExportRun(opened.records, options, *_file_again(file, options, encoding))
         follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
         for line in run.report + ([follow_up_note] if follow_up_note else []):
             click.echo(line, err=True)
@@ -433,7 +433,8 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     from levlab.outfile import open_input
 
     with _closing_input(open_input(file)) as binary:
-        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options)
+        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options,
+                                *_file_again(file, options, encoding))
         for line in trend_lines(run.report):
             click.echo(line, err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
@@ -473,6 +474,37 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
                               table=_interval_table(ranges_file, settings), skip_lines=skip_lines, sheet=sheet,
                               configured_units=settings.unit_per_analyte(),
                               codes=read_codes(codes_file) if codes_file else ())
+
+
+def _file_again(file: str, options: Any, encoding: str) -> tuple[Any, Any]:
+    """How to read a regular file again: its records (a long export's samples are then grouped
+    wherever their rows are: levlab.exports.grouping) and its raw bytes (scanned for both decimal
+    marks: levlab.exports.marks); (None, None) for stdin, a pipe or a device, which are read once."""
+    import stat
+
+    if file == "-":
+        return None, None
+    try:
+        if not stat.S_ISREG(os.stat(file).st_mode):
+            return None, None
+    except OSError:
+        return None, None
+
+    @contextlib.contextmanager
+    def records() -> Iterator[Any]:
+        from levlab import exports
+        from levlab.outfile import open_input
+
+        with _closing_input(open_input(file)) as binary:
+            yield exports.open_records(binary, options, encoding, None, _input_name(file)).records
+
+    def raw() -> Iterator[bytes]:
+        from levlab.exports.marks import line_blocks
+
+        with open(file, "rb") as binary:
+            yield from line_blocks(binary)
+
+    return records, raw
 
 
 def _input_name(file: str) -> str:

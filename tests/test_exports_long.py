@@ -66,11 +66,13 @@ def test_censored_values(value: str, lab_range: str, flag: str) -> None:
     assert column(rows, "levlab_flag") == [flag]
 
 
-def test_long_unsorted_keys_start_new_panels_and_are_counted() -> None:
+def test_long_unsorted_keys_are_joined_and_counted() -> None:
+    """Issue 19.1: a key that comes back joins its panel (here within a stream's window; see
+    tests/test_exports_grouping.py for files and for keys past the window)."""
     text = "patient,test,result\n1,ALT,30\n2,ALT,40\n1,AST,20\n"
     run, _ = run_csv(text)
-    assert run.summary.panels == 3 and run.summary.reopened == 1
-    assert any("came back" in line for line in run.closing_lines())
+    assert run.summary.panels == 2 and run.summary.split_keys == 1 and run.summary.reopened == 0
+    assert any("came back within" in line for line in run.closing_lines())
 
 
 def test_long_group_by_overrides_the_key() -> None:
@@ -172,3 +174,10 @@ def test_levlab_csv_warns_about_a_sample_date_before_1900_or_after_today(bad_dat
     assert f"1 distinct sample dates before 1900 or after today ('{bad_date}')" in result.stderr
     plain = CliRunner().invoke(main, ["csv", "-"], input=text.replace(bad_date, "06-01-2026"))
     assert "before 1900" not in plain.stderr
+
+
+def test_a_unit_in_the_value_against_the_unit_column_is_a_row_error_naming_both() -> None:
+    """The long layout's rule that wide header units now follow too (issue 19.6)."""
+    _, rows = run_csv("test;result;unit\nBilirubine totaal;1,2 mg/dL;µmol/L\n")
+    assert column(rows, "levlab_flag") == ["?"]
+    assert "mg/dL" in column(rows, "levlab_error")[0] and "µmol/L" in column(rows, "levlab_error")[0]

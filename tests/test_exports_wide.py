@@ -118,3 +118,30 @@ def test_a_bad_range_cell_is_reported_under_the_range_column() -> None:
 
     result = CliRunner().invoke(main, ["csv", "-"], input="patient,ALT (U/L),ALT ref\n1,30,abc\n")
     assert "row 1, column 'ALT ref': reference range 'abc' is not understood" in result.stderr
+
+
+# --- issue 19.6: a unit in the header against a unit column ------------------------------------------------
+
+@pytest.mark.parametrize(("text", "delimiter"), [
+    ("patient;Bilirubin (umol/L);unit;ALT (U/L)\n1;12;µmol/L;30\n2;1,2;mg/dL;30\n3;15;;30\n4;14;umol/l;30\n", ";"),
+    ("patient,Bilirubin (umol/L),unit,ALT (U/L)\n1,12,µmol/L,30\n2,1.2,mg/dL,30\n3,15,,30\n4,14,umol/l,30\n", ","),
+])
+def test_a_header_unit_against_a_unit_column_is_a_row_error_naming_both(text: str, delimiter: str) -> None:
+    """1.2 mg/dL under a µmol/L header is never read as 1.2 µmol/L: the row's bilirubin is not read,
+    its error names both units; the same unit in another spelling, or a blank cell, is no conflict."""
+    run, rows = run_csv(text)
+    assert run.dialect.delimiter == delimiter
+    assert column(rows, "levlab_bilirubin_value") == ["12", "", "15", "14"]
+    assert column(rows, "levlab_bilirubin_flag") == ["N", "?", "N", "N"]
+    error = column(rows, "levlab_error")[1]
+    assert "µmol/L" in error and "'mg/dL'" in error and "'Bilirubin (umol/L)'" in error
+    assert column(rows, "levlab_error")[::2] == ["", ""] and column(rows, "levlab_error")[3] == ""
+    assert run.summary.rows_with_errors == 1
+    assert any("says another is an error" in line for line in run.report)
+
+
+def test_a_map_unit_against_a_unit_column_is_a_row_error_naming_the_map() -> None:
+    text = "patient,TBIL,unit\n1,1.2,mg/dL\n2,20,µmol/L\n"
+    _, rows = run_csv(text, maps=("TBIL=bilirubin:µmol/L",))
+    assert column(rows, "levlab_bilirubin_value") == ["", "20"]
+    assert column(rows, "levlab_error")[0].startswith("TBIL: --map says µmol/L but the unit column 'unit' says 'mg/dL'")

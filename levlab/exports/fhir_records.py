@@ -178,6 +178,8 @@ class Quantity:
 class FhirRecords:
     """FHIR Observations as long records (a `RecordReader`; see the module text)."""
 
+    grouped = True  # a panel's rows together already: no second pass (levlab.exports.grouping)
+
     def __init__(self, binary: IO[bytes], options: CsvOptions, name: str = "the input") -> None:
         raw = binary.read()
         try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from levlab.catalog import Analyte, near_miss, normalise_name
-from levlab.errors import UsageError, shown
+from levlab.errors import LevlabError, UsageError, shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import (
     MapOption,
@@ -38,6 +38,7 @@ from levlab.exports.header import (
 from levlab.exports.roles import date_only, sample_time_rank, time_of_day_only
 from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
+from levlab.units import unit_for_analyte
 
 
 @dataclass
@@ -320,7 +321,7 @@ def _attach_companions(columns: dict[int, AnalyteColumn], companions: list[tuple
         owner = _companion_owner(columns, index, analyte)
         if owner is None:
             continue
-        if role == "unit" and owner.unit_index is None and owner.unit is None:
+        if role == "unit" and owner.unit_index is None:  # beside a unit in the header too: checked per row
             owner.unit_index = index
         elif role == "range" and owner.range_index is None:
             owner.range_index = index
@@ -328,6 +329,22 @@ def _attach_companions(columns: dict[int, AnalyteColumn], companions: list[tuple
             continue
         used.add(index)
     return used
+
+
+def stated_unit_conflict(column: AnalyteColumn, cell: str | None, unit_header: str, na: frozenset[str] | set[str]
+                         ) -> str | None:
+    """Why a row's unit cell contradicts the unit its column's header (or --map) states, or None
+    when it is blank, a missing-value marker, or the same unit in any spelling (issue 19.6)."""
+    if cell is None or not cell.strip() or cell.strip().casefold() in na:
+        return None
+    try:
+        if unit_for_analyte(column.analyte, cell).key == column.unit:
+            return None
+    except LevlabError:
+        pass
+    where = "--map" if column.unit_source == "map" else f"the header {shown(column.header)}"
+    return (f"{where} says {column.unit} but the unit column {shown(unit_header)} says {shown(cell.strip())} on this "
+            "row: the value is not read; correct the cell or the header")
 
 
 def _check_units(columns: dict[int, AnalyteColumn], configured: Mapping[str, str]) -> None:
@@ -408,6 +425,8 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
             unit = f"unit from column {shown(layout.header[column.unit_index].strip())}"  # type: ignore[index]
         else:
             unit = f"{column.unit} (from the {column.unit_source})"
+            if column.unit_index is not None:
+                unit += f"; a row whose unit column {shown(layout.header[column.unit_index].strip())} says another is an error"
         lab = ""
         if column.range_text is not None:
             lab = f"; lab range {shown(column.range_text)} (--range) replaces the defaults"

@@ -1,23 +1,23 @@
-"""Long records → panels: a row per result; a panel is a run of consecutive rows with the same key.
+"""Long records → panels: a row per result; a panel is all the rows with the same key.
 
 The key is the patient and sample (or the `--group-by` columns). Rows come a chunk at a time;
 each row's analyte and reading are looked up column by column (`levlab.exports.memo`), and the
-run still open at the end of a chunk goes on into the next: only the open panel is held. A key
-that comes back after its panel was closed (an unsorted file) starts a new panel; the run
-counts how often that happened so the user can sort the file first.
+run still open at the end of a chunk goes on into the next. Each run of consecutive rows with
+one key goes to the grouping (`levlab.exports.grouping`), which joins a key's runs when they are
+apart (an unsorted file) and decides each panel from all its rows, or never claims `met` for a
+stream's fragment that comes back too late.
 """
 
 from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
-from levlab.exports import memo
 from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.followup import NOT_FOLLOWED, Link, ctcae_text, row_fields, serial_rule_ids
@@ -25,7 +25,8 @@ from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.names import UNKNOWN, NamedAnalyte, NameReader, row_unit
-from levlab.exports.panel_checks import DateSpread, MissingSample, withheld
+from levlab.exports.panel_checks import DateSpread, MissingSample
+from levlab.exports.panel_checks import withheld as withheld_panel
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
@@ -76,6 +77,17 @@ def _result_of(reading: Reading) -> tuple[Any, ...]:
     return (float(f"{m.value:.4g}"), m.comparator, m.lab_interval)
 
 
+@dataclass(slots=True)
+class Decided:
+    """A panel decided from all its rows: what its rows' output needs, kept while its rows are written."""
+
+    judged: dict[str, Judged]
+    errors: dict[int, list[RowError]]  # data-row number -> its errors
+    withheld: bool  # a `met` is said as `incomplete` (split over a stream, or rows of several dates)
+    link: Link  # the patient's previous sample and baseline (exports.followup), or NOT_FOLLOWED
+    notes: dict[int, str]  # data-row number -> a note said on the row, not an error (a specimen kept out)
+
+
 class LongChunkOutput:
     """The CSV output of a chunk's long panels, column by column, written once per chunk."""
 
@@ -110,7 +122,7 @@ class LongPanels:
         self.run, self.sink = run, sink
         self.layout, self.judge, self.header, self.summary = run.layout, run.judge, run.header, run.summary
         self._book = RuleBook(list(analytes()), self.judge.new_cache)
-        self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
+        self._cells = self.judge.new_cache()  # (test, code, value, unit, range, specimen texts) -> (analyte, reading)
         self._names = NameReader(self.layout.value_maps)  # test names and codes, with --map / --codes value maps
         self._doubles: list[tuple[int, int]] = []  # a panel's rows that gave one analyte different results
         self._spread = DateSpread(self.layout)  # date-like columns that must not differ within a panel
@@ -120,27 +132,42 @@ class LongPanels:
             self._empty_follow_up = sink.fragment([""] * len(FOLLOW_UP_FIELDS))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
-    def write(self, chunks: Iterable[RecordChunk]) -> None:
-        """Runs of rows with the same key are panels. Rows come a chunk at a time; each row's
-        analyte and reading are looked up column by column, and the run still open at the end
-        of a chunk goes on into the next."""
-        sink, group = self.sink, self.layout.group
+    def keys_function(self, implausible: list[str]) -> Callable[[int, list[list[str]]], list[Any]]:
+        """(first row number, rows) -> each row's panel key: the `--group-by` or patient and sample
+        columns, the date part read as a date; a row without a patient id its own key. Dates before
+        1900 or after today are added to `implausible`."""
+        group = self.layout.group
         key_of: Callable[[list[str]], Any] = operator.itemgetter(*group) if group else (lambda row: ())
         date_at = self.layout.roles.get("date")
         if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
-            key_of = _with_parsed_date(key_of, group.index(date_at), len(group), self.summary.implausible_dates)
-        closed: set[Any] = set()
+            key_of = _with_parsed_date(key_of, group.index(date_at), len(group), implausible)
+        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
+
+        def keys(first: int, rows: list[list[str]]) -> list[Any]:
+            found = list(map(key_of, rows))
+            if lone_at is not None:
+                found = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
+                         for index, (row, key) in enumerate(zip(rows, found, strict=True))]
+            return found
+
+        return keys
+
+    def write(self, chunks: Iterable[RecordChunk]) -> None:
+        """Runs of rows with the same key go to the grouping (`levlab.exports.grouping`), which makes
+        them panels. Rows come a chunk at a time; each row's analyte and reading are looked up column
+        by column, and the run still open at the end of a chunk goes on into the next."""
+        from levlab.exports.grouping import grouping_for
+
+        sink = self.sink
+        keys_of = self.keys_function(self.summary.implausible_dates)
+        grouping = grouping_for(self, self.keys_function)
         open_key: Any = None
         open_rows: list[list[str]] = []  # the run still open: rows, original texts, looked-up cells
         open_originals: list[str | None] = []
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
-        lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
         for first, rows, originals in chunks:
-            keys = list(map(key_of, rows))
-            if lone_at is not None:
-                keys = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
-                        for index, (row, key) in enumerate(zip(rows, keys, strict=True))]
+            keys = keys_of(first, rows)
             cells = self._long_cells(rows)
             # rows where a new run starts (the first row too when nothing is open)
             starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
@@ -154,12 +181,8 @@ class LongPanels:
                     open_originals += originals[at:start]
                     open_cells += cells[at:start]
                     if open_rows:
-                        self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
-                        if len(closed) < memo.CACHE_LIMIT:
-                            closed.add(open_key)
+                        grouping.run(open_key, open_rows, open_originals, open_cells, open_first, out)
                     open_key, open_first = keys[start], first + start
-                    if open_key in closed:
-                        self.summary.reopened += 1
                     open_rows, open_originals, open_cells = [], [], []
                     at = start
                 open_rows += rows[at:]
@@ -168,13 +191,14 @@ class LongPanels:
             finally:  # panels before a --strict stop are still written
                 if out.rows:
                     sink.chunk(out.rows, out.originals, out.columns)
-        if open_rows:
-            out = LongChunkOutput()
-            try:
-                self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
-            finally:
-                if out.rows:
-                    sink.chunk(out.rows, out.originals, out.columns)
+        out = LongChunkOutput()
+        try:
+            if open_rows:
+                grouping.run(open_key, open_rows, open_originals, open_cells, open_first, out)
+            grouping.finish(out)
+        finally:
+            if out.rows:
+                sink.chunk(out.rows, out.originals, out.columns)
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
         """Each row's (analyte or None when it is not one levlab takes, Reading or NOT_MEASURED or
@@ -223,59 +247,93 @@ class LongPanels:
             return analyte, Reading(analyte, None, problem)
         return analyte, self.judge.reading(analyte, value, unit, lab_range, range_source)
 
-    def _panel(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-               first: int, sink: Sink, out: LongChunkOutput) -> None:
-        """One panel of a long file: its rules decided, its rows' output put in `out`."""
-        layout, judge = self.layout, self.judge
+    def panel(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
+              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None) -> None:
+        """One panel of a long file whose rows are all here: its rules decided, its rows' output put in `out`."""
+        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld)
+        if self.sink.wants_rows:
+            self.rows_out(rows, originals, cells, numbers, decided, out)
+
+    def decide(self, rows: list[list[str]], cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
+               bad_rows: dict[int, str], withheld: str | None = None) -> Decided:
+        """One panel from all its rows (`numbers`: their data-row numbers, in file order): judged,
+        its errors counted and echoed, the panel given to a panel sink. `withheld`: why a `met`
+        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said.
+        Rows of several dates (exports.panel_checks.DateSpread) are never `met` either."""
+        layout, judge, sink = self.layout, self.judge, self.sink
         header = layout.header
         value_header = header[layout.roles["value"]].strip()
-        errors: dict[int, list[RowError]] = {}
-        entry = self._panel_patient(rows, first, errors)
+        errors: dict[int, list[RowError]] = {}  # data-row number -> its errors
+        entry = self._panel_patient(rows, numbers, errors)
         self._doubles.clear()
-        judged = self._judged(cells, first, entry, errors, value_header)
+        judged = self._judged(cells, numbers, entry, errors, value_header)
         if self._doubles and self._signal.wanted:
             self._signal.note(rows, self._doubles, self.summary)
         if "flag" in layout.roles:
             self._held_against_lab_flags(judged, rows, cells, layout.roles["flag"])
-        notes = self._passed(cells, first, errors) if "specimen" in layout.roles else {}
-        spread = self._spread.check(rows, first) if self._spread.columns else None  # rows of several dates?
+        notes = self._passed(cells, numbers, errors) if "specimen" in layout.roles else {}
+        spread = self._spread.check(rows, numbers) if self._spread.columns else None  # rows of several dates?
         if spread is not None:
-            errors.setdefault(spread.row - first, []).append(spread)
-        self.run.record_errors(first, rows, errors)
-        for offset in sorted(errors):
-            self.run.row_errors(first + offset, errors[offset])
+            errors.setdefault(spread.row, []).append(spread)
+        self._record_errors(rows, numbers, errors, bad_rows)
+        if withheld is not None:
+            errors.setdefault(numbers[0], []).append(RowError(numbers[0], "", withheld))
+        for number in sorted(errors):
+            self.run.row_errors(number, errors[number])
         self.summary.panels += 1
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
         follow_up = self.run.follow_up
         link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], tuple(judged.values()))
-        if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
-            self._rows_out(rows, originals, cells, judged, errors, sink, out, link, notes,
-                           withhold_met=spread is not None)
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient, link.previous, link.baseline)
             panel = panel_for(evaluation, entry.patient)
+            if withheld is not None:
+                panel = withheld_panel(panel, withheld)
             if spread is not None:
-                panel = withheld(panel, spread.message)
+                panel = withheld_panel(panel, spread.message)
             if notes:
-                panel = replace(panel, notes=(*panel.notes, *(f"row {first + offset}: {note}" for offset, note in notes.items())))
+                panel = replace(panel, notes=(*panel.notes, *(f"row {number}: {note}" for number, note in notes.items())))
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
-            flat = [error for offset in sorted(errors) for error in errors[offset]]
-            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat,
+            flat = [error for number in sorted(errors) for error in errors[number]]
+            sink.panel(PanelOut(list(numbers), shown_key, panel, flat,
                                 [link.warning] if link.warning else [], None if follow_up is None else link.json()))
+        return Decided(judged, errors, withheld is not None or spread is not None, link, notes)
 
-    def _passed(self, cells: list[tuple[Analyte | None, Any]], first: int, errors: dict[int, list[RowError]]) -> dict[int, str]:
+    def _passed(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
+                errors: dict[int, list[RowError]]) -> dict[int, str]:
         """The rows whose specimen kept their result out of the panel (exports.specimens): an unknown
-        specimen word is a row error; a known other specimen is a note on its row (returned by offset)."""
+        specimen word is a row error; a known other specimen is a note on its row (by data-row number)."""
         column = self.layout.header[self.layout.roles["specimen"]].strip()
         notes: dict[int, str] = {}
-        for offset, (analyte, reading) in enumerate(cells):
+        for number, (analyte, reading) in zip(numbers, cells, strict=True):
             if analyte is None and isinstance(reading, Passed):
                 if reading.error:
-                    errors.setdefault(offset, []).append(RowError(first + offset, column, reading.message))
+                    errors.setdefault(number, []).append(RowError(number, column, reading.message))
                 else:
-                    notes[offset] = f"{column}: {reading.message}"
+                    notes[number] = f"{column}: {reading.message}"
         return notes
+
+    def normal_status(self, decided: Decided) -> str:
+        """The normal-panel status of a decided panel (as its CSV columns say it, before withholding)."""
+        book = self._book
+        return book.status([decided.judged.get(analyte_id) for analyte_id in book.analyte_ids], self.sink)
+
+    def cells_of(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
+        """Each row's (analyte, reading), as `write` looks them up."""
+        return self._long_cells(rows)
+
+    def _record_errors(self, rows: list[list[str]], numbers: Sequence[int], errors: dict[int, list[RowError]],
+                       bad_rows: dict[int, str]) -> None:
+        """The errors of the records themselves: more fields than the header, bytes that did not decode."""
+        width = self.layout.width
+        for row, number in zip(rows, numbers, strict=True):
+            if len(row) > width:
+                errors.setdefault(number, []).append(RowError(number, "", f"row has {len(row)} fields, the header {width}"))
+        if bad_rows:
+            for number in numbers:
+                if number in bad_rows:
+                    errors.setdefault(number, []).append(RowError(number, "", bad_rows.pop(number)))
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],
@@ -292,7 +350,7 @@ class LongPanels:
             if held is not current.result:
                 judged[analyte.id] = Judged(held, current.error)
 
-    def _judged(self, cells: list[tuple[Analyte | None, Any]], first: int, entry: PatientEntry,
+    def _judged(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int], entry: PatientEntry,
                 errors: dict[int, list[RowError]], value_header: str) -> dict[str, Judged]:
         """The panel's judged results by analyte: the first row of each analyte counts; two different
         results of one analyte are a conflict (an error on the later row, and neither is used)."""
@@ -308,17 +366,17 @@ class LongPanels:
             if reading is NOT_MEASURED:
                 continue
             if reading.error is not None:
-                errors.setdefault(offset, []).append(RowError(first + offset, value_header, reading.error))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], value_header, reading.error))
             earlier = by_analyte.get(analyte_id)
             if earlier is None:
                 by_analyte[analyte_id] = offset
             elif cells[earlier][1] is not reading and _result_of(cells[earlier][1]) != _result_of(reading):
+                self._doubles.append((earlier, offset))
                 # the same result read twice (ALT 30, ALAT 30.0, ALT 0.5 µkat/L) is no conflict
-                message = (f"{analyte_id} is given twice in this panel (rows {first + earlier} and {first + offset}) "
+                message = (f"{analyte_id} is given twice in this panel (rows {numbers[earlier]} and {numbers[offset]}) "
                            "with different results; neither is used")
                 conflicts[analyte_id] = message
-                self._doubles.append((earlier, offset))
-                errors.setdefault(offset, []).append(RowError(first + offset, value_header, message))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], value_header, message))
         judged: dict[str, Judged] = {}
         for analyte_id, offset in by_analyte.items():
             analyte, reading = cells[offset]
@@ -327,26 +385,26 @@ class LongPanels:
             judged[analyte_id] = judge.judge(reading, entry)
         return judged
 
-    def _rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-                  judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput,
-                  link: Link, notes: dict[int, str], *, withhold_met: bool = False) -> None:
-        """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
-        per-result fields made once per judged result (afresh only where an abnormal baseline
-        changes the CTCAE grade); the follow-up fields when the run follows patients. `notes` (a
-        specimen kept out) join the row's levlab_error text without counting as errors;
-        `withhold_met`: a suspect panel is never met."""
-        judge = self.judge
+    def rows_out(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
+                 numbers: Sequence[int], decided: Decided, out: LongChunkOutput) -> None:
+        """Rows of a decided panel with levlab's fields (CSV) into `out` (all its rows, or one run of
+        them): its rules decided by the book, the per-result fields made once per judged result
+        (afresh only where an abnormal baseline changes the CTCAE grade); the follow-up fields when
+        the run follows patients. Its notes (a specimen kept out) join the row's levlab_error text
+        without counting as errors; a withheld panel is never met."""
+        judge, sink, judged, errors, link = self.judge, self.sink, decided.judged, decided.errors, decided.link
         book = self._book
         follow_up = self.run.follow_up
         previous = {j.result.analyte: j.result for j in link.previous if j.result is not None}
         serial = () if not previous or follow_up is None else serial_rule_ids(
             follow_up, {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}, previous)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial, withhold_met=withhold_met)
-        if notes:
-            errors = {offset: list(errors.get(offset, [])) for offset in {*errors, *notes}}
-            for offset, note in notes.items():
-                errors[offset].append(RowError(0, "", note))  # only its text is written
+        panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial,
+                                     withhold_met=decided.withheld)
+        if decided.notes:
+            errors = {number: list(errors.get(number, [])) for number in {*errors, *decided.notes}}
+            for number, note in decided.notes.items():
+                errors[number].append(RowError(0, "", note))  # only its text is written
         ids, fields = [], []
         warnings: list[str] | None = None
         if judge.warned or link.warning:  # the rows' own warnings, and the panel's
@@ -379,7 +437,7 @@ class LongPanels:
                     None if analyte is None else previous.get(analyte.id), link, judge.decimal))
                     for analyte, reading in cells]
         out.add(rows, originals, ids, fields, panel_text,
-                [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
+                [sink.fragment([error_text(errors[number])]) if number in errors else "" for number in numbers]
                 if errors else None, warnings, follow_texts)
 
     def _analyte_of(self, name: str, code: str) -> NamedAnalyte:
@@ -394,7 +452,7 @@ class LongPanels:
             names[key] = found
         return found
 
-    def _panel_patient(self, rows: list[list[str]], first: int, errors: dict[int, list[RowError]]) -> PatientEntry:
+    def _panel_patient(self, rows: list[list[str]], numbers: Sequence[int], errors: dict[int, list[RowError]]) -> PatientEntry:
         """The panel's sex and age: the first given in its rows; a different one later is an error."""
         roles, header = self.layout.roles, self.header
         texts = {}
@@ -414,19 +472,19 @@ class LongPanels:
                 if not texts[role]:
                     texts[role] = text
                 elif text.strip() != texts[role].strip():
-                    errors.setdefault(offset, []).append(RowError(
-                        first + offset, header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
+                    errors.setdefault(numbers[offset], []).append(RowError(
+                        numbers[offset], header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
                         "earlier in this panel; the first is used"))
         birth_at = roles.get("birth")
         if birth_at is not None and not texts["age"]:  # the age at the sample from the birth date (exports.ages)
             date_at = roles.get("date")
             texts["age"], problem = age_at_sample(rows[0][birth_at], rows[0][date_at] if date_at is not None else "")
             if problem:
-                errors.setdefault(0, []).append(RowError(first, header[birth_at], problem))
+                errors.setdefault(numbers[0], []).append(RowError(numbers[0], header[birth_at], problem))
         entry = self.judge.patient(texts["sex"], texts["age"])
         if entry.errors:
             for role, message in entry.errors:
                 at = roles[role]
                 offset = next(i for i, row in enumerate(rows) if row[at] == texts[role])
-                errors.setdefault(offset, []).append(RowError(first + offset, header[at], message))
+                errors.setdefault(numbers[offset], []).append(RowError(numbers[offset], header[at], message))
         return entry

@@ -28,6 +28,7 @@ from typing import Any
 
 from levlab.catalog import Analyte
 from levlab.errors import LevlabError, UsageError, shown
+from levlab.exports.marks import other_mark_decimal, thousands_shaped
 from levlab.interpret import assess, assess_context, interpret_results, read_measurement, unusable
 from levlab.model import AnalyteResult, PanelResult, Patient
 from levlab.ranges import IntervalTable, parse_sex
@@ -116,6 +117,10 @@ class Judge:
         self.clears = 0  # how often the caches were cleared
         self.assumed: set[str] = set()  # analytes read with an assumed (canonical) unit
         self.warned = False  # a judged cell with a warning was made: the writers look for warnings only then
+        #: where the input wrote the other decimal mark (`'12.5' on line 4`): thousands-shaped values
+        #: (`1,250`) are then refused (`levlab.exports.marks`); None until seen
+        self.mixed_marks: str | None = None
+        self.thousands_read: list[str] = []  # thousands-shaped values read before that (a stream), a few
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -135,16 +140,41 @@ class Judge:
     def grow(self) -> None:
         self._entries += 1
         if self._entries > self.limit:
-            for cache in self._caches:
-                cache.clear()
-            self._entries = 0
-            self.clears += 1
+            self.forget()
+
+    def forget(self) -> None:
+        """Clear every cache (when full, or when what a cell means has changed)."""
+        for cache in self._caches:
+            cache.clear()
+        self._entries = 0
+        self.clears += 1
+
+    def _marks(self, analyte: Analyte, text: str) -> Reading | None:
+        """A thousands-shaped value in an input that writes both decimal marks: refused (issue 19.7).
+        A value that writes the other mark is that evidence, learnt here when no scan saw it."""
+        if thousands_shaped(text, self.decimal):
+            if self.mixed_marks is not None:
+                integer, _, fraction = text.strip().lstrip("<>=≤≥ ").partition(self.decimal)
+                fraction = fraction[:3]
+                return Reading(analyte, None, (
+                    f"{shown(text.strip())} is ambiguous: this input writes both decimal marks ({self.mixed_marks}), so "
+                    f"{self.decimal!r} may be a decimal mark or a thousands separator ({integer}.{fraction} or "
+                    f"{integer}{fraction}); correct the export"))
+            if len(self.thousands_read) < 5:
+                self.thousands_read.append(text.strip())
+        elif self.mixed_marks is None and other_mark_decimal(text, self.decimal):
+            self.mixed_marks = shown(text.strip())
+            self.forget()  # a thousands-shaped cell read before is read again under the new rule
+        return None
 
     def read(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, range_source: str) -> Any:
         """Read a cell (uncached): NOT_MEASURED for a missing-value marker, else a Reading."""
         self.grow()
         if text.strip().casefold() in self.na:
             return NOT_MEASURED
+        refused = self._marks(analyte, text)
+        if refused is not None:
+            return refused
         if lab_range is not None and lab_range.strip().casefold() in self.na:
             lab_range = None
         if unit is not None and unit.strip().casefold() in self.na:

@@ -83,9 +83,10 @@ class DateSpread:
         self.columns = [roles[role] for role in ("date", "time") if role in roles and roles[role] not in layout.group]
         self.columns += [index for index in passed_through(layout) if date_like(header[index])]
 
-    def check(self, rows: Sequence[Sequence[str]], first: int) -> RowError | None:
+    def check(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> RowError | None:
         """The first row whose date-like cell differs from the panel's first (as a day, when both read
-        as dates; as text otherwise), as an error on that row; None when the rows agree."""
+        as dates; as text otherwise), as an error on that row; None when the rows agree. `numbers`:
+        the rows' data-row numbers."""
         from levlab.serial import parse_datetime  # only for exports with such a column
 
         for index in self.columns:
@@ -100,10 +101,10 @@ class DateSpread:
                     seen = (offset, text, day)
                 elif day != seen[2]:
                     name = self.header[index].strip()
-                    message = (f"this panel's rows differ in {shown(name)}: {shown(seen[1])} (row {first + seen[0]}) and "
-                               f"{shown(text)} (row {first + offset}): they may be several samples, so normal-panel is "
+                    message = (f"this panel's rows differ in {shown(name)}: {shown(seen[1])} (row {numbers[seen[0]]}) and "
+                               f"{shown(text)} (row {numbers[offset]}): they may be several samples, so normal-panel is "
                                "never met; say which rows are one sample (--col sample=HEADER, --col date=HEADER or --group-by)")
-                    return RowError(first + offset, name, message)
+                    return RowError(numbers[offset], name, message)
         return None
 
 

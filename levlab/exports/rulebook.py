@@ -191,6 +191,14 @@ class RuleBook:
         status = "incomplete" if withhold_met and decision.status == "met" else decision.status
         return self._text(decision.keyed, fired, status, sink) if fired or status != decision.status else decision.text
 
+    def status(self, judged: Sequence[Judged | None], sink: Sink) -> str:
+        """The normal-panel status of one panel's judged cells."""
+        signatures = self.signatures(judged)
+        decision = self.by_signature.get(signatures)
+        if decision is None:
+            decision = self.by_signature[signatures] = self._decision(judged, sink)
+        return decision.status
+
     def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
         """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
         column by column."""

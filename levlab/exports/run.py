@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
@@ -20,8 +20,10 @@ from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
+from levlab.exports.grouping import WINDOW_ROWS, Reread
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
+from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
 from levlab.exports.settings import CsvOptions
@@ -40,7 +42,12 @@ class Summary:
     rows: int = 0
     panels: int = 0
     rows_with_errors: int = 0
-    reopened: int = 0  # long: panel keys that came back after their panel was closed
+    reopened: int = 0  # long: panel keys that came back after their panel was written (a stream)
+    split_keys: int = 0  # long: samples whose rows were not together, read as one panel each
+    withheld: int = 0  # long, a stream: panels never met because more of their sample might follow
+    met_early: int = 0  # long, a stream: panels written as met before the end, once the window was full
+    gather_passes: int = 0  # long, a file: passes that read split samples' rows again
+    grouping: str = "stream"  # long: how split samples are found ("file": an index pass; see exports.grouping)
     without_liver_test: int = 0  # long: panels with no liver test result (blood gases...)
     seen: set[str] = field(default_factory=set)  # long: analytes met
     implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
@@ -83,9 +90,13 @@ def garbage_collected_less_often() -> Iterator[None]:
 class ExportRun:
     """One pass over an export from any reader: header, layout, then panels into a sink."""
 
-    def __init__(self, records: RecordReader, options: CsvOptions) -> None:
+    def __init__(self, records: RecordReader, options: CsvOptions, reread: Reread | None = None,
+                 raw: Callable[[], Iterator[bytes]] | None = None) -> None:
         self.options = options
         self.records = records
+        #: the same input opened again (a file can be read twice): a long export's samples are then
+        #: grouped from all their rows wherever they are (`levlab.exports.grouping`)
+        self.reread = reread
         self.dialect = records.dialect
         self.layout = detect_layout(records.header, options, self.dialect.decimal)
         self.header = [cell.strip() for cell in self.layout.header]  # as error messages name the columns
@@ -95,6 +106,13 @@ class ExportRun:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers,
                            configured_units=options.configured_units)
+        if raw is not None and isinstance(records, CsvRecords) and not records.encoding.startswith(("utf-16", "utf-32")):
+            # a file: its cells are scanned for the other decimal mark before any is read (issue 19.7)
+            self.judge.mixed_marks = scan_file(raw(), self.dialect.delimiter, self.dialect.decimal)
+            if self.judge.mixed_marks is not None:
+                self.report.append(f"  decimal marks: the file writes {OTHER[self.dialect.decimal]!r} too "
+                                   f"({self.judge.mixed_marks}) beside {self.dialect.decimal!r}: a value such as "
+                                   f"'1{self.dialect.decimal}250' (1.25 or 1250?) is refused on its row")
         self.summary = Summary()
         self.errors_shown: list[str] = []
         self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
@@ -136,13 +154,34 @@ class ExportRun:
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
-        if self.summary.reopened:
+        summary = self.summary
+        if summary.split_keys and summary.grouping == "file":
+            lines.append(f"levlab csv: {summary.split_keys} samples had their rows apart in the file (it is not sorted by "
+                         "patient and sample): each was read again and judged as one panel from all its rows; the rows "
+                         "are written in the file's order")
+        elif summary.split_keys:
+            lines.append(f"levlab csv: {summary.split_keys} times a sample's rows came back within {WINDOW_ROWS:,} rows "
+                         "of the stream and were joined to its panel (the input is not sorted by patient and sample)")
+        if summary.reopened:
             lines.append(
-                f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
-                "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
+                f"levlab csv: {summary.reopened} panel keys came back after their panel was written: the input is a "
+                "stream, read once, not sorted by patient and sample, so those rows formed separate panels that are "
+                "never met (sort the input first, or give it as a file: a file is read again to group them)"
             )
         if self.summary.missing_sample_line:
             lines.append(self.summary.missing_sample_line)
+        if summary.withheld:
+            lines.append(f"levlab csv: {summary.withheld} panels of the stream were written before its end and said "
+                         "incomplete, not met: more of their sample might still follow (give the input as a file)")
+        if summary.met_early and summary.reopened:
+            lines.append(f"levlab csv: warning: {summary.met_early} panels were written as met before a key came back "
+                         f"(more than {WINDOW_ROWS:,} rows later): do not rely on them; give the input as a file")
+        judge = self.judge
+        if judge.mixed_marks is not None and judge.thousands_read:
+            lines.append(f"levlab csv: the input writes both decimal marks, seen first at {judge.mixed_marks}; values "
+                         f"read before that kept the decimal mark {self.dialect.decimal!r} although they could be "
+                         f"thousands ({', '.join(map(repr, judge.thousands_read))}): check them, or give the input "
+                         "as a file, which is scanned first")
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
@@ -193,5 +232,6 @@ class CsvRun(ExportRun):
     """One pass over a CSV export, given as text lines (`levlab.exports.decoding.DecodedLines`
     or any iterable of lines)."""
 
-    def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
-        super().__init__(CsvRecords(lines, options, encoding), options)
+    def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8",
+                 reread: Reread | None = None, raw: Callable[[], Iterator[bytes]] | None = None) -> None:
+        super().__init__(CsvRecords(lines, options, encoding), options, reread, raw)

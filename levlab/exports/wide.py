@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from levlab.errors import shown
 from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
-from levlab.exports.layout import AnalyteColumn
-from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, panel_for
+from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
+from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink
@@ -290,6 +290,13 @@ class WidePanels:
         """A wide cell read and judged for this context: a Judged, or NOT_MEASURED."""
         self.judge.grow()
         unit, lab_range = self._unit_and_range(column, row)
+        if column.unit is not None and column.unit_index is not None:  # a stated unit beside a unit column
+            conflict = stated_unit_conflict(column, unit, self.layout.header[column.unit_index].strip(), self.judge.na)
+            if conflict is not None:
+                if row[column.index].strip().casefold() in self.judge.na:
+                    return NOT_MEASURED
+                return self.judge.judge(Reading(column.analyte, None, conflict), entry, context)
+            unit = column.unit
         reading = self.judge.reading(column.analyte, row[column.index], unit, lab_range, column.range_source)
         if reading is NOT_MEASURED:
             return NOT_MEASURED

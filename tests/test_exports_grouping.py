@@ -1,0 +1,206 @@
+"""levlab.exports.grouping: a long panel from all its rows wherever they are, or never `met` (issue 19.1)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from export_runs import column
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from levlab.cli import main
+from levlab.exports import CsvOptions, CsvRun, CsvSink, JsonlSink, grouping
+from levlab.exports.csv_records import CsvRecords
+
+HEADER = "patient;sex;age;sample;test;result;unit\n"
+#: sample S1 of patient 1: five results in range (a panel that alone is `met`) ...
+FIRST_FRAGMENT = ["1;F;60;S1;Bilirubine totaal;12;µmol/L", "1;F;60;S1;AF;80;U/L", "1;F;60;S1;LD;180;U/L",
+                  "1;F;60;S1;ASAT;20;U/L", "1;F;60;S1;ALAT;19;U/L"]
+#: ... and the rest of the same sample, further down: ALT again, raised (the laboratory's repeat)
+REST = ["1;F;60;S1;ALAT;190;U/L"]
+OTHER = ["2;M;50;S2;ALAT;30;U/L", "2;M;50;S2;ASAT;25;U/L"]
+SPLIT_FILE = HEADER + "\n".join(FIRST_FRAGMENT + OTHER + REST) + "\n"
+
+
+def _reread(text: str, options: CsvOptions) -> grouping.Reread:
+    @contextlib.contextmanager
+    def again() -> Iterator[CsvRecords]:
+        yield CsvRecords(io.StringIO(text, newline=""), options)
+
+    return again
+
+
+def _run(text: str, *, as_file: bool, jsonl: bool = False, **options: object) -> tuple[CsvRun, list]:
+    """Run a long text as a file (read again for grouping) or as a stream; the CSV rows or JSONL panels."""
+    settings_ = CsvOptions(**options)  # type: ignore[arg-type]
+    run = CsvRun(io.StringIO(text, newline=""), settings_, reread=_reread(text, settings_) if as_file else None)
+    out = io.StringIO(newline="")
+    if jsonl:
+        run.run(JsonlSink(out))
+        return run, [json.loads(line) for line in out.getvalue().splitlines()]
+    run.run(CsvSink(out, run.dialect))
+    return run, list(csv.reader(io.StringIO(out.getvalue(), newline=""), delimiter=run.dialect.delimiter))
+
+
+@pytest.mark.parametrize("as_file", [True, False], ids=["file", "stream"])
+def test_a_sample_split_over_the_file_is_one_panel_never_met_on_its_first_rows(as_file: bool) -> None:
+    run, rows = _run(SPLIT_FILE, as_file=as_file)
+    statuses = column(rows, "levlab_normal_panel")
+    # the first fragment alone would be `met`; with its rest (ALT 19 and 190) the panel is incomplete
+    assert statuses[:5] == ["incomplete"] * 5 and statuses[7] == "incomplete"
+    assert column(rows, "patient") == ["1"] * 5 + ["2", "2", "1"]  # the file's row order is kept
+    assert "given twice" in column(rows, "levlab_error")[7]
+    assert run.summary.panels == 2 and run.summary.split_keys == 1 and run.summary.reopened == 0
+    assert not any("never met" in line for line in run.closing_lines())
+
+
+@pytest.mark.parametrize("as_file", [True, False], ids=["file", "stream"])
+def test_the_jsonl_panel_of_a_split_sample_lists_all_its_rows(as_file: bool) -> None:
+    _, panels = _run(SPLIT_FILE, as_file=as_file, jsonl=True)
+    assert [p["rows"] for p in panels] == [[1, 2, 3, 4, 5, 8], [6, 7]]
+    assert panels[0]["normal_panel"]["status"] == "incomplete"
+    assert panels[0]["normal_panel"]["statement"] is None
+
+
+def test_a_file_says_it_grouped_the_split_samples() -> None:
+    run, _ = _run(SPLIT_FILE, as_file=True)
+    assert run.summary.grouping == "file"
+    assert any("read again and judged as one panel from all its rows" in line for line in run.closing_lines())
+
+
+def test_a_sorted_file_is_read_as_before() -> None:
+    text = HEADER + "\n".join(FIRST_FRAGMENT + OTHER) + "\n"
+    run, rows = _run(text, as_file=True)
+    assert column(rows, "levlab_normal_panel")[:5] == ["met"] * 5
+    assert run.summary.split_keys == 0 and run.summary.panels == 2
+
+
+def test_the_gathering_reads_split_samples_a_batch_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget of one row: each split sample is gathered in a pass of its own, with the same result."""
+    monkeypatch.setattr(grouping, "GATHER_ROWS", 1)
+    lines = []
+    for patient in range(1, 5):  # four samples, each split in two, interleaved
+        lines += [f"{patient};F;60;S{patient};ALAT;19;U/L", f"{patient};F;60;S{patient};ASAT;20;U/L"]
+    for patient in range(1, 5):
+        lines += [f"{patient};F;60;S{patient};Bilirubine totaal;12;µmol/L", f"{patient};F;60;S{patient};AF;80;U/L",
+                  f"{patient};F;60;S{patient};LD;{180 if patient % 2 else 400};U/L"]
+    run, panels = _run(HEADER + "\n".join(lines) + "\n", as_file=True, jsonl=True)
+    assert [p["normal_panel"]["status"] for p in panels] == ["met", "not-met", "met", "not-met"]
+    assert [len(p["rows"]) for p in panels] == [5] * 4
+    assert run.summary.gather_passes == 4
+
+
+def test_more_keys_than_the_index_holds_reads_the_file_as_a_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grouping, "KEY_LIMIT", 1)
+    run, rows = _run(SPLIT_FILE, as_file=True)
+    assert run.summary.grouping.startswith("stream")
+    assert column(rows, "levlab_normal_panel")[:5] == ["incomplete"] * 5  # the window still joins them
+
+
+def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the window the stream cannot join a sample: the fragment that comes back is its own panel,
+    incomplete with the reason; once the stream has shown that, a panel leaving the full window is never met."""
+    monkeypatch.setattr(grouping, "WINDOW_ROWS", 2)
+    second = [line.replace("1;F;60;S1", "3;F;60;S3") for line in FIRST_FRAGMENT]
+    back = [line.replace("1;F;60;S1", "3;F;60;S3") for line in FIRST_FRAGMENT]  # S3 complete and normal again
+    text = HEADER + "\n".join(FIRST_FRAGMENT + OTHER + REST + second + OTHER[:1] + back[:1]) + "\n"
+    run, panels = _run(text, as_file=False, jsonl=True)
+    by_rows = {tuple(p["rows"]): p for p in panels}
+    returning = by_rows[(8,)]  # S1's ALT 190, after S1's panel was written
+    assert returning["normal_panel"]["status"] == "not-met"  # raised is raised, said on its own
+    assert any("came back after its panel (from row 1) was written" in e["message"] for e in returning["errors"])
+    s3 = by_rows[(9, 10, 11, 12, 13)]
+    assert s3["normal_panel"]["status"] == "incomplete"  # would be met alone: withheld, its rest may follow
+    assert "more of its sample may follow" in s3["normal_panel"]["reason"]
+    assert run.summary.reopened >= 1 and run.summary.withheld >= 1
+    assert any("came back after their panel was written" in line for line in run.closing_lines())
+
+
+def test_a_returning_fragment_that_alone_would_be_met_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grouping, "WINDOW_ROWS", 1)
+    text = HEADER + "\n".join(["1;F;60;S1;ALAT;19;U/L", *OTHER, *FIRST_FRAGMENT[:4]]) + "\n"
+    _, rows = _run(text, as_file=False)
+    statuses = column(rows, "levlab_normal_panel")
+    assert statuses[3:] == ["incomplete"] * 4  # bili, ALP, LDH, AST of S1 (ALT came first): never met
+    assert "came back" in column(rows, "levlab_error")[3]
+
+
+def test_levlab_csv_groups_a_file_and_joins_a_stream(tmp_path: Path) -> None:
+    path = tmp_path / "split.csv"
+    path.write_text(SPLIT_FILE, encoding="utf-8")
+    for args, given_input in (([str(path)], None), (["-"], SPLIT_FILE)):
+        result = CliRunner().invoke(main, ["csv", *args, "--format", "jsonl"], input=given_input)
+        panels = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [p["normal_panel"]["status"] for p in panels] == ["incomplete", "incomplete"], result.output
+        assert panels[0]["rows"] == [1, 2, 3, 4, 5, 8]
+        assert "samples had their rows apart" in result.stderr if args[0] != "-" else "came back within" in result.stderr
+
+
+# --- the property of issue 19's "Done when" ------------------------------------------------------------------
+
+_ANALYTES = [("Bilirubine totaal", "µmol/L", ("12", "60")), ("AF", "U/L", ("80", "300")), ("LD", "U/L", ("180", "500")),
+             ("ASAT", "U/L", ("20", "90")), ("ALAT", "U/L", ("19", "190")), ("GGT", "U/L", ("30", "300"))]
+
+
+@st.composite
+def long_exports(draw: st.DrawFn) -> list[str]:
+    """Rows of a long export: a few samples, each with some analytes (normal or raised), some given twice."""
+    rows = []
+    for sample in range(draw(st.integers(1, 4))):
+        patient = draw(st.integers(1, 3))
+        sex = "F" if patient % 2 else "M"
+        results = []
+        for test, unit, values in _ANALYTES:
+            for _ in range(draw(st.sampled_from([0, 1, 1, 1, 1, 1, 2, 2]))):
+                value = draw(st.sampled_from([values[0]] * 3 + [values[1]]))  # mostly in range: `met` is at stake
+                results.append(f"{patient};{sex};60;S{sample};{test};{value};{unit}")
+        rows += draw(st.permutations(results))  # a sample's rows together, in any order
+    return rows
+
+
+def _outcomes(rows: list[str], *, as_file: bool) -> dict[str, str]:
+    """Each sample's normal-panel outcome, from the CSV column of its rows (all its rows must agree)."""
+    _, out = _run(HEADER + "\n".join(rows) + "\n", as_file=as_file)
+    found: dict[str, set[str]] = {}
+    for sample, status in zip(column(out, "sample"), column(out, "levlab_normal_panel"), strict=True):
+        found.setdefault(sample, set()).add(status)
+    return {sample: min(statuses, key=["met", "not-met", "incomplete"].index) if len(statuses) > 1 else next(iter(statuses))
+            for sample, statuses in found.items()}
+
+
+def _shuffled(rows: list[str], seed: int, blocks: bool) -> list[str]:
+    """The rows in another order: each row on its own, or cut into runs of consecutive rows whose
+    order is shuffled (so that a sample's first run can be a whole panel and its rest come later)."""
+    chance = random.Random(seed)
+    if not blocks:
+        return chance.sample(rows, len(rows))
+    cuts = sorted(chance.sample(range(1, len(rows)), min(len(rows) - 1, chance.randint(1, 8)))) if len(rows) > 1 else []
+    runs = [rows[start:end] for start, end in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
+    chance.shuffle(runs)
+    return [row for run in runs for row in run]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=long_exports(), seed=st.integers(0, 2**32 - 1), blocks=st.booleans())
+def test_shuffling_a_long_export_never_turns_a_panel_met(rows: list[str], seed: int, blocks: bool) -> None:
+    """Sorted, each sample's rows are together; shuffled (row by row, or as runs of rows), as a file
+    and as a stream, no sample that is not-met or incomplete becomes met on any of its rows (as a
+    file, every outcome is the same as sorted)."""
+    if not rows:
+        return
+    sorted_outcomes = _outcomes(rows, as_file=True)
+    shuffled = _shuffled(rows, seed, blocks)
+    for as_file in (True, False):
+        outcomes = _outcomes(shuffled, as_file=as_file)
+        for sample, status in sorted_outcomes.items():
+            assert not (status != "met" and outcomes[sample] == "met"), (sample, status, as_file, shuffled)
+        if as_file:
+            assert outcomes == sorted_outcomes
