@@ -232,13 +232,13 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if layout.group:
         names = " + ".join(repr(stripped[i]) for i in layout.group)
         layout.notes.append(
-            f"panels: consecutive rows with the same {names} ({how}); a key that comes back after its panel "
-            "was closed starts a new panel (sort unsorted files first)"
+            f"panels: the rows with the same {names} ({how}), wherever they are: rows of one key apart in "
+            "a file are read again and joined; from a stream, within a window of rows (README, 'Streaming and unsorted input')"
         )
         if "patient" in roles and "sample" not in roles and not options.group_by:
             layout.lone_without = roles["patient"]
-            layout.notes.append("a row without a patient id is a panel of its own: no sample column says which "
-                                "rows are one sample")
+            layout.notes.append("a row without a patient id is a panel of its own: with no sample id column, "
+                                "rows without a patient are never joined by their date alone")
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
                             "(name the key with --group-by COL)")
