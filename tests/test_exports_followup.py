@@ -19,9 +19,8 @@ from click.testing import CliRunner
 from export_runs import column
 
 from levlab.cli import main
-from levlab.exports import CsvOptions, CsvRun, CsvSink
+from levlab.exports import CsvOptions, CsvRun, CsvSink, followup
 from levlab.exports.fields import SEPARATOR
-from levlab.exports.followup import FollowUp
 
 ANALYTES = {  # test name, unit, values that fall on either side of the default intervals
     "alt": ("ALT", "U/L", ["20", "30", "60", "100", "250", "<5"]),
@@ -207,12 +206,9 @@ def test_per_patient_memory_is_bounded_and_forgetting_is_said() -> None:
     text = "patient,sex,date,test,value,unit\n" + body
     run = CsvRun(io.StringIO(text, newline=""), CsvOptions())
     out = io.StringIO(newline="")
-    original = FollowUp.__init__.__defaults__
-    FollowUp.__init__.__defaults__ = (2,)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(followup, "PATIENT_LIMIT", 2)
         run.run(CsvSink(out, run.dialect))
-    finally:
-        FollowUp.__init__.__defaults__ = original
     follow_up = run.follow_up
     assert follow_up is not None and len(follow_up.patients) == 2 and follow_up.forgotten > 0
     rows = list(csv.reader(io.StringIO(out.getvalue())))

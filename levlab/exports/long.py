@@ -18,7 +18,7 @@ from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
-from levlab.exports.followup import NOT_FOLLOWED, Link, ctcae_text, row_fields, serial_rule_ids
+from levlab.exports.followup import NOT_FOLLOWED, Link
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -84,7 +84,7 @@ class LongChunkOutput:
 
     def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
             panel_text: str, errors: list[str] | None, warnings: list[str] | None = None,
-            follow_up: list[str] | None = None) -> None:
+            follow_up: list[list[str]] | None = None) -> None:
         self.rows += rows
         self.originals += originals
         self.columns[0] += ids
@@ -93,8 +93,9 @@ class LongChunkOutput:
         self.columns[3] += errors or [""] * len(rows)
         if follow_up is not None:
             if len(self.columns) == 5:
-                self.columns.insert(4, [])
-            self.columns[4] += follow_up
+                self.columns[4:4] = [[], [], []]
+            for at, texts in enumerate(follow_up, start=4):
+                self.columns[at] += texts
         self.columns[-1] += warnings or [""] * len(rows)
 
 
@@ -108,7 +109,8 @@ class LongPanels:
         self._cells = self.judge.new_cache()  # (test, code, value, unit, range texts) -> (analyte, reading)
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
-            self._empty_follow_up = sink.fragment([""] * len(FOLLOW_UP_FIELDS))
+            # the follow-up columns: previous date (panel), previous value, flag and change (row), baseline date (panel)
+            self._empty_follow_up = (sink.fragment([""]), sink.fragment([""] * (len(FOLLOW_UP_FIELDS) - 2)), sink.fragment([""]))
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
     def write(self, chunks: Iterable[RecordChunk]) -> None:
@@ -278,47 +280,40 @@ class LongPanels:
                   judged: dict[str, Judged], errors: dict[int, list[RowError]], sink: Sink, out: LongChunkOutput,
                   link: Link) -> None:
         """The panel's rows with levlab's fields (CSV) into `out`: its rules decided by the book, the
-        per-result fields made once per judged result (afresh only where an abnormal baseline
-        changes the CTCAE grade); the follow-up fields when the run follows patients."""
+        per-result fields made once per judged result (graded against the patient's baseline
+        where an abnormal one changes the CTCAE grade); the follow-up fields when the run follows patients."""
         judge = self.judge
         book = self._book
         follow_up = self.run.follow_up
-        previous = {j.result.analyte: j.result for j in link.previous if j.result is not None}
-        serial = () if not previous or follow_up is None else serial_rule_ids(
-            follow_up, {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}, previous)
+        serial = () if follow_up is None else follow_up.serial_ids(judged, link)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
         panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial)
-        ids, fields = [], []
+        # each row's judged cell, None for a test levlab does not know or a value not measured
+        row_cells = [None if analyte is None or reading is NOT_MEASURED else judged[analyte.id] for analyte, reading in cells]
+        ids = [self._id_texts[analyte.id] if analyte is not None else "" for analyte, _ in cells]
+        rebased = link.rebased
+        fields = [self._empty_fields if cell is None
+                  else follow_up.graded_fragment(cell, rebased[cell.result.analyte], sink, judge.decimal)
+                  if rebased and follow_up is not None and cell.result is not None and cell.result.analyte in rebased
+                  else cell.fragment or fragment_of(cell, sink, judge.decimal) for cell in row_cells]
         warnings: list[str] | None = None
         if judge.warned or link.warning:  # the rows' own warnings, and the panel's
-            warnings = [joined([*(judged[analyte.id].warnings if analyte is not None and reading is not NOT_MEASURED
-                                  else ()), *([link.warning] if link.warning else [])]) for analyte, reading in cells]
+            warnings = [joined([*(cell.warnings if cell is not None else ()), *([link.warning] if link.warning else [])])
+                        for cell in row_cells]
             warnings = [sink.fragment([text]) if text else "" for text in warnings]
-        rebased = link.rebased
-        for analyte, reading in cells:
-            if analyte is None:  # an empty analyte id and fields
-                ids.append("")
-                fields.append(self._empty_fields)
-            elif reading is NOT_MEASURED:
-                ids.append(self._id_texts[analyte.id])
-                fields.append(self._empty_fields)
-            else:
-                cell = judged[analyte.id]
-                ids.append(self._id_texts[analyte.id])
-                if analyte.id in rebased and cell.result is not None:  # CTCAE against the abnormal baseline
-                    fields.append(sink.fragment([ctcae_text(cell.result, rebased[analyte.id]) if name == "ctcae"
-                                                 else function(cell.result, judge.decimal) for name, function in ANALYTE_FIELDS]))
-                else:
-                    fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
         follow_texts = None
         if follow_up is not None:
+            count = len(rows)
             if not link.previous and not link.baseline:
-                follow_texts = [self._empty_follow_up] * len(rows)
+                follow_texts = [[self._empty_follow_up[0]] * count, [self._empty_follow_up[1]] * count,
+                                [self._empty_follow_up[2]] * count]
             else:
-                follow_texts = [sink.fragment(row_fields(
-                    None if analyte is None or reading is NOT_MEASURED else judged[analyte.id].result,
-                    None if analyte is None else previous.get(analyte.id), link, judge.decimal))
-                    for analyte, reading in cells]
+                previous = {j.result.analyte: j for j in link.previous if j.result is not None}
+                befores = [self._empty_follow_up[1] if cell is None or analyte is None or analyte.id not in previous
+                           else follow_up.before_fragment(cell, previous[analyte.id], sink, judge.decimal)
+                           for (analyte, _), cell in zip(cells, row_cells, strict=True)]
+                follow_texts = [[sink.fragment([link.previous_label])] * count, befores,
+                                [sink.fragment([link.baseline_label])] * count]
         out.add(rows, originals, ids, fields, panel_text,
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
                 if errors else None, warnings, follow_texts)

@@ -108,7 +108,7 @@ class ExportRun:
     def run(self, sink: Sink) -> Summary:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
         if sink.follows_patients and follows(self.layout):
-            self.follow_up = FollowUp(self.layout)
+            self.follow_up = FollowUp(self.layout, self.judge.new_cache)
         if sink.wants_rows:
             sink.start(output_header(self.layout, self.follow_up is not None))
         with garbage_collected_less_often():
