@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
-from levlab.errors import ExitStatus, LevlabError, shown
+from levlab.errors import ExitStatus, LevlabError, UsageError, shown
+from levlab.exports import unit_hint
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
-from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
+from levlab.exports.layout import MissingUnits, detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
@@ -82,7 +83,10 @@ class ExportRun:
         self.options = options
         self.records = records
         self.dialect = records.dialect
-        self.layout = detect_layout(records.header, options, self.dialect.decimal)
+        try:
+            self.layout = detect_layout(records.header, options, self.dialect.decimal)
+        except MissingUnits as missing:  # say what the first rows' values suggest (never applied)
+            raise UsageError(self._with_values(missing)) from None
         self.header = [cell.strip() for cell in self.layout.header]  # as error messages name the columns
         self.report = detection_report(self.layout, self.dialect, records.encoding)
         skipped = records.skipped
@@ -92,6 +96,18 @@ class ExportRun:
         self.summary = Summary()
         self.errors_shown: list[str] = []
         self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
+
+    def _with_values(self, missing: MissingUnits) -> str:
+        """The message of columns without a unit, each with what its first rows' values suggest."""
+        rows: list[list[str]] = []
+        for chunk in self.records.chunks():
+            rows.extend(chunk.rows[:unit_hint.ROWS_READ - len(rows)])
+            if len(rows) >= unit_hint.ROWS_READ:
+                break
+        table = self.options.table or default_intervals()
+        return "; ".join(
+            f"{message}. {unit_hint.suggestion(column.analyte, column.header, [row[column.index] for row in rows], self.dialect.decimal, self.options.na_markers, table)}"
+            for column, message in missing.columns)
 
     def follow_up_note(self) -> str | None:
         """The detection report's line on follow-up (`levlab csv` of a long export), or None."""
