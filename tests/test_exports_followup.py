@@ -223,3 +223,11 @@ def test_warnings_of_one_row_and_its_panel_share_the_cell() -> None:
     rows = list(csv.reader(io.StringIO(_invoke("csv", "-", text=text).stdout)))
     parts = column(rows, "levlab_warnings")[1].split(SEPARATOR)
     assert len(parts) == 2 and parts[0].startswith("ldh: 20 is unusually low") and "out of time order" in parts[1]
+
+
+def test_the_table_shows_the_out_of_order_warning_beside_the_panel() -> None:
+    result = _invoke("csv", "-", "--format", "table", text=UNSORTED)
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("── patient P1, date 2024-02-05"))
+    assert lines[at + 1].startswith("! warning, sample '2024-02-05' of patient 'P1' comes after its sample '2024-03-05'")
+    assert "Since the previous sample" in result.stdout  # the panels in order are compared
