@@ -21,8 +21,9 @@ sample in the file may not be their first sample), which the closing line says.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from levlab.errors import shown
@@ -53,12 +54,16 @@ class PatientState:
 
     __slots__ = ("baseline", "baseline_label", "baseline_when", "label", "latest", "rebased", "when")
 
-    def __init__(self, when: datetime, label: str, judged: tuple[Judged, ...], rebased: dict[str, tuple[Judged, float | str]] | None) -> None:
-        self.when, self.label, self.latest = when, label, judged  # the latest sample emitted
+    def __init__(self, when: datetime, label: str, judged: Mapping[str, Judged],
+                 rebased: dict[str, tuple[Judged, float | str]] | None) -> None:
+        self.when, self.label, self.latest = when, label, judged  # the latest sample emitted: its judged cells by analyte
         # the CTCAE baseline: the first sample (None: unknown, see the module text)
-        self.baseline: tuple[Judged, ...] | None = None if rebased is None else judged
+        self.baseline: Mapping[str, Judged] | None = None if rebased is None else judged
         self.baseline_when, self.baseline_label = when, label
         self.rebased = rebased or {}
+
+
+_NOTHING: Mapping[str, Judged] = MappingProxyType({})
 
 
 class Link:
@@ -66,7 +71,7 @@ class Link:
 
     __slots__ = ("baseline", "baseline_label", "previous", "previous_label", "rebased", "warning")
 
-    def __init__(self, previous: tuple[Judged, ...] = (), previous_label: str = "", baseline: tuple[Judged, ...] = (),
+    def __init__(self, previous: Mapping[str, Judged] = _NOTHING, previous_label: str = "", baseline: Mapping[str, Judged] = _NOTHING,
                  baseline_label: str = "", rebased: Mapping[str, tuple[Judged, float | str]] | None = None,
                  warning: str | None = None) -> None:
         self.previous, self.previous_label = previous, previous_label
@@ -133,7 +138,7 @@ class FollowUp:
         self.dates[text] = when
         return when
 
-    def _rebased(self, baseline: Sequence[Judged]) -> dict[str, tuple[Judged, float | str]]:
+    def _rebased(self, baseline: Iterable[Judged]) -> dict[str, tuple[Judged, float | str]]:
         """The baseline results that change a later grade: a CTCAE term with baseline-abnormal
         criteria and a baseline above its ULN or undecided. Against the others a later value is
         graded against ULN, as the cached CSV fields already are."""
@@ -156,7 +161,7 @@ class FollowUp:
                 found[judged.result.analyte] = (judged, matters)  # type: ignore[union-attr]
         return found
 
-    def link(self, row: list[str], judged: tuple[Judged, ...]) -> Link:
+    def link(self, row: list[str], judged: Mapping[str, Judged]) -> Link:
         """Link one panel (its first row, its judged results) to its patient's samples, and
         remember it for the next."""
         patient = row[self.patient_at].strip()
@@ -173,7 +178,7 @@ class FollowUp:
             if len(self.patients) >= self.limit:
                 self.patients.popitem(last=False)
                 self.forgotten += 1
-            self.patients[patient] = PatientState(when, label, judged, None if self.forgotten else self._rebased(judged))
+            self.patients[patient] = PatientState(when, label, judged, None if self.forgotten else self._rebased(judged.values()))
             return NOT_FOLLOWED  # its first sample: the baseline, graded against ULN
         self.patients.move_to_end(patient)
         if when < state.when:
@@ -188,7 +193,7 @@ class FollowUp:
                                 "sample nor graded against a baseline; sort the file by patient and sample date, "
                                 "or use levlab trend")
         if state.baseline is None:
-            link = Link(state.latest, state.label, (), "")
+            link = Link(state.latest, state.label)
         else:
             link = Link(state.latest, state.label, state.baseline, state.baseline_label, state.rebased)
         state.when, state.label, state.latest = when, label, judged
@@ -196,9 +201,9 @@ class FollowUp:
 
     def serial_ids(self, judged: Mapping[str, Judged], link: Link) -> tuple[str, ...]:
         """The serial rules (`new-abnormal`) a panel meets against its previous sample."""
-        if not link.previous:
+        before = link.previous
+        if not before:
             return ()
-        before = {j.result.analyte: j for j in link.previous if j.result is not None}
         key = tuple((now.flag if (now := judged.get(a)) is not None else None,
                      then.flag if (then := before.get(a)) is not None else None) for a in self.watched)
         found = self.serial.get(key)

@@ -216,11 +216,12 @@ class LongPanels:
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
         follow_up = self.run.follow_up
-        link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], tuple(judged.values()))
+        link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], judged)
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             self._rows_out(rows, originals, cells, judged, errors, sink, out, link)
         if sink.wants_panels:
-            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, link.previous, link.baseline)
+            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, tuple(link.previous.values()),
+                                        tuple(link.baseline.values()))
             panel = panel_for(evaluation, entry.patient)
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for offset in sorted(errors) for error in errors[offset]]
@@ -308,7 +309,7 @@ class LongPanels:
                 follow_texts = [[self._empty_follow_up[0]] * count, [self._empty_follow_up[1]] * count,
                                 [self._empty_follow_up[2]] * count]
             else:
-                previous = {j.result.analyte: j for j in link.previous if j.result is not None}
+                previous = link.previous
                 befores = [self._empty_follow_up[1] if cell is None or analyte is None or analyte.id not in previous
                            else follow_up.before_fragment(cell, previous[analyte.id], sink, judge.decimal)
                            for (analyte, _), cell in zip(cells, row_cells, strict=True)]

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, UsageError, shown
-from levlab.exports import unit_hint
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
@@ -99,6 +98,8 @@ class ExportRun:
 
     def _with_values(self, missing: MissingUnits) -> str:
         """The message of columns without a unit, each with what its first rows' values suggest."""
+        from levlab.exports import unit_hint  # only for this usage error (it imports statistics)
+
         rows: list[list[str]] = []
         for chunk in self.records.chunks():
             rows.extend(chunk.rows[:unit_hint.ROWS_READ - len(rows)])
