@@ -194,6 +194,7 @@ def test_the_new_columns_come_after_the_existing_ones_and_only_when_patients_can
                           "levlab_normal_panel", "levlab_error", "levlab_previous_date", "levlab_previous_value",
                           "levlab_previous_flag", "levlab_change", "levlab_ctcae_baseline", "levlab_warnings"]
     assert "follow-up: each panel is compared with its patient's previous sample" in result.stderr
+    assert '""' not in result.stdout  # an empty cell is empty, not a quoted empty text
     no_date = _invoke("csv", "-", "--group-by", "patient", "--group-by", "label", text=UNSORTED.replace(",date,", ",label,"))
     assert next(csv.reader(io.StringIO(no_date.stdout)))[-2:] == ["levlab_error", "levlab_warnings"]
     assert "follow-up: none (no date column" in no_date.stderr

@@ -110,7 +110,8 @@ class LongPanels:
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
             # the follow-up columns: previous date (panel), previous value, flag and change (row), baseline date (panel)
-            self._empty_follow_up = (sink.fragment([""]), sink.fragment([""] * (len(FOLLOW_UP_FIELDS) - 2)), sink.fragment([""]))
+            # (an empty single field is "", as the empty levlab_error is: a fragment of one empty field would be quoted)
+            self._empty_follow_up = ("", sink.fragment([""] * (len(FOLLOW_UP_FIELDS) - 2)), "")
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
     def write(self, chunks: Iterable[RecordChunk]) -> None:
@@ -313,8 +314,8 @@ class LongPanels:
                 befores = [self._empty_follow_up[1] if cell is None or analyte is None or analyte.id not in previous
                            else follow_up.before_fragment(cell, previous[analyte.id], sink, judge.decimal)
                            for (analyte, _), cell in zip(cells, row_cells, strict=True)]
-                follow_texts = [[sink.fragment([link.previous_label])] * count, befores,
-                                [sink.fragment([link.baseline_label])] * count]
+                follow_texts = [[sink.fragment([link.previous_label]) if link.previous_label else ""] * count, befores,
+                                [sink.fragment([link.baseline_label]) if link.baseline_label else ""] * count]
         out.add(rows, originals, ids, fields, panel_text,
                 [sink.fragment([error_text(errors[offset])]) if offset in errors else "" for offset in range(len(rows))]
                 if errors else None, warnings, follow_texts)
