@@ -334,6 +334,11 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     The layout and the meaning of each column are detected from the header and reported on
     stderr before the data; --dry-run stops there. A bad cell never ends the run: its row
     carries the error (levlab_error), and the exit status is 1. Exit 2: usage error.
+
+    In a long export with patient and sample date columns, each panel is compared with the
+    patient's previous sample (new-abnormal, levlab_previous_*, levlab_change) and graded for
+    CTCAE against the patient's first sample, as trend does; each patient's samples must come
+    in time order (a sample that does not is said, and not compared).
     """
     from levlab import exports
 

@@ -280,18 +280,41 @@ def r_ratio_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
     return Pattern(ratio, kind, spec["source"])
 
 
-def grade_value(result: AnalyteResult) -> tuple[bool, int | None]:
-    """`grade(result).grade` without the words, for bulk output: (whether CTCAE has a term for
-    the analyte, the grade or None when undecided)."""
+def grade_value(result: AnalyteResult, baseline: AnalyteResult | None = None) -> tuple[bool, int | None]:
+    """`grade(result, baseline).grade` without the words, for bulk output: (whether CTCAE has a
+    term for the analyte, the grade or None when undecided)."""
     term = criteria().terms.get(result.analyte)
     if term is None:
         return False, None
-    m = result.measurement
-    if m is None:
+    if result.measurement is None:
         return True, None
-    grades = {_climb_to(term.bounds, m.bounds, {"baseline": None, "ULN": i.high if i else None, "LLN": i.low if i else None})[0]
+    reference = None
+    if baseline is not None and term.bounds_baseline_abnormal is not None:
+        abnormal = baseline_abnormal(baseline)[0]
+        if abnormal is None:
+            return True, None
+        if abnormal:
+            bm = baseline.measurement
+            if bm is None or bm.comparator is not None:
+                return True, None
+            reference = bm.value
+    return True, grade_against(result, reference)
+
+
+def grade_against(result: AnalyteResult, abnormal_baseline: float | None) -> int | None:
+    """The grade of a measured result with a CTCAE term: against ULN (or LLN), or with
+    `abnormal_baseline` (a baseline value above its ULN) as a multiple of it where the term has
+    baseline-abnormal criteria; None when undecided. See `grade_value`."""
+    term = criteria().terms[result.analyte]
+    m = result.measurement
+    assert m is not None
+    bounds = term.bounds
+    if abnormal_baseline is not None and term.bounds_baseline_abnormal is not None:
+        bounds = term.bounds_baseline_abnormal
+    grades = {_climb_to(bounds, m.bounds, {"baseline": abnormal_baseline, "ULN": i.high if i else None,
+                                           "LLN": i.low if i else None})[0]
               for i in _intervals(result) or (None,)}
-    return True, grades.pop() if len(grades) == 1 else None
+    return grades.pop() if len(grades) == 1 else None
 
 
 def relation_note(rule_ids: Iterable[str], pattern: Pattern | None) -> str | None:

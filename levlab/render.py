@@ -326,6 +326,8 @@ def print_csv_panels(outs: list[Any], console: Any) -> None:
             console.print(Text(f"── {_csv_panel_title(out)}", style="bold"))
         for error in out.errors:
             console.print(Text(f"row {error.row}, {error.column}: {error.message}", style="yellow"))
+        for warning in getattr(out, "warnings", ()):  # the panel's own (follow-up), beside its results'
+            console.print(Text(f"! warning, {warning}", style="bold yellow"))
         print_panel(out.panel, console)
 
 

@@ -19,9 +19,8 @@ from click.testing import CliRunner
 from export_runs import column
 
 from levlab.cli import main
-from levlab.exports import CsvOptions, CsvRun, CsvSink
+from levlab.exports import CsvOptions, CsvRun, CsvSink, followup
 from levlab.exports.fields import SEPARATOR
-from levlab.exports.followup import FollowUp
 
 ANALYTES = {  # test name, unit, values that fall on either side of the default intervals
     "alt": ("ALT", "U/L", ["20", "30", "60", "100", "250", "<5"]),
@@ -195,6 +194,7 @@ def test_the_new_columns_come_after_the_existing_ones_and_only_when_patients_can
                           "levlab_normal_panel", "levlab_error", "levlab_previous_date", "levlab_previous_value",
                           "levlab_previous_flag", "levlab_change", "levlab_ctcae_baseline", "levlab_warnings"]
     assert "follow-up: each panel is compared with its patient's previous sample" in result.stderr
+    assert '""' not in result.stdout  # an empty cell is empty, not a quoted empty text
     no_date = _invoke("csv", "-", "--group-by", "patient", "--group-by", "label", text=UNSORTED.replace(",date,", ",label,"))
     assert next(csv.reader(io.StringIO(no_date.stdout)))[-2:] == ["levlab_error", "levlab_warnings"]
     assert "follow-up: none (no date column" in no_date.stderr
@@ -207,12 +207,9 @@ def test_per_patient_memory_is_bounded_and_forgetting_is_said() -> None:
     text = "patient,sex,date,test,value,unit\n" + body
     run = CsvRun(io.StringIO(text, newline=""), CsvOptions())
     out = io.StringIO(newline="")
-    original = FollowUp.__init__.__defaults__
-    FollowUp.__init__.__defaults__ = (2,)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(followup, "PATIENT_LIMIT", 2)
         run.run(CsvSink(out, run.dialect))
-    finally:
-        FollowUp.__init__.__defaults__ = original
     follow_up = run.follow_up
     assert follow_up is not None and len(follow_up.patients) == 2 and follow_up.forgotten > 0
     rows = list(csv.reader(io.StringIO(out.getvalue())))
@@ -227,3 +224,11 @@ def test_warnings_of_one_row_and_its_panel_share_the_cell() -> None:
     rows = list(csv.reader(io.StringIO(_invoke("csv", "-", text=text).stdout)))
     parts = column(rows, "levlab_warnings")[1].split(SEPARATOR)
     assert len(parts) == 2 and parts[0].startswith("ldh: 20 is unusually low") and "out of time order" in parts[1]
+
+
+def test_the_table_shows_the_out_of_order_warning_beside_the_panel() -> None:
+    result = _invoke("csv", "-", "--format", "table", text=UNSORTED)
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("── patient P1, date 2024-02-05"))
+    assert lines[at + 1].startswith("! warning, sample '2024-02-05' of patient 'P1' comes after its sample '2024-03-05'")
+    assert "Since the previous sample" in result.stdout  # the panels in order are compared

@@ -498,3 +498,23 @@ def test_r_ratio_cites_the_convention_it_follows():
     spec = load_toml("patterns.toml")["r_ratio"]
     assert {(c["analyte"], c["op"], c["value"]) for c in spec["classify_when"]} == {("alt", ">=", 3), ("alp", ">=", 2)}
     assert "CIOMS" in spec["classify_basis"] and "CIOMS" in spec["source"]
+
+
+@pytest.mark.parametrize("analyte", ["alt", "ast", "alp", "ggt", "bilirubin", "albumin", "ldh"])
+@pytest.mark.parametrize("baseline_text", [None, "20", "90", "300", "<5", ">1000"])
+@pytest.mark.parametrize("text", ["10", "40", "75", "150", "400", "2000", "<5", ">1000"])
+def test_grade_value_with_a_baseline_is_the_grade_without_its_words(analyte: str, baseline_text: str | None, text: str) -> None:
+    """`levlab csv` grades against a patient's baseline with grade_value (and grade_against): the
+    same number as grade(), which `levlab trend` uses; a man and a patient of unknown sex."""
+    from levlab.errors import LevlabError
+    from levlab.grading import grade_value
+
+    unit = {"bilirubin": "umol/L", "albumin": "g/L"}.get(analyte, "U/L")
+    for patient in (Patient("M", 50), Patient(None, 50)):
+        try:  # values impossible for the analyte (albumin 300 g/L) are refused before any grade
+            result = assess(read_measurement(get_analyte(analyte), text + unit), patient)
+            baseline = None if baseline_text is None else assess(read_measurement(get_analyte(analyte), baseline_text + unit), patient)
+        except LevlabError:
+            continue
+        graded = grade(result, baseline)
+        assert grade_value(result, baseline) == (graded is not None, None if graded is None else graded.grade)

@@ -21,23 +21,26 @@ sample in the file may not be their first sample), which the closing line says.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from levlab.errors import shown
-from levlab.exports.fields import FOLLOW_UP_FIELDS, joined
+from levlab.exports.fields import ANALYTE_FIELDS
 from levlab.exports.layout import Layout
-from levlab.grading import baseline_abnormal, criteria, grade
+from levlab.grading import baseline_abnormal, criteria, grade_against
 from levlab.model import AnalyteResult
 from levlab.rules import SERIAL_EVALUATORS, rules
 from levlab.values import format_number
 
 if TYPE_CHECKING:
     from levlab.exports.memo import Judged
+    from levlab.exports.sinks import Sink
 
-PATIENT_LIMIT = 100_000  # patients remembered at once; past it the least recently seen is forgotten
+PATIENT_LIMIT = 20_000  # patients remembered at once; past it the least recently seen is forgotten
 DATES_KEPT = 100_000  # distinct date texts whose parse is kept
+CACHE_ENTRIES = 16_384  # entries of each follow-up cache (pairs of judged cells: their keys hold the cells)
 
 
 def follows(layout: Layout) -> bool:
@@ -51,25 +54,29 @@ class PatientState:
 
     __slots__ = ("baseline", "baseline_label", "baseline_when", "label", "latest", "rebased", "when")
 
-    def __init__(self, when: datetime, label: str, judged: tuple[Judged, ...], baseline_known: bool) -> None:
-        self.when, self.label, self.latest = when, label, judged  # the latest sample emitted
+    def __init__(self, when: datetime, label: str, judged: Mapping[str, Judged],
+                 rebased: dict[str, tuple[Judged, float | str]] | None) -> None:
+        self.when, self.label, self.latest = when, label, judged  # the latest sample emitted: its judged cells by analyte
         # the CTCAE baseline: the first sample (None: unknown, see the module text)
-        self.baseline: tuple[Judged, ...] | None = judged if baseline_known else None
+        self.baseline: Mapping[str, Judged] | None = None if rebased is None else judged
         self.baseline_when, self.baseline_label = when, label
-        self.rebased = _rebased(judged) if baseline_known else {}
+        self.rebased = rebased or {}
+
+
+_NOTHING: Mapping[str, Judged] = MappingProxyType({})
 
 
 class Link:
-    """What follow-up gives one panel."""
+    """What follow-up gives one panel: its patient's previous sample and CTCAE baseline, if any."""
 
     __slots__ = ("baseline", "baseline_label", "previous", "previous_label", "rebased", "warning")
 
-    def __init__(self, previous: tuple[Judged, ...] = (), previous_label: str = "", baseline: tuple[Judged, ...] = (),
-                 baseline_label: str = "", rebased: Mapping[str, AnalyteResult] | None = None,
+    def __init__(self, previous: Mapping[str, Judged] = _NOTHING, previous_label: str = "", baseline: Mapping[str, Judged] = _NOTHING,
+                 baseline_label: str = "", rebased: Mapping[str, tuple[Judged, float | str]] | None = None,
                  warning: str | None = None) -> None:
         self.previous, self.previous_label = previous, previous_label
         self.baseline, self.baseline_label = baseline, baseline_label
-        self.rebased = rebased or {}  # analyte id -> baseline result it is graded against (abnormal or undecided)
+        self.rebased = rebased or {}  # analyte id -> (the baseline it is graded against, its value or "?")
         self.warning = warning
 
     def json(self) -> dict[str, str | None]:
@@ -78,33 +85,30 @@ class Link:
 
 
 NOT_FOLLOWED = Link()
+#: serial rule types whose outcome, given a previous sample, depends only on the flags of their
+#: analytes now and before (rules._became_abnormal): decided once per distinct tuple of flags
+_FLAGS_ONLY = frozenset({"became_abnormal"})
 
 
-def _rebased(baseline: Sequence[Judged]) -> dict[str, AnalyteResult]:
-    """The baseline results that change a later grade: a CTCAE term with baseline-abnormal criteria
-    and a baseline above its ULN or undecided. Against the others a later value is graded against
-    ULN, as the cached CSV fields already are."""
-    terms = criteria().terms
-    found = {}
-    for judged in baseline:
-        result = judged.result
-        if result is None:
-            continue
-        term = terms.get(result.analyte)
-        if term is not None and term.bounds_baseline_abnormal is not None and baseline_abnormal(result)[0] is not False:
-            found[result.analyte] = result
-    return found
+def _put(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    """Keep a value in a cache of this module, cleared on its own past CACHE_ENTRIES entries (and
+    with the memo's caches)."""
+    if len(cache) >= CACHE_ENTRIES:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 class FollowUp:
-    """The patients of one run, followed sample by sample (see the module text)."""
+    """The patients of one run, followed sample by sample (see the module text), and the CSV
+    fields follow-up adds, cached on the judged cells they read."""
 
-    def __init__(self, layout: Layout, limit: int = PATIENT_LIMIT) -> None:
+    def __init__(self, layout: Layout, new_cache: Callable[[], dict[Any, Any]] = dict, limit: int | None = None) -> None:
         from levlab.exports.sinks import plausible_sample_date
         from levlab.serial import parse_datetime
 
         self.patient_at, self.date_at = layout.roles["patient"], layout.roles["date"]
-        self.limit = limit
+        self.limit = PATIENT_LIMIT if limit is None else limit
         self.patients: OrderedDict[str, PatientState] = OrderedDict()
         self.dates: dict[str, datetime | None] = {}
         self.parse, self.plausible = parse_datetime, plausible_sample_date
@@ -113,6 +117,15 @@ class FollowUp:
         self.undated = 0  # samples of a patient without a readable, plausible date
         self.forgotten = 0  # patients forgotten past `limit`
         self.serial_rules = [rule for rule in rules() if rule.when["type"] in SERIAL_EVALUATORS]
+        self.watched = tuple(dict.fromkeys(analyte_id for rule in self.serial_rules
+                                           for analyte_id in (*rule.when.get("analytes", ()), *rule.when.get("low_analytes", ()))))
+        self.terms = criteria().terms
+        self.matters = new_cache()  # baseline Judged -> False (graded against ULN), "?" or its value (see _rebased)
+        self.graded = new_cache()  # (Judged, baseline Judged) -> ANALYTE_FIELDS text, graded against the baseline
+        self.before = new_cache()  # previous Judged -> its value and flag texts, its exact value or None
+        self.changes = new_cache()  # a difference now - before -> its text
+        self.fragments = new_cache()  # (previous value, flag, change) texts -> sink text
+        self.serial = new_cache()  # flags of the watched analytes now and before -> serial rule ids met
 
     def _when(self, text: str) -> datetime | None:
         if text in self.dates:
@@ -125,7 +138,30 @@ class FollowUp:
         self.dates[text] = when
         return when
 
-    def link(self, row: list[str], judged: tuple[Judged, ...]) -> Link:
+    def _rebased(self, baseline: Iterable[Judged]) -> dict[str, tuple[Judged, float | str]]:
+        """The baseline results that change a later grade: a CTCAE term with baseline-abnormal
+        criteria and a baseline above its ULN or undecided. Against the others a later value is
+        graded against ULN, as the cached CSV fields already are."""
+        found = {}
+        for judged in baseline:
+            matters = self.matters.get(judged)
+            if matters is None:  # False: it does not; "?": it makes a later grade undecided; a number: the baseline value
+                matters = False
+                result = judged.result
+                term = None if result is None else self.terms.get(result.analyte)
+                if result is not None and term is not None and term.bounds_baseline_abnormal is not None:
+                    abnormal = baseline_abnormal(result)[0]
+                    m = result.measurement
+                    if abnormal is None or (abnormal and (m is None or m.comparator is not None)):
+                        matters = "?"
+                    elif abnormal and m is not None:
+                        matters = m.value
+                _put(self.matters, judged, matters)
+            if matters is not False:
+                found[judged.result.analyte] = (judged, matters)  # type: ignore[union-attr]
+        return found
+
+    def link(self, row: list[str], judged: Mapping[str, Judged]) -> Link:
         """Link one panel (its first row, its judged results) to its patient's samples, and
         remember it for the next."""
         patient = row[self.patient_at].strip()
@@ -142,7 +178,7 @@ class FollowUp:
             if len(self.patients) >= self.limit:
                 self.patients.popitem(last=False)
                 self.forgotten += 1
-            self.patients[patient] = PatientState(when, label, judged, baseline_known=not self.forgotten)
+            self.patients[patient] = PatientState(when, label, judged, None if self.forgotten else self._rebased(judged.values()))
             return NOT_FOLLOWED  # its first sample: the baseline, graded against ULN
         self.patients.move_to_end(patient)
         if when < state.when:
@@ -157,11 +193,66 @@ class FollowUp:
                                 "sample nor graded against a baseline; sort the file by patient and sample date, "
                                 "or use levlab trend")
         if state.baseline is None:
-            link = Link(state.latest, state.label, (), "")
+            link = Link(state.latest, state.label)
         else:
             link = Link(state.latest, state.label, state.baseline, state.baseline_label, state.rebased)
         state.when, state.label, state.latest = when, label, judged
         return link
+
+    def serial_ids(self, judged: Mapping[str, Judged], link: Link) -> tuple[str, ...]:
+        """The serial rules (`new-abnormal`) a panel meets against its previous sample."""
+        before = link.previous
+        if not before:
+            return ()
+        key = tuple((now.flag if (now := judged.get(a)) is not None else None,
+                     then.flag if (then := before.get(a)) is not None else None) for a in self.watched)
+        found = self.serial.get(key)
+        if found is None or not all(rule.when["type"] in _FLAGS_ONLY for rule in self.serial_rules):
+            results = {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}
+            previous = {analyte_id: j.result for analyte_id, j in before.items() if j.result is not None}
+            found = _put(self.serial, key, tuple(
+                rule.id for rule in self.serial_rules if SERIAL_EVALUATORS[rule.when["type"]](rule.when, results, previous)[0]))
+        return found
+
+    def graded_fragment(self, cell: Judged, rebased: tuple[Judged, float | str], sink: Sink, decimal: str) -> str:
+        """A cell's ANALYTE_FIELDS as sink text, its CTCAE grade against an abnormal (or undecided)
+        baseline: `rebased` is (the baseline, its value or "?"), from `_rebased`."""
+        reference = rebased[1]
+        key = (cell, reference)  # an abnormal baseline enters the grade by its value alone; an undecided one makes it "?"
+        text = self.graded.get(key)
+        if text is None:
+            result = cell.result
+            assert result is not None
+            if reference == "?" or result.measurement is None or result.analyte not in self.terms:
+                ctcae = "" if result.analyte not in self.terms else "?"
+            else:
+                graded = grade_against(result, reference)  # type: ignore[arg-type]
+                ctcae = "?" if graded is None else str(graded)
+            text = _put(self.graded, key, sink.fragment([ctcae if name == "ctcae" else function(result, decimal)
+                                                         for name, function in ANALYTE_FIELDS]))
+        return text
+
+    def before_fragment(self, cell: Judged | None, previous: Judged, sink: Sink, decimal: str) -> str:
+        """A row's previous value, flag and change since, as sink text (see before_fields): the
+        previous cell's texts made once per cell, the change once per distinct difference."""
+        texts = self.before.get(previous)
+        if texts is None:
+            before = previous.result.measurement if previous.result is not None else None
+            texts = _put(self.before, previous, (*before_fields(None, previous.result, decimal)[:2],
+                                                 None if before is None or before.comparator is not None else before.value))
+        value, flag, number = texts
+        change = ""
+        now = None if cell is None or cell.result is None else cell.result.measurement
+        if number is not None and now is not None and now.comparator is None:
+            difference = now.value - number
+            change = self.changes.get(difference)
+            if change is None:
+                change = _put(self.changes, difference, format_number(difference, decimal))
+        key = (value, flag, change)
+        text = self.fragments.get(key)
+        if text is None:
+            text = _put(self.fragments, key, sink.fragment([value, flag, change]))
+        return text
 
     def closing_lines(self) -> list[str]:
         """What the run says at the end about follow-up."""
@@ -184,35 +275,16 @@ class FollowUp:
         return lines
 
 
-def serial_rule_ids(follow_up: FollowUp, results: Mapping[str, AnalyteResult],
-                    previous: Mapping[str, AnalyteResult]) -> tuple[str, ...]:
-    """The serial rules (`new-abnormal`) met by a panel against its previous sample."""
-    return tuple(rule.id for rule in follow_up.serial_rules
-                 if SERIAL_EVALUATORS[rule.when["type"]](rule.when, results, previous)[0])
-
-
-def ctcae_text(result: AnalyteResult, baseline: AnalyteResult) -> str:
-    """The `levlab_ctcae` text of a result graded against its baseline (grading.grade)."""
-    graded = grade(result, baseline)
-    return "" if graded is None else "?" if graded.grade is None else str(graded.grade)
-
-
-def row_fields(result: AnalyteResult | None, previous: AnalyteResult | None, link: Link, decimal: str) -> list[str]:
-    """FOLLOW_UP_FIELDS of one row: the panel's previous sample date, the analyte's previous value
-    and flag and the change since (canonical unit, exact values only), the CTCAE baseline's date."""
+def before_fields(result: AnalyteResult | None, previous: AnalyteResult | None, decimal: str) -> list[str]:
+    """The middle FOLLOW_UP_FIELDS of one row: the analyte's value (canonical unit) and flag on the
+    previous sample, and the change since (now - before; exact values only)."""
     value = flag = change = ""
-    if result is not None and previous is not None:
-        before, now = previous.measurement, result.measurement
+    if previous is not None:
+        before = previous.measurement
         flag = previous.flag
         if before is not None:
             value = (before.comparator or "") + format_number(before.value, decimal)
+            now = None if result is None else result.measurement
             if now is not None and now.comparator is None and before.comparator is None:
                 change = format_number(now.value - before.value, decimal)
-    fields = [link.previous_label, value, flag, change, link.baseline_label]
-    assert len(fields) == len(FOLLOW_UP_FIELDS)
-    return fields
-
-
-def warning_text(messages: Sequence[str]) -> str:
-    """Warnings as one levlab_warnings cell."""
-    return joined(messages)
+    return [value, flag, change]

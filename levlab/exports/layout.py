@@ -347,10 +347,19 @@ def stated_unit_conflict(column: AnalyteColumn, cell: str | None, unit_header: s
             "row: the value is not read; correct the cell or the header")
 
 
+class MissingUnits(UsageError):
+    """Columns whose unit is needed and given nowhere: each with its message. The run adds what the
+    first rows' values suggest (`levlab.exports.unit_hint`) before saying it."""
+
+    def __init__(self, columns: list[tuple[AnalyteColumn, str]]) -> None:
+        super().__init__("; ".join(message for _, message in columns))
+        self.columns = columns
+
+
 def _check_units(columns: dict[int, AnalyteColumn], configured: Mapping[str, str]) -> None:
     """Where each column's unit comes from; a usage error for the columns whose unit is needed and not
     given (`configured`: the settings file's unit per analyte, for values without one)."""
-    unitless = []
+    unitless: list[tuple[AnalyteColumn, str]] = []
     for column in columns.values():
         if column.unit is None and column.unit_index is not None:
             column.unit_source = "unit column"
@@ -358,21 +367,21 @@ def _check_units(columns: dict[int, AnalyteColumn], configured: Mapping[str, str
             column.unit_source = "settings"
         elif column.unit is None and column.analyte.unit_required:
             first, second = column.analyte.units[:2]
-            unitless.append(
+            unitless.append((column,
                 f"column {shown(column.header)} ({column.analyte.id}) has no unit in its header, in a unit column "
                 f"or in --map, and its values could be {first} or {second}; say which with "
                 f"--map \"{column.header}={column.analyte.id}:{first}\" (or :{second})"
-            )
+            ))
     stated = [c for c in columns.values() if c.unit is not None and c.unit.startswith("µkat")]
     if stated:  # the laboratory reports enzymes in µkat/L: an enzyme column without a unit would be a guess in U/L
         for column in columns.values():
             if column.unit_source == "assumed" and "µkat/L" in column.analyte.units:
-                unitless.append(
+                unitless.append((column,
                     f"column {shown(column.header)} ({column.analyte.id}) has no unit while {shown(stated[0].header)} "
                     f"is in µkat/L: U/L would be a guess; say which with --map \"{column.header}={column.analyte.id}:µkat/L\" "
-                    "(or :U/L)")
+                    "(or :U/L)"))
     if unitless:  # every such column at once, so that one run shows all the --map options to write
-        raise UsageError("; ".join(unitless))
+        raise MissingUnits(unitless)
 
 
 def _settle_duplicates(columns: dict[int, AnalyteColumn], notes: list[str]) -> None:

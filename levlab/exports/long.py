@@ -20,7 +20,7 @@ from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
 from levlab.exports.ages import age_at_sample
 from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
-from levlab.exports.followup import NOT_FOLLOWED, Link, ctcae_text, row_fields, serial_rule_ids
+from levlab.exports.followup import NOT_FOLLOWED, Link
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -101,7 +101,7 @@ class LongChunkOutput:
 
     def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
             panel_text: str, errors: list[str] | None, warnings: list[str] | None = None,
-            follow_up: list[str] | None = None) -> None:
+            follow_up: list[list[str]] | None = None) -> None:
         self.rows += rows
         self.originals += originals
         self.columns[0] += ids
@@ -110,8 +110,9 @@ class LongChunkOutput:
         self.columns[3] += errors or [""] * len(rows)
         if follow_up is not None:
             if len(self.columns) == 5:
-                self.columns.insert(4, [])
-            self.columns[4] += follow_up
+                self.columns[4:4] = [[], [], []]
+            for at, texts in enumerate(follow_up, start=4):
+                self.columns[at] += texts
         self.columns[-1] += warnings or [""] * len(rows)
 
 
@@ -129,7 +130,9 @@ class LongPanels:
         self._signal = MissingSample(self.layout)  # what such rows say when no column tells samples apart
         if sink.wants_rows:
             self._empty_fields = sink.fragment([""] * len(ANALYTE_FIELDS))
-            self._empty_follow_up = sink.fragment([""] * len(FOLLOW_UP_FIELDS))
+            # the follow-up columns: previous date (panel), previous value, flag and change (row), baseline date (panel)
+            # (an empty single field is "", as the empty levlab_error is: a fragment of one empty field would be quoted)
+            self._empty_follow_up = ("", sink.fragment([""] * (len(FOLLOW_UP_FIELDS) - 2)), "")
             self._id_texts = {analyte_id: sink.fragment([analyte_id]) for analyte_id in analytes()}
 
     def keys_function(self, implausible: list[str]) -> Callable[[int, list[list[str]]], list[Any]]:
@@ -284,9 +287,10 @@ class LongPanels:
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1
         follow_up = self.run.follow_up
-        link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], tuple(judged.values()))
+        link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], judged)
         if sink.wants_panels:
-            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, link.previous, link.baseline)
+            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, tuple(link.previous.values()),
+                                        tuple(link.baseline.values()))
             panel = panel_for(evaluation, entry.patient)
             if withheld is not None:
                 panel = withheld_panel(panel, withheld)
@@ -395,9 +399,7 @@ class LongPanels:
         judge, sink, judged, errors, link = self.judge, self.sink, decided.judged, decided.errors, decided.link
         book = self._book
         follow_up = self.run.follow_up
-        previous = {j.result.analyte: j.result for j in link.previous if j.result is not None}
-        serial = () if not previous or follow_up is None else serial_rule_ids(
-            follow_up, {analyte_id: j.result for analyte_id, j in judged.items() if j.result is not None}, previous)
+        serial = () if follow_up is None else follow_up.serial_ids(judged, link)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
         panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial,
                                      withhold_met=decided.withheld)
@@ -405,37 +407,32 @@ class LongPanels:
             errors = {number: list(errors.get(number, [])) for number in {*errors, *decided.notes}}
             for number, note in decided.notes.items():
                 errors[number].append(RowError(0, "", note))  # only its text is written
-        ids, fields = [], []
+        # each row's judged cell, None for a test levlab does not know or a value not measured
+        row_cells = [None if analyte is None or reading is NOT_MEASURED else judged[analyte.id] for analyte, reading in cells]
+        ids = [self._id_texts[analyte.id] if analyte is not None else "" for analyte, _ in cells]
+        rebased = link.rebased
+        fields = [self._empty_fields if cell is None
+                  else follow_up.graded_fragment(cell, rebased[cell.result.analyte], sink, judge.decimal)
+                  if rebased and follow_up is not None and cell.result is not None and cell.result.analyte in rebased
+                  else cell.fragment or fragment_of(cell, sink, judge.decimal) for cell in row_cells]
         warnings: list[str] | None = None
         if judge.warned or link.warning:  # the rows' own warnings, and the panel's
-            warnings = [joined([*(judged[analyte.id].warnings if analyte is not None and reading is not NOT_MEASURED
-                                  else ()), *([link.warning] if link.warning else [])]) for analyte, reading in cells]
+            warnings = [joined([*(cell.warnings if cell is not None else ()), *([link.warning] if link.warning else [])])
+                        for cell in row_cells]
             warnings = [sink.fragment([text]) if text else "" for text in warnings]
-        rebased = link.rebased
-        for analyte, reading in cells:
-            if analyte is None:  # an empty analyte id and fields
-                ids.append("")
-                fields.append(self._empty_fields)
-            elif reading is NOT_MEASURED:
-                ids.append(self._id_texts[analyte.id])
-                fields.append(self._empty_fields)
-            else:
-                cell = judged[analyte.id]
-                ids.append(self._id_texts[analyte.id])
-                if analyte.id in rebased and cell.result is not None:  # CTCAE against the abnormal baseline
-                    fields.append(sink.fragment([ctcae_text(cell.result, rebased[analyte.id]) if name == "ctcae"
-                                                 else function(cell.result, judge.decimal) for name, function in ANALYTE_FIELDS]))
-                else:
-                    fields.append(cell.fragment or fragment_of(cell, sink, judge.decimal))
         follow_texts = None
         if follow_up is not None:
+            count = len(rows)
             if not link.previous and not link.baseline:
-                follow_texts = [self._empty_follow_up] * len(rows)
+                follow_texts = [[self._empty_follow_up[0]] * count, [self._empty_follow_up[1]] * count,
+                                [self._empty_follow_up[2]] * count]
             else:
-                follow_texts = [sink.fragment(row_fields(
-                    None if analyte is None or reading is NOT_MEASURED else judged[analyte.id].result,
-                    None if analyte is None else previous.get(analyte.id), link, judge.decimal))
-                    for analyte, reading in cells]
+                previous = link.previous
+                befores = [self._empty_follow_up[1] if cell is None or analyte is None or analyte.id not in previous
+                           else follow_up.before_fragment(cell, previous[analyte.id], sink, judge.decimal)
+                           for (analyte, _), cell in zip(cells, row_cells, strict=True)]
+                follow_texts = [[sink.fragment([link.previous_label]) if link.previous_label else ""] * count, befores,
+                                [sink.fragment([link.baseline_label]) if link.baseline_label else ""] * count]
         out.add(rows, originals, ids, fields, panel_text,
                 [sink.fragment([error_text(errors[number])]) if number in errors else "" for number in numbers]
                 if errors else None, warnings, follow_texts)

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from levlab import DISCLAIMER
-from levlab.errors import ExitStatus, LevlabError, shown
+from levlab.errors import ExitStatus, LevlabError, UsageError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
 from levlab.exports.grouping import WINDOW_ROWS, Reread
-from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
+from levlab.exports.layout import MissingUnits, detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
@@ -98,7 +98,10 @@ class ExportRun:
         #: grouped from all their rows wherever they are (`levlab.exports.grouping`)
         self.reread = reread
         self.dialect = records.dialect
-        self.layout = detect_layout(records.header, options, self.dialect.decimal)
+        try:
+            self.layout = detect_layout(records.header, options, self.dialect.decimal)
+        except MissingUnits as missing:  # say what the first rows' values suggest (never applied)
+            raise UsageError(self._with_values(missing)) from None
         self.header = [cell.strip() for cell in self.layout.header]  # as error messages name the columns
         self.report = detection_report(self.layout, self.dialect, records.encoding)
         skipped = records.skipped
@@ -117,6 +120,20 @@ class ExportRun:
         self.errors_shown: list[str] = []
         self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
 
+    def _with_values(self, missing: MissingUnits) -> str:
+        """The message of columns without a unit, each with what its first rows' values suggest."""
+        from levlab.exports import unit_hint  # only for this usage error (it imports statistics)
+
+        rows: list[list[str]] = []
+        for chunk in self.records.chunks():
+            rows.extend(chunk.rows[:unit_hint.ROWS_READ - len(rows)])
+            if len(rows) >= unit_hint.ROWS_READ:
+                break
+        table = self.options.table or default_intervals()
+        return "; ".join(
+            f"{message}. {unit_hint.suggestion(column.analyte, column.header, [row[column.index] for row in rows], self.dialect.decimal, self.options.na_markers, table)}"
+            for column, message in missing.columns)
+
     def follow_up_note(self) -> str | None:
         """The detection report's line on follow-up (`levlab csv` of a long export), or None."""
         if self.layout.kind != "long":
@@ -132,7 +149,7 @@ class ExportRun:
     def run(self, sink: Sink) -> Summary:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
         if sink.follows_patients and follows(self.layout):
-            self.follow_up = FollowUp(self.layout)
+            self.follow_up = FollowUp(self.layout, self.judge.new_cache)
         if sink.wants_rows:
             sink.start(output_header(self.layout, self.follow_up is not None))
         with garbage_collected_less_often():
