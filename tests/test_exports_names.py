@@ -123,3 +123,16 @@ def test_codes_file_maps_a_long_exports_local_codes(tmp_path):
     assert "test names and codes mapped (--map, --codes)" in result.stderr
     bad = CliRunner().invoke(main, ["csv", str(export), "--codes", str(tmp_path / "missing.toml")])
     assert bad.exit_code == 2 and "--codes" in bad.stderr
+
+
+LAB_EVENTS = ("labevent_id,subject_id,hadm_id,specimen_id,itemid,charttime,storetime,value,valuenum,valueuom,flag\n"
+              "1,10000032,,2595209,50861,2180-03-23 11:51:00,2180-03-23 15:56:00,52,52,IU/L,abnormal\n"
+              "2,10000032,,2595209,50878,2180-03-23 11:51:00,2180-03-23 15:56:00,42,42,IU/L,abnormal\n"
+              "3,10000032,,2595209,50912,2180-03-23 11:51:00,2180-03-23 15:56:00,0.9,0.9,mg/dL,\n")
+
+
+def test_map_on_a_lab_events_export_whose_test_column_is_an_item_code():
+    """Issue 17.4: `--map 50861=alt` on a long hospital lab-events export said "no column '50861'"."""
+    run, (panel,) = run_jsonl(LAB_EVENTS, maps=("50861=alt", "50878=ast"))
+    assert {key: value["value"] for key, value in panel["analytes"].items()} == {"alt": 52, "ast": 42}
+    assert "  'itemid' -> test" in run.report and "  'charttime' -> date (the sample time)" in run.report

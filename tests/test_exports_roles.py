@@ -52,6 +52,9 @@ def test_header_words_split_camel_case_separators_and_compounds(header, words):
         # what was sampled
         ("Materiaal", "specimen"), ("Monstertype", "specimen"), ("Sample type", "specimen"),
         ("specimen_type", "specimen"), ("Specimen", "specimen"), ("Material", "specimen"),
+        # a public hospital lab-events extract
+        ("subject_id", "patient"), ("specimen_id", "sample"), ("itemid", "code"), ("charttime", "date"),
+        ("valueuom", "unit"), ("storetime", "date"),
     ],
 )
 def test_roles_from_header_words(header, role):

@@ -388,7 +388,7 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
     if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
         lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
-    for role, index in layout.roles.items():
+    for role, index in sorted(layout.roles.items(), key=lambda item: item[1]):  # in column order
         lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
     for column in layout.columns:
         if column.unit_source == "assumed":

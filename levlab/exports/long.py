@@ -258,8 +258,10 @@ class LongPanels:
         notes: dict[int, str] = {}
         for offset, (analyte, reading) in enumerate(cells):
             if analyte is None and isinstance(reading, Passed):
-                if reading.error:
-                    errors.setdefault(offset, []).append(RowError(first + offset, column, reading.message))
+                if reading.error:  # perhaps the column holds sample ids, not specimen words: say how to tell levlab
+                    errors.setdefault(offset, []).append(RowError(
+                        first + offset, column, f"{reading.message}; if {shown(column)} holds sample ids, say so with "
+                        f"--col sample=\"{column}\""))
                 else:
                     notes[offset] = f"{column}: {reading.message}"
         return notes
