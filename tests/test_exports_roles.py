@@ -167,3 +167,18 @@ def test_with_a_group_by_or_a_sample_time_nothing_is_said():
     assert not any("no sample id or sample time column" in line for line in run.closing_lines())
     run, _ = run_csv(NO_SAMPLE_COLUMN.replace("Kenmerk", "Afnamemoment"))
     assert not any("no sample id or sample time column" in line for line in run.closing_lines())
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "shown"),
+    [("2024-01-02", "8:15", "2024-01-02 08:15"), ("02-01-2024", "14:40", "02-01-2024 14:40"),
+     ("02-01-2024 08:15", "08:15", "02-01-2024 08:15"), ("02-01-2024", "", "02-01-2024")],
+)
+def test_trend_joins_a_date_and_a_time_column_only_into_a_date_time(tmp_path, date, time, shown):
+    path = tmp_path / "split.csv"
+    path.write_text(f"patient;Afnamedatum;Afnametijd;Bepaling;Uitslag;Eenheid\n7;{date};{time};ALAT;30;U/L\n")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [sample["date"] for sample in patient["samples"]] == [shown]
+    assert patient["samples"][0]["datetime"] is not None
