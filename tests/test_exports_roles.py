@@ -182,3 +182,11 @@ def test_trend_joins_a_date_and_a_time_column_only_into_a_date_time(tmp_path, da
     (patient,) = json.loads(result.stdout)
     assert [sample["date"] for sample in patient["samples"]] == [shown]
     assert patient["samples"][0]["datetime"] is not None
+
+
+def test_a_date_word_among_unknown_words_is_said_and_not_taken():
+    run, _ = run_jsonl("patient,Prothrombin time taken,test,result\n1,2024-01-01,ALT,30\n")
+    assert "date" not in run.layout.roles
+    assert any("'Prothrombin time taken' speaks of a date or time" in line and '--col date="Prothrombin time taken"' in line
+               for line in run.report)
+    assert any("must agree in 'Prothrombin time taken'" in line for line in run.report)
