@@ -45,7 +45,8 @@ def test_header_words_split_camel_case_separators_and_compounds(header, words):
         ("Lab number", "sample"), ("Aanvraagnummer", "sample"), ("Probennummer", "sample"), ("buisnr", "sample"),
         # the other roles
         ("Test omschrijving", "test"), ("TestName", "test"), ("Untersuchung", "test"), ("Lab Test", "test"),
-        ("test_code", "code"), ("Bepalingcode", "code"), ("ResultValue", "value"), ("Uitslag numeriek", "value"),
+        ("test_code", "code"), ("Bepalingcode", "code"), ("Test ID", "code"), ("Analyte code", "code"),
+        ("Bepalingnummer", "code"), ("ResultValue", "value"), ("Uitslag numeriek", "value"),
         ("Lab Result", "value"), ("value_num", "value"), ("ResultUnits", "unit"), ("Lab Unit", "unit"),
         ("ReferenceRange", "range"), ("Normaalwaarde", "range"), ("Referenzbereich", "range"),
         ("AbnormalFlag", "flag"), ("Vlag", "flag"), ("Geslacht", "sex"), ("M/V", "sex"), ("Age (years)", "age"),
