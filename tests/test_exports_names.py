@@ -136,3 +136,11 @@ def test_map_on_a_lab_events_export_whose_test_column_is_an_item_code():
     run, (panel,) = run_jsonl(LAB_EVENTS, maps=("50861=alt", "50878=ast"))
     assert {key: value["value"] for key, value in panel["analytes"].items()} == {"alt": 52, "ast": 42}
     assert "  'itemid' -> test" in run.report and "  'charttime' -> date (the sample time)" in run.report
+
+
+def test_a_value_map_without_a_unit_keeps_the_names_unit_and_an_unused_map_is_said():
+    text = "patient;sample;test;result;unit\n1;S1;ALAT (ukat/L);0,5;\n"
+    run, (panel,) = run_jsonl(text, maps=("ALAT (ukat/L)=alt", "5O861=ast"))
+    assert panel["analytes"]["alt"]["value"] == 30  # 0.5 µkat/L, not 0.5 U/L
+    (line,) = [line for line in run.closing_lines() if "matched no row" in line]
+    assert "'5O861=ast'" in line and "ALAT" not in line

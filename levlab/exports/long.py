@@ -166,6 +166,8 @@ class LongPanels:
             finally:
                 if out.rows:
                     sink.chunk(out.rows, out.originals, out.columns)
+        given = set(self.run.options.maps)  # --map options (a --codes file is a dictionary: most of it unused)
+        self.summary.unused_maps = [o.text for o in self.layout.value_maps if o.text in given and o.text not in self._names.used]
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
         """Each row's (analyte or None when it is not one levlab takes, Reading or NOT_MEASURED or
