@@ -191,3 +191,26 @@ def test_a_date_word_among_unknown_words_is_said_and_not_taken():
     assert any("'Prothrombin time taken' speaks of a date or time" in line and '--col date="Prothrombin time taken"' in line
                for line in run.report)
     assert any("must agree in 'Prothrombin time taken'" in line for line in run.report)
+
+
+DUTCH_LIS = ("Patiëntnummer;Geboortedatum;Geslacht;Afnamedatum;Afnametijd;Materiaal;Bepaling;Uitslag;Eenheid\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Serum;GGT;110;U/L\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Serum;ALAT;30;U/L\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Urine;Glucose;2,0;mmol/L\n"
+             "12;14-05-1973;M;20-05-2024;09:40;Serum;GGT;110;U/L\n"
+             "12;14-05-1973;M;20-05-2024;09:40;Serum;ALAT;90;U/L\n")
+
+
+def test_csv_and_trend_read_a_dutch_lis_export_alike(tmp_path):
+    """Issue 10: split date and time, a birth date, a specimen column; csv and trend agree."""
+    run, panels = run_jsonl(DUTCH_LIS)
+    assert [(p["age"], p["analytes"]["ggt"]["flag"], sorted(p["analytes"])) for p in panels] == [
+        (50, "H", ["alt", "ggt"]), (51, "N", ["alt", "ggt"])]
+    path = tmp_path / "lis.csv"
+    path.write_text(DUTCH_LIS, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [(s["date"], s["age"], s["analytes"]["ggt"]["flag"]) for s in patient["samples"]] == [
+        ("13-05-2024 08:15", 50, "H"), ("20-05-2024 09:40", 51, "N")]
+    assert run.summary.rows_with_errors == 0
