@@ -88,6 +88,8 @@ class DateSpread:
         """The first row whose date-like cell differs from the panel's first (as a day, when both read
         as dates; as text otherwise), as an error on that row; None when the rows agree."""
         for index in self.columns:
+            if all(len(row) > index for row in rows) and len({row[index] for row in rows}) == 1:
+                continue  # one text on every row, as usual
             seen: tuple[int, str, object] | None = None  # the first row with a value: its offset, text, day
             for offset, row in enumerate(rows):
                 text = row[index].strip() if index < len(row) else ""
