@@ -43,9 +43,16 @@ LONG_WITH_UNIT_NAMES = ("patient;sample;test;result;unit\n"
                         "1;S1;AST (U/L);30;U/L\n")
 
 
-def test_long_test_names_with_a_unit_are_read_and_a_conflicting_unit_column_is_a_row_error():
+LONG_WITH_UNIT_NAMES_EN = ("patient,sample id,test name,result,units\n"
+                           "1,S1,ALT (U/L),300,\n"
+                           "1,S1,Total Bilirubin (umol/L),1.2,mg/dL\n"
+                           "1,S1,AST (U/L),30,U/L\n")
+
+
+@pytest.mark.parametrize("text", [LONG_WITH_UNIT_NAMES, LONG_WITH_UNIT_NAMES_EN], ids=["nl-semicolon", "en-comma"])
+def test_long_test_names_with_a_unit_are_read_and_a_conflicting_unit_column_is_a_row_error(text):
     """Issue 19.9: `ALT (U/L)` in the test column passed through unread with exit 0."""
-    run, (panel,) = run_jsonl(LONG_WITH_UNIT_NAMES)
+    run, (panel,) = run_jsonl(text)
     assert panel["analytes"]["alt"]["value"] == 300 and panel["analytes"]["alt"]["flag"] == "H"
     assert panel["analytes"]["alt"]["unit_assumed"] is False
     assert panel["analytes"]["bilirubin"]["flag"] == "?"

@@ -214,3 +214,21 @@ def test_csv_and_trend_read_a_dutch_lis_export_alike(tmp_path):
     assert [(s["date"], s["age"], s["analytes"]["ggt"]["flag"]) for s in patient["samples"]] == [
         ("13-05-2024 08:15", 50, "H"), ("20-05-2024 09:40", 51, "N")]
     assert run.summary.rows_with_errors == 0
+
+
+WIDE_NL_SPLIT = ("Patiëntnummer;Geslacht;Leeftijd;Afnamedatum;Afnametijd;ALAT (U/L);ASAT (U/L)\n"
+                 "7;V;60;02-01-2024;08:15;30;20\n"
+                 "7;V;60;02-01-2024;14:40;90;20\n")
+
+
+def test_a_wide_export_takes_its_sample_time_from_a_date_and_a_time_column(tmp_path):
+    _, panels = run_jsonl(WIDE_NL_SPLIT)
+    assert [panel["key"] for panel in panels] == [
+        {"Patiëntnummer": "7", "Afnamedatum": "02-01-2024", "Afnametijd": "08:15"},
+        {"Patiëntnummer": "7", "Afnamedatum": "02-01-2024", "Afnametijd": "14:40"}]
+    path = tmp_path / "wide.csv"
+    path.write_text(WIDE_NL_SPLIT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [s["analytes"]["alt"]["since_previous"] is not None for s in patient["samples"]] == [False, True]
