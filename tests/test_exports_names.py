@@ -43,9 +43,16 @@ LONG_WITH_UNIT_NAMES = ("patient;sample;test;result;unit\n"
                         "1;S1;AST (U/L);30;U/L\n")
 
 
-def test_long_test_names_with_a_unit_are_read_and_a_conflicting_unit_column_is_a_row_error():
+LONG_WITH_UNIT_NAMES_EN = ("patient,sample id,test name,result,units\n"
+                           "1,S1,ALT (U/L),300,\n"
+                           "1,S1,Total Bilirubin (umol/L),1.2,mg/dL\n"
+                           "1,S1,AST (U/L),30,U/L\n")
+
+
+@pytest.mark.parametrize("text", [LONG_WITH_UNIT_NAMES, LONG_WITH_UNIT_NAMES_EN], ids=["nl-semicolon", "en-comma"])
+def test_long_test_names_with_a_unit_are_read_and_a_conflicting_unit_column_is_a_row_error(text):
     """Issue 19.9: `ALT (U/L)` in the test column passed through unread with exit 0."""
-    run, (panel,) = run_jsonl(LONG_WITH_UNIT_NAMES)
+    run, (panel,) = run_jsonl(text)
     assert panel["analytes"]["alt"]["value"] == 300 and panel["analytes"]["alt"]["flag"] == "H"
     assert panel["analytes"]["alt"]["unit_assumed"] is False
     assert panel["analytes"]["bilirubin"]["flag"] == "?"
@@ -123,3 +130,24 @@ def test_codes_file_maps_a_long_exports_local_codes(tmp_path):
     assert "test names and codes mapped (--map, --codes)" in result.stderr
     bad = CliRunner().invoke(main, ["csv", str(export), "--codes", str(tmp_path / "missing.toml")])
     assert bad.exit_code == 2 and "--codes" in bad.stderr
+
+
+LAB_EVENTS = ("labevent_id,subject_id,hadm_id,specimen_id,itemid,charttime,storetime,value,valuenum,valueuom,flag\n"
+              "1,10000032,,2595209,50861,2180-03-23 11:51:00,2180-03-23 15:56:00,52,52,IU/L,abnormal\n"
+              "2,10000032,,2595209,50878,2180-03-23 11:51:00,2180-03-23 15:56:00,42,42,IU/L,abnormal\n"
+              "3,10000032,,2595209,50912,2180-03-23 11:51:00,2180-03-23 15:56:00,0.9,0.9,mg/dL,\n")
+
+
+def test_map_on_a_lab_events_export_whose_test_column_is_an_item_code():
+    """Issue 17.4: `--map 50861=alt` on a long hospital lab-events export said "no column '50861'"."""
+    run, (panel,) = run_jsonl(LAB_EVENTS, maps=("50861=alt", "50878=ast"))
+    assert {key: value["value"] for key, value in panel["analytes"].items()} == {"alt": 52, "ast": 42}
+    assert "  'itemid' -> test" in run.report and "  'charttime' -> date (the sample time)" in run.report
+
+
+def test_a_value_map_without_a_unit_keeps_the_names_unit_and_an_unused_map_is_said():
+    text = "patient;sample;test;result;unit\n1;S1;ALAT (ukat/L);0,5;\n"
+    run, (panel,) = run_jsonl(text, maps=("ALAT (ukat/L)=alt", "5O861=ast"))
+    assert panel["analytes"]["alt"]["value"] == 30  # 0.5 µkat/L, not 0.5 U/L
+    (line,) = [line for line in run.closing_lines() if "matched no row" in line]
+    assert "'5O861=ast'" in line and "ALAT" not in line

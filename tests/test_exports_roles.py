@@ -45,13 +45,17 @@ def test_header_words_split_camel_case_separators_and_compounds(header, words):
         ("Lab number", "sample"), ("Aanvraagnummer", "sample"), ("Probennummer", "sample"), ("buisnr", "sample"),
         # the other roles
         ("Test omschrijving", "test"), ("TestName", "test"), ("Untersuchung", "test"), ("Lab Test", "test"),
-        ("test_code", "code"), ("Bepalingcode", "code"), ("ResultValue", "value"), ("Uitslag numeriek", "value"),
+        ("test_code", "code"), ("Bepalingcode", "code"), ("Test ID", "code"), ("Analyte code", "code"),
+        ("Bepalingnummer", "code"), ("ResultValue", "value"), ("Uitslag numeriek", "value"),
         ("Lab Result", "value"), ("value_num", "value"), ("ResultUnits", "unit"), ("Lab Unit", "unit"),
         ("ReferenceRange", "range"), ("Normaalwaarde", "range"), ("Referenzbereich", "range"),
         ("AbnormalFlag", "flag"), ("Vlag", "flag"), ("Geslacht", "sex"), ("M/V", "sex"), ("Age (years)", "age"),
         # what was sampled
         ("Materiaal", "specimen"), ("Monstertype", "specimen"), ("Sample type", "specimen"),
         ("specimen_type", "specimen"), ("Specimen", "specimen"), ("Material", "specimen"),
+        # a public hospital lab-events extract
+        ("subject_id", "patient"), ("specimen_id", "sample"), ("itemid", "code"), ("charttime", "date"),
+        ("valueuom", "unit"), ("storetime", "date"),
     ],
 )
 def test_roles_from_header_words(header, role):
@@ -164,3 +168,67 @@ def test_with_a_group_by_or_a_sample_time_nothing_is_said():
     assert not any("no sample id or sample time column" in line for line in run.closing_lines())
     run, _ = run_csv(NO_SAMPLE_COLUMN.replace("Kenmerk", "Afnamemoment"))
     assert not any("no sample id or sample time column" in line for line in run.closing_lines())
+
+
+@pytest.mark.parametrize(
+    ("date", "time", "shown"),
+    [("2024-01-02", "8:15", "2024-01-02 08:15"), ("02-01-2024", "14:40", "02-01-2024 14:40"),
+     ("02-01-2024 08:15", "08:15", "02-01-2024 08:15"), ("02-01-2024", "", "02-01-2024")],
+)
+def test_trend_joins_a_date_and_a_time_column_only_into_a_date_time(tmp_path, date, time, shown):
+    path = tmp_path / "split.csv"
+    path.write_text(f"patient;Afnamedatum;Afnametijd;Bepaling;Uitslag;Eenheid\n7;{date};{time};ALAT;30;U/L\n")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [sample["date"] for sample in patient["samples"]] == [shown]
+    assert patient["samples"][0]["datetime"] is not None
+
+
+def test_a_date_word_among_unknown_words_is_said_and_not_taken():
+    run, _ = run_jsonl("patient,Prothrombin time taken,test,result\n1,2024-01-01,ALT,30\n")
+    assert "date" not in run.layout.roles
+    assert any("'Prothrombin time taken' speaks of a date or time" in line and '--col date="Prothrombin time taken"' in line
+               for line in run.report)
+    assert any("must agree in 'Prothrombin time taken'" in line for line in run.report)
+
+
+DUTCH_LIS = ("Patiëntnummer;Geboortedatum;Geslacht;Afnamedatum;Afnametijd;Materiaal;Bepaling;Uitslag;Eenheid\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Serum;GGT;110;U/L\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Serum;ALAT;30;U/L\n"
+             "12;14-05-1973;M;13-05-2024;08:15;Urine;Glucose;2,0;mmol/L\n"
+             "12;14-05-1973;M;20-05-2024;09:40;Serum;GGT;110;U/L\n"
+             "12;14-05-1973;M;20-05-2024;09:40;Serum;ALAT;90;U/L\n")
+
+
+def test_csv_and_trend_read_a_dutch_lis_export_alike(tmp_path):
+    """Issue 10: split date and time, a birth date, a specimen column; csv and trend agree."""
+    run, panels = run_jsonl(DUTCH_LIS)
+    assert [(p["age"], p["analytes"]["ggt"]["flag"], sorted(p["analytes"])) for p in panels] == [
+        (50, "H", ["alt", "ggt"]), (51, "N", ["alt", "ggt"])]
+    path = tmp_path / "lis.csv"
+    path.write_text(DUTCH_LIS, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [(s["date"], s["age"], s["analytes"]["ggt"]["flag"]) for s in patient["samples"]] == [
+        ("13-05-2024 08:15", 50, "H"), ("20-05-2024 09:40", 51, "N")]
+    assert run.summary.rows_with_errors == 0
+
+
+WIDE_NL_SPLIT = ("Patiëntnummer;Geslacht;Leeftijd;Afnamedatum;Afnametijd;ALAT (U/L);ASAT (U/L)\n"
+                 "7;V;60;02-01-2024;08:15;30;20\n"
+                 "7;V;60;02-01-2024;14:40;90;20\n")
+
+
+def test_a_wide_export_takes_its_sample_time_from_a_date_and_a_time_column(tmp_path):
+    _, panels = run_jsonl(WIDE_NL_SPLIT)
+    assert [panel["key"] for panel in panels] == [
+        {"Patiëntnummer": "7", "Afnamedatum": "02-01-2024", "Afnametijd": "08:15"},
+        {"Patiëntnummer": "7", "Afnamedatum": "02-01-2024", "Afnametijd": "14:40"}]
+    path = tmp_path / "wide.csv"
+    path.write_text(WIDE_NL_SPLIT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    (patient,) = json.loads(result.stdout)
+    assert [s["analytes"]["alt"]["since_previous"] is not None for s in patient["samples"]] == [False, True]

@@ -9,8 +9,11 @@ answers and writes them. Data flows one way, a module per stage:
           CSV:  ──decoding──▶ text lines ──dialect──▶ delimiter, decimal mark ──csv_records──▶
           xlsx: ──xlsx_records (openpyxl, read-only)──▶   FHIR: ──fhir_records (json)──▶
           header + record chunks
-    header ──header, layout──▶ Layout (roles, analyte columns, units, ranges) + detection report
-    chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook)
+    header ──roles (header words), header, layout──▶ Layout (roles, analyte columns, units, ranges)
+           + detection report
+    chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook); long test
+           names and codes read by names, specimens by specimens, ages from birth dates by ages,
+           each panel's rows checked by panel_checks
     panels ──sinks──▶ CSV written back byte-faithful · JSONL · table collection · trend samples
     run: the loop that wires them (ExportRun; CsvRun for CSV text)
 

@@ -1,5 +1,6 @@
-"""Header words: what a column name says — a role, an analyte and its unit, a companion column —
-and the command-line options that name columns (`--col`, `--map`, `--range`).
+"""Header words: what a column name says — a role (from its words, `levlab.exports.roles`), an
+analyte and its unit, a companion column — and the command-line options that name columns
+(`--col`, `--map`, `--range`).
 
 `levlab.exports.layout` puts these together into a Layout.
 """

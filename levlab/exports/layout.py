@@ -35,7 +35,7 @@ from levlab.exports.header import (
     shown_list,
     split_header,
 )
-from levlab.exports.roles import date_only, sample_time_rank, time_of_day_only
+from levlab.exports.roles import date_like, date_only, sample_time_rank, time_of_day_only
 from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
 from levlab.units import unit_for_analyte
@@ -423,7 +423,7 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
     if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
         lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
-    for role, index in layout.roles.items():
+    for role, index in sorted(layout.roles.items(), key=lambda item: item[1]):  # in column order
         lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
     for column in layout.columns:
         if column.unit_source == "assumed":
@@ -457,6 +457,18 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     if layout.ignored:
         lines.append(f"  ignored (passed through): {shown_list(layout.ignored)}")
         lines.extend(_near_misses(layout.ignored))
+        datey = [name for name in layout.ignored[:200] if date_like(name)]
+        if datey and "date" not in layout.roles:
+            lines.append(f"  note: {shown_list(datey, 5)} speak{'s' if len(datey) == 1 else ''} of a date or time, with "
+                         f"words levlab does not take as a sample time; if one is, write --col date=\"{datey[0]}\"")
+
+    if layout.kind == "long":  # as exports.panel_checks.DateSpread chooses them
+        checked = [layout.header[layout.roles[role]].strip() for role in ("date", "time")
+                   if role in layout.roles and layout.roles[role] not in layout.group]
+        checked += [name for name in layout.ignored[:200] if date_like(name)]
+        if checked:
+            lines.append(f"  the rows of a panel must agree in {shown_list(checked, 5)} (as days): rows that differ make "
+                         "it suspect, never met")
     lines.extend(f"  {note}" for note in layout.notes)
     if layout.kind == "wide":
         present = {column.analyte.id for column in layout.columns}

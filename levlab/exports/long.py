@@ -202,6 +202,8 @@ class LongPanels:
         finally:
             if out.rows:
                 sink.chunk(out.rows, out.originals, out.columns)
+        given = set(self.run.options.maps)  # --map options (a --codes file is a dictionary: most of it unused)
+        self.summary.unused_maps = [o.text for o in self.layout.value_maps if o.text in given and o.text not in self._names.used]
 
     def _long_cells(self, rows: list[list[str]]) -> list[tuple[Analyte | None, Any]]:
         """Each row's (analyte or None when it is not one levlab takes, Reading or NOT_MEASURED or
@@ -312,8 +314,10 @@ class LongPanels:
         notes: dict[int, str] = {}
         for number, (analyte, reading) in zip(numbers, cells, strict=True):
             if analyte is None and isinstance(reading, Passed):
-                if reading.error:
-                    errors.setdefault(number, []).append(RowError(number, column, reading.message))
+                if reading.error:  # perhaps the column holds sample ids, not specimen words: say how to tell levlab
+                    errors.setdefault(number, []).append(RowError(
+                        number, column, f"{reading.message}; if {shown(column)} holds sample ids, say so with "
+                        f"--col sample=\"{column}\""))
                 else:
                     notes[number] = f"{column}: {reading.message}"
         return notes

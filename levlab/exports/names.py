@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from levlab.catalog import Analyte, find_analyte, normalise_name
 from levlab.errors import LevlabError, UsageError, shown
-from levlab.exports.header import MapOption, split_header
+from levlab.exports.header import MapOption, header_unit, split_header
 from levlab.units import unit_for_analyte
 
 MAX_CODES = 100_000  # lines of a --codes file: a dictionary of local codes, not a data file
@@ -41,6 +41,7 @@ class NameReader:
 
     def __init__(self, value_maps: Iterable[MapOption] = ()) -> None:
         self.maps: dict[str, MapOption] = {}
+        self.used: set[str] = set()  # the texts of the maps that matched a row
         for option in value_maps:
             self.maps.setdefault(option.header.strip(), option)
             self.maps.setdefault(normalise_name(option.header), option)
@@ -51,9 +52,13 @@ class NameReader:
         for text in (name, code):
             option = self._mapped(text)
             if option is not None:
+                self.used.add(option.text)
                 if option.analyte is None:  # CODE=ignore: passed through
                     return UNKNOWN
-                return NamedAnalyte(option.analyte, option.unit, f"--map {shown(option.text)}" if option.unit else "")
+                if option.unit is None:  # a map without a unit keeps the unit the name gives (`ALT (U/L)=alt`)
+                    unit = header_unit(name, option.analyte) if text is name else None
+                    return NamedAnalyte(option.analyte, unit, f"the test name {shown(name.strip())}" if unit else "")
+                return NamedAnalyte(option.analyte, option.unit, f"--map {shown(option.text)}")
         try:
             analyte, unit = split_header(name)
         except LevlabError:  # `Bilirubin (direct)`: another quantity, not the analyte

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from levlab.errors import shown
@@ -87,16 +88,15 @@ class DateSpread:
         """The first row whose date-like cell differs from the panel's first (as a day, when both read
         as dates; as text otherwise), as an error on that row; None when the rows agree. `numbers`:
         the rows' data-row numbers."""
-        from levlab.serial import parse_datetime  # only for exports with such a column
-
         for index in self.columns:
+            if all(len(row) > index for row in rows) and len({row[index] for row in rows}) == 1:
+                continue  # one text on every row, as usual
             seen: tuple[int, str, object] | None = None  # the first row with a value: its offset, text, day
             for offset, row in enumerate(rows):
                 text = row[index].strip() if index < len(row) else ""
                 if not text:
                     continue
-                when = parse_datetime(text)
-                day = when.date() if when is not None else text
+                day = _day(text)
                 if seen is None:
                     seen = (offset, text, day)
                 elif day != seen[2]:
@@ -106,6 +106,15 @@ class DateSpread:
                                "never met; say which rows are one sample (--col sample=HEADER, --col date=HEADER or --group-by)")
                     return RowError(numbers[offset], name, message)
         return None
+
+
+@lru_cache(maxsize=4096)
+def _day(text: str) -> object:
+    """The day a date-like cell says (its text when it is no date), parsed once per distinct text."""
+    from levlab.serial import parse_datetime  # only for exports with a date-like column
+
+    when = parse_datetime(text)
+    return when.date() if when is not None else text
 
 
 def withheld(panel: PanelResult, why: str) -> PanelResult:

@@ -20,6 +20,7 @@ from levlab.data import load_toml
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^\W\d_]+")
 MAX_WORD = 40  # characters: a longer word is not split into compounds (it is no header word)
 MAX_WORDS = 12  # a header of more words names no role
+MAX_TEXT = 256  # characters: a longer header has no words here (as header.HEADER_CELL: it is only passed through)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,8 @@ def _compound(word: str, every: frozenset[str]) -> tuple[str, ...]:
 def header_words(text: str) -> tuple[str, ...]:
     """A header's folded words, compounds split: `Patiëntnummer` -> ('patient', 'nummer'),
     `SampleCollectionDateTime` -> ('sample', 'collection', 'date', 'time')."""
+    if len(text) > MAX_TEXT:
+        return ()
     every = vocabulary().every
     words: list[str] = []
     for raw in _WORD.findall(_fold_accents(text)):

@@ -57,6 +57,7 @@ class Summary:
     doubled_panels: int = 0
     telling_apart: dict[str, int] = field(default_factory=dict)
     missing_sample_line: str = ""
+    unused_maps: list[str] = field(default_factory=list)  # long: --map / --codes texts no test name or code matched
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
@@ -185,6 +186,10 @@ class ExportRun:
                 "stream, read once, not sorted by patient and sample, so those rows formed separate panels that are "
                 "never met (sort the input first, or give it as a file: a file is read again to group them)"
             )
+        if self.summary.unused_maps and self.summary.stopped_at is None:
+            unused = self.summary.unused_maps
+            listed = ", ".join(shown(text, 40) for text in unused[:5]) + (f", ... ({len(unused) - 5} more)" if len(unused) > 5 else "")
+            lines.append(f"levlab csv: {len(unused)} --map of a test name or code matched no row (a typing slip?): {listed}")
         if self.summary.missing_sample_line:
             lines.append(self.summary.missing_sample_line)
         if summary.withheld:

@@ -101,14 +101,25 @@ class SampleSink(Sink):
             self.without_analytes += 1  # nothing of levlab's to follow: no empty column in the view
             return
         date_text = key.get(self.date_name, "").strip()
-        if self.time_name and key.get(self.time_name, "").strip() and date_text:
-            date_text = f"{date_text} {key[self.time_name].strip()}"
+        if self.time_name:
+            date_text = self._with_time(date_text, key.get(self.time_name, "").strip())
         label = date_text if len(date_text) <= 40 else f"{date_text[:40]}... ({len(date_text)} characters)"
         when = self.parse_datetime(date_text)
         if when is not None and not plausible_sample_date(when):
             self.implausible_dates += 1  # shown, but never ordered, compared or a baseline
             label, when = f"{label} (implausible date)", None
         self.samples.append(self.make_sample(patient, label or "(no date)", when, out.panel, tuple(out.rows)))
+
+
+    def _with_time(self, date_text: str, time_text: str) -> str:
+        """The sample time of a date column and a time column (`02-01-2024` + `8:15` -> `02-01-2024 08:15`);
+        the date alone when the time is blank or the two do not read as one date-time."""
+        if not date_text or not time_text:
+            return date_text
+        hours, sep, rest = time_text.partition(":")
+        padded = f"{hours.zfill(2)}:{rest}" if sep and hours.isdigit() and len(hours) == 1 else time_text
+        joined = f"{date_text} {padded}"
+        return joined if self.parse_datetime(joined) is not None or self.parse_datetime(date_text) is None else date_text
 
 
 def plausible_sample_date(when: datetime) -> bool:

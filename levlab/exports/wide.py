@@ -214,7 +214,8 @@ class WidePanels:
             name = self.layout.header[at].strip()  # type: ignore[index]
             if specimen_kind(text) is None:
                 self.specimen_errors[row] = (f"specimen {shown(text)} is not known as serum or plasma, so this row's "
-                                             "results are not interpreted (the words are in levlab/data/specimens.toml)")
+                                             "results are not interpreted (the words are in levlab/data/specimens.toml); "
+                                             f"if {shown(name)} holds sample ids, say so with --col sample=\"{name}\"")
             else:
                 self.specimen_notes[row] = (f"{name}: specimen {shown(text)}: not serum or plasma; this row's results "
                                             "are passed through, not interpreted")
