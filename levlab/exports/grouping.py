@@ -32,15 +32,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from levlab.exports import memo
-from levlab.exports.records import RecordReader
+from levlab.exports.records import RecordChunk, RecordReader
 
 if TYPE_CHECKING:
     from levlab.exports.long import Decided, LongChunkOutput, LongPanels
+    from levlab.exports.run import ExportRun
 
 KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file is read as a stream
 GATHER_ROWS = 20_000  # rows of split samples gathered from a file at a time (about 1 KB each)
@@ -56,22 +57,22 @@ def grouping_for(panels: LongPanels, keys_function: Callable[[list[str]], KeysOf
     run = panels.run
     if run.reread is not None and not getattr(run.records, "grouped", False):
         with run.reread() as reader:
-            split = index_splits(reader, keys_function([]))
+            split = index_splits(run.watched(reader), keys_function([]))
         if split is not None:
             run.summary.grouping = "file"
-            return FileGroups(panels, split, Gatherer(run.reread, split, keys_function))
+            return FileGroups(panels, split, Gatherer(run, split, keys_function))
         run.summary.grouping = "stream (more than 100,000 panel keys)"
     return StreamGroups(panels)
 
 
-def index_splits(reader: RecordReader, keys_of: KeysOf) -> dict[Any, int] | None:
+def index_splits(chunks: Iterable[RecordChunk], keys_of: KeysOf) -> dict[Any, int] | None:
     """The keys whose rows are split over more than one run, with their row counts, in the order
     they first appear; None when the file has more than KEY_LIMIT distinct keys."""
     counts: dict[Any, int] = {}
     split: set[Any] = set()
     limit = KEY_LIMIT
     last: Any = object()
-    for first, rows, _ in reader.chunks():
+    for first, rows, _ in chunks:
         for key, run in itertools.groupby(keys_of(first, rows)):
             size = sum(1 for _ in run)
             if key == last:  # the run goes on from the chunk before
@@ -100,9 +101,9 @@ class Gathered:
 class Gatherer:
     """The rows of split keys, read again from the file, a batch of keys per pass."""
 
-    def __init__(self, reread: Reread, split: dict[Any, int], keys_function: Callable[[list[str]], KeysOf],
+    def __init__(self, run: ExportRun, split: dict[Any, int], keys_function: Callable[[list[str]], KeysOf],
                  budget: int | None = None) -> None:
-        self.reread, self.split, self.keys_function = reread, split, keys_function
+        self.run, self.split, self.keys_function = run, split, keys_function
         self.budget = GATHER_ROWS if budget is None else budget
         self.order = list(split)
         self.position = {key: index for index, key in enumerate(self.order)}
@@ -128,8 +129,9 @@ class Gatherer:
             batch[key] = Gathered()
             total += self.split[key]
         keys_of = self.keys_function([])
-        with self.reread() as reader:
-            for first, rows, _ in reader.chunks():
+        assert self.run.reread is not None
+        with self.run.reread() as reader:
+            for first, rows, _ in self.run.watched(reader):
                 for offset, key in enumerate(keys_of(first, rows)):
                     gathered = batch.get(key)
                     if gathered is not None:

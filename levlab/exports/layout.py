@@ -169,8 +169,8 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if layout.group:
         names = " + ".join(repr(stripped[i]) for i in layout.group)
         layout.notes.append(
-            f"panels: consecutive rows with the same {names} ({how}); a key that comes back after its panel "
-            "was closed starts a new panel (sort unsorted files first)"
+            f"panels: all rows with the same {names} ({how}), wherever they are: a file is read again "
+            "for a sample whose rows are apart; from a stream, rows that come back too late are never met"
         )
         if "patient" in roles and "sample" not in roles and not options.group_by:
             layout.lone_without = roles["patient"]

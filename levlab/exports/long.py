@@ -1,10 +1,11 @@
-"""Long records → panels: a row per result; a panel is a run of consecutive rows with the same key.
+"""Long records → panels: a row per result; a panel is all the rows with the same key.
 
 The key is the patient and sample (or the `--group-by` columns). Rows come a chunk at a time;
 each row's analyte and reading are looked up column by column (`levlab.exports.memo`), and the
-run still open at the end of a chunk goes on into the next: only the open panel is held. A key
-that comes back after its panel was closed (an unsorted file) starts a new panel; the run
-counts how often that happened so the user can sort the file first.
+run still open at the end of a chunk goes on into the next. Each run of consecutive rows with
+one key goes to the grouping (`levlab.exports.grouping`), which joins a key's runs when they are
+apart (an unsorted file) and decides each panel from all its rows, or never claims `met` for a
+stream's fragment that comes back too late.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from levlab.exports.long import LongPanels
 from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
+from levlab.exports.reheader import HeaderWatch
 from levlab.exports.settings import CsvOptions
 from levlab.exports.sinks import Sink
 from levlab.exports.wide import WidePanels
@@ -51,11 +52,14 @@ class Summary:
     seen: set[str] = field(default_factory=set)  # long: analytes met
     implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
     stopped_at: int | None = None  # --strict: the row that stopped the run
+    stop_reason: str = "--strict"  # what stopped it
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
-        stopped = (f"; stopped at row {self.stopped_at} (--strict): the panels finished before it are written, "
-                   "its own panel's rows and all later rows are not") if self.stopped_at is not None else ""
+        rest = ("its own panel's rows and all later rows are not" if self.stop_reason == "--strict"
+                else "it and all later rows are not")
+        stopped = (f"; stopped at row {self.stopped_at} ({self.stop_reason}): the panels finished before it are written, "
+                   f"{rest}") if self.stopped_at is not None else ""
         return (f"levlab csv: {self.rows} rows read, {self.panels} panels{apart}, "
                 f"{self.rows_with_errors} rows with errors{stopped}" if stopped else
                 f"levlab csv: {self.rows} rows, {self.panels} panels{apart}, {self.rows_with_errors} rows with errors")
@@ -108,6 +112,7 @@ class ExportRun:
                                    f"'1{self.dialect.decimal}250' (1.25 or 1250?) is refused on its row")
         self.summary = Summary()
         self.errors_shown: list[str] = []
+        self.watch = self._header_watch()  # a header repeated mid-file (levlab.exports.reheader)
 
     def run(self, sink: Sink) -> Summary:
         """Write every row (and/or panel) to the sink; per-row errors are carried, not raised."""
@@ -115,8 +120,21 @@ class ExportRun:
             sink.start(output_header(self.layout))
         with garbage_collected_less_often():
             panels = WidePanels(self, sink) if self.layout.kind == "wide" else LongPanels(self, sink)
-            panels.write(self._counted(self.records.chunks()))
+            panels.write(self._counted(self.watch.chunks(self.records)))
+        if self.watch.stop is not None:  # a header mid-file with other columns: the rows before it are written
+            self.summary.rows_with_errors += 1
+            self.summary.stopped_at = self.watch.stopped_at
+            self.summary.stop_reason = "a header with other columns"
+            raise StrictStop(str(self.watch.stop))
         return self.summary
+
+    def watched(self, records: RecordReader) -> Iterator[RecordChunk]:
+        """Another reader's chunks (a file read again) as this run reads its own: a header repeated
+        mid-file taken out, the rows after it in the first header's column order."""
+        return self._header_watch().chunks(records)
+
+    def _header_watch(self) -> HeaderWatch:
+        return HeaderWatch(self.layout, self.options, self.dialect.decimal, self.dialect.delimiter)
 
     def _counted(self, chunks: Iterable[RecordChunk]) -> Iterator[RecordChunk]:
         """The chunks, each counted in the summary's rows as it is taken."""
@@ -129,6 +147,7 @@ class ExportRun:
         """What stderr says after the data: the first errors, warnings, and the summary line (last).
         `dates`: say the implausible panel dates (`levlab trend` says them by sample itself)."""
         lines = list(self.errors_shown)
+        lines += self.watch.changes
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
