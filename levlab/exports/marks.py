@@ -60,6 +60,9 @@ def _evidence_pattern(delimiter: str, decimal: str) -> re.Pattern[bytes]:
     o = re.escape(OTHER[decimal].encode())
     comparator = rb"(?:[<>]=?|=|\xe2\x89[\xa4\xa5])?"
     number = rb"(?:0*" + o + rb"[0-9]+|[0-9]+" + o + rb"(?:[0-9]{1,2}|[0-9]{4,})|[0-9]{4,}" + o + rb"[0-9]{3})"
+    if OTHER[decimal] == delimiter:  # `12,5` in a comma-delimited file: only inside quotes, else two cells
+        return re.compile(rb"(?:^|(?<=" + d + rb"))\"[ \t]*" + comparator + rb"[ \t]*" + number
+                          + rb"(?=[ \t]*[^0-9.,\r\n\"]*\")", re.MULTILINE)
     end = rb"(?=[ \t]*[^0-9.,\r\n\"" + d + rb"]*(?:[" + d + rb"\"\r\n]|$))"
     return re.compile(rb"(?:^|(?<=[" + d + rb"\"]))[ \t]*" + comparator + rb"[ \t]*" + number + end, re.MULTILINE)
 
@@ -89,7 +92,7 @@ def scan_file(blocks: Iterable[bytes], delimiter: str, decimal: str) -> str | No
         found = pattern.search(block)
         if found is not None:
             number = lines + block.count(b"\n", 0, found.start()) + 1
-            cell = found.group().strip().decode("utf-8", "replace")
+            cell = found.group().strip(b" \t\"").decode("utf-8", "replace")
             return f"{cell!r} on line {number}"
         lines += block.count(b"\n")
     return None
