@@ -103,6 +103,7 @@ def test_more_keys_than_the_index_holds_reads_the_file_as_a_stream(monkeypatch: 
     run, rows = _run(SPLIT_FILE, as_file=True)
     assert run.summary.grouping.startswith("stream")
     assert column(rows, "levlab_normal_panel")[:5] == ["incomplete"] * 5  # the window still joins them
+    assert any("more panel keys than levlab indexes" in line for line in run.closing_lines())
 
 
 def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,6 +51,9 @@ def test_evidence_of_the_other_mark_in_a_comma_file(text: str, evidence: bool) -
     (b"a;b\n1;05.01.2026\n2;12,5\n3;1.250\n", ";", ",", None),  # a date and a possible thousands group are no evidence
     (b'a,b\n1,"12,5"\n', ",", ".", "'12,5' on line 2"),  # a quoted decimal comma in a comma file
     (b"a,b\n1,12.5\n", ",", ".", None),
+    (b"a;b\n1;2\n12.5;x\n", ";", ",", "'12.5' on line 3"),  # at the start of its line
+    (b'a,b\n1,2\n"12,5",x\n', ",", ".", "'12,5' on line 3"),
+    (b'a,b\n1,x"12,5"\n', ",", ".", None),  # a quote inside a cell
     (b"a,b,c\n1,180,22\n", ",", ".", None),  # two cells, not 180,22
     (b'a,b\n1,"x 12,5"\n', ",", ".", None),  # a note, not a number
 ])

@@ -61,7 +61,7 @@ def grouping_for(panels: LongPanels, keys_function: Callable[[list[str]], KeysOf
         if split is not None:
             run.summary.grouping = "file"
             return FileGroups(panels, split, Gatherer(run, split, keys_function))
-        run.summary.grouping = "stream (more than 100,000 panel keys)"
+        run.summary.grouping = f"stream (more than {KEY_LIMIT:,} panel keys)"
     return StreamGroups(panels)
 
 

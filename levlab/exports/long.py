@@ -261,7 +261,7 @@ class LongPanels:
                        bad_rows: dict[int, str]) -> None:
         """The errors of the records themselves: more fields than the header, bytes that did not decode."""
         width = self.layout.width
-        for row, number in zip(rows, numbers, strict=True):
+        for row, number in zip(rows, numbers, strict=True) if max(map(len, rows)) > width else ():
             if len(row) > width:
                 errors.setdefault(number, []).append(RowError(number, "", f"row has {len(row)} fields, the header {width}"))
         if bad_rows:

@@ -123,7 +123,7 @@ class HeaderWatch:
             return []
         candidates: Iterable[int] = sorted(set().union(*(
             itertools.compress(range(len(rows)), map(_NOT_A_NUMBER.search, map(operator.itemgetter(at), rows)))
-            for at in self.number_at[:3])))
+            for at in self.number_at[:1])))
         return [index for index in candidates if sum(map(names_a_column, rows[index])) >= self.enough]
 
     def _take_header(self, row: list[str], number: int, bad_rows: dict[int, str]) -> bool:

@@ -19,7 +19,7 @@ from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
-from levlab.exports.grouping import WINDOW_ROWS, Reread
+from levlab.exports.grouping import KEY_LIMIT, WINDOW_ROWS, Reread
 from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.marks import OTHER, scan_file
@@ -156,7 +156,10 @@ class ExportRun:
             lines.append(f"levlab csv: {summary.split_keys} samples had their rows apart in the file (it is not sorted by "
                          "patient and sample): each was read again and judged as one panel from all its rows; the rows "
                          "are written in the file's order")
-        elif summary.split_keys:
+        elif summary.grouping.startswith("stream (") and (summary.split_keys or summary.reopened):
+            lines.append(f"levlab csv: the file has more panel keys than levlab indexes ({KEY_LIMIT:,}), so it was read as "
+                         f"a stream: a sample's rows more than {WINDOW_ROWS:,} rows apart were not joined (sort it first)")
+        if summary.split_keys and summary.grouping != "file":
             lines.append(f"levlab csv: {summary.split_keys} times a sample's rows came back within {WINDOW_ROWS:,} rows "
                          "of the stream and were joined to its panel (the input is not sorted by patient and sample)")
         if summary.reopened:
