@@ -209,3 +209,28 @@ def test_shuffling_a_long_export_never_turns_a_panel_met(rows: list[str], seed: 
             assert not (status != "met" and outcomes[sample] == "met"), (sample, status, as_file, shuffled)
         if as_file:
             assert outcomes == sorted_outcomes
+
+
+def test_a_workbook_file_is_grouped_as_a_csv_file_is(tmp_path: Path) -> None:
+    """A workbook can be read again too: its split sample is one panel (issue 19.1)."""
+    from workbooks import workbook
+
+    rows = [HEADER.strip().split(";")] + [line.split(";") for line in FIRST_FRAGMENT + OTHER + REST]
+    rows = [[float(cell) if cell.isdigit() else cell for cell in row] for row in rows]
+    path = tmp_path / "split.xlsx"
+    path.write_bytes(workbook(("Lab", rows)))
+    result = CliRunner().invoke(main, ["csv", str(path), "--format", "jsonl"])
+    panels = [json.loads(line) for line in result.stdout.splitlines()]
+    assert panels[0]["rows"] == [1, 2, 3, 4, 5, 8] and panels[0]["normal_panel"]["status"] == "incomplete", result.output
+
+
+def test_trend_reads_a_split_sample_of_a_file_as_one_sample(tmp_path: Path) -> None:
+    text = "patient;sex;age;date;test;result;unit\n" + "\n".join(
+        line.replace(";S1;", ";2026-01-05;") for line in FIRST_FRAGMENT + REST) + "\n"
+    text = text.replace("1;F;60;2026-01-05;ALAT;190;U/L", "2;M;50;2026-01-05;ALAT;30;U/L\n1;F;60;2026-01-05;ALAT;190;U/L")
+    path = tmp_path / "split.csv"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json", "--patient", "1"])
+    assert result.exit_code in (0, 1), result.output
+    samples = json.loads(result.stdout)[0]["samples"]
+    assert len(samples) == 1 and samples[0]["normal_panel"]["status"] == "incomplete"  # ALT 19 and 190: one sample

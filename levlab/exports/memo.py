@@ -113,6 +113,7 @@ class Judge:
         #: (`1,250`) are then refused (`levlab.exports.marks`); None until seen
         self.mixed_marks: str | None = None
         self.thousands_read: list[str] = []  # thousands-shaped values read before that (a stream), a few
+        self.watch_marks = True  # text cells (CSV); a workbook's or FHIR's numbers are typed, never ambiguous
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -164,7 +165,7 @@ class Judge:
         self.grow()
         if text.strip().casefold() in self.na:
             return NOT_MEASURED
-        refused = self._marks(analyte, text)
+        refused = self._marks(analyte, text) if self.watch_marks else None
         if refused is not None:
             return refused
         if lab_range is not None and lab_range.strip().casefold() in self.na:

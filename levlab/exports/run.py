@@ -103,6 +103,7 @@ class ExportRun:
         if skipped:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers)
+        self.judge.watch_marks = isinstance(records, CsvRecords)  # a workbook's and FHIR's numbers are typed
         if raw is not None and isinstance(records, CsvRecords) and not records.encoding.startswith(("utf-16", "utf-32")):
             # a file: its cells are scanned for the other decimal mark before any is read (issue 19.7)
             self.judge.mixed_marks = scan_file(raw(), self.dialect.delimiter, self.dialect.decimal)
