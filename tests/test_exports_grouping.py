@@ -116,7 +116,7 @@ def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypa
     run, panels = _run(text, as_file=False, jsonl=True)
     by_rows = {tuple(p["rows"]): p for p in panels}
     returning = by_rows[(8,)]  # S1's ALT 190, after S1's panel was written
-    assert returning["normal_panel"]["status"] == "not-met"  # raised is raised, said on its own
+    assert returning["normal_panel"]["status"] == "incomplete"  # a fragment, not a panel: whatever it holds
     assert any("came back after its panel (from row 1) was written" in e["message"] for e in returning["errors"])
     s3 = by_rows[(9, 10, 11, 12, 13)]
     assert s3["normal_panel"]["status"] == "incomplete"  # would be met alone: withheld, its rest may follow
@@ -127,6 +127,8 @@ def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypa
     # the documented limit: S1 left the window as met before anything came back; stderr says so
     assert by_rows[(1, 2, 3, 4, 5)]["normal_panel"]["status"] == "met"
     assert any("1 panels were written as met before a key came back" in line for line in lines)
+    _, rows = _run(text, as_file=False)
+    assert column(rows, "levlab_normal_panel")[7] == "incomplete"  # the CSV columns say the same
 
 
 def test_a_returning_fragment_that_alone_would_be_met_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,3 +236,17 @@ def test_trend_reads_a_split_sample_of_a_file_as_one_sample(tmp_path: Path) -> N
     assert result.exit_code in (0, 1), result.output
     samples = json.loads(result.stdout)[0]["samples"]
     assert len(samples) == 1 and samples[0]["normal_panel"]["status"] == "incomplete"  # ALT 19 and 190: one sample
+
+
+def test_a_file_that_changes_between_the_passes_never_gives_met_to_a_fragment() -> None:
+    """The index pass saw the sorted file; the run reads the rows apart: the fragment that comes
+    back is said, never met."""
+    indexed = HEADER + "\n".join(FIRST_FRAGMENT + REST + OTHER) + "\n"
+    read = HEADER + "\n".join(FIRST_FRAGMENT[1:] + OTHER + FIRST_FRAGMENT[:1]) + "\n"
+    options = CsvOptions()
+    run = CsvRun(io.StringIO(read, newline=""), options, reread=_reread(indexed, options))
+    out = io.StringIO()
+    run.run(JsonlSink(out))
+    panels = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert panels[-1]["rows"] == [7] and "the file changed while it was read" in panels[-1]["errors"][0]["message"]
+    assert all(p["normal_panel"]["status"] != "met" for p in panels)

@@ -47,6 +47,8 @@ KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file
 GATHER_ROWS = 20_000  # rows of split samples gathered from a file at a time (about 1 KB each)
 WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1 KB each)
 
+CHANGED = ("the file changed while it was read: these rows are only part of a sample, incomplete; "
+           "read it again when it is complete")
 KeysOf = Callable[[int, list[list[str]]], list[Any]]  # (first row number, rows) -> each row's key
 Reread = Callable[[], contextlib.AbstractContextManager[RecordReader]]
 
@@ -152,6 +154,7 @@ class FileGroups:
         self.panels, self.split, self.gatherer = panels, split, gatherer
         self.decided: dict[Any, Decided] = {}  # split keys between their first and last run
         self.left: dict[Any, int] = {}  # their rows not yet written
+        self.written: set[Any] = set()  # the other keys, once their panel is written
         panels.summary.split_keys = len(split)
 
     def run(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[Any], first: int,
@@ -159,15 +162,19 @@ class FileGroups:
         panels = self.panels
         numbers = range(first, first + len(rows))
         if key not in self.split:
+            if key in self.written:  # not split when indexed: the file changed between the passes
+                panels.summary.reopened += 1
+                panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
+                return
+            if len(self.written) < KEY_LIMIT:
+                self.written.add(key)
             panels.panel(rows, originals, cells, numbers, out)
             return
         decided = self.decided.get(key)
         if decided is None:
             gathered = self.gatherer.rows_of(key)
             if gathered is None or not set(numbers) <= set(gathered.numbers):  # the file changed under us
-                panels.panel(rows, originals, cells, numbers, out, withheld=(
-                    "the file changed while it was read: this run of its sample's rows is judged on its own, "
-                    "never as met"))
+                panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
                 return
             decided = self.decided[key] = panels.decide(gathered.rows, panels.cells_of(gathered.rows),
                                                         gathered.numbers, gathered.bad_rows)
@@ -247,14 +254,15 @@ class StreamGroups:
             withheld = None
             if group.returning is not None:
                 withheld = (f"rows of this sample came back after its panel (from row {group.returning}) was written: "
-                            "these rows are judged on their own, never as met; sort the input by patient and sample, "
+                            "these rows are only part of a sample, incomplete; sort the input by patient and sample, "
                             "or give it as a file rather than a stream")
             elif early and (self.summary.reopened or self.summary.split_keys):
                 withheld = (f"the input is a stream whose samples are not together, and this panel was written after "
                             f"{self.window} rows: more of its sample may follow, so it is never met; sort the input "
                             "by patient and sample, or give it as a file rather than a stream")
                 self.summary.withheld += 1
-            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld)
+            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld,
+                                          fragment=group.returning is not None)
             if early and withheld is None and panels.normal_status(group.decided) == "met":
                 self.summary.met_early += 1
             del self.open[key]

@@ -78,7 +78,8 @@ class Decided:
 
     judged: dict[str, Judged]
     errors: dict[int, list[RowError]]  # data-row number -> its errors
-    withheld: bool  # a `met` is said as `incomplete` (its sample is split over a stream)
+    withheld: str  # "met": a `met` is said as `incomplete` (its sample may be incomplete); "all": any
+    # outcome is (a fragment of a sample whose panel was written before); "": neither
 
 
 class LongChunkOutput:
@@ -211,17 +212,18 @@ class LongPanels:
         return found
 
     def panel(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None) -> None:
+              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None, *, fragment: bool = False) -> None:
         """One panel of a long file whose rows are all here: its rules decided, its rows' output put in `out`."""
-        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld)
+        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld, fragment=fragment)
         if self.sink.wants_rows:
             self.rows_out(rows, originals, cells, numbers, decided, out)
 
     def decide(self, rows: list[list[str]], cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
-               bad_rows: dict[int, str], withheld: str | None = None) -> Decided:
+               bad_rows: dict[int, str], withheld: str | None = None, *, fragment: bool = False) -> Decided:
         """One panel from all its rows (`numbers`: their data-row numbers, in file order): judged,
         its errors counted and echoed, the panel given to a panel sink. `withheld`: why a `met`
-        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said."""
+        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said;
+        with `fragment` (the rows are only part of a sample whose panel was written) any outcome is."""
         layout, judge, sink = self.layout, self.judge, self.sink
         header = layout.header
         value_header = header[layout.roles["value"]].strip()
@@ -241,12 +243,12 @@ class LongPanels:
         if sink.wants_panels:
             evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
             panel = panel_for(evaluation, entry.patient)
-            if withheld is not None and panel.normal_panel.status == "met":
+            if withheld is not None and (fragment or panel.normal_panel.status == "met"):
                 panel = replace(panel, normal_panel=NormalPanel("incomplete", withheld, None))
             shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
             flat = [error for number in sorted(errors) for error in errors[number]]
             sink.panel(PanelOut(list(numbers), shown_key, panel, flat))
-        return Decided(judged, errors, withheld is not None)
+        return Decided(judged, errors, "" if withheld is None else "all" if fragment else "met")
 
     def normal_status(self, decided: Decided) -> str:
         """The normal-panel status of a decided panel (as its CSV columns say it, before withholding)."""
@@ -325,7 +327,7 @@ class LongPanels:
         judge, sink, judged, errors = self.judge, self.sink, decided.judged, decided.errors
         book = self._book
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
-        panel_text = (book.withheld_text(panel_cells, sink) if decided.withheld
+        panel_text = (book.withheld_text(panel_cells, sink, every=decided.withheld == "all") if decided.withheld
                       else book.panel_text(panel_cells, book.signatures(panel_cells), sink))
         ids, fields = [], []
         for analyte, reading in cells:

@@ -195,15 +195,15 @@ class RuleBook:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
         return decision.status
 
-    def withheld_text(self, judged: Sequence[Judged | None], sink: Sink) -> str:
-        """`panel_text` with a `met` normal-panel said as `incomplete`: the panel's sample is split
-        over a stream and may not be whole (`levlab.exports.grouping`)."""
+    def withheld_text(self, judged: Sequence[Judged | None], sink: Sink, *, every: bool = False) -> str:
+        """`panel_text` with a `met` normal-panel (with `every`, any outcome) said as `incomplete`:
+        the panel's sample is split over a stream and may not be whole (`levlab.exports.grouping`)."""
         signatures = self.signatures(judged)
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
         fired = tuple(free.rule.id for free in self.free if self._holds(free, judged))
-        status = "incomplete" if decision.status == "met" else decision.status
+        status = "incomplete" if every or decision.status == "met" else decision.status
         return self._text(decision.keyed, fired, status, sink)
 
     def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
