@@ -118,3 +118,9 @@ def test_levlab_csv_scans_a_file_before_the_run(tmp_path: Path) -> None:
     panels = [json.loads(line) for line in result.stdout.splitlines()]
     assert panels[0]["analytes"]["alt"]["value"] is None
     assert "decimal marks: the file writes '.' too" in result.stderr
+
+
+def test_a_thousands_shaped_limit_of_a_lab_range_is_refused_too() -> None:
+    _, rows = _as_file("patient;test;result;unit;range\n1;LD;180;U/L;1,250 - 2,500\n1;ALT;12.5;U/L;< 45\n")
+    assert column(rows, "levlab_flag") == ["?", "N"]
+    assert "the reference range '1,250 - 2,500' is ambiguous" in column(rows, "levlab_error")[0]
