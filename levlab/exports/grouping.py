@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file is read as a stream
 GATHER_ROWS = 20_000  # rows of split samples gathered from a file at a time (about 1 KB each)
-WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1 KB each)
+WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1.6 KB each)
 
 CHANGED = ("the file changed while it was read: these rows are only part of a sample, incomplete; "
            "read it again when it is complete")
