@@ -103,6 +103,7 @@ def test_more_keys_than_the_index_holds_reads_the_file_as_a_stream(monkeypatch: 
     run, rows = _run(SPLIT_FILE, as_file=True)
     assert run.summary.grouping.startswith("stream")
     assert column(rows, "levlab_normal_panel")[:5] == ["incomplete"] * 5  # the window still joins them
+    assert any("more panel keys than levlab indexes" in line for line in run.closing_lines())
 
 
 def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,13 +116,19 @@ def test_a_key_coming_back_after_its_panel_left_the_window_is_never_met(monkeypa
     run, panels = _run(text, as_file=False, jsonl=True)
     by_rows = {tuple(p["rows"]): p for p in panels}
     returning = by_rows[(8,)]  # S1's ALT 190, after S1's panel was written
-    assert returning["normal_panel"]["status"] == "not-met"  # raised is raised, said on its own
+    assert returning["normal_panel"]["status"] == "incomplete"  # a fragment, not a panel: whatever it holds
     assert any("came back after its panel (from row 1) was written" in e["message"] for e in returning["errors"])
     s3 = by_rows[(9, 10, 11, 12, 13)]
     assert s3["normal_panel"]["status"] == "incomplete"  # would be met alone: withheld, its rest may follow
     assert "more of its sample may follow" in s3["normal_panel"]["reason"]
     assert run.summary.reopened >= 1 and run.summary.withheld >= 1
-    assert any("came back after their panel was written" in line for line in run.closing_lines())
+    lines = run.closing_lines()
+    assert any("came back after their panel was written" in line for line in lines)
+    # the documented limit: S1 left the window as met before anything came back; stderr says so
+    assert by_rows[(1, 2, 3, 4, 5)]["normal_panel"]["status"] == "met"
+    assert any("1 panels were written as met before a key came back" in line for line in lines)
+    _, rows = _run(text, as_file=False)
+    assert column(rows, "levlab_normal_panel")[7] == "incomplete"  # the CSV columns say the same
 
 
 def test_a_returning_fragment_that_alone_would_be_met_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,3 +211,42 @@ def test_shuffling_a_long_export_never_turns_a_panel_met(rows: list[str], seed: 
             assert not (status != "met" and outcomes[sample] == "met"), (sample, status, as_file, shuffled)
         if as_file:
             assert outcomes == sorted_outcomes
+
+
+def test_a_workbook_file_is_grouped_as_a_csv_file_is(tmp_path: Path) -> None:
+    """A workbook can be read again too: its split sample is one panel (issue 19.1)."""
+    from workbooks import workbook
+
+    rows = [HEADER.strip().split(";")] + [line.split(";") for line in FIRST_FRAGMENT + OTHER + REST]
+    rows = [[float(cell) if cell.isdigit() else cell for cell in row] for row in rows]
+    path = tmp_path / "split.xlsx"
+    path.write_bytes(workbook(("Lab", rows)))
+    result = CliRunner().invoke(main, ["csv", str(path), "--format", "jsonl"])
+    panels = [json.loads(line) for line in result.stdout.splitlines()]
+    assert panels[0]["rows"] == [1, 2, 3, 4, 5, 8] and panels[0]["normal_panel"]["status"] == "incomplete", result.output
+
+
+def test_trend_reads_a_split_sample_of_a_file_as_one_sample(tmp_path: Path) -> None:
+    text = "patient;sex;age;date;test;result;unit\n" + "\n".join(
+        line.replace(";S1;", ";2026-01-05;") for line in FIRST_FRAGMENT + REST) + "\n"
+    text = text.replace("1;F;60;2026-01-05;ALAT;190;U/L", "2;M;50;2026-01-05;ALAT;30;U/L\n1;F;60;2026-01-05;ALAT;190;U/L")
+    path = tmp_path / "split.csv"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["trend", str(path), "--format", "json", "--patient", "1"])
+    assert result.exit_code in (0, 1), result.output
+    samples = json.loads(result.stdout)[0]["samples"]
+    assert len(samples) == 1 and samples[0]["normal_panel"]["status"] == "incomplete"  # ALT 19 and 190: one sample
+
+
+def test_a_file_that_changes_between_the_passes_never_gives_met_to_a_fragment() -> None:
+    """The index pass saw the sorted file; the run reads the rows apart: the fragment that comes
+    back is said, never met."""
+    indexed = HEADER + "\n".join(FIRST_FRAGMENT + REST + OTHER) + "\n"
+    read = HEADER + "\n".join(FIRST_FRAGMENT[1:] + OTHER + FIRST_FRAGMENT[:1]) + "\n"
+    options = CsvOptions()
+    run = CsvRun(io.StringIO(read, newline=""), options, reread=_reread(indexed, options))
+    out = io.StringIO()
+    run.run(JsonlSink(out))
+    panels = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert panels[-1]["rows"] == [7] and "the file changed while it was read" in panels[-1]["errors"][0]["message"]
+    assert all(p["normal_panel"]["status"] != "met" for p in panels)

@@ -51,6 +51,11 @@ def test_evidence_of_the_other_mark_in_a_comma_file(text: str, evidence: bool) -
     (b"a;b\n1;05.01.2026\n2;12,5\n3;1.250\n", ";", ",", None),  # a date and a possible thousands group are no evidence
     (b'a,b\n1,"12,5"\n', ",", ".", "'12,5' on line 2"),  # a quoted decimal comma in a comma file
     (b"a,b\n1,12.5\n", ",", ".", None),
+    (b"a;b\n1;2\n12.5;x\n", ";", ",", "'12.5' on line 3"),  # at the start of its line
+    (b'a,b\n1,2\n"12,5",x\n', ",", ".", "'12,5' on line 3"),
+    (b'a,b\n1,x"12,5"\n', ",", ".", None),  # a quote inside a cell
+    (b"a,b,c\n1,180,22\n", ",", ".", None),  # two cells, not 180,22
+    (b'a,b\n1,"x 12,5"\n', ",", ".", None),  # a note, not a number
 ])
 def test_scan_finds_the_first_cell_with_the_other_mark(data: bytes, delimiter: str, decimal: str, found: str | None) -> None:
     assert scan_file(line_blocks(io.BytesIO(data), size=8), delimiter, decimal) == found
@@ -113,3 +118,9 @@ def test_levlab_csv_scans_a_file_before_the_run(tmp_path: Path) -> None:
     panels = [json.loads(line) for line in result.stdout.splitlines()]
     assert panels[0]["analytes"]["alt"]["value"] is None
     assert "decimal marks: the file writes '.' too" in result.stderr
+
+
+def test_a_thousands_shaped_limit_of_a_lab_range_is_refused_too() -> None:
+    _, rows = _as_file("patient;test;result;unit;range\n1;LD;180;U/L;1,250 - 2,500\n1;ALT;12.5;U/L;< 45\n")
+    assert column(rows, "levlab_flag") == ["?", "N"]
+    assert "the reference range '1,250 - 2,500' is ambiguous" in column(rows, "levlab_error")[0]

@@ -32,20 +32,23 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from levlab.exports import memo
-from levlab.exports.records import RecordReader
+from levlab.exports.records import RecordChunk, RecordReader
 
 if TYPE_CHECKING:
     from levlab.exports.long import Decided, LongChunkOutput, LongPanels
+    from levlab.exports.run import ExportRun
 
 KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file is read as a stream
 GATHER_ROWS = 20_000  # rows of split samples gathered from a file at a time (about 1 KB each)
-WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1 KB each)
+WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1.6 KB each)
 
+CHANGED = ("the file changed while it was read: these rows are only part of a sample, incomplete; "
+           "read it again when it is complete")
 KeysOf = Callable[[int, list[list[str]]], list[Any]]  # (first row number, rows) -> each row's key
 Reread = Callable[[], contextlib.AbstractContextManager[RecordReader]]
 
@@ -56,22 +59,22 @@ def grouping_for(panels: LongPanels, keys_function: Callable[[list[str]], KeysOf
     run = panels.run
     if run.reread is not None and not getattr(run.records, "grouped", False):
         with run.reread() as reader:
-            split = index_splits(reader, keys_function([]))
+            split = index_splits(run.watched(reader), keys_function([]))
         if split is not None:
             run.summary.grouping = "file"
-            return FileGroups(panels, split, Gatherer(run.reread, split, keys_function))
-        run.summary.grouping = "stream (more than 100,000 panel keys)"
+            return FileGroups(panels, split, Gatherer(run, split, keys_function))
+        run.summary.grouping = f"stream (more than {KEY_LIMIT:,} panel keys)"
     return StreamGroups(panels)
 
 
-def index_splits(reader: RecordReader, keys_of: KeysOf) -> dict[Any, int] | None:
+def index_splits(chunks: Iterable[RecordChunk], keys_of: KeysOf) -> dict[Any, int] | None:
     """The keys whose rows are split over more than one run, with their row counts, in the order
     they first appear; None when the file has more than KEY_LIMIT distinct keys."""
     counts: dict[Any, int] = {}
     split: set[Any] = set()
     limit = KEY_LIMIT
     last: Any = object()
-    for first, rows, _ in reader.chunks():
+    for first, rows, _ in chunks:
         for key, run in itertools.groupby(keys_of(first, rows)):
             size = sum(1 for _ in run)
             if key == last:  # the run goes on from the chunk before
@@ -100,9 +103,9 @@ class Gathered:
 class Gatherer:
     """The rows of split keys, read again from the file, a batch of keys per pass."""
 
-    def __init__(self, reread: Reread, split: dict[Any, int], keys_function: Callable[[list[str]], KeysOf],
+    def __init__(self, run: ExportRun, split: dict[Any, int], keys_function: Callable[[list[str]], KeysOf],
                  budget: int | None = None) -> None:
-        self.reread, self.split, self.keys_function = reread, split, keys_function
+        self.run, self.split, self.keys_function = run, split, keys_function
         self.budget = GATHER_ROWS if budget is None else budget
         self.order = list(split)
         self.position = {key: index for index, key in enumerate(self.order)}
@@ -128,8 +131,9 @@ class Gatherer:
             batch[key] = Gathered()
             total += self.split[key]
         keys_of = self.keys_function([])
-        with self.reread() as reader:
-            for first, rows, _ in reader.chunks():
+        assert self.run.reread is not None
+        with self.run.reread() as reader:
+            for first, rows, _ in self.run.watched(reader):
                 for offset, key in enumerate(keys_of(first, rows)):
                     gathered = batch.get(key)
                     if gathered is not None:
@@ -150,6 +154,7 @@ class FileGroups:
         self.panels, self.split, self.gatherer = panels, split, gatherer
         self.decided: dict[Any, Decided] = {}  # split keys between their first and last run
         self.left: dict[Any, int] = {}  # their rows not yet written
+        self.written: set[Any] = set()  # the other keys, once their panel is written
         panels.summary.split_keys = len(split)
 
     def run(self, key: Any, rows: list[list[str]], originals: list[str | None], cells: list[Any], first: int,
@@ -157,15 +162,19 @@ class FileGroups:
         panels = self.panels
         numbers = range(first, first + len(rows))
         if key not in self.split:
+            if key in self.written:  # not split when indexed: the file changed between the passes
+                panels.summary.reopened += 1
+                panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
+                return
+            if len(self.written) < KEY_LIMIT:
+                self.written.add(key)
             panels.panel(rows, originals, cells, numbers, out)
             return
         decided = self.decided.get(key)
         if decided is None:
             gathered = self.gatherer.rows_of(key)
             if gathered is None or not set(numbers) <= set(gathered.numbers):  # the file changed under us
-                panels.panel(rows, originals, cells, numbers, out, withheld=(
-                    "the file changed while it was read: this run of its sample's rows is judged on its own, "
-                    "never as met"))
+                panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
                 return
             decided = self.decided[key] = panels.decide(gathered.rows, panels.cells_of(gathered.rows),
                                                         gathered.numbers, gathered.bad_rows)
@@ -245,14 +254,15 @@ class StreamGroups:
             withheld = None
             if group.returning is not None:
                 withheld = (f"rows of this sample came back after its panel (from row {group.returning}) was written: "
-                            "these rows are judged on their own, never as met; sort the input by patient and sample, "
+                            "these rows are only part of a sample, incomplete; sort the input by patient and sample, "
                             "or give it as a file rather than a stream")
             elif early and (self.summary.reopened or self.summary.split_keys):
                 withheld = (f"the input is a stream whose samples are not together, and this panel was written after "
                             f"{self.window} rows: more of its sample may follow, so it is never met; sort the input "
                             "by patient and sample, or give it as a file rather than a stream")
                 self.summary.withheld += 1
-            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld)
+            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld,
+                                          fragment=group.returning is not None)
             if early and withheld is None and panels.normal_status(group.decided) == "met":
                 self.summary.met_early += 1
             del self.open[key]

@@ -232,8 +232,8 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
     if layout.group:
         names = " + ".join(repr(stripped[i]) for i in layout.group)
         layout.notes.append(
-            f"panels: the rows with the same {names} ({how}), wherever they are: rows of one key apart in "
-            "a file are read again and joined; from a stream, within a window of rows (README, 'Streaming and unsorted input')"
+            f"panels: all rows with the same {names} ({how}), wherever they are: a file is read again "
+            "for a sample whose rows are apart; from a stream, rows that come back too late are never met"
         )
         if "patient" in roles and "sample" not in roles and not options.group_by:
             layout.lone_without = roles["patient"]

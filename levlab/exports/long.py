@@ -31,6 +31,7 @@ from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.sinks import Sink
 from levlab.exports.specimens import Passed, place
+from levlab.model import NormalPanel
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -83,7 +84,8 @@ class Decided:
 
     judged: dict[str, Judged]
     errors: dict[int, list[RowError]]  # data-row number -> its errors
-    withheld: bool  # a `met` is said as `incomplete` (split over a stream, or rows of several dates)
+    withheld: str  # "met": a `met` is said as `incomplete` (its sample may be incomplete); "all": any
+    # outcome is (a fragment of a sample whose panel was written before); "": neither
     link: Link  # the patient's previous sample and baseline (exports.followup), or NOT_FOLLOWED
     notes: dict[int, str]  # data-row number -> a note said on the row, not an error (a specimen kept out)
 
@@ -253,17 +255,18 @@ class LongPanels:
         return analyte, self.judge.reading(analyte, value, unit, lab_range, range_source)
 
     def panel(self, rows: list[list[str]], originals: list[str | None], cells: list[tuple[Analyte | None, Any]],
-              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None) -> None:
+              numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None, *, fragment: bool = False) -> None:
         """One panel of a long file whose rows are all here: its rules decided, its rows' output put in `out`."""
-        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld)
+        decided = self.decide(rows, cells, numbers, self.run.records.bad_rows, withheld, fragment=fragment)
         if self.sink.wants_rows:
             self.rows_out(rows, originals, cells, numbers, decided, out)
 
     def decide(self, rows: list[list[str]], cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
-               bad_rows: dict[int, str], withheld: str | None = None) -> Decided:
+               bad_rows: dict[int, str], withheld: str | None = None, *, fragment: bool = False) -> Decided:
         """One panel from all its rows (`numbers`: their data-row numbers, in file order): judged,
         its errors counted and echoed, the panel given to a panel sink. `withheld`: why a `met`
-        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said.
+        must not be claimed (its sample's rows are split over a stream): it is `incomplete`, said;
+        with `fragment` (the rows are only part of a sample whose panel was written) any outcome is.
         Rows of several dates (exports.panel_checks.DateSpread) are never `met` either."""
         layout, judge, sink = self.layout, self.judge, self.sink
         header = layout.header
@@ -295,7 +298,8 @@ class LongPanels:
                                         tuple(link.baseline.values()))
             panel = panel_for(evaluation, entry.patient)
             if withheld is not None:
-                panel = withheld_panel(panel, withheld)
+                panel = (replace(panel, normal_panel=NormalPanel("incomplete", withheld, None)) if fragment
+                         else withheld_panel(panel, withheld))
             if spread is not None:
                 panel = withheld_panel(panel, spread.message)
             if notes:
@@ -304,7 +308,8 @@ class LongPanels:
             flat = [error for number in sorted(errors) for error in errors[number]]
             sink.panel(PanelOut(list(numbers), shown_key, panel, flat,
                                 [link.warning] if link.warning else [], None if follow_up is None else link.json()))
-        return Decided(judged, errors, withheld is not None or spread is not None, link, notes)
+        withhold = "all" if withheld is not None and fragment else "met" if withheld is not None or spread is not None else ""
+        return Decided(judged, errors, withhold, link, notes)
 
     def _passed(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
                 errors: dict[int, list[RowError]]) -> dict[int, str]:
@@ -335,7 +340,7 @@ class LongPanels:
                        bad_rows: dict[int, str]) -> None:
         """The errors of the records themselves: more fields than the header, bytes that did not decode."""
         width = self.layout.width
-        for row, number in zip(rows, numbers, strict=True):
+        for row, number in zip(rows, numbers, strict=True) if max(map(len, rows)) > width else ():
             if len(row) > width:
                 errors.setdefault(number, []).append(RowError(number, "", f"row has {len(row)} fields, the header {width}"))
         if bad_rows:
@@ -406,7 +411,7 @@ class LongPanels:
         serial = () if follow_up is None else follow_up.serial_ids(judged, link)
         panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
         panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial,
-                                     withhold_met=decided.withheld)
+                                     withhold=decided.withheld)
         if decided.notes:
             errors = {number: list(errors.get(number, [])) for number in {*errors, *decided.notes}}
             for number, note in decided.notes.items():

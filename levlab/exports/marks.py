@@ -60,8 +60,13 @@ def _evidence_pattern(delimiter: str, decimal: str) -> re.Pattern[bytes]:
     o = re.escape(OTHER[decimal].encode())
     comparator = rb"(?:[<>]=?|=|\xe2\x89[\xa4\xa5])?"
     number = rb"(?:0*" + o + rb"[0-9]+|[0-9]+" + o + rb"(?:[0-9]{1,2}|[0-9]{4,})|[0-9]{4,}" + o + rb"[0-9]{3})"
+    if OTHER[decimal] == delimiter:  # `"12,5"` in a comma-delimited file: only inside quotes, else two cells
+        # starts with a literal quote, which the regular-expression engine finds quickly; the
+        # character before it (a delimiter or a line end) is checked by `scan_file`
+        return re.compile(rb"\"[ \t]*" + comparator + rb"[ \t]*" + number + rb"(?=[ \t]*[^0-9.,\r\n\"]*\")")
+    # starts with the character before the cell (a block is searched with a line end put in front)
     end = rb"(?=[ \t]*[^0-9.,\r\n\"" + d + rb"]*(?:[" + d + rb"\"\r\n]|$))"
-    return re.compile(rb"(?:^|(?<=[" + d + rb"\"]))[ \t]*" + comparator + rb"[ \t]*" + number + end, re.MULTILINE)
+    return re.compile(rb"[" + d + rb"\"\n][ \t]*" + comparator + rb"[ \t]*" + number + end)
 
 
 def line_blocks(binary: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
@@ -84,12 +89,19 @@ def scan_file(blocks: Iterable[bytes], delimiter: str, decimal: str) -> str | No
     """The first cell of a file's raw bytes (read in blocks that end at line ends) that writes the
     other decimal mark, as text with its line number (`'12.5' on line 4`), or None."""
     pattern = _evidence_pattern(delimiter, decimal)
+    other = OTHER[decimal].encode()
+    quoted = OTHER[decimal] == delimiter
+    before = (delimiter.encode(), b"\n")
     lines = 0
     for block in blocks:
-        found = pattern.search(block)
-        if found is not None:
-            number = lines + block.count(b"\n", 0, found.start()) + 1
-            cell = found.group().strip().decode("utf-8", "replace")
-            return f"{cell!r} on line {number}"
+        if (b'"' if quoted else other) in block:  # else no cell of the block can write it
+            padded = b"\n" + block
+            found = pattern.search(padded)
+            while quoted and found is not None and padded[found.start() - 1:found.start()] not in before:
+                found = pattern.search(padded, found.start() + 1)  # a quote inside a cell
+            if found is not None:
+                number = lines + padded.count(b"\n", 1, found.start() + (not quoted)) + 1
+                cell = found.group().strip(b" \t\"\n" + delimiter.encode()).decode("utf-8", "replace")
+                return f"{cell!r} on line {number}"
         lines += block.count(b"\n")
     return None

@@ -22,6 +22,7 @@ file. A test checks that the CSV columns equal the full interpretation on random
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -103,6 +104,9 @@ class Evaluation:
         self.panel = panel
 
 
+_RANGE_NUMBER = re.compile(r"(?<![0-9.,])[0-9]+[.,][0-9]+(?![0-9.,])")  # a limit written with a mark
+
+
 class Judge:
     """The core behind caches. See the module text for what each cache is keyed by."""
 
@@ -121,6 +125,7 @@ class Judge:
         #: (`1,250`) are then refused (`levlab.exports.marks`); None until seen
         self.mixed_marks: str | None = None
         self.thousands_read: list[str] = []  # thousands-shaped values read before that (a stream), a few
+        self.watch_marks = True  # text cells (CSV); a workbook's or FHIR's numbers are typed, never ambiguous
         self._tokens = itertools.count(1)  # context tokens, never reused (0: patient-free)
         self._entries = 0
         self._caches: list[dict[Any, Any]] = []
@@ -149,6 +154,17 @@ class Judge:
         self._entries = 0
         self.clears += 1
 
+    def _range_marks(self, analyte: Analyte, lab_range: str) -> Reading | None:
+        """A lab range with a thousands-shaped limit (`1,250 - 2,500`) in an input that writes both
+        decimal marks: its value is not read, as a thousands-shaped value is not."""
+        for limit in _RANGE_NUMBER.findall(lab_range):
+            if thousands_shaped(limit, self.decimal):
+                return Reading(analyte, None, (
+                    f"the reference range {shown(lab_range.strip())} is ambiguous: this input writes both decimal "
+                    f"marks ({self.mixed_marks}), so {self.decimal!r} in {shown(limit)} may be a decimal mark or a "
+                    "thousands separator; correct the export"))
+        return None
+
     def _marks(self, analyte: Analyte, text: str) -> Reading | None:
         """A thousands-shaped value in an input that writes both decimal marks: refused (issue 19.7).
         A value that writes the other mark is that evidence, learnt here when no scan saw it."""
@@ -172,7 +188,9 @@ class Judge:
         self.grow()
         if text.strip().casefold() in self.na:
             return NOT_MEASURED
-        refused = self._marks(analyte, text)
+        refused = self._marks(analyte, text) if self.watch_marks else None
+        if refused is None and self.mixed_marks is not None and lab_range:
+            refused = self._range_marks(analyte, lab_range)
         if refused is not None:
             return refused
         if lab_range is not None and lab_range.strip().casefold() in self.na:

@@ -180,15 +180,18 @@ class RuleBook:
         return bool(decide(free.rule, self._results(judged)))
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink,
-                   serial: tuple[str, ...] = (), *, withhold_met: bool = False) -> str:
+                   serial: tuple[str, ...] = (), *, withhold: str = "") -> str:
         """One panel's PANEL_COLUMNS (rule ids in rules.toml order, normal-panel) as sink text;
         `serial`: the serial rules met against the patient's previous sample (exports.followup);
-        `withhold_met`: the panel is suspect (exports.panel_checks.DateSpread), so `met` becomes `incomplete`."""
+        `withhold`: "met" when the panel may not be whole or is suspect (split over a stream, rows of
+        several dates), so `met` becomes `incomplete`; "all" for a fragment of a sample whose panel
+        was written before (exports.grouping): any outcome becomes `incomplete`."""
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
         fired = tuple(free.rule.id for free in self.free if self._holds(free, judged)) + serial
-        status = "incomplete" if withhold_met and decision.status == "met" else decision.status
+        status = ("incomplete" if withhold == "all" or (withhold == "met" and decision.status == "met")
+                  else decision.status)
         return self._text(decision.keyed, fired, status, sink) if fired or status != decision.status else decision.text
 
     def status(self, judged: Sequence[Judged | None], sink: Sink) -> str:

@@ -20,12 +20,13 @@ from levlab.errors import ExitStatus, LevlabError, UsageError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
-from levlab.exports.grouping import WINDOW_ROWS, Reread
+from levlab.exports.grouping import KEY_LIMIT, WINDOW_ROWS, Reread
 from levlab.exports.layout import MissingUnits, detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
+from levlab.exports.reheader import HeaderWatch
 from levlab.exports.settings import CsvOptions
 from levlab.exports.sinks import Sink
 from levlab.exports.wide import WidePanels
@@ -58,11 +59,14 @@ class Summary:
     telling_apart: dict[str, int] = field(default_factory=dict)
     missing_sample_line: str = ""
     unused_maps: list[str] = field(default_factory=list)  # long: --map / --codes texts no test name or code matched
+    stop_reason: str = "--strict"  # what stopped it
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
-        stopped = (f"; stopped at row {self.stopped_at} (--strict): the panels finished before it are written, "
-                   "its own panel's rows and all later rows are not") if self.stopped_at is not None else ""
+        rest = ("its own panel's rows and all later rows are not" if self.stop_reason == "--strict"
+                else "it and all later rows are not")
+        stopped = (f"; stopped at row {self.stopped_at} ({self.stop_reason}): the panels finished before it are written, "
+                   f"{rest}") if self.stopped_at is not None else ""
         return (f"levlab csv: {self.rows} rows read, {self.panels} panels{apart}, "
                 f"{self.rows_with_errors} rows with errors{stopped}" if stopped else
                 f"levlab csv: {self.rows} rows, {self.panels} panels{apart}, {self.rows_with_errors} rows with errors")
@@ -110,6 +114,7 @@ class ExportRun:
             self.report.insert(1, f"  skipped {skipped} line{'s' if skipped > 1 else ''} above the header (--skip-lines)")
         self.judge = Judge(options.table or default_intervals(), self.dialect.decimal, options.na_markers,
                            configured_units=options.configured_units)
+        self.judge.watch_marks = isinstance(records, CsvRecords)  # a workbook's and FHIR's numbers are typed
         if raw is not None and isinstance(records, CsvRecords) and not records.encoding.startswith(("utf-16", "utf-32")):
             # a file: its cells are scanned for the other decimal mark before any is read (issue 19.7)
             self.judge.mixed_marks = scan_file(raw(), self.dialect.delimiter, self.dialect.decimal)
@@ -120,6 +125,7 @@ class ExportRun:
         self.summary = Summary()
         self.errors_shown: list[str] = []
         self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
+        self.watch = self._header_watch()  # a header repeated mid-file (levlab.exports.reheader)
 
     def _with_values(self, missing: MissingUnits) -> str:
         """The message of columns without a unit, each with what its first rows' values suggest."""
@@ -155,8 +161,21 @@ class ExportRun:
             sink.start(output_header(self.layout, self.follow_up is not None))
         with garbage_collected_less_often():
             panels = WidePanels(self, sink) if self.layout.kind == "wide" else LongPanels(self, sink)
-            panels.write(self._counted(self.records.chunks()))
+            panels.write(self._counted(self.watch.chunks(self.records)))
+        if self.watch.stop is not None:  # a header mid-file with other columns: the rows before it are written
+            self.summary.rows_with_errors += 1
+            self.summary.stopped_at = self.watch.stopped_at
+            self.summary.stop_reason = "a header with other columns"
+            raise StrictStop(str(self.watch.stop))
         return self.summary
+
+    def watched(self, records: RecordReader) -> Iterator[RecordChunk]:
+        """Another reader's chunks (a file read again) as this run reads its own: a header repeated
+        mid-file taken out, the rows after it in the first header's column order."""
+        return self._header_watch().chunks(records)
+
+    def _header_watch(self) -> HeaderWatch:
+        return HeaderWatch(self.layout, self.options, self.dialect.decimal, self.dialect.delimiter)
 
     def _counted(self, chunks: Iterable[RecordChunk]) -> Iterator[RecordChunk]:
         """The chunks, each counted in the summary's rows as it is taken."""
@@ -169,6 +188,7 @@ class ExportRun:
         """What stderr says after the data: the first errors, warnings, and the summary line (last).
         `dates`: say the implausible panel dates (`levlab trend` says them by sample itself)."""
         lines = list(self.errors_shown)
+        lines += self.watch.changes
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
@@ -177,7 +197,10 @@ class ExportRun:
             lines.append(f"levlab csv: {summary.split_keys} samples had their rows apart in the file (it is not sorted by "
                          "patient and sample): each was read again and judged as one panel from all its rows; the rows "
                          "are written in the file's order")
-        elif summary.split_keys:
+        elif summary.grouping.startswith("stream (") and (summary.split_keys or summary.reopened):
+            lines.append(f"levlab csv: the file has more panel keys than levlab indexes ({KEY_LIMIT:,}), so it was read as "
+                         f"a stream: a sample's rows more than {WINDOW_ROWS:,} rows apart were not joined (sort it first)")
+        if summary.split_keys and summary.grouping != "file":
             lines.append(f"levlab csv: {summary.split_keys} times a sample's rows came back within {WINDOW_ROWS:,} rows "
                          "of the stream and were joined to its panel (the input is not sorted by patient and sample)")
         if summary.reopened:
