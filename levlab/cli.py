@@ -354,9 +354,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     problem = None if dry_run else output_problem(output)
     if problem is not None:
         raise UsageError(f"cannot write -o {output}: {problem}")
-    with _closing_input(open_input(file)) as binary, _progress(file) as progress:
-        opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
-        run = exports.ExportRun(opened.records, options, *_file_again(file, options, encoding))
+    with _closing_input(open_input(file)) as binary, _progress(file) as progress, \
+            _export_run(file, binary, options, encoding, progress) as (opened, run):
         follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
         for line in run.report + ([follow_up_note] if follow_up_note else []):
             click.echo(line, err=True)
@@ -437,9 +436,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     wanted = {patient.strip() for patient in patients}
     from levlab.outfile import open_input
 
-    with _closing_input(open_input(file)) as binary:
-        run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options,
-                                *_file_again(file, options, encoding))
+    with _closing_input(open_input(file)) as binary, _export_run(file, binary, options, encoding, None) as (_, run):
         for line in trend_lines(run.report):
             click.echo(line, err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
@@ -481,7 +478,33 @@ def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal:
                               codes=read_codes(codes_file) if codes_file else ())
 
 
-def _file_again(file: str, options: Any, encoding: str) -> tuple[Any, Any]:
+@contextlib.contextmanager
+def _export_run(file: str, binary: IO[bytes], options: Any, encoding: str, progress: Any) -> Iterator[tuple[Any, Any]]:
+    """(the opened input, its ExportRun). A long export from stdin or a pipe is read from a
+    temporary copy, so that its samples are grouped as a file's are (levlab.stdin_spool)."""
+    from levlab import exports
+    from levlab.stdin_spool import StdinSpool
+
+    spool = StdinSpool.for_input(file, binary)
+    try:
+        opened = exports.open_records(spool.stream if spool else binary, options, encoding, progress, _input_name(file))
+        run = exports.ExportRun(opened.records, options, *_file_again(file, options, encoding))
+        if spool is not None and run.layout.kind == "long" and not getattr(run.records, "grouped", False):
+            path = spool.keep()
+            with open(path, "rb") as copy:
+                opened = exports.open_records(copy, options, encoding, None, _input_name(file))
+                run = exports.ExportRun(opened.records, options, *_file_again(path, options, encoding, _input_name(file)))
+                yield opened, run
+                return
+        if spool is not None:
+            spool.drop()  # a wide export (or FHIR, grouped already) streams on
+        yield opened, run
+    finally:
+        if spool is not None:
+            spool.drop()
+
+
+def _file_again(file: str, options: Any, encoding: str, name: str | None = None) -> tuple[Any, Any]:
     """How to read a regular file again: its records (a long export's samples are then grouped
     wherever their rows are: levlab.exports.grouping) and its raw bytes (scanned for both decimal
     marks: levlab.exports.marks); (None, None) for stdin, a pipe or a device, which are read once."""
@@ -501,7 +524,7 @@ def _file_again(file: str, options: Any, encoding: str) -> tuple[Any, Any]:
         from levlab.outfile import open_input
 
         with _closing_input(open_input(file)) as binary:
-            yield exports.open_records(binary, options, encoding, None, _input_name(file)).records
+            yield exports.open_records(binary, options, encoding, None, name or _input_name(file)).records
 
     def raw() -> Iterator[bytes]:
         from levlab.exports.marks import line_blocks
