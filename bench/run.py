@@ -39,29 +39,53 @@ FLOOR_SCRIPT = (
 ONE_SHOT = ["interpret", "bili=2.4mg/dL", "alp=3.1ukat/L", "ldh=480U/L", "ast=40U/L", "alt=35U/L", "ggt=1.2ukat/L", "--sex", "F", "--age", "60"]
 
 
-def make_wide(path: Path, rows: int, seed: int = 1) -> None:
-    """A research-style extract: a row per sample, six analytes with units in the headers."""
+WIDE_COLUMNS = (  # (header, span) with whole numbers; (header, span) with two decimals, in units exports carry decimals in
+    (("ALAT (U/L)", (8, 120)), ("ALAT (U/L)", (8, 120))),
+    (("ASAT (U/L)", (10, 90)), ("ASAT (U/L)", (10, 90))),
+    (("ALP (U/L)", (30, 400)), ("ALP (ukat/L)", (0.5, 6.7))),
+    (("GGT (U/L)", (8, 300)), ("GGT (U/L)", (8, 300))),
+    (("LDH (U/L)", (100, 700)), ("LDH (U/L)", (100, 700))),
+    (("Bilirubin (umol/L)", (3, 80)), ("Bilirubin (mg/dL)", (0.18, 4.7))),
+)
+
+
+def _value(rng: random.Random, low: float, high: float, distinct: bool) -> str:
+    """A whole number (values repeat: a few hundred per column) or a two-decimal one (nearly every
+    value new, as in an export in mg/dL or µkat/L)."""
+    return f"{rng.uniform(low, high):.2f}" if distinct else str(rng.randint(int(low), int(high)))
+
+
+def make_wide(path: Path, rows: int, seed: int = 1, *, distinct: bool = False) -> None:
+    """A research-style extract: a row per sample, six analytes with units in the headers.
+    `distinct`: two-decimal values, so that nearly every cell is one never seen before."""
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("patient_id,sex,age,ALAT (U/L),ASAT (U/L),ALP (U/L),GGT (U/L),LDH (U/L),Bilirubin (umol/L)\n")
+        columns = [pair[distinct] for pair in WIDE_COLUMNS]
+        handle.write("patient_id,sex,age," + ",".join(name for name, _ in columns) + "\n")
         for number in range(rows):
-            handle.write(
-                f"P{number:07d},{rng.choice('FM')},{rng.randint(20, 90)},{rng.randint(8, 120)},{rng.randint(10, 90)},"
-                f"{rng.randint(30, 400)},{rng.randint(8, 300)},{rng.randint(100, 700)},{rng.randint(3, 80)}\n"
-            )
+            values = ",".join(_value(rng, *span, distinct) for _, span in columns)
+            handle.write(f"P{number:07d},{rng.choice('FM')},{rng.randint(20, 90)},{values}\n")
 
 
-def make_long(path: Path, results: int, seed: int = 2) -> None:
-    """A LIS-style export: a row per result, six results per sample, Dutch names and ranges."""
+LONG_TESTS = [("ALAT", "U/L", "< 45", 8, 120), ("ASAT", "U/L", "< 35", 10, 90), ("AF", "U/L", "35 - 105", 30, 400),
+              ("GGT", "U/L", "< 40", 8, 300), ("LD", "U/L", "< 250", 100, 700), ("Bilirubine totaal", "umol/L", "< 17", 3, 80)]
+
+
+def make_long(path: Path, results: int, seed: int = 2, *, distinct: bool = False, keyless: bool = False,
+              ending: str = "\n") -> None:
+    """A LIS-style export: a row per result, six results per sample, Dutch names and ranges.
+    `distinct`: two-decimal values; `keyless`: no patient or sample column (nothing says which rows
+    are one panel); `ending`: the line ending ("\r" for an old Mac export)."""
     rng = random.Random(seed)
-    tests = [("ALAT", "U/L", "< 45", 8, 120), ("ASAT", "U/L", "< 35", 10, 90), ("AF", "U/L", "35 - 105", 30, 400),
-             ("GGT", "U/L", "< 40", 8, 300), ("LD", "U/L", "< 250", 100, 700), ("Bilirubine totaal", "umol/L", "< 17", 3, 80)]
     with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("patient,geslacht,leeftijd,monsternummer,bepaling,uitslag,eenheid,referentiewaarde\n")
-        for number in range(results // len(tests)):
+        handle.write(("" if keyless else "patient,") + "geslacht,leeftijd," + ("" if keyless else "monsternummer,")
+                     + "bepaling,uitslag,eenheid,referentiewaarde" + ending)
+        for number in range(results // len(LONG_TESTS)):
             sex, age = rng.choice("MV"), rng.randint(20, 90)
-            for name, unit, reference, low, high in tests:
-                handle.write(f"P{number // 3:06d},{sex},{age},S{number:07d},{name},{rng.randint(low, high)},{unit},{reference}\n")
+            key = "" if keyless else f"P{number // 3:06d},"
+            sample = "" if keyless else f"S{number:07d},"
+            for name, unit, reference, low, high in LONG_TESTS:
+                handle.write(f"{key}{sex},{age},{sample}{name},{_value(rng, low, high, distinct)},{unit},{reference}{ending}")
 
 
 def run_once(command: list[str], *, stdin_path: Path | None = None) -> tuple[float, int]:
