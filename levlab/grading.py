@@ -235,6 +235,23 @@ def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade
     of ULN. The Grade's `grade` is None when the value, the interval or the baseline leaves
     it undecided, with the reason.
     """
+    if baseline is None:  # the same result is graded again and again in a stream of panels: once is enough
+        kept = _GRADES.get(id(result))
+        if kept is not None and kept[0] is result:
+            return kept[1]
+        if len(_GRADES) >= GRADES_KEPT:
+            _GRADES.clear()
+        found = _grade(result, None)
+        _GRADES[id(result)] = (result, found)
+        return found
+    return _grade(result, baseline)
+
+
+GRADES_KEPT = 50_000
+_GRADES: dict[int, tuple[AnalyteResult, Grade | None]] = {}  # id(result) -> (result, its grade without baseline)
+
+
+def _grade(result: AnalyteResult, baseline: AnalyteResult | None) -> Grade | None:
     table = criteria()
     term = table.terms.get(result.analyte)
     if term is None:

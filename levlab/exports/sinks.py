@@ -20,6 +20,7 @@ from levlab.exports.fields import PanelOut, excel_safe_row
 from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
+    from levlab.model import AnalyteResult
     from levlab.serial import Sample
 
 TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
@@ -164,26 +165,57 @@ class CsvSink(Sink):
             self.stream.write(self.ending.join(map(self.delimiter.join, zip(originals, *appended, strict=True))) + self.ending)
 
 
+#: analyte objects kept as JSON text by JsonlSink; past this many the cache starts again
+ANALYTE_TEXTS_KEPT = 50_000
+
+
 class JsonlSink(Sink):
-    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors."""
+    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors.
+
+    The text is `json.dumps` of `render.panel_json` plus those fields, put together from parts:
+    each analyte's object is serialised once per judged result (the run shares one result
+    object among all the panels that hold it), the rest per panel. A test checks it against
+    `json.dumps` of the whole document."""
 
     wants_panels = True
 
     def __init__(self, stream: IO[str]) -> None:
         import json
 
-        from levlab.render import panel_json
+        from levlab.render import analyte_json, panel_json_head, panel_json_tail
 
         self.stream = stream
-        self.panel_json = panel_json
+        self.head, self.tail, self.analyte_json = panel_json_head, panel_json_tail, analyte_json
         self.dumps = json.dumps
+        self.analyte_texts: dict[int, tuple[AnalyteResult, str]] = {}  # id(result) -> (result, its "id": {...} text)
 
     def panel(self, out: PanelOut) -> None:
-        document = self.panel_json(out.panel)
-        document["rows"] = out.rows
-        document["key"] = out.key
-        document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
-        self.stream.write(self.dumps(document, ensure_ascii=False) + "\n")
+        self.stream.write(self.text(out) + "\n")
+
+    def text(self, out: PanelOut) -> str:
+        """The panel's JSON line, without its line end."""
+        panel, dumps = out.panel, self.dumps
+        texts = self.analyte_texts
+        parts = []
+        for result in panel.results:
+            kept = texts.get(id(result))
+            if kept is None or kept[0] is not result:
+                if panel.previous or panel.baseline:  # the grade or change depends on the panel: not kept
+                    parts.append(dumps(result.analyte) + ": " + dumps(self.analyte_json(
+                        result, panel.grade(result.analyte), next((p for p in panel.previous if p.analyte == result.analyte), None)),
+                        ensure_ascii=False))
+                    continue
+                if len(texts) >= ANALYTE_TEXTS_KEPT:
+                    texts.clear()
+                kept = texts[id(result)] = (result, dumps(result.analyte) + ": " + dumps(
+                    self.analyte_json(result, panel.grade(result.analyte)), ensure_ascii=False))
+            parts.append(kept[1])
+        tail = self.tail(panel)
+        tail["rows"] = out.rows
+        tail["key"] = out.key
+        tail["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
+        return (dumps(self.head(panel), ensure_ascii=False)[:-1] + ', "analytes": {' + ", ".join(parts) + "}, "
+                + dumps(tail, ensure_ascii=False)[1:])
 
 
 class CollectSink(Sink):
