@@ -172,3 +172,22 @@ def test_levlab_csv_warns_about_a_sample_date_before_1900_or_after_today(bad_dat
     assert f"1 distinct sample dates before 1900 or after today ('{bad_date}')" in result.stderr
     plain = CliRunner().invoke(main, ["csv", "-"], input=text.replace(bad_date, "06-01-2026"))
     assert "before 1900" not in plain.stderr
+
+
+def test_long_without_key_past_the_row_limit_is_a_panel_per_row(monkeypatch) -> None:
+    # memory stays bounded (issue 18): a keyless file longer than KEYLESS_PANEL_ROWS is no single
+    # sample, so every row -- the first ones too -- is a panel of its own, in file order
+    from levlab.exports import layout, long
+
+    monkeypatch.setattr(long, "KEYLESS_PANEL_ROWS", 5)
+    text = "test,result\n" + "ALT,30\nAST,20\nALP,300\nLDH,200\n" * 3
+    run, rows = run_csv(text)
+    assert run.summary.panels == 12 and run.summary.keyless_rows_apart
+    assert column(rows, "levlab_analyte") == ["alt", "ast", "alp", "ldh"] * 3
+    assert column(rows, "levlab_flags") == ["", "", "alp-or-ldh-raised", ""] * 3  # no rule across rows
+    assert any("each row is a panel of its own" in line for line in run.closing_lines())
+    assert layout.KEYLESS_PANEL_ROWS == 1_000
+    # at or under the limit: one panel, as before
+    run, rows = run_csv("test,result\n" + "ALT,30\nAST,20\nALP,300\nLDH,200\nALT,30\n")
+    assert run.summary.panels == 1 and not run.summary.keyless_rows_apart
+    assert set(column(rows, "levlab_flags")) == {"alp-or-ldh-raised"}

@@ -38,6 +38,10 @@ from levlab.exports.header import (
 from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
 
+#: a long file without a key column is one panel if it has at most this many data rows; past them
+#: it is no single sample, and each row becomes a panel of its own (memory stays bounded; issue 18)
+KEYLESS_PANEL_ROWS = 1_000
+
 
 @dataclass
 class AnalyteColumn:
@@ -177,7 +181,8 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
                                 "rows are one sample")
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
-                            "(name the key with --group-by COL)")
+                            "(name the key with --group-by COL); a file of more than "
+                            f"{KEYLESS_PANEL_ROWS:,} rows is no single sample: each row is then a panel of its own")
     if "unit" not in roles:
         layout.notes.append("no unit column: results without a unit in the value are read in the canonical "
                             "unit where it may be assumed (enzymes: U/L, said per result), and are errors for "

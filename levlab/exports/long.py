@@ -19,7 +19,7 @@ from levlab.errors import shown
 from levlab.exports import memo
 from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
 from levlab.exports.lab_flags import held_against
-from levlab.exports.layout import has_liver_test
+from levlab.exports.layout import KEYLESS_PANEL_ROWS, has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import RuleBook
@@ -118,8 +118,20 @@ class LongPanels:
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
         lone_at = self.layout.lone_without  # a row without a patient id is linked to no other row
+        keyless, apart = not group, False
         for first, rows, originals in chunks:
-            keys = list(map(key_of, rows))
+            if keyless and len(open_rows) + len(rows) > KEYLESS_PANEL_ROWS:  # no single sample: a row is a panel
+                keyless = False
+                apart = self.summary.keyless_rows_apart = True
+                out = LongChunkOutput()
+                try:
+                    for offset, (row, original, cell) in enumerate(zip(open_rows, open_originals, open_cells, strict=True)):
+                        self._panel((_LONE, open_first + offset), [row], [original], [cell], open_first + offset, sink, out)
+                finally:
+                    if out.rows:
+                        sink.chunk(out.rows, out.originals, out.columns)
+                open_rows, open_originals, open_cells, open_key = [], [], [], None
+            keys = [(_LONE, first + index) for index in range(len(rows))] if apart else list(map(key_of, rows))
             if lone_at is not None:
                 keys = [(_LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
                         for index, (row, key) in enumerate(zip(rows, keys, strict=True))]
@@ -137,7 +149,7 @@ class LongPanels:
                     open_cells += cells[at:start]
                     if open_rows:
                         self._panel(open_key, open_rows, open_originals, open_cells, open_first, sink, out)
-                        if len(closed) < memo.CACHE_LIMIT:
+                        if len(closed) < memo.CACHE_LIMIT and not apart:
                             closed.add(open_key)
                     open_key, open_first = keys[start], first + start
                     if open_key in closed:

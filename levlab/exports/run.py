@@ -19,7 +19,7 @@ from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, shown
 from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
-from levlab.exports.layout import detect_layout, detection_report, normal_panel_ids, short_name
+from levlab.exports.layout import KEYLESS_PANEL_ROWS, detect_layout, detection_report, normal_panel_ids, short_name
 from levlab.exports.long import LongPanels
 from levlab.exports.memo import Judge
 from levlab.exports.records import RecordChunk, RecordReader
@@ -44,6 +44,7 @@ class Summary:
     seen: set[str] = field(default_factory=set)  # long: analytes met
     implausible_dates: list[str] = field(default_factory=list)  # long: panel dates before 1900 or after today
     stopped_at: int | None = None  # --strict: the row that stopped the run
+    keyless_rows_apart: bool = False  # long without a key, past layout.KEYLESS_PANEL_ROWS rows: a row per panel
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
@@ -119,6 +120,9 @@ class ExportRun:
                 f"levlab csv: {self.summary.reopened} panel keys came back after their panel was closed: the file "
                 "is not grouped by patient and sample, so those rows formed separate panels (sort the file first)"
             )
+        if self.summary.keyless_rows_apart:
+            lines.append(f"levlab csv: no patient or sample column and more than {KEYLESS_PANEL_ROWS:,} rows: no single "
+                         "sample, so each row is a panel of its own (name the key with --group-by COL)")
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
