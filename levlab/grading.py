@@ -247,7 +247,7 @@ def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade
     return _grade(result, baseline)
 
 
-GRADES_KEPT = 50_000
+GRADES_KEPT = 8_192
 _GRADES: dict[int, tuple[AnalyteResult, Grade | None]] = {}  # id(result) -> (result, its grade without baseline)
 
 

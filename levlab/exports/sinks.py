@@ -166,7 +166,7 @@ class CsvSink(Sink):
 
 
 #: analyte objects kept as JSON text by JsonlSink; past this many the cache starts again
-ANALYTE_TEXTS_KEPT = 50_000
+ANALYTE_TEXTS_KEPT = 8_192
 
 
 class JsonlSink(Sink):
