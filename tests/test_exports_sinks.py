@@ -48,3 +48,25 @@ def test_jsonl_line_is_json_dumps_of_the_whole_document() -> None:
             document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
             expected.append(_json.dumps(document, ensure_ascii=False))
         assert stream.getvalue().splitlines() == expected
+
+
+@pytest.mark.parametrize("name", ["wide_messy.csv", "long_messy.csv", "wide_distinct.csv", "long_repeating.csv"])
+def test_table_summary_counted_from_the_rulebook_equals_the_full_interpretation(name: str) -> None:
+    # CollectSink.counted takes rule ids and status from the RuleBook and makes a panel only to show it
+    from pathlib import Path
+
+    from levlab.exports import CollectSink, CsvOptions, CsvRun
+
+    path = Path(__file__).parent / "data" / "golden" / name
+
+    class Interpreted(CollectSink):
+        wants_counts = False  # every panel interpreted in full, as before
+
+    summaries = []
+    for sink in (CollectSink(keep=3, findings=4), Interpreted(keep=3, findings=4)):
+        with path.open(newline="", encoding="utf-8") as lines:
+            CsvRun(lines, CsvOptions()).run(sink)
+        summaries.append((sink.total, sink.statuses, sink.rule_counts, sink.with_errors, sink.without_liver_test,
+                          sink.more_findings, [out.rows for out in sink.panels], [out.rows for out in sink.findings]))
+    assert summaries[0] == summaries[1]
+    assert summaries[0][0] > 100 and summaries[0][2]

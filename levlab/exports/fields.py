@@ -100,6 +100,18 @@ class PanelOut:
     errors: list[RowError]
 
 
+class CountedPanel:
+    """A panel as the table summary counts it (`Sink.counted`): the rule ids met and the
+    normal-panel status as `RuleBook` decides them (the decisions of `interpret_results`, tested),
+    whether it holds a liver test, and how to make the whole PanelOut when it is to be shown."""
+
+    __slots__ = ("errors", "liver", "make", "rule_ids", "status")
+
+    def __init__(self, rule_ids: Sequence[str], status: str, liver: bool, errors: Sequence[RowError],
+                 make: Callable[[], PanelOut]) -> None:
+        self.rule_ids, self.status, self.liver, self.errors, self.make = rule_ids, status, liver, errors, make
+
+
 def error_text(errors: Sequence[RowError]) -> str:
     """A row's errors as its levlab_error text."""
     # starts with a column header or a message: never with what makes a spreadsheet run a formula

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.errors import shown
 from levlab.exports import memo
-from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of
+from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of
 from levlab.exports.lab_flags import held_against
 from levlab.exports.layout import KEYLESS_PANEL_ROWS, has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -218,12 +218,19 @@ class LongPanels:
             self.summary.without_liver_test += 1
         if sink.wants_rows:  # CSV: rules decided by the book, per-result fields made once per judged result
             self._rows_out(rows, originals, cells, judged, errors, sink, out)
-        if sink.wants_panels:
-            evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
-            panel = panel_for(evaluation, entry.patient)
-            shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
+        if sink.wants_panels or sink.wants_counts:
             flat = [error for offset in sorted(errors) for error in errors[offset]]
-            sink.panel(PanelOut(list(range(first, first + len(rows))), shown_key, panel, flat))
+
+            def whole() -> PanelOut:
+                evaluation = judge.evaluate(tuple(judged.values()), entry.patient)
+                shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
+                return PanelOut(list(range(first, first + len(rows))), shown_key, panel_for(evaluation, entry.patient), flat)
+
+            if sink.wants_counts:  # the table summary: rule ids and status from the book, the panel only if shown
+                rule_ids, status = self._book.panel_ids([judged.get(a) for a in self._book.analyte_ids], sink)
+                sink.counted(CountedPanel(rule_ids, status, has_liver_test(judged), flat, whole))
+            else:
+                sink.panel(whole())
 
     @staticmethod
     def _held_against_lab_flags(judged: dict[str, Judged], rows: list[list[str]],

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
-from levlab.exports.fields import PanelOut, excel_safe_row
+from levlab.exports.fields import CountedPanel, PanelOut, excel_safe_row
 from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class Sink:
 
     wants_rows = False
     wants_panels = False
+    #: panels come as `CountedPanel`s to `counted` (rule ids and status without the full panel)
+    wants_counts = False
 
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
@@ -47,6 +49,9 @@ class Sink:
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
         pass
+
+    def counted(self, panel: CountedPanel) -> None:  # pragma: no cover - interface
+        """A panel, for a sink that `wants_counts`."""
 
 
 class SampleSink(Sink):
@@ -238,6 +243,25 @@ class CollectSink(Sink):
     @property
     def small(self) -> bool:
         return self.total <= self.keep
+
+    wants_counts = True
+
+    def counted(self, panel: CountedPanel) -> None:
+        """Count a panel from its rule ids and status; the whole panel is made only when it is kept."""
+        finding = bool(panel.rule_ids) or panel.status == "not-met"
+        if self.total < self.keep or (finding and len(self.findings) < self.findings_kept):
+            self.panel(panel.make())
+            return
+        self.total += 1
+        if not panel.liver:
+            self.without_liver_test += 1
+        else:
+            self.statuses[panel.status] += 1
+        self.rule_counts.update(panel.rule_ids)
+        self.with_errors += bool(panel.errors)
+        if finding:
+            self.more_findings += 1
+        self.panels.clear()
 
     def panel(self, out: PanelOut) -> None:
         self.total += 1
