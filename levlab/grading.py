@@ -35,14 +35,34 @@ def settle(number: float) -> float:
 def settled(bounds: Bounds) -> Bounds:
     """`bounds` with both ends settled."""
     low = settle(bounds.low)
-    return Bounds(low, low if bounds.high == bounds.low else settle(bounds.high), bounds.low_open, bounds.high_open)
+    high = low if bounds.high == bounds.low else settle(bounds.high)
+    if low == bounds.low and high == bounds.high:
+        return bounds  # nothing to settle (a value read from text usually has few digits)
+    return Bounds(low, high, bounds.low_open, bounds.high_open)
+
+
+_SETTLED_LIMITS: dict[float, float] = {}  # threshold -> settled: thresholds are few (data x intervals)
 
 
 def compare(bounds: Bounds, op: str, threshold: float, *, already_settled: bool = False) -> bool | None:
     """Whether `value op threshold` holds for every value in bounds (True), none (False), or it
     depends (None); both compared settled (pass already_settled for bounds from `settled`)."""
     settled_bounds = bounds if already_settled else settled(bounds)
-    limit = settle(threshold)
+    limit = _SETTLED_LIMITS.get(threshold)
+    if limit is None:
+        if len(_SETTLED_LIMITS) > 4_096:  # lab ranges from a file can make many: stay bounded
+            _SETTLED_LIMITS.clear()
+        limit = _SETTLED_LIMITS[threshold] = settle(threshold)
+    point = settled_bounds.low
+    if point == settled_bounds.high and not (settled_bounds.low_open or settled_bounds.high_open):
+        if op == ">":  # an exact value: what `above`/`below` give for a point, as a float comparison
+            return point > limit
+        if op == ">=":
+            return point >= limit
+        if op == "<":
+            return point < limit
+        if op == "<=":
+            return point <= limit
     if op in (">", ">="):
         return settled_bounds.above(limit, inclusive=op == ">=")
     if op in ("<", "<="):
@@ -63,7 +83,8 @@ def uln_compare(result: AnalyteResult, op: str, multiple: float) -> bool | None:
     intervals = _intervals(result)
     if m is None or not intervals or any(interval.high is None for interval in intervals):
         return None
-    outcomes = {compare(m.bounds, op, multiple * interval.high) for interval in intervals if interval.high is not None}
+    value = settled(m.bounds)
+    outcomes = {compare(value, op, multiple * interval.high, already_settled=True) for interval in intervals}
     return outcomes.pop() if len(outcomes) == 1 else None
 
 
@@ -157,11 +178,19 @@ def _climb_to(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str,
     threshold); grade None when the bound's reference is unknown (threshold None) or the value may
     or may not pass it; bound None when no bound is passed (grade 0)."""
     value = settled(value)
+    point = value.low if value.low == value.high and not (value.low_open or value.high_open) else None
     for bound in bounds:
         reference = 1.0 if bound.of is None else references.get(bound.of)
         if reference is None:
             return None, bound, None
         threshold = bound.x * reference
+        if point is not None:  # an exact value: `compare` of a point, as plain float comparisons
+            limit = _SETTLED_LIMITS.get(threshold)
+            if limit is not None:
+                op = bound.op
+                if point > limit if op == ">" else point >= limit if op == ">=" else point < limit if op == "<" else point <= limit:
+                    return bound.grade, bound, threshold
+                continue
         outcome = compare(value, bound.op, threshold, already_settled=True)
         if outcome is None:
             return None, bound, threshold
@@ -206,6 +235,23 @@ def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade
     of ULN. The Grade's `grade` is None when the value, the interval or the baseline leaves
     it undecided, with the reason.
     """
+    if baseline is None:  # the same result is graded again and again in a stream of panels: once is enough
+        kept = _GRADES.get(id(result))
+        if kept is not None and kept[0] is result:
+            return kept[1]
+        if len(_GRADES) >= GRADES_KEPT:
+            _GRADES.clear()
+        found = _grade(result, None)
+        _GRADES[id(result)] = (result, found)
+        return found
+    return _grade(result, baseline)
+
+
+GRADES_KEPT = 8_192
+_GRADES: dict[int, tuple[AnalyteResult, Grade | None]] = {}  # id(result) -> (result, its grade without baseline)
+
+
+def _grade(result: AnalyteResult, baseline: AnalyteResult | None) -> Grade | None:
     table = criteria()
     term = table.terms.get(result.analyte)
     if term is None:

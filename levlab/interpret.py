@@ -339,9 +339,24 @@ def interpret_results(
                        defaults, tuple(analyte_id for analyte_id in defaults if analyte_id in panel_ids))
 
 
+_DEFAULT_JUDGED: dict[int, tuple[AnalyteResult, bool]] = {}  # id(result) -> (result, uses_default_interval)
+
+
 def uses_default_interval(result: AnalyteResult) -> bool:
     """Whether the result was judged against levlab's shipped default interval(s) rather than
-    the laboratory's own (a range column or --ranges file): its interval, or every candidate."""
+    the laboratory's own (a range column or --ranges file): its interval, or every candidate.
+    (Asked of the same result again and again in a stream of panels: answered once per result.)"""
+    kept = _DEFAULT_JUDGED.get(id(result))
+    if kept is not None and kept[0] is result:
+        return kept[1]
+    if len(_DEFAULT_JUDGED) >= 8_192:
+        _DEFAULT_JUDGED.clear()
+    answer = _uses_default_interval(result)
+    _DEFAULT_JUDGED[id(result)] = (result, answer)
+    return answer
+
+
+def _uses_default_interval(result: AnalyteResult) -> bool:
     judged_by = (result.interval,) if result.interval is not None else result.candidates
     shipped = default_intervals().for_analyte(result.analyte)
     return bool(judged_by) and all(interval in shipped for interval in judged_by)

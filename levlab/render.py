@@ -107,14 +107,23 @@ def _previous(panel: PanelResult, analyte_id: str) -> AnalyteResult | None:
 def panel_json(panel: PanelResult) -> dict[str, Any]:
     """The whole `interpret --format json` document."""
     return {
-        "levlab_version": __version__,
-        "sex": panel.patient.sex,
-        "age": panel.patient.age,
-        "smoker": panel.patient.smoker,
+        **panel_json_head(panel),
         "analytes": {
             result.analyte: analyte_json(result, panel.grade(result.analyte), _previous(panel, result.analyte))
             for result in panel.results
         },
+        **panel_json_tail(panel),
+    }
+
+
+def panel_json_head(panel: PanelResult) -> dict[str, Any]:
+    """The fields of `panel_json` before `analytes`: version and patient."""
+    return {"levlab_version": __version__, "sex": panel.patient.sex, "age": panel.patient.age, "smoker": panel.patient.smoker}
+
+
+def panel_json_tail(panel: PanelResult) -> dict[str, Any]:
+    """The fields of `panel_json` after `analytes`."""
+    return {
         "baseline": {result.analyte: analyte_json(result) for result in panel.baseline},
         "pattern": pattern_json(panel.pattern),
         "relation": panel.relation,

@@ -428,9 +428,23 @@ def decide(rule: Rule, results: Results) -> bool | None:
     return EVALUATORS[rule.when["type"]](rule.when, results)[0]
 
 
+_SUBJECTS: dict[int, tuple[Rule, tuple[str, ...]]] = {}  # id(rule) -> (rule, its subjects)
+
+
 def rule_subjects(rule: Rule) -> tuple[str, ...]:
     """The analytes a rule is about: with none of them given, it cannot be met (nor is it worth
     reporting as undecided). A ratio is about its numerator, a dominance about its lead analyte."""
+    kept = _SUBJECTS.get(id(rule))
+    if kept is not None and kept[0] is rule:
+        return kept[1]
+    if len(_SUBJECTS) > 1_000:
+        _SUBJECTS.clear()
+    subjects = _subjects(rule)
+    _SUBJECTS[id(rule)] = (rule, subjects)
+    return subjects
+
+
+def _subjects(rule: Rule) -> tuple[str, ...]:
     when = rule.when
     names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *(when[key] for key in ("analyte", "numerator") if key in when),
              *(name for leg in when.get("legs", ()) for name in leg["analytes"])]

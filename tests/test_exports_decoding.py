@@ -119,3 +119,29 @@ def test_cr_only_utf16_is_read_as_lines() -> None:
     text = "patient,alt\r1,30\r2,40\r"
     data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
     assert list(DecodedLines(io.BytesIO(data), "utf-8")) == ["patient,alt\r", "1,30\r", "2,40\r"]
+
+
+def test_a_line_that_never_ends_is_cut_at_the_line_limit_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from levlab.exports import decoding
+
+    monkeypatch.setattr(decoding, "LINE_LIMIT", 1024 * 1024)
+    data = b"a,b\n1,2\n" + b"x" * (3 * 1024 * 1024)  # no line end after line 3
+    with pytest.raises(UsageError, match=r"line 3 runs past 1 MiB without a line end"):
+        list(decoding.split_lines(io.BytesIO(data)))
+    # a line just under the limit is read whole
+    data = b"a,b\n" + b"y" * (1024 * 1024 - 10) + b"\n"
+    assert [len(line) for line in decoding.split_lines(io.BytesIO(data))] == [4, 1024 * 1024 - 9]
+
+
+def test_csv_on_a_file_without_line_ends_is_a_usage_error(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+    from levlab.exports import decoding
+
+    monkeypatch.setattr(decoding, "LINE_LIMIT", 1024 * 1024)
+    path = tmp_path / "endless.csv"
+    path.write_bytes(b"patient,ALT\n" + b"1,30;" * 400_000)
+    result = CliRunner().invoke(main, ["csv", str(path)])
+    assert result.exit_code == 2
+    assert "line 2 runs past 1 MiB without a line end" in result.stderr

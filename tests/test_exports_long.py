@@ -181,3 +181,21 @@ def test_a_unit_in_the_value_against_the_unit_column_is_a_row_error_naming_both(
     _, rows = run_csv("test;result;unit\nBilirubine totaal;1,2 mg/dL;µmol/L\n")
     assert column(rows, "levlab_flag") == ["?"]
     assert "mg/dL" in column(rows, "levlab_error")[0] and "µmol/L" in column(rows, "levlab_error")[0]
+
+def test_long_without_key_past_the_row_limit_is_a_panel_per_row(monkeypatch) -> None:
+    # memory stays bounded (issue 18): a keyless file longer than KEYLESS_PANEL_ROWS is no single
+    # sample, so every row -- the first ones too -- is a panel of its own, in file order
+    from levlab.exports import layout, long
+
+    monkeypatch.setattr(long, "KEYLESS_PANEL_ROWS", 5)
+    text = "test,result\n" + "ALT,30\nAST,20\nALP,300\nLDH,200\n" * 3
+    run, rows = run_csv(text)
+    assert run.summary.panels == 12 and run.summary.keyless_rows_apart
+    assert column(rows, "levlab_analyte") == ["alt", "ast", "alp", "ldh"] * 3
+    assert column(rows, "levlab_flags") == ["", "", "alp-or-ldh-raised", ""] * 3  # no rule across rows
+    assert any("each row is a panel of its own" in line for line in run.closing_lines())
+    assert layout.KEYLESS_PANEL_ROWS == 1_000
+    # at or under the limit: one panel, as before
+    run, rows = run_csv("test,result\n" + "ALT,30\nAST,20\nALP,300\nLDH,200\nALT,30\n")
+    assert run.summary.panels == 1 and not run.summary.keyless_rows_apart
+    assert set(column(rows, "levlab_flags")) == {"alp-or-ldh-raised"}

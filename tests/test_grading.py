@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from levlab.catalog import get_analyte
 from levlab.cli import main
 from levlab.data import load_toml
-from levlab.grading import criteria, grade, r_ratio_pattern
+from levlab.grading import COMPARATORS, compare, criteria, grade, r_ratio_pattern, settle, settled
 from levlab.interpret import assess, interpret_results, read_measurement, unusable
-from levlab.model import AnalyteResult, Patient
+from levlab.model import AnalyteResult, Bounds, Patient
 
 ADULT_F = Patient(sex="F", age=50)
 CHILD = Patient(age=10)  # no default interval holds for a child: ULN and LLN unknown
@@ -518,3 +518,16 @@ def test_grade_value_with_a_baseline_is_the_grade_without_its_words(analyte: str
             continue
         graded = grade(result, baseline)
         assert grade_value(result, baseline) == (graded is not None, None if graded is None else graded.grade)
+
+@settings(max_examples=2000, deadline=None)
+@given(value=st.floats(0, 1e6, allow_nan=False), threshold=st.floats(0, 1e6, allow_nan=False),
+       op=st.sampled_from(COMPARATORS), comparator=st.sampled_from([None, "<", "<=", ">", ">="]))
+def test_compare_of_an_exact_value_is_what_the_bounds_say(value: float, threshold: float, op: str, comparator: str | None) -> None:
+    # compare() and _climb_to() decide exact values by float comparisons; Bounds.above/below are the definition
+    bounds = settled(Bounds.of(value, comparator))
+    limit = settle(threshold)
+    expected = bounds.above(limit, inclusive=op == ">=") if op in (">", ">=") else bounds.below(limit, inclusive=op == "<=")
+    assert compare(Bounds.of(value, comparator), op, threshold) == expected
+    assert compare(Bounds.of(limit, comparator), op, threshold) == (
+        settled(Bounds.of(limit, comparator)).above(limit, inclusive=op == ">=") if op in (">", ">=")
+        else settled(Bounds.of(limit, comparator)).below(limit, inclusive=op == "<="))

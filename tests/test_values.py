@@ -9,9 +9,11 @@ import re
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from levlab.errors import RangeError, ValueParseError
-from levlab.values import parse_number, parse_range, split_value
+from levlab.values import parse_number, parse_range, read_value_text, split_value
 
 
 def finishes(call, *args, seconds: float = 5.0, **kwargs):
@@ -266,3 +268,27 @@ def test_a_trailing_mark_is_said_to_be_a_mark_not_a_unit_or_an_expression(text: 
 def test_an_expression_is_still_said_to_be_one(text: str) -> None:
     with pytest.raises(ValueParseError, match="exponents and expressions"):
         split_value(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.text(alphabet="0123456789.,  <>-", max_size=40), decimal=st.sampled_from([None, ".", ","]))
+def test_split_value_shortcut_for_plain_numbers_reads_as_the_long_way(text: str, decimal: str | None) -> None:
+    def outcome(read):
+        try:
+            return read(text, decimal)
+        except ValueParseError as error:
+            return str(error)
+
+    assert outcome(split_value) == outcome(read_value_text)
+
+
+@pytest.mark.parametrize("text", ["45", " 45 ", "0.5", "000123.4500", "1" * 15 + "." + "2" * 14, "1,5", "1.234", "1,234"])
+@pytest.mark.parametrize("decimal", [None, ".", ","])
+def test_split_value_shortcut_on_plain_numbers(text: str, decimal: str | None) -> None:
+    try:
+        expected = read_value_text(text, decimal)
+    except ValueParseError:
+        with pytest.raises(ValueParseError):
+            split_value(text, decimal)
+    else:
+        assert split_value(text, decimal) == expected

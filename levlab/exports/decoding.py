@@ -21,6 +21,9 @@ DECODE_BLOCK = 1_024  # lines decoded together
 #: bytes read at most at a time: a line longer than this (a file whose lines end in a CR alone
 #: reads as one line to a byte stream) is read in pieces and split at its lone CRs (issue 18)
 READ_PIECE = 64 * 1024
+#: the longest line read (bytes): a line that goes on past it (a file with no line ends at all, a
+#: binary file) ends the run with an error naming the line, instead of being held in memory whole
+LINE_LIMIT = 16 * 1024 * 1024
 UNDECODABLE_KEPT = 10_000  # undecodable lines remembered until their row is written
 _UTF8 = {"utf-8", "utf-8-sig"}
 _CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0e-\x1f]")
@@ -69,19 +72,34 @@ def _line_lists(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
     """The lines of what `read` gives, a list per piece read; a line that goes on past a piece (or
     ends in a CR that may be the first half of a CRLF) waits for the next piece."""
     parts: list[bytes] = []  # the unfinished line
+    pending = 0  # its length
+    number = 0  # lines yielded
     while piece := read(READ_PIECE):
         if parts and b"\n" not in piece and b"\r" not in piece:  # a long line goes on
             parts.append(piece)
+            pending += len(piece)
+            if pending > LINE_LIMIT:
+                raise UsageError(too_long(number + 1))
             continue
         if parts:
             parts.append(piece)
             piece = b"".join(parts)
         lines = piece.splitlines(keepends=True)  # bytes split at LF, CRLF and CR only
         parts = [] if lines[-1][-1:] == b"\n" else [lines.pop()]
+        pending = len(parts[0]) if parts else 0
+        if any(len(line) > LINE_LIMIT for line in lines):
+            raise UsageError(too_long(number + 1 + next(i for i, line in enumerate(lines) if len(line) > LINE_LIMIT)))
+        number += len(lines)
         if lines:
             yield lines
     if parts:
         yield [b"".join(parts)]
+
+
+def too_long(number: int) -> str:
+    """The error for line `number` running past LINE_LIMIT."""
+    return (f"line {number} runs past {LINE_LIMIT // (1024 * 1024)} MiB without a line end (LF, CRLF or CR): "
+            "this is not a line-by-line text export (or it was cut off or corrupted); levlab stops reading here")
 
 
 class DecodedLines:

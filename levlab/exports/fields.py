@@ -121,6 +121,18 @@ def joined(messages: Iterable[str]) -> str:
     return spreadsheet_safe(SEPARATOR.join(message.replace(SEPARATOR, " ¦ ") for message in messages))
 
 
+class CountedPanel:
+    """A panel as the table summary counts it (`Sink.counted`): the rule ids met and the
+    normal-panel status as `RuleBook` decides them (the decisions of `interpret_results`, tested),
+    whether it holds a liver test, and how to make the whole PanelOut when it is to be shown."""
+
+    __slots__ = ("errors", "liver", "make", "rule_ids", "status")
+
+    def __init__(self, rule_ids: Sequence[str], status: str, liver: bool, errors: Sequence[RowError],
+                 make: Callable[[], PanelOut]) -> None:
+        self.rule_ids, self.status, self.liver, self.errors, self.make = rule_ids, status, liver, errors, make
+
+
 def error_text(errors: Sequence[RowError]) -> str:
     """A row's errors as its levlab_error text."""
     return joined(f"{e.column}: {e.message}" if e.column else e.message for e in errors)

@@ -40,6 +40,10 @@ from levlab.exports.settings import CsvOptions
 from levlab.rules import rules
 from levlab.units import unit_for_analyte
 
+#: a long file without a key column is one panel if it has at most this many data rows; past them
+#: it is no single sample, and each row becomes a panel of its own (memory stays bounded; issue 18)
+KEYLESS_PANEL_ROWS = 1_000
+
 
 @dataclass
 class AnalyteColumn:
@@ -241,7 +245,8 @@ def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], opt
                                 "rows without a patient are never joined by their date alone")
     else:
         layout.notes.append("panels: no patient or sample column, so the whole file is one panel "
-                            "(name the key with --group-by COL)")
+                            "(name the key with --group-by COL); a file of more than "
+                            f"{KEYLESS_PANEL_ROWS:,} rows is no single sample: each row is then a panel of its own")
     if "unit" not in roles and options.configured_units:
         layout.notes.append("no unit column: results without a unit in the value are read in the unit from settings "
                             "(units = \"si\": " + ", ".join(f"{a} {u}" for a, u in options.configured_units.items())

@@ -19,10 +19,19 @@ from typing import TYPE_CHECKING, Any
 from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
 from levlab.exports.ages import age_at_sample
-from levlab.exports.fields import ANALYTE_FIELDS, FOLLOW_UP_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
+from levlab.exports.fields import (
+    ANALYTE_FIELDS,
+    FOLLOW_UP_FIELDS,
+    CountedPanel,
+    PanelOut,
+    RowError,
+    error_text,
+    fragment_of,
+    joined,
+)
 from levlab.exports.followup import NOT_FOLLOWED, Link
 from levlab.exports.lab_flags import held_against
-from levlab.exports.layout import has_liver_test
+from levlab.exports.layout import KEYLESS_PANEL_ROWS, has_liver_test
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.names import UNKNOWN, NamedAnalyte, NameReader, row_unit
 from levlab.exports.panel_checks import DateSpread, MissingSample
@@ -171,8 +180,20 @@ class LongPanels:
         open_originals: list[str | None] = []
         open_cells: list[tuple[Analyte | None, Any]] = []
         open_first = 0
+        keyless, apart = not self.layout.group, False  # a file without a key: one panel, up to a limit
         for first, rows, originals in chunks:
-            keys = keys_of(first, rows)
+            if keyless and len(open_rows) + len(rows) > KEYLESS_PANEL_ROWS:  # no single sample: a row is a panel
+                keyless = False
+                apart = self.summary.keyless_rows_apart = True
+                out = LongChunkOutput()
+                try:
+                    for offset, (row, original, cell) in enumerate(zip(open_rows, open_originals, open_cells, strict=True)):
+                        grouping.run((_LONE, open_first + offset), [row], [original], [cell], open_first + offset, out)
+                finally:
+                    if out.rows:
+                        sink.chunk(out.rows, out.originals, out.columns)
+                open_rows, open_originals, open_cells, open_key = [], [], [], None
+            keys = [(_LONE, first + index) for index in range(len(rows))] if apart else keys_of(first, rows)
             cells = self._long_cells(rows)
             # rows where a new run starts (the first row too when nothing is open)
             starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_key], keys))))
@@ -293,22 +314,36 @@ class LongPanels:
             self.summary.without_liver_test += 1
         follow_up = self.run.follow_up
         link = NOT_FOLLOWED if follow_up is None else follow_up.link(rows[0], judged)
-        if sink.wants_panels:
-            evaluation = judge.evaluate(tuple(judged.values()), entry.patient, tuple(link.previous.values()),
-                                        tuple(link.baseline.values()))
-            panel = panel_for(evaluation, entry.patient)
-            if withheld is not None:
-                panel = (replace(panel, normal_panel=NormalPanel("incomplete", withheld, None)) if fragment
-                         else withheld_panel(panel, withheld))
-            if spread is not None:
-                panel = withheld_panel(panel, spread.message)
-            if notes:
-                panel = replace(panel, notes=(*panel.notes, *(f"row {number}: {note}" for number, note in notes.items())))
-            shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
-            flat = [error for number in sorted(errors) for error in errors[number]]
-            sink.panel(PanelOut(list(numbers), shown_key, panel, flat,
-                                [link.warning] if link.warning else [], None if follow_up is None else link.json()))
         withhold = "all" if withheld is not None and fragment else "met" if withheld is not None or spread is not None else ""
+        if sink.wants_panels or sink.wants_counts:
+            flat = [error for number in sorted(errors) for error in errors[number]]
+
+            def whole() -> PanelOut:
+                evaluation = judge.evaluate(tuple(judged.values()), entry.patient, tuple(link.previous.values()),
+                                            tuple(link.baseline.values()))
+                panel = panel_for(evaluation, entry.patient)
+                if withheld is not None:
+                    panel = (replace(panel, normal_panel=NormalPanel("incomplete", withheld, None)) if fragment
+                             else withheld_panel(panel, withheld))
+                if spread is not None:
+                    panel = withheld_panel(panel, spread.message)
+                if notes:
+                    panel = replace(panel, notes=(*panel.notes, *(f"row {number}: {note}" for number, note in notes.items())))
+                shown_key = {header[i].strip(): rows[0][i] for i in layout.key_columns}
+                return PanelOut(list(numbers), shown_key, panel, flat,
+                                [link.warning] if link.warning else [], None if follow_up is None else link.json())
+
+            if sink.wants_counts:  # the table summary: rule ids and status from the book, the panel only if shown
+                book = self._book
+                rule_ids, status = book.panel_ids([judged.get(a) for a in book.analyte_ids], sink)
+                serial = () if follow_up is None else follow_up.serial_ids(judged, link)
+                if serial:
+                    rule_ids = tuple(sorted({*rule_ids, *serial}, key=book.order.__getitem__))
+                if withhold == "all" or (withhold == "met" and status == "met"):
+                    status = "incomplete"
+                sink.counted(CountedPanel(rule_ids, status, has_liver_test(judged), flat, whole))
+            else:
+                sink.panel(whole())
         return Decided(judged, errors, withhold, link, notes)
 
     def _passed(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],

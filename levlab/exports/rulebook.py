@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import Judged
 from levlab.model import AnalyteResult
 from levlab.rules import (
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
 class Decision:
     """What RuleBook decided for one distinct row signature."""
 
-    __slots__ = ("cell_errors", "keyed", "status", "text", "texts")
+    __slots__ = ("cell_errors", "keyed", "liver", "status", "text", "texts")
 
-    def __init__(self, keyed: tuple[str, ...], status: str, text: str, cell_errors: bool) -> None:
+    def __init__(self, keyed: tuple[str, ...], status: str, text: str, cell_errors: bool, liver: bool = True) -> None:
+        self.liver = liver  # whether a liver test is among the measured cells
         self.keyed = keyed  # keyed rule ids met
         self.status = status  # normal-panel status
         self.text = text  # PANEL_COLUMNS as sink text when no value-reading rule fires
@@ -165,7 +167,7 @@ class RuleBook:
         status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
         keyed = tuple(r.id for r in self.keyed if decide(r, results))
         return Decision(keyed, status, self._text(keyed, (), status, sink),
-                        any(j is not None and j.error is not None for j in judged))
+                        any(j is not None and j.error is not None for j in judged), has_liver_test(results))
 
     def _holds(self, free: FreeRule, judged: Sequence[Judged | None]) -> bool:
         """Whether one value-reading rule is met by one row's cells (None: not measured)."""
@@ -202,9 +204,23 @@ class RuleBook:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
         return decision.status
 
-    def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> tuple[list[str], list[Decision]]:
-        """PANEL_COLUMNS text of each of `count` rows, and its Decision, from the rows' cells given
-        column by column."""
+    def panel_ids(self, judged: Sequence[Judged | None], sink: Sink) -> tuple[tuple[str, ...], str]:
+        """One panel's rule ids met (rules.toml order) and normal-panel status: what
+        `interpret_results` decides, without its words (the table summary counts these)."""
+        signatures = self.signatures(judged)
+        decision = self.by_signature.get(signatures)
+        if decision is None:
+            decision = self.by_signature[signatures] = self._decision(judged, sink)
+        return self.ids(decision, tuple(free.rule.id for free in self.free if self._holds(free, judged))), decision.status
+
+    def ids(self, decision: Decision, fired: tuple[str, ...] | None) -> tuple[str, ...]:
+        """The rule ids met of a row: its Decision's keyed ones and the value-reading ones that fired."""
+        return tuple(sorted((*decision.keyed, *fired), key=self.order.__getitem__)) if fired else decision.keyed
+
+    def panel_texts(self, columns: list[JudgedColumn], count: int, sink: Sink
+                    ) -> tuple[list[str], list[Decision], dict[int, tuple[str, ...]]]:
+        """PANEL_COLUMNS text of each of `count` rows, its Decision, and the value-reading rules
+        that fired by row, from the rows' cells given column by column."""
         keys = list(zip(*[column.signatures for column in columns], strict=True))
         decisions = list(map(self.by_signature.get, keys))
         if None in decisions:
@@ -215,9 +231,9 @@ class RuleBook:
                         decision = self.by_signature[keys[row]] = self._decision(_row_cells(columns, row), sink)
                     decisions[row] = decision
         texts = list(map(_TEXT, decisions))
-        if not self.free:
-            return texts, decisions
         fired: dict[int, tuple[str, ...]] = {}
+        if not self.free:
+            return texts, decisions, fired
         for free in self.free:
             if free.lead is not None:  # the lead's key against the largest of its rivals', column by column
                 rivals = [columns[p].rival_keys for p in free.positions]
@@ -233,4 +249,4 @@ class RuleBook:
             if text is None:
                 text = decision.texts[ids] = self._text(decision.keyed, ids, decision.status, sink)
             texts[row] = text
-        return texts, decisions
+        return texts, decisions, fired

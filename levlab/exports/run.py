@@ -21,7 +21,14 @@ from levlab.exports.csv_records import CsvRecords
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
 from levlab.exports.grouping import KEY_LIMIT, WINDOW_ROWS, Reread
-from levlab.exports.layout import MissingUnits, detect_layout, detection_report, normal_panel_ids, short_name
+from levlab.exports.layout import (
+    KEYLESS_PANEL_ROWS,
+    MissingUnits,
+    detect_layout,
+    detection_report,
+    normal_panel_ids,
+    short_name,
+)
 from levlab.exports.long import LongPanels
 from levlab.exports.marks import OTHER, scan_file
 from levlab.exports.memo import Judge
@@ -60,6 +67,7 @@ class Summary:
     missing_sample_line: str = ""
     unused_maps: list[str] = field(default_factory=list)  # long: --map / --codes texts no test name or code matched
     stop_reason: str = "--strict"  # what stopped it
+    keyless_rows_apart: bool = False  # long without a key, past layout.KEYLESS_PANEL_ROWS rows: a row per panel
 
     def line(self) -> str:
         apart = f" ({self.without_liver_test} with no liver test)" if self.without_liver_test else ""
@@ -227,6 +235,9 @@ class ExportRun:
                          f"read before that kept the decimal mark {self.dialect.decimal!r} although they could be "
                          f"thousands ({', '.join(map(repr, judge.thousands_read))}): check them, or give the input "
                          "as a file, which is scanned first")
+        if self.summary.keyless_rows_apart:
+            lines.append(f"levlab csv: no patient or sample column and more than {KEYLESS_PANEL_ROWS:,} rows: no single "
+                         "sample, so each row is a panel of its own (name the key with --group-by COL)")
         if dates and self.summary.implausible_dates:
             found = self.summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")

@@ -16,10 +16,11 @@ from typing import IO, TYPE_CHECKING
 
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
-from levlab.exports.fields import PanelOut, excel_safe_row
+from levlab.exports.fields import CountedPanel, PanelOut, excel_safe_row
 from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
+    from levlab.model import AnalyteResult
     from levlab.serial import Sample
 
 TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
@@ -31,6 +32,8 @@ class Sink:
     wants_rows = False
     wants_panels = False
     follows_patients = True  # long exports: link each panel to its patient's previous sample (exports.followup)
+    #: panels come as `CountedPanel`s to `counted` (rule ids and status without the full panel)
+    wants_counts = False
 
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
@@ -47,6 +50,9 @@ class Sink:
 
     def panel(self, out: PanelOut) -> None:  # pragma: no cover - interface
         pass
+
+    def counted(self, panel: CountedPanel) -> None:  # pragma: no cover - interface
+        """A panel, for a sink that `wants_counts`."""
 
 
 class SampleSink(Sink):
@@ -185,30 +191,62 @@ class CsvSink(Sink):
             self.stream.write(self.ending.join(map(self.delimiter.join, zip(originals, *appended, strict=True))) + self.ending)
 
 
+#: analyte objects kept as JSON text by JsonlSink; past this many the cache starts again
+ANALYTE_TEXTS_KEPT = 8_192
+
+
 class JsonlSink(Sink):
-    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors."""
+    """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors.
+
+    The text is `json.dumps` of `render.panel_json` plus those fields, put together from parts:
+    each analyte's object is serialised once per judged result (the run shares one result
+    object among all the panels that hold it), the rest per panel. A test checks it against
+    `json.dumps` of the whole document."""
 
     wants_panels = True
 
     def __init__(self, stream: IO[str]) -> None:
         import json
 
-        from levlab.render import panel_json
+        from levlab.render import analyte_json, panel_json_head, panel_json_tail
 
         self.stream = stream
-        self.panel_json = panel_json
+        self.head, self.tail, self.analyte_json = panel_json_head, panel_json_tail, analyte_json
         self.dumps = json.dumps
+        self.analyte_texts: dict[int, tuple[AnalyteResult, str]] = {}  # id(result) -> (result, its "id": {...} text)
 
     def panel(self, out: PanelOut) -> None:
-        document = self.panel_json(out.panel)
-        document["rows"] = out.rows
-        document["key"] = out.key
-        document["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
+        self.stream.write(self.text(out) + "\n")
+
+    def text(self, out: PanelOut) -> str:
+        """The panel's JSON line, without its line end."""
+        panel, dumps = out.panel, self.dumps
+        texts = self.analyte_texts
+        parts = []
+        followed = bool(panel.previous or panel.baseline)  # the grade or change depends on the panel: never kept
+        for result in panel.results:
+            if followed:
+                parts.append(dumps(result.analyte) + ": " + dumps(self.analyte_json(
+                    result, panel.grade(result.analyte), next((p for p in panel.previous if p.analyte == result.analyte), None)),
+                    ensure_ascii=False))
+                continue
+            kept = texts.get(id(result))
+            if kept is None or kept[0] is not result:
+                if len(texts) >= ANALYTE_TEXTS_KEPT:
+                    texts.clear()
+                kept = texts[id(result)] = (result, dumps(result.analyte) + ": " + dumps(
+                    self.analyte_json(result, panel.grade(result.analyte)), ensure_ascii=False))
+            parts.append(kept[1])
+        tail = self.tail(panel)
+        tail["rows"] = out.rows
+        tail["key"] = out.key
+        tail["errors"] = [{"row": e.row, "column": e.column, "message": e.message} for e in out.errors]
         if out.warnings:
-            document["warnings"] = [*document["warnings"], *out.warnings]
+            tail["warnings"] = [*tail["warnings"], *out.warnings]
         if out.follow_up is not None:
-            document["follow_up"] = out.follow_up
-        self.stream.write(self.dumps(document, ensure_ascii=False) + "\n")
+            tail["follow_up"] = out.follow_up
+        return (dumps(self.head(panel), ensure_ascii=False)[:-1] + ', "analytes": {' + ", ".join(parts) + "}, "
+                + dumps(tail, ensure_ascii=False)[1:])
 
 
 class CollectSink(Sink):
@@ -231,6 +269,25 @@ class CollectSink(Sink):
     @property
     def small(self) -> bool:
         return self.total <= self.keep
+
+    wants_counts = True
+
+    def counted(self, panel: CountedPanel) -> None:
+        """Count a panel from its rule ids and status; the whole panel is made only when it is kept."""
+        finding = bool(panel.rule_ids) or panel.status == "not-met"
+        if self.total < self.keep or (finding and len(self.findings) < self.findings_kept):
+            self.panel(panel.make())
+            return
+        self.total += 1
+        if not panel.liver:
+            self.without_liver_test += 1
+        else:
+            self.statuses[panel.status] += 1
+        self.rule_counts.update(panel.rule_ids)
+        self.with_errors += bool(panel.errors)
+        if finding:
+            self.more_findings += 1
+        self.panels.clear()
 
     def panel(self, out: PanelOut) -> None:
         self.total += 1

@@ -9,6 +9,7 @@ dictionary lookups done in C (`map` and `zip` over the caches).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from levlab.errors import shown
 from levlab.exports.ages import age_at_sample
-from levlab.exports.fields import ANALYTE_FIELDS, PanelOut, RowError, error_text, fragment_of, joined
+from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
 from levlab.exports.records import RecordChunk, fields_by_column
@@ -40,7 +41,8 @@ class WidePanels:
         self.layout, self.judge, self.header = run.layout, run.judge, run.header
         layout, judge = self.layout, self.judge
         self.sex_at, self.age_at = layout.roles.get("sex"), layout.roles.get("age")
-        self.book = RuleBook([column.analyte.id for column in layout.columns], judge.new_cache)
+        self.analyte_ids = [column.analyte.id for column in layout.columns]
+        self.book = RuleBook(self.analyte_ids, judge.new_cache)
         # not measured: one stand-in for every column, with the empty fields as its text
         self.absent = Judged(None)
         self.absent.fragment = sink.fragment([""] * len(ANALYTE_FIELDS)) if sink.wants_rows else ""
@@ -81,7 +83,7 @@ class WidePanels:
         columns = [JudgedColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, in_chunk[position],
                                                               rows, entries, book, sink, self.absent_cell), strict=True))
                    for (position, column, cache), tokens in zip(self.plan, contexts, strict=True)]
-        texts, decisions = book.panel_texts(columns, count, sink)
+        texts, decisions, fired = book.panel_texts(columns, count, sink)
         rows = outputs
         errors = self._errors(first, rows, columns, decisions, entries, self.header)
         error_texts = [""] * count
@@ -99,6 +101,8 @@ class WidePanels:
         finally:
             self.run.summary.panels += done
             self._write(first, rows, originals, columns, texts, error_texts, warning_texts, entries, errors, done)
+            if sink.wants_counts:
+                self._counted(first, rows, columns, decisions, fired, entries, errors, done)
 
     def _warning_texts(self, columns: list[JudgedColumn], count: int, sink: Sink) -> list[str]:
         """Each row's levlab_warnings text: its cells' plausibility warnings (looked for only once
@@ -128,7 +132,7 @@ class WidePanels:
                 warning_texts = warning_texts[:done]
                 fragments = [part[:done] for part in fragments]
             sink.chunk(rows, originals, [*fragments, texts, error_texts, warning_texts])
-        if sink.wants_panels:
+        if sink.wants_panels and not sink.wants_counts:
             for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
                 entry = entries[row]
                 key = tuple(cell for cell in cells if cell is not absent)
@@ -138,6 +142,26 @@ class WidePanels:
                 if row in self.specimen_notes:
                     panel = replace(panel, notes=(*panel.notes, self.specimen_notes[row]))
                 sink.panel(PanelOut([first + row], shown_key, panel, errors.get(row, [])))
+
+    def _counted(self, first: int, rows: list[list[str]], columns: list[JudgedColumn], decisions: list[Decision],
+                 fired: dict[int, tuple[str, ...]], entries: list[PatientEntry], errors: dict[int, list[RowError]],
+                 done: int) -> None:
+        """The first `done` rows of a chunk as CountedPanels (the table summary): rule ids, status and
+        liver test from the RuleBook's decisions, the whole panel made only if the sink asks for it."""
+        counted, ids, cells = self.sink.counted, self.book.ids, [column.judged for column in columns]
+        panel_out = self._panel_out
+        for row in range(done):
+            decision = decisions[row]
+            counted(CountedPanel(ids(decision, fired.get(row)), decision.status, decision.liver, errors.get(row, []),
+                                 functools.partial(panel_out, first, row, rows[row], cells, entries[row], errors)))
+
+    def _panel_out(self, first: int, row: int, fields: list[str], cells: list[tuple[Judged, ...]], entry: PatientEntry,
+                   errors: dict[int, list[RowError]]) -> PanelOut:
+        """One row's whole panel, interpreted (cached per distinct tuple of judged cells)."""
+        key = tuple(column[row] for column in cells if column[row] is not self.absent)
+        evaluation = self.judge.panels.get(key) or self.judge.evaluate(key, entry.patient)
+        shown_key = {self.header[i]: fields[i] for i in self.layout.key_columns}
+        return PanelOut([first + row], shown_key, panel_for(evaluation, entry.patient), errors.get(row, []))
 
     def _column_cells(self, position: int, column: AnalyteColumn, cache: dict[Any, Any], fields: list[Any],
                       tokens: tuple[int, ...], in_chunk: set[int], rows: list[list[str]],
