@@ -6,6 +6,7 @@ Only click here: the texts are checked by levlab.exports.layout against the file
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -165,4 +166,20 @@ SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", hel
 RANGES_OPTION = click.option(
     "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
     help="TOML file of [[interval]] entries (the format of `levlab ranges`); its analytes replace the defaults.",
+)
+
+
+def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """The language code: --lang as given, else one typed before the command (`levlab --lang nl
+    interpret`), else the environment (language.resolve_language, the one place that decides)."""
+    from levlab.help_text import META_KEY
+    from levlab.language import resolve_language
+
+    return resolve_language(value or ctx.meta.get(META_KEY), os.environ)
+
+
+LANG_OPTION = click.option(
+    "--lang", type=click.Choice(["nl", "en"], case_sensitive=False), callback=_lang, metavar="nl|en",
+    help="Language of what a person reads (default: from LC_ALL, LC_MESSAGES or LANG; nl_* is Dutch). "
+         "JSON, CSV, JSONL and FHIR output stay the same.",
 )
