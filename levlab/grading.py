@@ -14,7 +14,7 @@ from functools import cache
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
-from levlab.language import Localized, Msg, Numeric
+from levlab.language import N_, Localized, Msg, Numeric
 from levlab.model import AnalyteResult, Bounds, Grade, Interval, Pattern
 from levlab.units import to_canonical_factor, units
 from levlab.values import format_number
@@ -198,7 +198,7 @@ def baseline_abnormal(baseline: AnalyteResult) -> tuple[bool | None, str]:
     outcome = uln_compare(baseline, ">", 1.0)
     if outcome is None:
         return None, Msg("baseline {shown} may or may not be above its ULN", shown=shown)
-    return outcome, Msg("baseline {shown} above ULN" if outcome else "baseline {shown} not above ULN", shown=shown)
+    return outcome, Msg(N_("baseline {shown} above ULN") if outcome else N_("baseline {shown} not above ULN"), shown=shown)
 
 
 def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade | None:

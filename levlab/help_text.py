@@ -95,6 +95,8 @@ class TranslatedHelp:
         lang = context_language(ctx)
         records = []
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
+            if not isinstance(param, click.Option):  # arguments are in the usage line, as click shows them
+                continue
             record = _help_record(param, ctx, lang)
             if record is not None:
                 records.append(record)
@@ -140,12 +142,13 @@ class HelpGroup(TranslatedHelp, click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         lang = context_language(ctx)
         rows = []
+        width = max((len(name) for name in self.list_commands(ctx)), default=0)
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)
             if command is None or command.hidden:
                 continue
             first = help_paragraphs(command.help)[0] if command.help else ""
-            short = short_help(lang.gettext(first), formatter.width - 6 - len(name))
+            short = short_help(lang.gettext(first), formatter.width - 6 - width)
             rows.append((name, short))
         if rows:
             with formatter.section(lang.gettext("Commands")):

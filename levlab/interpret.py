@@ -7,7 +7,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
 from levlab.grading import panel_grades, r_ratio_pattern, relation_note
-from levlab.language import Joined, Msg, Numeric
+from levlab.language import N_, Joined, Msg, Numeric
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
 from levlab.rules import evaluate_rules, normal_panel_analytes
@@ -165,9 +165,9 @@ def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, 
             "{analyte} {text!r} is implausible in {unit}, the unit assumed when none is given (usual {span}: {basis}){hints}",
             analyte=analyte.id, text=text.strip(), unit=unit.key, span=span, basis=analyte.plausible_basis,
             hints=_unit_hints(analyte, number, unit, value)))
-    template = ("{text} is unusually low for {name} in {unit} (usual {span}); check value and unit"
+    template = (N_("{text} is unusually low for {name} in {unit} (usual {span}); check value and unit")
                 if value < analyte.plausible_low else
-                "{text} is unusually high for {name} in {unit} (usual {span}); check value and unit")
+                N_("{text} is unusually high for {name} in {unit} (usual {span}); check value and unit"))
     return (Msg(template, text=text.strip(), name=analyte.name, unit=unit.key, span=span),)
 
 

@@ -72,6 +72,24 @@ def write_mo(entries: dict[str, str]) -> bytes:
     return header + struct.pack(f"<{len(id_table)}I", *id_table) + struct.pack(f"<{len(str_table)}I", *str_table) + ids + strs
 
 
+#: calls whose first argument is a text for the catalogue: gettext's `_` and `N_`, levlab's `Msg`,
+#: the separator of `Joined`, and `<language>.gettext(...)`
+MARKERS = frozenset({"_", "N_", "Msg", "Joined", "gettext"})
+
+
+def extract(source: str) -> list[str]:
+    """The catalogue texts marked in one Python source, in order (string constants only)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        first = node.args[0]
+        if name in MARKERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            found.append(first.value)
+    return found
+
+
 def compile_all(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     """Compile every levlab.po under `locale_dir` next to itself; the .mo files written."""
     written = []
