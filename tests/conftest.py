@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 # CI replays the same examples every run (a failure there is reproducible, never a coin toss);
@@ -11,3 +12,11 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def english_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read levlab's English unless they ask for Dutch: a Dutch locale on the machine that
+    runs them (LANG=nl_NL.UTF-8) does not change what they see. Children (pexpect, tmux) inherit it."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
