@@ -233,7 +233,8 @@ def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
         lines.append(("dim", _("* no unit given: {unit} assumed ({analytes})").format(unit=unit, analytes=", ".join(assumed))))
-    lines.extend(("bold yellow", _("! warning, {line}").format(line=text(line))) for line in panel.warnings)
+    lines.extend(("bold yellow", _("! warning, {line}").format(line=f"{result.analyte}: {text(warning)}"))
+                 for result in panel.results for warning in result.warnings)  # as PanelResult.warnings, translated
     for result in panel.results:
         if result.reason:
             lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {text(result.reason)}"))
@@ -306,10 +307,16 @@ def print_panel(panel: PanelResult, console: Any, lang: Language = ENGLISH) -> N
     from rich.text import Text
 
     table = Table(title=lang.gettext("levlab: liver panel"), title_justify="left")
+    rows = panel_rows(panel, lang)
+    # On a narrow terminal the interval column wraps: the analyte, numbers, flag and the column names
+    # (longer in Dutch) are never cut, and the input as given folds rather than end in "…".
+    analyte_width = max((len(row[0]) for row in rows), default=0)
     for number, column in enumerate(table_header(lang)):
         table.add_column(column, justify="right" if number in NUMBER_COLUMNS else "left",
-                         no_wrap=number in NUMBER_COLUMNS or number == len(TABLE_HEADER) - 1)
-    for *cells, flag in panel_rows(panel, lang):
+                         no_wrap=number in NUMBER_COLUMNS or number == len(TABLE_HEADER) - 1,
+                         min_width=max(*(len(word) for word in column.split()), analyte_width if number == 0 else 0),
+                         overflow="fold" if number == 1 else "ellipsis")
+    for *cells, flag in rows:
         # Text, not str: a str cell is rich markup, and `35 [iu]/l` would lose its `[iu]`.
         table.add_row(*(Text(cell) for cell in cells), Text(flag_cell(flag, lang), style=FLAG_STYLES[flag]))
     console.print(table)

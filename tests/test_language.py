@@ -313,3 +313,33 @@ def test_the_shell_speaks_the_language_of_its_session():
     assert "Een panel bestaat uit tokens" in session.evaluate("help").text
     assert "H verhoogd" in session.evaluate("alt=200").text
     assert "N in range" in Session().evaluate("alt=35").text
+
+
+@pytest.mark.parametrize("code", ["nl"])
+def test_the_terminal_table_fits_80_columns_with_every_flag_whole(code):
+    """Dutch words are longer: on an 80-column terminal the interval column wraps, and the
+    analyte, the input, the numbers and the flag word are never cut. (English, with
+    "? indeterminate", is 2 columns too wide at 80 and loses its right border: not fixed here.)"""
+    import io
+
+    from rich.console import Console
+
+    from levlab.interpret import interpret_panel
+    from levlab.model import Patient
+    from levlab.ranges import default_intervals
+    from levlab.render import print_panel
+    from levlab.tokens import read_tokens
+
+    panel = interpret_panel(read_tokens(["bili=40.5umol/L", "alp=<5U/L", "ast=40", "alt=35", "ggt=80"]),
+                            Patient("F", None, None), default_intervals())
+    out = io.StringIO()
+    print_panel(panel, Console(file=out, width=80, force_terminal=False, soft_wrap=False), language(code))
+    table = out.getvalue().split("\n* ")[0]
+    lines = table.splitlines()[1:]
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in lines), table  # the right border: nothing cut off
+    words = {"en": ["H raised", "L low", "N in range", "? indeterminate"], "nl": ["H verhoogd", "L verlaagd",
+                                                                              "N normaal", "? onbepaald"]}[code]
+    for word in [*words, "bilirubin", "<5U/L !", "1,62" if code == "nl" else "1.62"]:
+        assert word in table, word
+    assert "…" not in table  # nothing cut short (the input may fold onto a second line)
