@@ -361,7 +361,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         opened = exports.open_records(binary, options, encoding, progress, _input_name(file))
         run = exports.ExportRun(opened.records, options)
         for line in run.report:
-            click.echo(line, err=True)
+            click.echo(language(lang).text(line), err=True)
         if dry_run:
             return
         from levlab.outfile import text_output
@@ -444,7 +444,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     with _closing_input(open_input(file)) as binary:
         run = exports.ExportRun(exports.open_records(binary, options, encoding, None, _input_name(file)).records, options)
         for line in trend_lines(run.report):
-            click.echo(line, err=True)
+            click.echo(language(lang).text(line), err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:

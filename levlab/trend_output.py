@@ -78,4 +78,8 @@ def group_name(patient: str | None, samples: Any) -> str:
 
 def trend_lines(lines: list[str]) -> list[str]:
     """`levlab csv`'s report or closing lines, said by `levlab trend`."""
-    return [f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]
+    from levlab.language import Msg
+
+    return [Msg(line.template, **{**line.fields, "command": "levlab trend"})
+            if isinstance(line, Msg) and line.fields.get("command") == "levlab csv"
+            else f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]

@@ -343,3 +343,18 @@ def test_the_terminal_table_fits_80_columns_with_every_flag_whole(code):
     for word in [*words, "bilirubin", "<5U/L !", "1,62" if code == "nl" else "1.62"]:
         assert word in table, word
     assert "…" not in table  # nothing cut short (the input may fold onto a second line)
+
+
+def test_the_detection_report_is_dutch_and_the_rows_are_not(tmp_path):
+    export = tmp_path / "wide.csv"
+    export.write_text("patient;ALAT;AF (U/L)\n1;35;250\n")
+    dutch = _run("csv", str(export), "--lang", "nl")
+    english = _run("csv", str(export), "--lang", "en")
+    assert dutch.stderr.startswith("levlab csv: indeling wide; scheidingsteken ';' (herkend), decimaalteken ',' "
+                                   "(volgt het scheidingsteken); codering utf-8")
+    assert "'ALAT' -> alt, U/L (aangenomen: geen eenheid in de kopregel, een eenheidskolom of --map)" in dutch.stderr
+    assert "  geen kolom bilirubin: aan normal-panel kan nooit worden voldaan" in dutch.stderr
+    assert english.stderr.startswith("levlab csv: wide layout; delimiter ';' (sniffed), decimal mark ','")
+    assert dutch.stdout == english.stdout
+    trend = _run("trend", str(export), "--lang", "nl")
+    assert trend.stderr.startswith("levlab trend: indeling wide;")
