@@ -376,7 +376,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
             except exports.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
-        click.echo(line, err=True)
+        click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 
@@ -460,7 +460,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
         closing.insert(-1, f"levlab trend: {collected.implausible_dates} samples dated before 1900 or after today: "
                            "shown, never ordered, compared or used as the CTCAE baseline")
     for line in closing:
-        click.echo(line, err=True)
+        click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 

@@ -358,3 +358,10 @@ def test_the_detection_report_is_dutch_and_the_rows_are_not(tmp_path):
     assert dutch.stdout == english.stdout
     trend = _run("trend", str(export), "--lang", "nl")
     assert trend.stderr.startswith("levlab trend: indeling wide;")
+
+
+def test_the_closing_disclaimer_of_csv_is_dutch(tmp_path):
+    export = tmp_path / "wide.csv"
+    export.write_text("patient;ALAT\n1;35\n")
+    assert DUTCH[DISCLAIMER] in _run("csv", str(export), "--lang", "nl").stderr
+    assert DISCLAIMER in _run("csv", str(export), "--lang", "en").stderr
