@@ -236,10 +236,14 @@ def _judged(measurement: Measurement, interval: Interval, note: str | None) -> A
     return AnalyteResult(measurement.analyte, measurement, flag, interval, x_uln, reason, (interval,))
 
 
+#: the sex letters as a person reads them (Dutch: V for vrouw); the data and JSON keep F and M
+SEX_LETTERS = {"F": N_("F"), "M": N_("M")}
+
+
 def _who(interval: Interval) -> str:
     parts: list[str] = []
     if interval.sex:
-        parts.append(interval.sex)
+        parts.append(Msg(SEX_LETTERS.get(interval.sex, interval.sex)))
     if interval.age_min is not None or interval.age_max is not None:
         low = interval.age_min if interval.age_min is not None else 0
         parts.append(Msg("{low}-{high} y", low=low, high=interval.age_max) if interval.age_max is not None
@@ -266,7 +270,7 @@ def _no_interval_reason(table: IntervalTable, analyte_id: str, patient: Patient)
     if not known:
         return Msg("no reference interval for {analyte}: supply the laboratory's range", analyte=analyte_id)
     spans = Joined(", ", sorted({_who(interval) for interval in known}))
-    facts = [part for part in (Msg("sex {sex}", sex=patient.sex) if patient.sex else "",
+    facts = [part for part in (Msg("sex {sex}", sex=Msg(SEX_LETTERS.get(patient.sex, patient.sex))) if patient.sex else "",
                                Msg("age {age}", age=float(patient.age)) if patient.age is not None else "") if part]
     return Msg("no reference interval for {analyte} holds for {facts} (intervals exist for {spans}): supply the "
                "laboratory's range", analyte=analyte_id, facts=Joined(", ", facts) if facts else Msg("this patient"),
