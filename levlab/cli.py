@@ -450,7 +450,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
     groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
-    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
+    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file, lang)
     lone = sum(patient is None for patient, _ in groups)
     closing = trend_lines(run.closing_lines(dates=False))  # said by sample below
     followed = len(groups) - lone

@@ -365,3 +365,17 @@ def test_the_closing_disclaimer_of_csv_is_dutch(tmp_path):
     export.write_text("patient;ALAT\n1;35\n")
     assert DUTCH[DISCLAIMER] in _run("csv", str(export), "--lang", "nl").stderr
     assert DISCLAIMER in _run("csv", str(export), "--lang", "en").stderr
+
+
+def test_the_trend_view_is_dutch_and_its_json_is_not():
+    export = str(ROOT / "examples" / "export_nl_long.csv")
+    dutch = _run("trend", export, "--lang", "nl")
+    assert dutch.exit_code == 0, dutch.stderr
+    for text in ("patiënt 1001: 2 monsters, 2024-03-04 tot 2024-06-10", "bepaling", "slechtste CTCAE",
+                 "Regels voldaan per monster", "+320% > RCV 16,4%", "normal-panel niet voldaan: verhoogd:",
+                 "hys-law in de tijd", "  niet voldaan", "Zo leest u het", DUTCH[DISCLAIMER]):
+        assert text in dutch.stdout, text
+    english = _run("trend", export, "--lang", "en")
+    assert "+320% > RCV 16.4%" in english.stdout and "patient 1001: 2 samples" in english.stdout
+    as_json = [_run("trend", export, "--format", "json", "--lang", code).stdout for code in ("nl", "en")]
+    assert as_json[0] == as_json[1]
