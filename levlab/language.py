@@ -14,7 +14,6 @@ from __future__ import annotations
 import gettext
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -122,13 +121,17 @@ def _format_number(value: float, decimal: str = ".") -> str:
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 
 
-@dataclass(frozen=True)
 class Language:
-    """One language: its catalogue and its decimal mark. Get one with `language(code)`."""
+    """One language: its catalogue and its decimal mark. Get one with `language(code)`.
+    (A plain class, not a dataclass: made at import, where every millisecond of `--help` counts.)"""
 
-    code: str
-    catalogue: gettext.NullTranslations
-    decimal: str
+    __slots__ = ("catalogue", "code", "decimal")
+
+    def __init__(self, code: str, catalogue: gettext.NullTranslations, decimal: str) -> None:
+        self.code, self.catalogue, self.decimal = code, catalogue, decimal
+
+    def __repr__(self) -> str:
+        return f"Language({self.code!r})"
 
     def gettext(self, message: str) -> str:
         """The catalogue's translation of `message` (itself when there is none; "" stays "", never the
