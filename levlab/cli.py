@@ -16,7 +16,7 @@ import click
 
 from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError, message_of
-from levlab.help_text import HelpGroup, context_language
+from levlab.help_text import HelpGroup, TranslatedUsageError, context_language
 from levlab.language import Msg, language
 from levlab.options import (
     AGE_OPTION,
@@ -60,6 +60,11 @@ class LevlabGroup(HelpGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # a command's options, as click reads them: in Dutch when asked
+            lang = context_language(ctx)
+            if lang.code == "en":
+                raise
+            raise TranslatedUsageError(error, lang) from None
         except LevlabError as error:
             if getattr(error, "output_failed", False):
                 _drop_stdout()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from levlab.language import Language, language, resolve_language
+from levlab.language import N_, Language, language, resolve_language
 
 META_KEY = "levlab.lang"
 
@@ -163,3 +164,42 @@ def short_help(text: str, limit: int) -> str:
     if len(sentence) <= limit:
         return sentence
     return sentence[:max(limit - 3, 1)].rsplit(" ", 1)[0] + "..."
+
+
+#: click's own usage errors, as click words them, and levlab's template for them (the catalogue
+#: translates the template; the parts click filled in are kept)
+CLICK_ERRORS = (
+    (re.compile(r"Invalid value for (.+?): (.*)", re.DOTALL), N_("Invalid value for {0}: {1}")),
+    (re.compile(r"No such option '(.+)'\.(.*)", re.DOTALL), N_("No such option '{0}'.{1}")),
+    (re.compile(r"No such command '(.+)'\."), N_("No such command '{0}'.")),
+    (re.compile(r"Missing argument '(.+)'\."), N_("Missing argument '{0}'.")),
+    (re.compile(r"Missing option '(.+)'\."), N_("Missing option '{0}'.")),
+    (re.compile(r"Option '(.+)' requires an argument\."), N_("Option '{0}' requires an argument.")),
+    (re.compile(r"Got unexpected extra arguments? \((.+)\)"), N_("Got unexpected extra arguments ({0})")),
+)
+
+
+def click_message(message: str, lang: Language) -> str:
+    """A click usage error's message in the reader's language (as it is when no template fits)."""
+    for pattern, template in CLICK_ERRORS:
+        found = pattern.fullmatch(message)
+        if found:
+            return lang.gettext(template).format(*found.groups())
+    return message
+
+
+class TranslatedUsageError(click.UsageError):
+    """click's usage error shown in the reader's language: usage line, hint and `Error:`."""
+
+    def __init__(self, error: click.ClickException, lang: Language) -> None:
+        super().__init__(error.format_message(), getattr(error, "ctx", None))
+        self.exit_code = error.exit_code
+        self.lang = lang
+
+    def show(self, file: Any = None) -> None:
+        lang = self.lang
+        if self.ctx is not None:
+            hint = lang.gettext("Try '{command} {option}' for help.").format(command=self.ctx.command_path, option="--help")
+            click.echo(f"{self.ctx.get_usage()}\n{hint}\n", file=file, err=file is None)
+        click.echo(lang.gettext("Error: {message}").format(message=click_message(self.format_message(), lang)),
+                   file=file, err=file is None)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from levlab.errors import LevlabError
+from levlab.errors import LevlabError, message_of
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -119,6 +119,13 @@ FORMAT_OPTION = click.option(
 )
 
 
+def _reader(ctx: click.Context) -> Any:
+    """The language of a message from an option's check (the command's --lang, as typed, or the environment)."""
+    from levlab.help_text import context_language
+
+    return context_language(ctx)
+
+
 def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
@@ -127,7 +134,7 @@ def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
     try:
         return parse_sex(value)
     except LevlabError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(_reader(ctx).text(message_of(error))) from None
 
 
 def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
@@ -138,7 +145,7 @@ def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bo
     try:
         return parse_smoker(value)
     except LevlabError:
-        raise click.BadParameter("use yes or no") from None
+        raise click.BadParameter(_reader(ctx).gettext("use yes or no")) from None
 
 
 MAX_AGE = 130

@@ -379,3 +379,19 @@ def test_the_trend_view_is_dutch_and_its_json_is_not():
     assert "+320% > RCV 16.4%" in english.stdout and "patient 1001: 2 samples" in english.stdout
     as_json = [_run("trend", export, "--format", "json", "--lang", code).stdout for code in ("nl", "en")]
     assert as_json[0] == as_json[1]
+
+
+@pytest.mark.parametrize(("args", "dutch_error"), [
+    (["interpret", "--bogus", "alt=3"], "Fout: Onbekende optie '--bogus'."),
+    (["interpret"], "Fout: Argument 'ANALYTE=VALUE[UNIT]...' ontbreekt."),
+    (["interpret", "--sex", "X", "alt=3"],
+     "Fout: Ongeldige waarde voor '--sex': geslacht 'X' is niet begrepen; gebruik V of M (Engels F of M)"),
+    (["interpret", "--smoker", "soms", "alt=3"], "Fout: Ongeldige waarde voor '--smoker': gebruik ja of nee"),
+])
+def test_clicks_usage_errors_are_dutch_too(args, dutch_error):
+    dutch = _run(*args, "--lang", "nl") if args != ["interpret"] else _run(*args, env={"LANG": "nl_NL.UTF-8"})
+    assert dutch.exit_code == 2
+    assert dutch.stderr.startswith("Gebruik: ")
+    assert "Probeer '" in dutch.stderr and dutch.stderr.rstrip("\n").endswith(dutch_error)
+    english = _run(*args)
+    assert english.exit_code == 2 and english.stderr.startswith("Usage: ") and "\nError: " in english.stderr
