@@ -202,7 +202,7 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     table = _interval_table(ranges_file)
     intervals = [i for i in table.all() if i.holds_for(patient) is not False]
     documents = [interval_json(i) for i in intervals]
-    uncovered = _uncovered(table, patient, {i.analyte for i in intervals})
+    uncovered = _uncovered(table, patient, {i.analyte for i in intervals}, language(lang))
     if output_format == "json":
         _write_json(documents)
         for line in uncovered:
@@ -213,7 +213,8 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     for document in documents:
         who = " ".join(
             part
-            for part in (document["sex"] or "F/M", _age_span(document["age_min"], document["age_max"], reader),
+            for part in (_(document["sex"]) if document["sex"] else f"{_('F')}/{_('M')}",
+                         _age_span(document["age_min"], document["age_max"], reader),
                          "" if document["smoker"] is None else (_("smoker") if document["smoker"] else _("non-smoker")))
             if part
         )
@@ -224,11 +225,12 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
         click.echo(line)
 
 
-def _uncovered(table: Any, patient: Any, covered: set[str]) -> list[str]:
+def _uncovered(table: Any, patient: Any, covered: set[str], lang: Any = None) -> list[str]:
     """Why nothing is listed for an analyte whose intervals all exclude the patient (`ranges --age 17`)."""
     from levlab.catalog import analytes
-    from levlab.values import format_number
 
+    lang = lang or language("en")
+    _ = lang.gettext
     too_young: dict[int, list[str]] = {}
     other = []
     for analyte_id in analytes():
@@ -239,17 +241,19 @@ def _uncovered(table: Any, patient: Any, covered: set[str]) -> list[str]:
         if patient.age is not None and patient.age < youngest:
             too_young.setdefault(youngest, []).append(analyte_id)
         else:
-            who = "; ".join(sorted({f"{i.sex or 'F/M'} {_age_span(i.age_min, i.age_max)}"
-                                    + ("" if i.smoker is None else " smoker" if i.smoker else " non-smoker")
+            who = "; ".join(sorted({f"{_(i.sex) if i.sex else _('F') + '/' + _('M')} {_age_span(i.age_min, i.age_max, lang)}"
+                                    + ("" if i.smoker is None else " " + (_("smoker") if i.smoker else _("non-smoker")))
                                     for i in intervals}))
-            other.append(f"{analyte_id}: no interval applies to this patient; its intervals hold for {who} only.")
+            other.append(_("{analyte}: no interval applies to this patient; its intervals hold for {who} only.").format(
+                analyte=analyte_id, who=who))
     lines = []
     if too_young:
-        which = "; ".join(f"{', '.join(ids)} (from age {age})" for age, ids in sorted(too_young.items()))
-        lines.append(f"No interval applies at age {format_number(patient.age)} for {which}.")
-        lines.append("An interval holds only for the ages its reference population covered (levlab's defaults: "
-                     "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
-                     "give the laboratory's own ranges with --ranges FILE.")
+        which = "; ".join(_("{analytes} (from age {age})").format(analytes=", ".join(ids), age=age)
+                          for age, ids in sorted(too_young.items()))
+        lines.append(_("No interval applies at age {age} for {which}.").format(age=lang.number(patient.age), which=which))
+        lines.append(_("An interval holds only for the ages its reference population covered (levlab's defaults: "
+                       "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
+                       "give the laboratory's own ranges with --ranges FILE."))
     return lines + other
 
 
