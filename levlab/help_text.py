@@ -157,13 +157,15 @@ class HelpGroup(TranslatedHelp, click.Group):
 
 
 def short_help(text: str, limit: int) -> str:
-    """A command's line in the list of commands: the first sentence without its period, cut at a word."""
+    """A command's line in the list of commands, as click makes it: the first sentence, or as many
+    whole words as fit before "..."."""
     words = " ".join(text.split())
     end = words.find(". ")
-    sentence = (words if end == -1 else words[:end + 1]).removesuffix(".")
+    sentence = words if end == -1 else words[:end + 1]
     if len(sentence) <= limit:
         return sentence
-    return sentence[:max(limit - 3, 1)].rsplit(" ", 1)[0] + "..."
+    cut = sentence[:max(limit - 3, 1) + 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "..."
 
 
 #: click's own usage errors, as click words them, and levlab's template for them (the catalogue
