@@ -9,6 +9,7 @@ from functools import cache
 
 from levlab.data import load_toml
 from levlab.errors import UnknownAnalyteError, shown
+from levlab.language import Msg
 
 MAX_NAME_TEXT = 100  # characters; no alias is half as long, so a longer name is unknown unread
 
@@ -146,8 +147,9 @@ def get_analyte(name: str) -> Analyte:
     """Like find_analyte, but an unknown name is an error listing the analyte ids."""
     analyte = find_analyte(name)
     if analyte is None:
-        raise UnknownAnalyteError(
-            f"unknown analyte {shown(name)}; known: {', '.join(analytes())} (or an alias such as ALAT, ASAT, AF, LD, gamma-GT, or a LOINC code)"
+        raise UnknownAnalyteError(Msg(
+            "unknown analyte {name}; known: {known} (or an alias such as ALAT, ASAT, AF, LD, gamma-GT, or a LOINC code)",
+            name=shown(name), known=", ".join(analytes()))
         )
     return analyte
 

@@ -15,13 +15,16 @@ from typing import IO, Any
 import click
 
 from levlab import __version__
-from levlab.errors import ExitStatus, LevlabError, UsageError
+from levlab.errors import ExitStatus, LevlabError, UsageError, message_of
+from levlab.help_text import HelpGroup, TranslatedUsageError, context_language
+from levlab.language import Msg, language
 from levlab.options import (
     AGE_OPTION,
     CSV_DIALECT_OPTIONS,
     CSV_LAYOUT_OPTIONS,
     CSV_RUN_OPTIONS,
     FORMAT_OPTION,
+    LANG_OPTION,
     RANGES_OPTION,
     SEX_OPTION,
     SHEET_OPTION,
@@ -53,7 +56,7 @@ def _interval_table(ranges_file: str | None, settings: Any = None) -> Any:
         with open(ranges_file, encoding="utf-8-sig") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {where}: {error}") from None
+        raise UsageError(Msg("cannot read {where}: {error}", where=where, error=str(error))) from None
     return load_interval_file(text, name)
 
 
@@ -63,19 +66,26 @@ def _write_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
-class LevlabGroup(click.Group):
-    """Turns LevlabError into `Error: ...` and its exit status: the one boundary."""
+class LevlabGroup(HelpGroup):
+    """Turns LevlabError into `Error: ...` and its exit status: the one boundary (and the one place
+    an error made by the core is put in the reader's language)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # a command's options, as click reads them: in Dutch when asked
+            lang = context_language(ctx)
+            if lang.code == "en":
+                raise
+            raise TranslatedUsageError(error, lang) from None
         except LevlabError as error:
             if getattr(error, "output_failed", False):
                 _drop_stdout()
-            click.echo(f"Error: {error}", err=True)
+            lang = context_language(ctx)
+            click.echo(lang.gettext("Error: {message}").format(message=lang.text(message_of(error))), err=True)
             ctx.exit(int(error.exit_status))
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
+            click.echo(context_language(ctx).gettext("Interrupted."), err=True)
             ctx.exit(int(ExitStatus.INTERRUPTED))
         except BrokenPipeError:  # `levlab csv big.csv | head`: stop quietly, like other tools
             _drop_stdout()
@@ -97,6 +107,8 @@ def _drop_stdout() -> None:
 
 @click.group(cls=LevlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="levlab")
+@click.option("--lang", type=click.Choice(["nl", "en"], case_sensitive=False), metavar="nl|en", expose_value=False,
+              help="Language of what a person reads, for the command that follows (or its own --lang).")
 def main() -> None:
     """Interpret the liver lab panel of patients with (suspected) liver metastases.
 
@@ -117,8 +129,9 @@ def main() -> None:
     help="A baseline value (repeatable), for CTCAE grades: above its ULN, later values are graded against it.",
 )
 @FORMAT_OPTION
+@LANG_OPTION
 def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoker: bool | None,
-              ranges_file: str | None, baseline_tokens: tuple[str, ...], output_format: str) -> None:
+              ranges_file: str | None, baseline_tokens: tuple[str, ...], output_format: str, lang: str) -> None:
     """Interpret one panel typed as tokens.
 
     \b
@@ -144,7 +157,7 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     try:
         baseline = read_tokens(baseline_tokens, settings.unit_per_analyte())
     except LevlabError as error:
-        raise type(error)(f"--baseline {error}") from None
+        raise type(error)(Msg("--baseline {error}", error=message_of(error))) from None
     panel = interpret_panel(measurements, Patient(sex, age, smoker), table, baseline=baseline)
     if output_format == "json":
         from levlab.render import panel_json
@@ -153,16 +166,17 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     elif sys.stdout.isatty():
         from levlab.render import make_console, print_panel
 
-        print_panel(panel, make_console())
+        print_panel(panel, make_console(), language(lang))
     else:
         from levlab.render import panel_text
 
-        click.echo(panel_text(panel), nl=False)
+        click.echo(panel_text(panel, language(lang)), nl=False)
 
 
 @main.command()
 @FORMAT_OPTION
-def rules(output_format: str) -> None:
+@LANG_OPTION
+def rules(output_format: str, lang: str) -> None:
     """List the interpretive rules with their conditions and sources."""
     from levlab.render import rule_json
     from levlab.rules import rules as all_rules
@@ -172,15 +186,18 @@ def rules(output_format: str) -> None:
         _write_json(documents)
         return
     from levlab import DISCLAIMER
+    from levlab.render import KIND_WORDS
 
+    reader = language(lang)
+    _, text = reader.gettext, reader.text
     for document in documents:
-        click.echo(f"{document['id']}  [{document['kind']}]")
-        click.echo(f"  when: {document['condition']}")
-        click.echo(f"  says: {document['statement']}")
+        click.echo(f"{document['id']}  [{_(KIND_WORDS.get(document['kind'], document['kind']))}]")
+        click.echo("  " + _("when: {text}").format(text=text(document["condition"])))
+        click.echo("  " + _("says: {text}").format(text=text(document["statement"])))
         if document["interpretation"]:
-            click.echo(f"  note: {document['interpretation']}")
-        click.echo(f"  source: {document['source']}, section {document['section']}")
-    click.echo(DISCLAIMER)
+            click.echo("  " + _("note: {note}").format(note=text(document["interpretation"])))
+        click.echo("  " + _("source: {source}, section {section}").format(source=document["source"], section=document["section"]))
+    click.echo(_(DISCLAIMER))
 
 
 @main.command()
@@ -189,7 +206,9 @@ def rules(output_format: str) -> None:
 @SMOKER_OPTION
 @RANGES_OPTION
 @FORMAT_OPTION
-def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file: str | None, output_format: str) -> None:
+@LANG_OPTION
+def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file: str | None, output_format: str,
+           lang: str) -> None:
     """List the reference intervals in force (for a sex and age, if given), with sources."""
     from levlab.model import Patient
     from levlab.render import interval_json
@@ -198,31 +217,35 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     table = _interval_table(ranges_file, _settings())
     intervals = [i for i in table.all() if i.holds_for(patient) is not False]
     documents = [interval_json(i) for i in intervals]
-    uncovered = _uncovered(table, patient, {i.analyte for i in intervals})
+    uncovered = _uncovered(table, patient, {i.analyte for i in intervals}, language(lang))
     if output_format == "json":
         _write_json(documents)
         for line in uncovered:
             click.echo(line, err=True)
         return
+    reader = language(lang)
+    _ = reader.gettext
     for document in documents:
         who = " ".join(
             part
-            for part in (document["sex"] or "F/M", _age_span(document["age_min"], document["age_max"]),
-                         "" if document["smoker"] is None else ("smoker" if document["smoker"] else "non-smoker"))
+            for part in (_(document["sex"]) if document["sex"] else f"{_('F')}/{_('M')}",
+                         _age_span(document["age_min"], document["age_max"], reader),
+                         "" if document["smoker"] is None else (_("smoker") if document["smoker"] else _("non-smoker")))
             if part
         )
-        click.echo(f"{document['analyte']:<12} {document['text']:<18} {who:<24} {document['source']}")
+        click.echo(f"{document['analyte']:<12} {reader.numbers(document['text']):<18} {who:<24} {document['source']}")
         if document["note"]:
-            click.echo(f"{'':<12} note: {document['note']}")
+            click.echo(f"{'':<12} " + _("note: {note}").format(note=document["note"]))
     for line in uncovered:
         click.echo(line)
 
 
-def _uncovered(table: Any, patient: Any, covered: set[str]) -> list[str]:
+def _uncovered(table: Any, patient: Any, covered: set[str], lang: Any = None) -> list[str]:
     """Why nothing is listed for an analyte whose intervals all exclude the patient (`ranges --age 17`)."""
     from levlab.catalog import analytes
-    from levlab.values import format_number
 
+    lang = lang or language("en")
+    _ = lang.gettext
     too_young: dict[int, list[str]] = {}
     other = []
     for analyte_id in analytes():
@@ -233,52 +256,58 @@ def _uncovered(table: Any, patient: Any, covered: set[str]) -> list[str]:
         if patient.age is not None and patient.age < youngest:
             too_young.setdefault(youngest, []).append(analyte_id)
         else:
-            who = "; ".join(sorted({f"{i.sex or 'F/M'} {_age_span(i.age_min, i.age_max)}"
-                                    + ("" if i.smoker is None else " smoker" if i.smoker else " non-smoker")
+            who = "; ".join(sorted({f"{_(i.sex) if i.sex else _('F') + '/' + _('M')} {_age_span(i.age_min, i.age_max, lang)}"
+                                    + ("" if i.smoker is None else " " + (_("smoker") if i.smoker else _("non-smoker")))
                                     for i in intervals}))
-            other.append(f"{analyte_id}: no interval applies to this patient; its intervals hold for {who} only.")
+            other.append(_("{analyte}: no interval applies to this patient; its intervals hold for {who} only.").format(
+                analyte=analyte_id, who=who))
     lines = []
     if too_young:
-        which = "; ".join(f"{', '.join(ids)} (from age {age})" for age, ids in sorted(too_young.items()))
-        lines.append(f"No interval applies at age {format_number(patient.age)} for {which}.")
-        lines.append("An interval holds only for the ages its reference population covered (levlab's defaults: "
-                     "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
-                     "give the laboratory's own ranges with --ranges FILE.")
+        which = "; ".join(_("{analytes} (from age {age})").format(analytes=", ".join(ids), age=age)
+                          for age, ids in sorted(too_young.items()))
+        lines.append(_("No interval applies at age {age} for {which}.").format(age=lang.number(patient.age), which=which))
+        lines.append(_("An interval holds only for the ages its reference population covered (levlab's defaults: "
+                       "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
+                       "give the laboratory's own ranges with --ranges FILE."))
     return lines + other
 
 
-def _age_span(age_min: int | None, age_max: int | None) -> str:
+def _age_span(age_min: int | None, age_max: int | None, lang: Any = None) -> str:
+    _ = (lang or language("en")).gettext
     if age_min is None and age_max is None:
-        return "any age"
+        return _("any age")
     if age_max is None:
-        return f"age {age_min}+"
-    return f"age {age_min or 0}-{age_max}"
+        return _("age {low}+").format(low=age_min)
+    return _("age {low}-{high}").format(low=age_min or 0, high=age_max)
 
 
 @main.command(name="units")
 @click.argument("analyte", required=False)
-def units_command(analyte: str | None) -> None:
+@LANG_OPTION
+def units_command(analyte: str | None, lang: str) -> None:
     """List each analyte's canonical unit, accepted units and factors (computed by pint)."""
     from levlab.catalog import analytes, get_analyte
     from levlab.units import to_canonical_factor
-    from levlab.values import format_number
 
+    reader = language(lang)
+    _, number = reader.gettext, reader.number
     chosen = [get_analyte(analyte)] if analyte else list(analytes().values())
     for item in chosen:
-        need = "unit required" if item.unit_required else f"no unit = {item.canonical_unit} (assumed, said)"
-        click.echo(f"{item.id} ({item.name}): canonical {item.canonical_unit}; {need}")
+        need = _("unit required") if item.unit_required else _("no unit = {unit} (assumed, said)").format(unit=item.canonical_unit)
+        click.echo(_("{id} ({name}): canonical {unit}; {need}").format(id=item.id, name=item.name, unit=item.canonical_unit,
+                                                                       need=need))
         for unit in item.units:
-            click.echo(f"  1 {unit} = {format_number(to_canonical_factor(item, unit))} {item.canonical_unit}")
-        click.echo(
-            f"  usual {format_number(item.plausible_low)}-{format_number(item.plausible_high)} {item.canonical_unit}"
-            f" (outside: a warning with a stated unit); possible {format_number(item.possible_low)}-"
-            f"{format_number(item.possible_high)} {item.canonical_unit}"
-            + (f"; molar mass {item.molar_mass} g/mol" if item.molar_mass else "")
-        )
+            click.echo(f"  1 {unit} = {number(to_canonical_factor(item, unit))} {item.canonical_unit}")
+        click.echo("  " + _("usual {usual} (outside: a warning with a stated unit); possible {possible}").format(
+            usual=f"{number(item.plausible_low)}-{number(item.plausible_high)} {item.canonical_unit}",
+            possible=f"{number(item.possible_low)}-{number(item.possible_high)} {item.canonical_unit}")
+            + (_("; molar mass {mass} g/mol").format(mass=reader.numbers(str(item.molar_mass))) if item.molar_mass else ""))
         for other, low, high in item.believable:
-            click.echo(f"  a bare number of {format_number(low)}-{format_number(high)} may be {other}: give the unit")
+            click.echo("  " + _("a bare number of {low}-{high} may be {unit}: give the unit").format(
+                low=number(low), high=number(high), unit=other))
         if analyte:
-            click.echo(f"  aliases: {', '.join(item.aliases)}; LOINC: {', '.join(item.loinc) or '-'}")
+            click.echo("  " + _("aliases: {aliases}; LOINC: {loinc}").format(aliases=", ".join(item.aliases),
+                                                                            loinc=", ".join(item.loinc) or "-"))
 
 
 @main.command()
@@ -286,7 +315,8 @@ def units_command(analyte: str | None) -> None:
 @click.argument("from_unit")
 @click.argument("to_unit")
 @click.option("--analyte", "-a", required=True, help="Analyte id or alias (bilirubin, ALAT, ...).")
-def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
+@LANG_OPTION
+def convert(value: str, from_unit: str, to_unit: str, analyte: str, lang: str) -> None:
     """Convert VALUE of an analyte from one of its units to another.
 
     \b
@@ -295,16 +325,17 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
     from levlab.catalog import get_analyte
     from levlab.units import convert as convert_value
     from levlab.units import unit_for_analyte
-    from levlab.values import format_number, split_value
+    from levlab.values import split_value
 
     item = get_analyte(analyte)
     parsed = split_value(value)
     if parsed.unit_text:
-        raise UsageError(f"give the unit as FROM_UNIT, not inside VALUE ({value!r})")
+        raise UsageError(Msg("give the unit as FROM_UNIT, not inside VALUE ({value!r})", value=value))
     source, target = unit_for_analyte(item, from_unit), unit_for_analyte(item, to_unit)
     result = convert_value(item, parsed.number, source.key, target.key)
     comparator = parsed.comparator or ""
-    click.echo(f"{comparator}{format_number(parsed.number)} {source.key} = {comparator}{format_number(result)} {target.key} ({item.id})")
+    number = language(lang).number
+    click.echo(f"{comparator}{number(parsed.number)} {source.key} = {comparator}{number(result)} {target.key} ({item.id})")
 
 
 @main.command(name="csv")
@@ -314,11 +345,12 @@ def convert(value: str, from_unit: str, to_unit: str, analyte: str) -> None:
 @apply_options(CSV_LAYOUT_OPTIONS)
 @RANGES_OPTION
 @apply_options(CSV_RUN_OPTIONS)
+@LANG_OPTION
 def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None, skip_lines: int,
                 sheet: str | None, layout: str | None,
                 cols: tuple[str, ...], maps: tuple[str, ...], codes_file: str | None, ranges: tuple[str, ...],
                 group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, output_format: str, output: str,
-                dry_run: bool, strict: bool, excel_safe: bool) -> None:
+                dry_run: bool, strict: bool, excel_safe: bool, lang: str) -> None:
     """Interpret a laboratory export (CSV, Excel .xlsx or FHIR R4 JSON; wide or long), keeping every row.
 
     \b
@@ -358,7 +390,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
             _export_run(file, binary, options, encoding, progress) as (opened, run):
         follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
         for line in run.report + ([follow_up_note] if follow_up_note else []):
-            click.echo(line, err=True)
+            click.echo(language(lang).text(line), err=True)
         if dry_run:
             return
         from levlab.outfile import text_output
@@ -369,11 +401,11 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
                 if workbook:
                     _write_workbook(run, opened, stream)
                 else:
-                    _write_csv_run(run, output_format, stream, excel_safe=excel_safe)
+                    _write_csv_run(run, output_format, stream, excel_safe=excel_safe, lang=lang)
             except exports.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
-        click.echo(line, err=True)
+        click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 
@@ -399,11 +431,13 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
 @click.option("-o", "--output", "report_file", type=click.Path(dir_okay=False, allow_dash=False), metavar="FILE",
               help="Write a self-contained HTML report (needs the extra: pip install 'levlab[report]').")
 @click.option("--edish", is_flag=True, help="With -o: the cohort report, an eDISH chart with one point per patient.")
+@LANG_OPTION
 def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: str | None, tabs: bool, encoding: str, decimal: str | None,
           skip_lines: int, sheet: str | None, layout: str | None, cols: tuple[str, ...], maps: tuple[str, ...],
           codes_file: str | None, ranges: tuple[str, ...],
           group_by: tuple[str, ...], na: tuple[str, ...], ranges_file: str | None, baseline_date: str | None,
-          output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool) -> None:
+          output_format: str, last: int | None, hy_window: int | None, report_file: str | None, edish: bool,
+          lang: str) -> None:
     """Follow each patient across samples: the cumulative report, Hy's law over time, an HTML report.
 
     \b
@@ -438,13 +472,13 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
 
     with _closing_input(open_input(file)) as binary, _export_run(file, binary, options, encoding, None) as (_, run):
         for line in trend_lines(run.report):
-            click.echo(line, err=True)
+            click.echo(language(lang).text(line), err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
     groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
-    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file)
+    write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file, lang)
     lone = sum(patient is None for patient, _ in groups)
     closing = trend_lines(run.closing_lines(dates=False))  # said by sample below
     followed = len(groups) - lone
@@ -457,7 +491,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
         closing.insert(-1, f"levlab trend: {collected.implausible_dates} samples dated before 1900 or after today: "
                            "shown, never ordered, compared or used as the CTCAE baseline")
     for line in closing:
-        click.echo(line, err=True)
+        click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 
@@ -540,7 +574,7 @@ def _input_name(file: str) -> str:
     return "stdin" if file == "-" else file
 
 
-def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False) -> None:
+def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False, lang: str = "en") -> None:
     """Hand the run to the writer of the chosen format."""
     from levlab import exports
 
@@ -562,7 +596,9 @@ def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe:
         collected = exports.CollectSink()
         run.run(collected)
         console = make_console(stream)
-        (print_csv_panels(collected.panels, console) if collected.small else print_csv_summary(collected, console))
+        reader = language(lang)
+        (print_csv_panels(collected.panels, console, reader) if collected.small
+         else print_csv_summary(collected, console, reader))
 
 
 def _write_workbook(run: Any, opened: Any, stream: IO[str]) -> None:
@@ -617,8 +653,9 @@ def _progress(file: str) -> Iterator[Any]:
 @click.option("--baseline", "baseline_tokens", multiple=True, metavar="ANALYTE=VALUE[UNIT]",
               help="A baseline value (repeatable), for CTCAE grades; `baseline` in the session changes it.")
 @click.option("--no-history", is_flag=True, help="Keep no history file for this session.")
+@LANG_OPTION
 def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: str | None,
-          baseline_tokens: tuple[str, ...], no_history: bool) -> None:
+          baseline_tokens: tuple[str, ...], no_history: bool, lang: str) -> None:
     """An interactive session: set the patient once, then type panel after panel.
 
     \b
@@ -642,19 +679,20 @@ def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: 
     try:
         baseline = read_tokens(baseline_tokens, units)
     except LevlabError as error:
-        raise type(error)(f"--baseline {error}") from None
+        raise type(error)(Msg("--baseline {error}", error=message_of(error))) from None
     settings = Settings(sex, age, smoker, configured_units=units)
     in_force = ranges_file if ranges_file is not None else config.ranges
     if in_force is not None:
         settings = dataclasses.replace(settings, ranges_file=in_force, table=_interval_table(ranges_file, config))
     if baseline_tokens:
         settings = dataclasses.replace(settings, baseline=baseline_tokens, baseline_measurements=baseline)
-    click.get_current_context().exit(run_shell(Session(settings), keep_history=not no_history))
+    click.get_current_context().exit(run_shell(Session(settings, language(lang)), keep_history=not no_history))
 
 
 @main.command(name="config")
 @FORMAT_OPTION
-def config_command(output_format: str) -> None:
+@LANG_OPTION
+def config_command(output_format: str, lang: str) -> None:
     """Show the settings file in force, each setting and where it came from.
 
     \b

@@ -45,6 +45,12 @@ class UsageError(LevlabError):
     """Bad command-line usage that click cannot catch (mapping, options, files)."""
 
 
+def message_of(error: BaseException) -> str:
+    """An error's message as made (a `language.Msg` keeps its template), for wrapping or translating."""
+    first = error.args[0] if len(error.args) == 1 else None
+    return first if isinstance(first, str) else str(error)
+
+
 def shown(text: str, limit: int = 60) -> str:
     """A user text quoted for a message, cut to `limit` characters: hostile input keeps messages short."""
     if len(text) <= limit:

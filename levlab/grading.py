@@ -14,6 +14,7 @@ from functools import cache
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
+from levlab.language import N_, Localized, Msg, Numeric
 from levlab.model import AnalyteResult, Bounds, Grade, Interval, Pattern
 from levlab.units import to_canonical_factor, units
 from levlab.values import format_number
@@ -205,26 +206,28 @@ def _climb(bounds: tuple[Bound, ...], value: Bounds, references: Mapping[str, fl
     if bound is None:
         lowest = bounds[-1]
         reference = 1.0 if lowest.of is None else references.get(lowest.of)
-        limit = "" if lowest.of is None or reference is None else f" ({format_number(lowest.x * reference)} {unit})"
-        return 0, f"not {lowest.text}{limit}"
+        if lowest.of is None or reference is None:
+            return 0, Msg("not {bound}", bound=Numeric(lowest.text))
+        return 0, Msg("not {bound} ({limit} {unit})", bound=Numeric(lowest.text), limit=lowest.x * reference, unit=unit)
     if threshold is None:
-        return None, f"no {bound.of} known to compare with (grade {bound.grade} is {bound.text})"
-    shown = bound.text if bound.of is None else f"{bound.text} ({format_number(threshold)} {unit})"
-    return grade_found, shown if grade_found is not None else f"may or may not be {shown}"
+        return None, Msg("no {reference} known to compare with (grade {grade} is {bound})", reference=bound.of,
+                         grade=bound.grade, bound=Numeric(bound.text))
+    shown = Numeric(bound.text if bound.of is None else f"{bound.text} ({format_number(threshold)} {unit})")
+    return grade_found, shown if grade_found is not None else Msg("may or may not be {shown}", shown=shown)
 
 
 def baseline_abnormal(baseline: AnalyteResult) -> tuple[bool | None, str]:
     """Is the baseline above its ULN (> ULN)? None when its value or interval leaves it open."""
-    shown = f"baseline {baseline.measurement.input if baseline.measurement else baseline.analyte}"
+    shown = baseline.measurement.input if baseline.measurement else baseline.analyte
     intervals = _intervals(baseline)
     if baseline.measurement is None:
-        return None, f"{shown} unreadable"
+        return None, Msg("baseline {shown} unreadable", shown=shown)
     if not intervals or any(interval.high is None for interval in intervals):
-        return None, f"{shown} has no single upper limit to say whether it was abnormal"
+        return None, Msg("baseline {shown} has no single upper limit to say whether it was abnormal", shown=shown)
     outcome = uln_compare(baseline, ">", 1.0)
     if outcome is None:
-        return None, f"{shown} may or may not be above its ULN"
-    return outcome, f"{shown} {'above' if outcome else 'not above'} ULN"
+        return None, Msg("baseline {shown} may or may not be above its ULN", shown=shown)
+    return outcome, Msg(N_("baseline {shown} above ULN") if outcome else N_("baseline {shown} not above ULN"), shown=shown)
 
 
 def grade(result: AnalyteResult, baseline: AnalyteResult | None = None) -> Grade | None:
@@ -262,26 +265,27 @@ def _grade(result: AnalyteResult, baseline: AnalyteResult | None) -> Grade | Non
 
     m = result.measurement
     if m is None:
-        return made(None, None, f"unreadable: {result.reason}" if result.reason else "unreadable")
+        return made(None, None, Msg("unreadable: {reason}", reason=result.reason) if result.reason else Msg("unreadable"))
     bounds, basis, why = term.bounds, term.basis, ""
     references: dict[str, float | None] = {"baseline": None}
     if term.bounds_baseline_abnormal is not None:
         if baseline is None:
-            why = "; no baseline given: graded against ULN"
+            why = Msg("; no baseline given: graded against ULN")
         else:
-            abnormal, why = baseline_abnormal(baseline)
-            why = f"; {why}"
+            abnormal, said = baseline_abnormal(baseline)
             if abnormal is None:
-                return made(None, None, why[2:])
+                return made(None, None, said)
             if abnormal:
                 bm = baseline.measurement
                 if bm is None or bm.comparator is not None:
-                    return made(None, "baseline", f"{why[2:]}, but a censored baseline ({bm.input if bm else '?'}) gives no multiple")
+                    return made(None, "baseline", Msg("{said}, but a censored baseline ({input}) gives no multiple",
+                                                      said=said, input=bm.input if bm else "?"))
                 bounds, basis = term.bounds_baseline_abnormal, "baseline"
                 references["baseline"] = bm.value
-                why += f": graded against baseline {format_number(bm.value)} {_unit(result.analyte)}"
+                why = Msg("; {said}: graded against baseline {value} {unit}", said=said, value=bm.value,
+                          unit=_unit(result.analyte))
             else:
-                why += ": graded against ULN"
+                why = Msg("; {said}: graded against ULN", said=said)
     unit = _unit(result.analyte)
     intervals = _intervals(result) or (None,)
     outcomes = {
@@ -289,14 +293,16 @@ def _grade(result: AnalyteResult, baseline: AnalyteResult | None) -> Grade | Non
         for i in intervals
     }
     grades = {value for value, _ in outcomes}
-    value_text = f"{m.comparator or ''}{format_number(m.value)} {unit}"
+    value_text = Numeric(f"{m.comparator or ''}{format_number(m.value)} {unit}")
     if len(grades) > 1:
         found = ", ".join(sorted(str(g) for g in grades))
-        return made(None, basis, f"{value_text}: grade {found} depending on which reference interval applies (sex or age unknown)")
-    value, how = sorted(outcomes, key=lambda outcome: outcome[1])[0]
+        return made(None, basis, Msg("{value}: grade {grades} depending on which reference interval applies (sex or age "
+                                     "unknown)", value=value_text, grades=found))
+    value, how = sorted(outcomes, key=lambda outcome: str(outcome[1]))[0]
     if len(intervals) > 1 and value is not None:
-        how += f", grade {value} under each of the {len(intervals)} intervals that may apply"
-    return made(value, basis, f"{value_text}: {how}{why}")
+        how = Msg("{how}, grade {grade} under each of the {count} intervals that may apply", how=how, grade=value,
+                  count=len(intervals))
+    return made(value, basis, Msg("{value}: {how}{why}", value=value_text, how=how, why=why))
 
 
 def panel_grades(results: Mapping[str, AnalyteResult], baseline: Mapping[str, AnalyteResult] | None = None) -> tuple[Grade, ...]:
@@ -370,4 +376,4 @@ def relation_note(rule_ids: Iterable[str], pattern: Pattern | None) -> str | Non
     ids = set(rule_ids)
     if spec["requires"] not in ids or (pattern is None and not ids & set(spec["with_any"])):
         return None
-    return spec["text"]
+    return Localized(spec["text"], {"nl": spec["text_nl"]} if "text_nl" in spec else None)

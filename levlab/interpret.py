@@ -7,6 +7,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from levlab.catalog import Analyte, analytes
 from levlab.errors import ImplausibleValueError, UnitError
 from levlab.grading import panel_grades, r_ratio_pattern, relation_note
+from levlab.language import N_, Joined, Msg, Numeric
 from levlab.model import AnalyteResult, Interval, Measurement, PanelResult, Patient
 from levlab.ranges import IntervalTable, candidate_intervals, default_intervals, interval_from_text
 from levlab.rules import evaluate_rules, normal_panel_analytes
@@ -98,16 +99,15 @@ def _resolve_unit(analyte: Analyte, in_text: str, given: str | None) -> Unit | N
     from_text = unit_for_analyte(analyte, in_text) if in_text else None
     from_column = unit_for_analyte(analyte, given) if given and given.strip() else None
     if from_text and from_column and from_text.key != from_column.key:
-        raise UnitError(f"the value says {from_text.key} but its unit is given as {from_column.key}")
+        raise UnitError(Msg("the value says {unit} but its unit is given as {other}", unit=from_text.key, other=from_column.key))
     return from_text or from_column
 
 
-def _unit_required_message(analyte: Analyte, text: str, value: str) -> str:
-    examples = " or ".join(f"{value}{unit}" for unit in analyte.units[:2])
-    return (
-        f"{analyte.id} needs a unit: {text.strip()!r} could be {' or '.join(analyte.units[:2])} "
-        f"(plausible values overlap); write e.g. {examples}"
-    )
+def _unit_required_message(analyte: Analyte, text: str, value: str) -> Msg:
+    return Msg("{analyte} needs a unit: {text!r} could be {unit} or {other} (plausible values overlap); "
+               "write e.g. {example} or {other_example}", analyte=analyte.id, text=text.strip(),
+               unit=analyte.units[0], other=analyte.units[1], example=Numeric(f"{value}{analyte.units[0]}"),
+               other_example=Numeric(f"{value}{analyte.units[1]}"))
 
 
 def bare_number_units(analyte: Analyte, number: float) -> tuple[str, ...]:
@@ -129,11 +129,12 @@ def check_assumed_units(measurements: Iterable[Measurement]) -> None:
         for other in analyte.units:
             if other in stated and other != analyte.canonical_unit and to_canonical_factor(analyte, other) != 1:
                 given = stated[other]
-                raise UnitError(
-                    f"{m.analyte} {m.input!r} has no unit, but {given.analyte} is given in {other} "
-                    f"({given.input!r}): levlab does not assume {analyte.canonical_unit} beside {other}; "
-                    f"write the unit, e.g. {_with_unit(m.input, analyte.canonical_unit)} or {_with_unit(m.input, other)}"
-                )
+                raise UnitError(Msg(
+                    "{analyte} {input!r} has no unit, but {given} is given in {other} ({given_input!r}): levlab "
+                    "does not assume {canonical} beside {other}; write the unit, e.g. {example} or {other_example}",
+                    analyte=m.analyte, input=m.input, given=given.analyte, other=other, given_input=given.input,
+                    canonical=analyte.canonical_unit, example=_with_unit(m.input, analyte.canonical_unit),
+                    other_example=_with_unit(m.input, other)))
 
 
 def _check_bare_number(analyte: Analyte, number: float, text: str, shown_value: str) -> None:
@@ -141,17 +142,18 @@ def _check_bare_number(analyte: Analyte, number: float, text: str, shown_value: 
     if not others:
         return
     canonical = analyte.canonical_unit
-    readings = " or ".join(
-        f"{other} ({shown_value} {other} = {format_number(number * to_canonical_factor(analyte, other))} {canonical})"
-        for other in others
-    )
-    zones = ", ".join(f"{format_number(low)}-{format_number(high)} may be {other}" for other, low, high in analyte.believable)
-    raise ImplausibleValueError(
-        f"{analyte.id} {text.strip()!r} has no unit, and {shown_value} may be {readings} as well as "
-        f"{shown_value} {canonical}: levlab does not guess (a bare {analyte.id} of {zones}, "
-        f"see `levlab units {analyte.id}`); write the unit, e.g. "
-        + " or ".join(_with_unit(shown_value, u) for u in (canonical, *others))
-    )
+    readings = Joined(" or ", (
+        Msg("{unit} ({value} {unit} = {canonical_value} {canonical})", unit=other, value=Numeric(shown_value),
+            canonical_value=number * to_canonical_factor(analyte, other), canonical=canonical)
+        for other in others))
+    zones = Joined(", ", (Msg("{low}-{high} may be {unit}", low=float(low), high=float(high), unit=other)
+                          for other, low, high in analyte.believable))
+    examples = Joined(" or ", (Numeric(_with_unit(shown_value, u)) for u in (canonical, *others)))
+    raise ImplausibleValueError(Msg(
+        "{analyte} {text!r} has no unit, and {value} may be {readings} as well as {value} {canonical}: levlab does "
+        "not guess (a bare {analyte} of {zones}, see `levlab units {analyte}`); write the unit, e.g. {examples}",
+        analyte=analyte.id, text=text.strip(), value=Numeric(shown_value), readings=readings, canonical=canonical,
+        zones=zones, examples=examples))
 
 
 def _with_unit(value: str, unit: str) -> str:
@@ -159,7 +161,7 @@ def _with_unit(value: str, unit: str) -> str:
     return f"{value} {unit}" if unit[:1].isdigit() else f"{value}{unit}"
 
 
-def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> str:
+def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> Msg:
     """`; did you mean ...` naming only units that change the value, or a plain request to check."""
     hints = []
     for other in analyte.units:
@@ -170,10 +172,11 @@ def _unit_hints(analyte: Analyte, number: float, unit: Unit, value: float) -> st
             continue
         if analyte.plausible_low <= as_other <= analyte.plausible_high:
             if other == analyte.canonical_unit:
-                hints.append(f"{format_number(number)} {other}")
+                hints.append(Msg("{number} {unit}", number=number, unit=other))
             else:
-                hints.append(f"{other} ({format_number(number)} {other} = {format_number(as_other)} {analyte.canonical_unit})")
-    return f"; did you mean {' or '.join(hints)}?" if hints else "; check the value and its unit"
+                hints.append(Msg("{unit} ({number} {unit} = {value} {canonical})", unit=other, number=number,
+                                 value=as_other, canonical=analyte.canonical_unit))
+    return Msg("; did you mean {hints}?", hints=Joined(" or ", hints)) if hints else Msg("; check the value and its unit")
 
 
 def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, text: str,
@@ -184,27 +187,28 @@ def _check_plausible(analyte: Analyte, number: float, unit: Unit, value: float, 
         return ()
     canonical = analyte.canonical_unit
     if not analyte.possible_low <= value <= analyte.possible_high:
-        span = f"{format_number(analyte.possible_low)}-{format_number(analyte.possible_high)} {canonical}"
-        raise ImplausibleValueError(
-            f"{analyte.id} {text.strip()!r} is implausible in {unit.key}: impossible whatever the unit "
-            f"(possible {span}: {analyte.possible_basis}){_unit_hints(analyte, number, unit, value)}"
-        )
-    span = f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {canonical}"
+        span = Numeric(f"{format_number(analyte.possible_low)}-{format_number(analyte.possible_high)} {canonical}")
+        raise ImplausibleValueError(Msg(
+            "{analyte} {text!r} is implausible in {unit}: impossible whatever the unit (possible {span}: {basis}){hints}",
+            analyte=analyte.id, text=text.strip(), unit=unit.key, span=span, basis=analyte.possible_basis,
+            hints=_unit_hints(analyte, number, unit, value)))
+    span = Numeric(f"{format_number(analyte.plausible_low)}-{format_number(analyte.plausible_high)} {canonical}")
     if assumed:
-        raise ImplausibleValueError(
-            f"{analyte.id} {text.strip()!r} is implausible in {unit.key}, the unit assumed when none is given "
-            f"(usual {span}: {analyte.plausible_basis}){_unit_hints(analyte, number, unit, value)}"
-        )
-    direction = "low" if value < analyte.plausible_low else "high"
+        raise ImplausibleValueError(Msg(
+            "{analyte} {text!r} is implausible in {unit}, the unit assumed when none is given (usual {span}: {basis}){hints}",
+            analyte=analyte.id, text=text.strip(), unit=unit.key, span=span, basis=analyte.plausible_basis,
+            hints=_unit_hints(analyte, number, unit, value)))
     if configured:
-        return (
-            f"{text.strip()} has no unit and was read in {unit.key}, the unit from settings: unusually {direction} "
-            f"for {analyte.name} (usual {span}){_unit_hints(analyte, number, unit, value)}",
-        )
-    return (
-        f"{text.strip()} is unusually {direction} for {analyte.name} in {unit.key} (usual {span}); "
-        "check value and unit",
-    )
+        template = (N_("{text} has no unit and was read in {unit}, the unit from settings: unusually low for {name} "
+                       "(usual {span}){hints}") if value < analyte.plausible_low else
+                    N_("{text} has no unit and was read in {unit}, the unit from settings: unusually high for {name} "
+                       "(usual {span}){hints}"))
+        return (Msg(template, text=text.strip(), name=analyte.name, unit=unit.key, span=span,
+                    hints=_unit_hints(analyte, number, unit, value)),)
+    template = (N_("{text} is unusually low for {name} in {unit} (usual {span}); check value and unit")
+                if value < analyte.plausible_low else
+                N_("{text} is unusually high for {name} in {unit} (usual {span}); check value and unit"))
+    return (Msg(template, text=text.strip(), name=analyte.name, unit=unit.key, span=span),)
 
 
 def assess(measurement: Measurement, patient: Patient, table: IntervalTable | None = None,
@@ -225,19 +229,24 @@ def assess(measurement: Measurement, patient: Patient, table: IntervalTable | No
         if not certain and one_sided:
             # An interval for one sex (or smoking status) only: the patient may be the other, for whom
             # no interval exists, so the value is not judged (an unknown age still assumes the adult span).
-            reason = f"{_unknowns(patient, candidates)} unknown and an interval exists only for {_who(only)} ({only.text})"
+            reason = Msg("{unknown} unknown and an interval exists only for {who} ({interval})",
+                         unknown=_unknowns(patient, candidates), who=_who(only), interval=Numeric(only.text))
             return AnalyteResult(measurement.analyte, measurement, "?", None, None, reason, candidates)
-        note = None if certain else f"{_unknowns(patient, candidates)} unknown: assumed {_who(only)}"
+        note = None if certain else Msg("{unknown} unknown: assumed {who}", unknown=_unknowns(patient, candidates),
+                                        who=_who(only))
         return _judged(measurement, only, note)
     flags = {interval.flag(bounds) for interval in candidates}
-    choices = "; ".join(f"{_who(interval)}: {interval.text}" for interval in candidates)
+    choices = Joined("; ", (Msg("{who}: {interval}", who=_who(interval), interval=Numeric(interval.text))
+                            for interval in candidates))
     what = _unknowns(patient, candidates)
     if len(flags) == 1:
         flag = flags.pop()
-        reason = f"{what} unknown; {flag} under every interval that may apply ({choices})"
+        reason = Msg("{unknown} unknown; {flag} under every interval that may apply ({choices})",
+                     unknown=what, flag=flag, choices=choices)
     else:
         flag = "?"
-        reason = f"{what} unknown and the value lies between the possible limits ({choices})"
+        reason = Msg("{unknown} unknown and the value lies between the possible limits ({choices})",
+                     unknown=what, choices=choices)
     return AnalyteResult(measurement.analyte, measurement, flag, None, None, reason, candidates)
 
 
@@ -262,48 +271,50 @@ def _judged(measurement: Measurement, interval: Interval, note: str | None) -> A
         x_uln = measurement.value / interval.high
     reason = note
     if flag == "?":
-        reason = f"censored value {measurement.input} straddles the interval {interval.text}"
+        reason = Msg("censored value {input} straddles the interval {interval}", input=measurement.input,
+                     interval=Numeric(interval.text))
     return AnalyteResult(measurement.analyte, measurement, flag, interval, x_uln, reason, (interval,))
 
 
+#: the sex letters as a person reads them (Dutch: V for vrouw); the data and JSON keep F and M
+SEX_LETTERS = {"F": N_("F"), "M": N_("M")}
+
+
 def _who(interval: Interval) -> str:
-    parts = []
+    parts: list[str] = []
     if interval.sex:
-        parts.append(interval.sex)
+        parts.append(Msg(SEX_LETTERS.get(interval.sex, interval.sex)))
     if interval.age_min is not None or interval.age_max is not None:
         low = interval.age_min if interval.age_min is not None else 0
-        parts.append(f"{low}-{interval.age_max} y" if interval.age_max is not None else f"{low}+ y")
+        parts.append(Msg("{low}-{high} y", low=low, high=interval.age_max) if interval.age_max is not None
+                     else Msg("{low}+ y", low=low))
     if interval.smoker is not None:
-        parts.append("smoker" if interval.smoker else "non-smoker")
-    return " ".join(parts) or "all"
+        parts.append(Msg("smoker") if interval.smoker else Msg("non-smoker"))
+    return Joined(" ", parts) if parts else Msg("all")
 
 
 def _unknowns(patient: Patient, candidates: Iterable[Interval]) -> str:
     candidates = list(candidates)
     missing = []
     if patient.sex is None and any(i.sex for i in candidates):
-        missing.append("sex")
+        missing.append(Msg("sex"))
     if patient.age is None and any(i.age_min is not None or i.age_max is not None for i in candidates):
-        missing.append("age")
+        missing.append(Msg("age"))
     if patient.smoker is None and any(i.smoker is not None for i in candidates):
-        missing.append("smoking status")
-    return " and ".join(missing) or "patient"
+        missing.append(Msg("smoking status"))
+    return Joined(" and ", missing) if missing else Msg("patient")
 
 
 def _no_interval_reason(table: IntervalTable, analyte_id: str, patient: Patient) -> str:
     known = table.for_analyte(analyte_id)
     if not known:
-        return f"no reference interval for {analyte_id}: supply the laboratory's range"
-    spans = ", ".join(sorted({_who(interval) for interval in known}))
-    facts = ", ".join(
-        part
-        for part in (
-            f"sex {patient.sex}" if patient.sex else "",
-            f"age {format_number(patient.age)}" if patient.age is not None else "",
-        )
-        if part
-    )
-    return f"no reference interval for {analyte_id} holds for {facts or 'this patient'} (intervals exist for {spans}): supply the laboratory's range"
+        return Msg("no reference interval for {analyte}: supply the laboratory's range", analyte=analyte_id)
+    spans = Joined(", ", sorted({_who(interval) for interval in known}))
+    facts = [part for part in (Msg("sex {sex}", sex=Msg(SEX_LETTERS.get(patient.sex, patient.sex))) if patient.sex else "",
+                               Msg("age {age}", age=float(patient.age)) if patient.age is not None else "") if part]
+    return Msg("no reference interval for {analyte} holds for {facts} (intervals exist for {spans}): supply the "
+               "laboratory's range", analyte=analyte_id, facts=Joined(", ", facts) if facts else Msg("this patient"),
+               spans=spans)
 
 
 def unusable(analyte_id: str, reason: str) -> AnalyteResult:
@@ -324,7 +335,7 @@ def interpret_results(
     previous = tuple(previous)
     hits, undecided, normal_panel = evaluate_rules(ordered, previous)
     notes = tuple(
-        f"{result.analyte}: no unit given, {result.measurement.unit} assumed"
+        Msg("{analyte}: no unit given, {unit} assumed", analyte=result.analyte, unit=result.measurement.unit)
         for result in ordered
         if result.measurement is not None and result.measurement.unit_assumed
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from levlab.language import N_
+
 #: flag -> HL7 v3 ObservationInterpretation code
 HL7_INTERPRETATION = {"L": "L", "N": "N", "H": "H", "?": "IND"}
 
-FLAG_WORDS = {"L": "low", "N": "in range", "H": "raised", "?": "indeterminate"}
+FLAG_WORDS = {"L": N_("low"), "N": N_("in range"), "H": N_("raised"), "?": N_("indeterminate")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,14 @@ Only click here: the texts are checked by levlab.exports.layout against the file
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from levlab.errors import LevlabError
+from levlab.errors import LevlabError, message_of
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -122,6 +123,13 @@ FORMAT_OPTION = click.option(
 )
 
 
+def _reader(ctx: click.Context) -> Any:
+    """The language of a message from an option's check (the command's --lang, as typed, or the environment)."""
+    from levlab.help_text import context_language
+
+    return context_language(ctx)
+
+
 def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
@@ -130,7 +138,7 @@ def _sex(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
     try:
         return parse_sex(value)
     except LevlabError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(_reader(ctx).text(message_of(error))) from None
 
 
 def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
@@ -141,7 +149,7 @@ def _smoker(ctx: click.Context, param: click.Parameter, value: str | None) -> bo
     try:
         return parse_smoker(value)
     except LevlabError:
-        raise click.BadParameter("use yes or no") from None
+        raise click.BadParameter(_reader(ctx).gettext("use yes or no")) from None
 
 
 MAX_AGE = 130
@@ -169,4 +177,26 @@ SMOKER_OPTION = click.option("--smoker", callback=_smoker, metavar="yes|no", hel
 RANGES_OPTION = click.option(
     "--ranges", "ranges_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
     help="TOML file of [[interval]] entries (the format of `levlab ranges`); its analytes replace the defaults.",
+)
+
+
+def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """The language code: --lang as given, else one typed before the command (`levlab --lang nl
+    interpret`), else the settings file's `lang` (levlab.config), else the environment
+    (language.resolve_language, the one place that decides)."""
+    from levlab.help_text import META_KEY
+    from levlab.language import resolve_language
+
+    chosen = value or ctx.meta.get(META_KEY)
+    if not chosen:
+        from levlab import config
+
+        chosen = config.load(os.environ, os.path.expanduser("~")).lang
+    return resolve_language(chosen, os.environ)
+
+
+LANG_OPTION = click.option(
+    "--lang", type=click.Choice(["nl", "en"], case_sensitive=False), callback=_lang, metavar="nl|en",
+    help="Language of what a person reads (default: from LC_ALL, LC_MESSAGES or LANG; nl_* is Dutch). "
+         "JSON, CSV, JSONL and FHIR output stay the same.",
 )

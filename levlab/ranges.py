@@ -13,6 +13,7 @@ from typing import Any
 from levlab.catalog import Analyte, analytes, find_analyte
 from levlab.data import load_toml
 from levlab.errors import LevlabError, RangeError, shown
+from levlab.language import Msg
 from levlab.model import Interval, Patient
 from levlab.units import to_canonical_factor, unit_for_analyte
 from levlab.values import format_number, parse_range
@@ -326,7 +327,7 @@ def parse_sex(text: str) -> str:
         return "F"
     if folded in {"m", "male", "man", "mannelijk", "männlich", "mannlich"}:
         return "M"
-    raise RangeError(f"sex {shown(text)} is not understood; use F or M (Dutch V or M)")
+    raise RangeError(Msg("sex {text} is not understood; use F or M (Dutch V or M)", text=shown(text)))
 
 
 SMOKER_WORDS = {"yes": True, "y": True, "ja": True, "j": True, "true": True, "1": True,

@@ -10,10 +10,11 @@ from levlab.catalog import analytes
 from levlab.errors import LevlabError
 from levlab.grading import criteria
 from levlab.interpret import uses_default_interval
+from levlab.language import ENGLISH, N_, Language
 from levlab.model import FLAG_WORDS, HL7_INTERPRETATION, AnalyteResult, Grade, Interval, PanelResult, Pattern
 from levlab.ranges import describe_interval
 from levlab.rules import Rule
-from levlab.values import format_number, split_value
+from levlab.values import split_value
 
 FLAG_STYLES = {"H": "bold red", "L": "bold blue", "N": "green", "?": "bold yellow"}
 
@@ -59,14 +60,14 @@ def change_json(result: AnalyteResult, previous: AnalyteResult | None) -> dict[s
     }
 
 
-def change_text(result: AnalyteResult, previous: AnalyteResult) -> str:
-    """`alt: 35 -> 200 U/L (+165), N -> H` for the footer."""
+def change_text(result: AnalyteResult, previous: AnalyteResult, lang: Language = ENGLISH) -> str:
+    """`alt: 35 -> 200 U/L (+165), N -> H` for the footer (numbers in the reader's style)."""
 
     def shown(m: Any) -> str:
-        return "?" if m is None else f"{m.comparator or ''}{format_number(m.value)}"
+        return "?" if m is None else f"{m.comparator or ''}{lang.number(m.value)}"
 
     change = (change_json(result, previous) or {}).get("change")
-    delta = "" if change is None else f" ({'+' if change >= 0 else '-'}{format_number(abs(change))})"
+    delta = "" if change is None else f" ({'+' if change >= 0 else '-'}{lang.number(abs(change))})"
     unit = analytes()[result.analyte].canonical_unit
     return f"{result.analyte}: {shown(previous.measurement)} -> {shown(result.measurement)} {unit}{delta}, {previous.flag} -> {result.flag}"
 
@@ -192,7 +193,19 @@ def make_console(file: IO[str] | None = None) -> Any:
     return console
 
 
-TABLE_HEADER = ("analyte", "as given", "value", "reference interval", "xULN", "CTCAE", "flag")
+TABLE_HEADER = (N_("analyte"), N_("as given"), N_("value"), N_("reference interval"), N_("xULN"), N_("CTCAE"), N_("flag"))
+#: the columns whose cells are numbers, aligned right
+NUMBER_COLUMNS = (2, 4)
+
+
+def table_header(lang: Language = ENGLISH) -> tuple[str, ...]:
+    """The column names of the panel table in the reader's language."""
+    return tuple(lang.gettext(name) for name in TABLE_HEADER)
+
+
+def flag_cell(flag: str, lang: Language = ENGLISH) -> str:
+    """`H raised` / `H verhoogd`: the flag letter (the laboratory's, in any language) and its word."""
+    return f"{flag} {lang.gettext(FLAG_WORDS[flag])}"
 
 
 def as_given(m: Any) -> str:
@@ -209,171 +222,201 @@ def as_given(m: Any) -> str:
     return m.input if unit_in_text else f"{m.input} {m.unit}"
 
 
-def panel_rows(panel: PanelResult) -> list[tuple[str, ...]]:
-    """One row of plain cells per analyte; the last cell is the flag letter."""
+def panel_rows(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str, ...]]:
+    """One row of plain cells per analyte; the last cell is the flag letter. What levlab wrote is
+    in the reader's language and number style; the "as given" cell is the input, unchanged."""
     rows = []
     for result in panel.results:
         m = result.measurement
         given = "" if m is None else as_given(m) + (" !" if m.warnings else "")
-        value = "" if m is None else f"{m.comparator or ''}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
-        interval = describe_interval(result.interval) if result.interval else "see below"
-        x_uln = "" if result.x_uln is None else f"{result.x_uln:.2f}"
+        value = "" if m is None else f"{m.comparator or ''}{lang.number(m.value)} {analytes()[m.analyte].canonical_unit}"
+        interval = lang.numbers(describe_interval(result.interval)) if result.interval else lang.gettext("see below")
+        x_uln = "" if result.x_uln is None else lang.number(result.x_uln, ".2f")
         rows.append((result.analyte, given, value, interval, x_uln, grade_cell(panel.grade(result.analyte)), result.flag))
     return rows
 
 
-def panel_footer(panel: PanelResult) -> list[tuple[str, str]]:
-    """The lines under the table as (style, text): reasons, sources, rules, normal-panel, disclaimer."""
+def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str, str]]:
+    """The lines under the table as (style, text): reasons, sources, rules, normal-panel, disclaimer,
+    in the reader's language."""
+    _, text = lang.gettext, lang.text
     lines: list[tuple[str, str]] = []
     assumed = [r.analyte for r in panel.results if r.measurement is not None and r.measurement.unit_assumed]
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
-        lines.append(("dim", f"* no unit given: {unit} assumed ({', '.join(assumed)})"))
+        lines.append(("dim", _("* no unit given: {unit} assumed ({analytes})").format(unit=unit, analytes=", ".join(assumed))))
     configured = [f"{r.analyte} {r.measurement.unit}" for r in panel.results
                   if r.measurement is not None and r.measurement.unit_from_settings]
     if configured:
-        lines.append(("dim", f"(settings) no unit given: unit from settings, units = \"si\" ({', '.join(configured)})"))
-    lines.extend(("bold yellow", f"! warning, {line}") for line in panel.warnings)
+        lines.append(("dim", _('(settings) no unit given: unit from settings, units = "si" ({analytes})').format(
+            analytes=", ".join(configured))))
+    lines.extend(("bold yellow", _("! warning, {line}").format(line=f"{result.analyte}: {text(warning)}"))
+                 for result in panel.results for warning in result.warnings)  # as PanelResult.warnings, translated
     for result in panel.results:
         if result.reason:
-            lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {result.reason}"))
+            lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {text(result.reason)}"))
     sources: dict[str, list[str]] = {}
     for result in panel.results:
         if result.interval is not None:
             sources.setdefault(result.interval.source, []).append(result.analyte)
     for source, ids in sources.items():
         default = all(i in panel.default_intervals for i in ids)
-        lines.append(("dim", f"interval source ({', '.join(ids)}): {source}" + (DEFAULT_MARK if default else "")))
+        lines.append(("dim", _("interval source ({analytes}): {source}").format(analytes=", ".join(ids), source=source)
+                      + (_(DEFAULT_MARK) if default else "")))
     if panel.grades:
-        lines.append(("dim", f"CTCAE v{criteria().version} grades (a convention, not the iLive texts; BL = graded against the baseline): {criteria().source}"))
-        lines.extend(("yellow", f"{g.analyte} CTCAE undecided: {g.reason}") for g in panel.grades if g.grade is None)
+        lines.append(("dim", _("CTCAE v{version} grades (a convention, not the iLive texts; BL = graded against the "
+                               "baseline): {source}").format(version=criteria().version, source=criteria().source)))
+        lines.extend(("yellow", _("{analyte} CTCAE undecided: {reason}").format(analyte=g.analyte, reason=text(g.reason)))
+                     for g in panel.grades if g.grade is None)
     if panel.pattern is not None:
-        lines.append(("", f"pattern: R ratio {panel.pattern.r_ratio:.2f}, {panel.pattern.type} (convention: {panel.pattern.source})"))
+        lines.append(("", _("pattern: R ratio {ratio}, {type} (convention: {source})").format(
+            ratio=lang.number(panel.pattern.r_ratio, ".2f"), type=_(PATTERN_WORDS.get(panel.pattern.type, panel.pattern.type)),
+            source=panel.pattern.source)))
     if panel.relation:
-        lines.append(("", f"note: {panel.relation}"))
+        lines.append(("", _("note: {note}").format(note=text(panel.relation))))
     changes = [(r, _previous(panel, r.analyte)) for r in panel.results if _previous(panel, r.analyte) is not None]
     if changes:
-        lines.append(("bold", "Since the previous sample"))
-        lines.extend(("", f"  {change_text(result, before)}") for result, before in changes if before is not None)
+        lines.append(("bold", _("Since the previous sample")))
+        lines.extend(("", f"  {change_text(result, before, lang)}") for result, before in changes if before is not None)
     lines.append(("", ""))
     if panel.hits:
-        lines.append(("bold", "Rules met"))
+        lines.append(("bold", _("Rules met")))
         for hit in panel.hits:
-            lines.append(("", f"  {hit.rule_id} ({hit.kind}): {hit.message}"))
-            lines.append(("dim", f"    source: {hit.source}, section {hit.section}"))
+            lines.append(("", f"  {hit.rule_id} ({_(KIND_WORDS.get(hit.kind, hit.kind))}): {text(hit.message)}"))
+            lines.append(("dim", "    " + _("source: {source}, section {section}").format(source=hit.source, section=hit.section)))
     else:
-        lines.append(("bold", "Rules met: none"))
+        lines.append(("bold", _("Rules met: none")))
     if panel.undecided:
-        lines.append(("bold", "Undecided"))
-        lines.extend(("yellow", f"  {line}") for line in panel.undecided)
+        lines.append(("bold", _("Undecided")))
+        lines.extend(("yellow", f"  {text(line)}") for line in panel.undecided)
     status = panel.normal_panel
     style = {"met": "green", "not-met": "red", "incomplete": "yellow"}[status.status]
     lines.append(("", ""))
-    lines.append((f"bold {style}", f"normal-panel: {status.status} - {status.reason}"))
+    lines.append((f"bold {style}", _("normal-panel: {status} - {reason}").format(
+        status=_(STATUS_WORDS[status.status]), reason=text(status.reason))))
     if status.statement:
-        lines.append((style, f"  {status.statement} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)"))
+        lines.append((style, f"  {text(status.statement)} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)"))
     if panel.normal_panel_defaults:
-        lines.append(("bold yellow", f"  {defaults_sentence(panel.normal_panel_defaults)}"))
+        lines.append(("bold yellow", f"  {defaults_sentence(panel.normal_panel_defaults, lang)}"))
     lines.append(("", ""))
-    lines.append(("italic", DISCLAIMER))
+    lines.append(("italic", _(DISCLAIMER)))
     return lines
 
 
-DEFAULT_MARK = " (levlab default, not your laboratory's)"
+DEFAULT_MARK = N_(" (levlab default, not your laboratory's)")
+#: the words of the normal-panel statuses, of rule kinds and of R-ratio patterns (their JSON values
+#: stay as they are; these are what a person reads)
+STATUS_WORDS = {"met": N_("met"), "not-met": N_("not-met"), "incomplete": N_("incomplete")}
+KIND_WORDS = {"documented": N_("documented"), "convention": N_("convention")}
+PATTERN_WORDS = {"hepatocellular": N_("hepatocellular"), "mixed": N_("mixed"), "cholestatic": N_("cholestatic")}
 
 
-def defaults_sentence(analyte_ids: Sequence[str]) -> str:
+def defaults_sentence(analyte_ids: Sequence[str], lang: Language = ENGLISH) -> str:
     """The line beside normal-panel when its outcome rests on levlab's default intervals."""
     names = ", ".join(a.upper() if len(a) <= 3 else a for a in analyte_ids)
-    return (f"this outcome rests on levlab's default intervals for {names}, not your laboratory's own: "
-            "check them against your laboratory's ranges (--ranges FILE, or a range column)")
+    return lang.gettext("this outcome rests on levlab's default intervals for {names}, not your laboratory's own: "
+                        "check them against your laboratory's ranges (--ranges FILE, or a range column)").format(names=names)
 
 
-def print_panel(panel: PanelResult, console: Any) -> None:
-    """The rich terminal view of one interpreted panel (colour on a terminal)."""
+def print_panel(panel: PanelResult, console: Any, lang: Language = ENGLISH) -> None:
+    """The rich terminal view of one interpreted panel (colour on a terminal), in the reader's language."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="levlab: liver panel", title_justify="left")
-    for column in TABLE_HEADER:
-        table.add_column(column, justify="right" if column in ("value", "xULN") else "left")
-    for *cells, flag in panel_rows(panel):
+    table = Table(title=lang.gettext("levlab: liver panel"), title_justify="left")
+    rows = panel_rows(panel, lang)
+    # On a narrow terminal the interval column wraps: the analyte, numbers, flag and the column names
+    # (longer in Dutch) are never cut, and the input as given folds rather than end in "…".
+    analyte_width = max((len(row[0]) for row in rows), default=0)
+    for number, column in enumerate(table_header(lang)):
+        table.add_column(column, justify="right" if number in NUMBER_COLUMNS else "left",
+                         no_wrap=number in NUMBER_COLUMNS or number == len(TABLE_HEADER) - 1,
+                         min_width=max(*(len(word) for word in column.split()), analyte_width if number == 0 else 0),
+                         overflow="fold" if number == 1 else "ellipsis")
+    for *cells, flag in rows:
         # Text, not str: a str cell is rich markup, and `35 [iu]/l` would lose its `[iu]`.
-        table.add_row(*(Text(cell) for cell in cells), Text(f"{flag} {FLAG_WORDS[flag]}", style=FLAG_STYLES[flag]))
+        table.add_row(*(Text(cell) for cell in cells), Text(flag_cell(flag, lang), style=FLAG_STYLES[flag]))
     console.print(table)
-    for style, line in panel_footer(panel):
+    for style, line in panel_footer(panel, lang):
         console.print(Text(line, style=style))
 
 
-def panel_text(panel: PanelResult) -> str:
+def panel_text(panel: PanelResult, lang: Language = ENGLISH) -> str:
     """The same view as plain aligned text, for pipes and files (no rich import)."""
-    rows = [TABLE_HEADER] + [(*cells, f"{flag} {FLAG_WORDS[flag]}") for *cells, flag in panel_rows(panel)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
-    out = ["levlab: liver panel"]
+    header = table_header(lang)
+    rows = [header] + [(*cells, flag_cell(flag, lang)) for *cells, flag in panel_rows(panel, lang)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    out = [lang.gettext("levlab: liver panel")]
     for number, row in enumerate(rows):
-        out.append("  ".join(cell.rjust(w) if i in (2, 4) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        out.append("  ".join(cell.rjust(w) if i in NUMBER_COLUMNS else cell.ljust(w)
+                             for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         if number == 0:
             out.append("  ".join("-" * w for w in widths))
-    out.extend(line for _, line in panel_footer(panel))
+    out.extend(line for _, line in panel_footer(panel, lang))
     return "\n".join(out) + "\n"
 
 
-def _csv_panel_title(out: Any) -> str:
+def _csv_panel_title(out: Any, lang: Language = ENGLISH) -> str:
     key = ", ".join(f"{name} {value}" for name, value in out.key.items())
-    rows = f"row {out.rows[0]}" if len(out.rows) == 1 else f"rows {out.rows[0]}-{out.rows[-1]}"
+    rows = (lang.gettext("row {row}").format(row=out.rows[0]) if len(out.rows) == 1
+            else lang.gettext("rows {first}-{last}").format(first=out.rows[0], last=out.rows[-1]))
     return f"{key} ({rows})" if key else rows
 
 
-def print_csv_panels(outs: list[Any], console: Any) -> None:
+def print_csv_panels(outs: list[Any], console: Any, lang: Language = ENGLISH) -> None:
     """`levlab csv --format table` for a small file: each panel (rows, key, errors) in full."""
     from rich.text import Text
 
     for out in outs:
         if console.is_terminal:
-            console.rule(Text(_csv_panel_title(out), style="bold"), align="left")
+            console.rule(Text(_csv_panel_title(out, lang), style="bold"), align="left")
         else:  # a rule would be as wide as the console
-            console.print(Text(f"── {_csv_panel_title(out)}", style="bold"))
+            console.print(Text(f"── {_csv_panel_title(out, lang)}", style="bold"))
         for error in out.errors:
-            console.print(Text(f"row {error.row}, {error.column}: {error.message}", style="yellow"))
+            console.print(Text(lang.gettext("row {row}, {column}: {message}").format(
+                row=error.row, column=error.column, message=lang.text(error.message)), style="yellow"))
         for warning in getattr(out, "warnings", ()):  # the panel's own (follow-up), beside its results'
-            console.print(Text(f"! warning, {warning}", style="bold yellow"))
-        print_panel(out.panel, console)
+            console.print(Text(lang.gettext("! warning, {line}").format(line=lang.text(warning)), style="bold yellow"))
+        print_panel(out.panel, console, lang)
 
 
-def print_csv_summary(collected: Any, console: Any) -> None:
+def print_csv_summary(collected: Any, console: Any, lang: Language = ENGLISH) -> None:
     """`levlab csv --format table` for a large file: counts, then the panels with findings first."""
     from rich.table import Table
     from rich.text import Text
 
-    console.print(Text(f"levlab csv: {collected.total} panels, {collected.with_errors} with row errors", style="bold"))
+    _ = lang.gettext
+    console.print(Text(_("levlab csv: {total} panels, {errors} with row errors").format(
+        total=collected.total, errors=collected.with_errors), style="bold"))
     statuses = Table(title="normal-panel", title_justify="left")
-    statuses.add_column("status")
-    statuses.add_column("panels", justify="right")
+    statuses.add_column(_("status"))
+    statuses.add_column(_("panels"), justify="right")
     for status in ("met", "not-met", "incomplete"):
-        statuses.add_row(status, str(collected.statuses.get(status, 0)))
+        statuses.add_row(_(STATUS_WORDS[status]), str(collected.statuses.get(status, 0)))
     console.print(statuses)
     if collected.without_liver_test:
-        console.print(f"{collected.without_liver_test} panels with no liver test result (a blood gas, a blood count...): "
-                      "counted apart, not in normal-panel above")
+        console.print(_("{count} panels with no liver test result (a blood gas, a blood count...): "
+                        "counted apart, not in normal-panel above").format(count=collected.without_liver_test))
     if collected.rule_counts:
-        hits = Table(title="rules met", title_justify="left")
-        hits.add_column("rule")
-        hits.add_column("panels", justify="right")
+        hits = Table(title=_("rules met"), title_justify="left")
+        hits.add_column(_("rule"))
+        hits.add_column(_("panels"), justify="right")
         for rule_id, count in collected.rule_counts.most_common():
             hits.add_row(rule_id, str(count))
         console.print(hits)
     if collected.findings:
-        found = Table(title="panels with findings (first ones)", title_justify="left")
-        for column in ("panel", "raised", "rules met", "normal-panel"):
-            found.add_column(column)
+        found = Table(title=_("panels with findings (first ones)"), title_justify="left")
+        for column in (N_("panel"), N_("raised"), N_("rules met"), "normal-panel"):
+            found.add_column(_(column))
         for out in collected.findings:
             raised = " ".join(r.analyte for r in out.panel.results if r.flag == "H")
-            found.add_row(_csv_panel_title(out), raised, " ".join(h.rule_id for h in out.panel.hits),
-                          out.panel.normal_panel.status)
+            found.add_row(_csv_panel_title(out, lang), raised, " ".join(h.rule_id for h in out.panel.hits),
+                          _(STATUS_WORDS[out.panel.normal_panel.status]))
         console.print(found)
         if collected.more_findings:
-            console.print(f"... and {collected.more_findings} more panels with findings (use --format jsonl or csv)")
-    console.print(Text(DISCLAIMER, style="italic"))
+            console.print(_("... and {count} more panels with findings (use --format jsonl or csv)").format(
+                count=collected.more_findings))
+    console.print(Text(_(DISCLAIMER), style="italic"))
 
 
 def cumulative_json(report: Any) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from typing import Any
 from levlab.catalog import analytes
 from levlab.data import load_toml
 from levlab.grading import uln_compare
-from levlab.model import FLAG_WORDS, AnalyteResult, Bounds, NormalPanel, RuleHit
+from levlab.language import N_, Joined, Localized, Msg, Numeric, numeric
+from levlab.model import AnalyteResult, Bounds, NormalPanel, RuleHit
 from levlab.units import factor, units
 from levlab.values import format_number
 
@@ -45,15 +46,21 @@ def rules() -> tuple[Rule, ...]:
             Rule(
                 id=entry["id"],
                 kind=entry["kind"],
-                condition=entry["condition"],
-                statement=entry["statement"],
+                condition=_localized(entry, "condition"),
+                statement=_localized(entry, "statement"),
                 source=entry["source"],
                 section=entry["section"],
                 when=entry["when"],
-                interpretation=entry.get("interpretation"),
+                interpretation=_localized(entry, "interpretation") if "interpretation" in entry else None,
             )
         )
     return tuple(loaded)
+
+
+def _localized(entry: Mapping[str, Any], key: str) -> Localized:
+    """A rule text with its translations written beside it in rules.toml (`statement_nl`)."""
+    suffix = f"{key}_"
+    return Localized(entry[key], {name[len(suffix):]: text for name, text in entry.items() if name.startswith(suffix)})
 
 
 def _name(analyte_id: str) -> str:
@@ -64,24 +71,25 @@ def _shown(result: AnalyteResult) -> str:
     m = result.measurement
     if m is None:
         return _name(result.analyte)
-    comparator = m.comparator or ""
-    text = f"{_name(result.analyte)} {comparator}{format_number(m.value)} {analytes()[m.analyte].canonical_unit}"
+    value = Numeric(f"{m.comparator or ''}{format_number(m.value)}")
+    unit = analytes()[m.analyte].canonical_unit
     if result.x_uln is not None and result.flag == "H":
-        text += f" ({result.x_uln:.1f}x ULN)"
-    return text
+        return Msg("{analyte} {value} {unit} ({x_uln}x ULN)", analyte=_name(result.analyte), value=value, unit=unit,
+                   x_uln=numeric(result.x_uln, ".1f"))
+    return Msg("{analyte} {value} {unit}", analyte=_name(result.analyte), value=value, unit=unit)
 
 
 def _flag_any(flag: str, ids: Sequence[str], results: Results) -> tuple[bool | None, str]:
     present = [results[i] for i in ids if i in results]
     hits = [r for r in present if r.flag == flag]
     if hits:
-        return True, ", ".join(_shown(r) for r in hits)
+        return True, Joined(", ", (_shown(r) for r in hits))
     open_ = [r for r in present if r.flag == "?"]
     missing = [_name(i) for i in ids if i not in results]
     if open_:
-        return None, "indeterminate: " + ", ".join(_name(r.analyte) for r in open_)
+        return None, Msg("indeterminate: {names}", names=", ".join(_name(r.analyte) for r in open_))
     if not present:
-        return None, "not measured: " + ", ".join(missing)
+        return None, Msg("not measured: {names}", names=", ".join(missing))
     return False, ""
 
 
@@ -99,14 +107,16 @@ def _all_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | None,
     if any(flag in ("N", "L") for flag in flags):
         return False, ""
     if all(flag == "H" for flag in flags):
-        return True, " and ".join(_shown(results[i]) for i in ids)
-    return None, "not all measured or decided: " + ", ".join(_name(i) for i, f in zip(ids, flags, strict=True) if f != "H")
+        return True, Joined(" and ", (_shown(results[i]) for i in ids))
+    return None, Msg("not all measured or decided: {names}",
+                     names=", ".join(_name(i) for i, f in zip(ids, flags, strict=True) if f != "H"))
 
 
 def _threshold(when: Mapping[str, Any], results: Results, *, above: bool) -> tuple[bool | None, str]:
     result = results.get(when["analyte"])
     if result is None or result.measurement is None:
-        return None, f"{_name(when['analyte'])} not measured" if result is None else f"{_name(result.analyte)} unreadable"
+        return None, (Msg("{analyte} not measured", analyte=_name(when["analyte"])) if result is None
+                      else Msg("{analyte} unreadable", analyte=_name(result.analyte)))
     m = result.measurement
     chosen = next((t for t in when["thresholds"] if units()[t["unit"]].kind == m.unit_kind), when["thresholds"][0])
     analyte = analytes()[m.analyte]
@@ -115,11 +125,14 @@ def _threshold(when: Mapping[str, Any], results: Results, *, above: bool) -> tup
     bounds = Bounds.of(m.number, m.comparator)
     outcome = bounds.above(limit) if above else bounds.below(limit)
     if outcome is None:
-        return None, f"censored value {m.input} straddles {format_number(chosen['value'])} {chosen['unit']}"
+        return None, Msg("censored value {input} straddles {limit} {unit}", input=m.input, limit=float(chosen["value"]),
+                         unit=chosen["unit"])
     if not outcome:
         return False, ""
     sign = ">" if above else "<"
-    return True, f"{_name(m.analyte)} {m.comparator or ''}{format_number(m.number)} {m.unit} {sign} {format_number(chosen['value'])} {chosen['unit']}"
+    return True, Msg("{analyte} {value} {unit} {sign} {limit} {limit_unit}", analyte=_name(m.analyte),
+                     value=Numeric(f"{m.comparator or ''}{format_number(m.number)}"), unit=m.unit, sign=sign,
+                     limit=float(chosen["value"]), limit_unit=chosen["unit"])
 
 
 def _above(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
@@ -146,19 +159,21 @@ def ratio_bounds(numerator: Bounds, denominator: Bounds) -> Bounds:
 def _ratio_at_least(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
     top, bottom = results.get(when["numerator"]), results.get(when["denominator"])
     if top is None or bottom is None or top.measurement is None or bottom.measurement is None:
-        return None, f"needs both {_name(when['numerator'])} and {_name(when['denominator'])}"
+        return None, Msg("needs both {numerator} and {denominator}", numerator=_name(when["numerator"]),
+                         denominator=_name(when["denominator"]))
     numerator, denominator = top.measurement.bounds, bottom.measurement.bounds
     if denominator.high == 0:
-        return None, f"{_name(bottom.analyte)} is zero"
+        return None, Msg("{analyte} is zero", analyte=_name(bottom.analyte))
     ratio = ratio_bounds(numerator, denominator)
     outcome = ratio.above(when["value"], inclusive=True)
     if outcome is None:
-        return None, "censored values leave the ratio undecided"
+        return None, Msg("censored values leave the ratio undecided")
     if outcome:
         names = f"{_name(top.analyte)} / {_name(bottom.analyte)}"
         if ratio.low == ratio.high:
-            return True, f"{names} = {format_number(ratio.low)} >= {format_number(when['value'])}"
-        return True, f"{names} {'>' if ratio.low_open else '>='} {format_number(ratio.low)}, so >= {format_number(when['value'])}"
+            return True, Msg("{names} = {ratio} >= {limit}", names=names, ratio=float(ratio.low), limit=float(when["value"]))
+        return True, Msg("{names} {sign} {ratio}, so >= {limit}", names=names, sign=">" if ratio.low_open else ">=",
+                         ratio=float(ratio.low), limit=float(when["value"]))
     return False, ""
 
 
@@ -209,15 +224,20 @@ def _dominant_raised(when: Mapping[str, Any], results: Results) -> tuple[bool | 
     lead = results.get(when["analyte"])
     outcome, why = dominance(lead, *(results.get(other) for other in when["over"]))
     if outcome:
-        return True, f"{_name(lead.analyte)} {lead.x_uln_span[0]:.1f}x ULN, above every other raised enzyme"
+        return True, Msg("{analyte} {x_uln}x ULN, above every other raised enzyme", analyte=_name(lead.analyte),
+                         x_uln=numeric(lead.x_uln_span[0], ".1f"))
     if outcome is False:
         return False, ""
-    return None, {
-        "lead-missing": f"{_name(when['analyte'])} not measured",
-        "lead-indeterminate": f"{_name(when['analyte'])} indeterminate",
-        "lead-no-span": f"{_name(when['analyte'])} has no single multiple of its upper limit",
-        "incomparable": "the multiples of the upper limits cannot be compared",
-    }[why]
+    return None, Msg(_DOMINANCE_OPEN[why], analyte=_name(when["analyte"]))
+
+
+#: why a dominance is undecided, by its `dominance` outcome
+_DOMINANCE_OPEN = {
+    "lead-missing": N_("{analyte} not measured"),
+    "lead-indeterminate": N_("{analyte} indeterminate"),
+    "lead-no-span": N_("{analyte} has no single multiple of its upper limit"),
+    "incomparable": N_("the multiples of the upper limits cannot be compared"),
+}
 
 
 def _x_uln_all(when: Mapping[str, Any], results: Results) -> tuple[bool | None, str]:
@@ -234,14 +254,16 @@ def _x_uln_all(when: Mapping[str, Any], results: Results) -> tuple[bool | None, 
         if outcome is False:
             return False, ""
         if outcome is None:
-            wanted = f"{' or '.join(_name(i) for i in ids)} {op} {format_number(multiple)}x ULN"
             missing = [_name(i) for i, o in found.items() if o is None]
-            open_.append(f"needs {wanted}; not measured or not decided: {', '.join(missing)}")
+            open_.append(Msg("needs {names} {op} {multiple}x ULN; not measured or not decided: {missing}",
+                             names=Joined(" or ", (_name(i) for i in ids)), op=op, multiple=float(multiple),
+                             missing=", ".join(missing)))
         else:
-            met.append(", ".join(f"{_shown(results[i])} {op} {format_number(multiple)}x ULN" for i, o in found.items() if o))
+            met.append(Joined(", ", (Msg("{shown} {op} {multiple}x ULN", shown=_shown(results[i]), op=op,
+                                         multiple=float(multiple)) for i, o in found.items() if o)))
     if open_:
-        return None, "; ".join(open_)
-    return True, "; ".join(met)
+        return None, Joined("; ", open_)
+    return True, Joined("; ", met)
 
 
 EVALUATORS: dict[str, Evaluator] = {
@@ -270,14 +292,18 @@ def _became_abnormal(when: Mapping[str, Any], results: Results, previous: Result
         if now is None or before is None or before.flag == flag:
             continue
         if before.flag != "?" and now.flag == flag:
-            changed.append(f"{_shown(now)} ({FLAG_WORDS[flag]}; not {FLAG_WORDS[flag]} before: {_shown(before)})")
+            changed.append(Msg(_BECAME[flag], now=_shown(now), before=_shown(before)))
         elif now.flag in (flag, "?") and "?" in (before.flag, now.flag):
             open_.append(_name(analyte_id))
     if changed:
-        return True, "; ".join(changed)
+        return True, Joined("; ", changed)
     if open_:
-        return None, "indeterminate now or on the previous sample: " + ", ".join(open_)
+        return None, Msg("indeterminate now or on the previous sample: {names}", names=", ".join(open_))
     return False, ""
+
+
+#: what `became_abnormal` says of an analyte that turned raised (H) or low (L)
+_BECAME = {"H": N_("{now} (raised; not raised before: {before})"), "L": N_("{now} (low; not low before: {before})")}
 
 
 #: evaluators that also see the patient's previous sample: (when, results, previous results)
@@ -292,35 +318,37 @@ def normal_panel_status(rule: Rule, results: Results) -> NormalPanel:
     raised = [results[i] for i in ids if i in results and results[i].flag == "H"]
     missing = [_name(i) for i in ids if i not in results]
     unreadable = [results[i] for i in ids if i in results and results[i].flag == "?"]
-    parts = []
+    parts: list[str] = []
     if raised:
-        parts.append("raised: " + ", ".join(_shown(r) for r in raised))
+        parts.append(Msg("raised: {shown}", shown=Joined(", ", (_shown(r) for r in raised))))
     if missing:
-        parts.append("not measured: " + ", ".join(missing))
+        parts.append(Msg("not measured: {names}", names=", ".join(missing)))
     if unreadable:
-        parts.append("indeterminate: " + "; ".join(f"{_name(r.analyte)} ({r.reason})" for r in unreadable))
+        parts.append(Msg("indeterminate: {shown}", shown=Joined("; ", (
+            Msg("{analyte} ({reason})", analyte=_name(r.analyte), reason=r.reason) for r in unreadable))))
     # A unit from the settings file was not written with the value: where another unit would read
     # that number differently (its warning), the value cannot carry the 98 % statement.
     unsure = [results[i] for i in ids if i in results and results[i].warnings and results[i].measurement is not None
               and results[i].measurement.unit_from_settings]
     if unsure:
-        parts.append("unit from settings in doubt, write the unit with the value: " + ", ".join(
-            f"{_name(r.analyte)} {r.measurement.input}" for r in unsure))  # type: ignore[union-attr]
+        parts.append(Msg("unit from settings in doubt, write the unit with the value: {shown}", shown=", ".join(
+            f"{_name(r.analyte)} {r.measurement.input}" for r in unsure)))  # type: ignore[union-attr]
     warned = [f"{_name(i)} {results[i].measurement.input}" for i in ids
               if i in results and results[i].warnings and results[i] not in unsure]
     if warned:
         # A stated unit is not a guess: the value counts, but the outcome says what to check.
-        parts.append("unusual for its stated unit, check value and unit: " + ", ".join(warned))
+        parts.append(Msg("unusual for its stated unit, check value and unit: {shown}", shown=", ".join(warned)))
     if raised:
-        return NormalPanel("not-met", "; ".join(parts), None)
+        return NormalPanel("not-met", Joined("; ", parts), None)
     if missing or unreadable or unsure:
-        return NormalPanel("incomplete", "; ".join(parts), None)
+        return NormalPanel("incomplete", Joined("; ", parts), None)
     low = [_name(i) for i in ids if results[i].flag == "L"]
-    reason = "bilirubin, ALP, LDH, AST and ALT all measured and none raised"
+    reason = Msg("bilirubin, ALP, LDH, AST and ALT all measured and none raised")
     if low:
-        reason += f" (below range, which does not count against it: {', '.join(low)})"
+        reason = Msg("{reason} (below range, which does not count against it: {names})", reason=reason,
+                     names=", ".join(low))
     if warned:
-        reason += "; but " + parts[-1]
+        reason = Msg("{reason}; but {warning}", reason=reason, warning=parts[-1])
     return NormalPanel("met", reason, rule.statement)
 
 
@@ -348,9 +376,10 @@ def evaluate_rules(
         else:
             outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
         if outcome:
-            hits.append(RuleHit(rule.id, rule.kind, f"{account}: {rule.statement}", rule.source, rule.section))
+            hits.append(RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account, statement=rule.statement),
+                                rule.source, rule.section))
         elif outcome is None and _touches(rule, by_id):
-            undecided.append(f"{rule.id}: {account}")
+            undecided.append(Msg("{rule}: {account}", rule=rule.id, account=account))
     return tuple(hits), tuple(undecided), normal
 
 

@@ -6,8 +6,8 @@ through the same core as `levlab interpret` (`tokens.read_tokens`, `interpret.in
 and is shown by the same writers (`render.panel_text`, `render.panel_json`). Errors are
 `Error: ...` lines as `interpret` prints them, and the session goes on.
 
-Every text a person reads is made by `say`, from the `TEXTS` table: the one place a
-translation will wrap. `completions` offers analyte names, aliases, units and commands for
+Every text a person reads is made by `say`, from the `TEXTS` table: a `language.Msg` (English,
+its template kept), shown in the session's language (`Session.lang`) by the gettext catalogue. `completions` offers analyte names, aliases, units and commands for
 the line editor (levlab/shell.py), from the catalogue and unit data.
 """
 
@@ -20,16 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from levlab.errors import LevlabError, UsageError, shown
+from levlab.errors import LevlabError, UsageError, message_of, shown
+from levlab.language import ENGLISH, N_, Language, Msg
 from levlab.model import Measurement, PanelResult, Patient
 
 TEXTS: dict[str, str] = {
-    "welcome": "levlab shell: type a panel (alt=35 bili=40umol/L ...), help, or quit (Ctrl-D).",
-    "no_extra": 'For line editing, history and Tab completion: pip install "levlab[shell]"',
-    "no_history": "History is not kept this session: {reason}",
-    "history_no_home": "no home directory (HOME or XDG_DATA_HOME)",
-    "history_cannot_write": "cannot write {path}: {reason}",
-    "help": (
+    "welcome": N_("levlab shell: type a panel (alt=35 bili=40umol/L ...), help, or quit (Ctrl-D)."),
+    "no_extra": N_('For line editing, history and Tab completion: pip install "levlab[shell]"'),
+    "no_history": N_("History is not kept this session: {reason}"),
+    "history_no_home": N_("no home directory (HOME or XDG_DATA_HOME)"),
+    "history_cannot_write": N_("cannot write {path}: {reason}"),
+    "help": N_(
         "A panel is ANALYTE=VALUE[UNIT] tokens, as for `levlab interpret`:\n"
         "  bili=40umol/L alp=250 ldh=480 ast=40 alt=35\n"
         "  bili=2.4 mg/dL ALAT=0.6ukat/L ggt=<5      (a unit may follow a space)\n"
@@ -49,44 +50,45 @@ TEXTS: dict[str, str] = {
         "  quit, exit     leave (Ctrl-D)\n"
         "Tab completes analytes, aliases, units and commands; Up/Down recall lines."
     ),
-    "set_sex": "sex: {value}",
-    "set_age": "age: {value}",
-    "set_smoker": "smoker: {value}",
-    "set_ranges": "ranges: {value}",
-    "set_baseline": "baseline: {value}",
-    "unknown": "unknown",
-    "yes": "yes",
-    "no": "no",
-    "default_ranges": "levlab's defaults",
-    "none": "none",
-    "show": "sex {sex}, age {age}, smoker {smoker}\nbaseline: {baseline}\nranges: {ranges}",
-    "reset": "New patient: sex, age, smoker, baseline and the last panel forgotten; ranges: {ranges}.",
-    "no_panel": "No panel yet: type one, e.g. alt=35 ast=20.",
-    "panel_failed": "The last panel was not read (see its error): type it again.",
-    "error": "Error: {message}",
-    "unknown_command": "{word} is not a command or a token; write ANALYTE=VALUE[UNIT] (e.g. alt=35) or type help",
-    "bad_quotes": "cannot split the line: {reason}",
-    "line_too_long": "the line is {length} characters long; at most {limit} are read",
-    "bad_age": "age {text} is not understood; give years from 0 to 130, or - for unknown",
-    "bad_smoker": "smoker {text} is not understood; use yes or no (ja/nee), or - for unknown",
-    "needs_value": "{command} needs a value: {usage}",
-    "usage_sex": "F or M (V), or -",
-    "usage_age": "years, or -",
-    "usage_smoker": "yes or no, or -",
-    "usage_ranges": "a TOML file of [[interval]] entries, or - for levlab's defaults",
-    "usage_baseline": "tokens such as alt=100 ast=50, or -",
-    "meta_female": "female (V)",
-    "meta_male": "male",
-    "meta_command": "command",
-    "takes_nothing": "{command} takes no arguments",
-    "cannot_read_ranges": "cannot read ranges file {path}: {reason}",
-    "baseline_prefix": "baseline {message}",
+    "set_sex": N_("sex: {value}"),
+    "set_age": N_("age: {value}"),
+    "set_smoker": N_("smoker: {value}"),
+    "set_ranges": N_("ranges: {value}"),
+    "set_baseline": N_("baseline: {value}"),
+    "unknown": N_("unknown"),
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "default_ranges": N_("levlab's defaults"),
+    "none": N_("none"),
+    "show": N_("sex {sex}, age {age}, smoker {smoker}\nbaseline: {baseline}\nranges: {ranges}"),
+    "reset": N_("New patient: sex, age, smoker, baseline and the last panel forgotten; ranges: {ranges}."),
+    "no_panel": N_("No panel yet: type one, e.g. alt=35 ast=20."),
+    "panel_failed": N_("The last panel was not read (see its error): type it again."),
+    "error": N_("Error: {message}"),
+    "unknown_command": N_("{word} is not a command or a token; write ANALYTE=VALUE[UNIT] (e.g. alt=35) or type help"),
+    "bad_quotes": N_("cannot split the line: {reason}"),
+    "line_too_long": N_("the line is {length} characters long; at most {limit} are read"),
+    "bad_age": N_("age {text} is not understood; give years from 0 to 130, or - for unknown"),
+    "bad_smoker": N_("smoker {text} is not understood; use yes or no (ja/nee), or - for unknown"),
+    "needs_value": N_("{command} needs a value: {usage}"),
+    "usage_sex": N_("F or M (V), or -"),
+    "usage_age": N_("years, or -"),
+    "usage_smoker": N_("yes or no, or -"),
+    "usage_ranges": N_("a TOML file of [[interval]] entries, or - for levlab's defaults"),
+    "usage_baseline": N_("tokens such as alt=100 ast=50, or -"),
+    "meta_female": N_("female (V)"),
+    "meta_male": N_("male"),
+    "meta_command": N_("command"),
+    "takes_nothing": N_("{command} takes no arguments"),
+    "cannot_read_ranges": N_("cannot read ranges file {path}: {reason}"),
+    "baseline_prefix": N_("baseline {message}"),
 }
 
 
-def say(key: str, **fields: Any) -> str:
-    """The person-readable text `key` with its fields filled in: the one place to translate."""
-    return TEXTS[key].format(**fields)
+def say(key: str, **fields: Any) -> Msg:
+    """The person-readable text `key` with its fields filled in, as a `Msg`: English as a str, shown
+    in another language by `Language.text` (the session's `lang`)."""
+    return Msg(TEXTS[key], **fields)
 
 
 UNSET_WORDS = frozenset({"-", "?", "unknown", "onbekend", "none"})
@@ -181,7 +183,7 @@ def split_tokens(line: str) -> list[str]:
         try:
             words = shlex.split(line[:MAX_LINE])
         except ValueError as error:
-            raise UsageError(say("bad_quotes", reason=error)) from None
+            raise UsageError(say("bad_quotes", reason=str(error))) from None
     tokens: list[str] = []
     for word in words:
         if "=" not in word and tokens:
@@ -208,8 +210,9 @@ def _shown_or_unknown(value: Any) -> str:
 class Session:
     """One clinician's session: settings kept between lines, the last panel for `json`."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, lang: Language = ENGLISH) -> None:
         self.settings = settings or Settings()
+        self.lang = lang
         self.last_panel: PanelResult | None = None
         self.last_tokens: tuple[str, ...] = ()
         self.last_failed = False  # the last panel line was an error
@@ -228,9 +231,10 @@ class Session:
     def evaluate(self, line: str) -> Reply:
         """Read one typed line and answer it; a LevlabError becomes an `Error: ...` reply."""
         try:
-            return self._evaluate(line)
+            reply = self._evaluate(line)
         except LevlabError as error:
-            return Reply(say("error", message=error), error=True)
+            reply = Reply(say("error", message=message_of(error)), error=True)
+        return dataclasses.replace(reply, text=self.lang.text(reply.text)) if reply.text else reply
 
     def _evaluate(self, line: str) -> Reply:
         if len(line) > MAX_LINE:
@@ -258,7 +262,7 @@ class Session:
         panel = interpret_panel(read_tokens(tokens, settings.configured_units), settings.patient, settings.table,
                                 baseline=settings.baseline_measurements)
         self.last_panel, self.last_tokens, self.last_failed = panel, tokens, False
-        return Reply(panel_text(panel), panel=panel)
+        return Reply(panel_text(panel, self.lang), panel=panel)
 
     def _one(self, command: str, args: list[str], usage: str) -> str:
         if not args:
@@ -306,7 +310,7 @@ class Session:
             try:
                 measurements = read_tokens(tokens, self.settings.configured_units)
             except LevlabError as error:
-                raise type(error)(say("baseline_prefix", message=error)) from None
+                raise type(error)(say("baseline_prefix", message=message_of(error))) from None
             self._set(baseline=tokens, baseline_measurements=measurements)
         return Reply(say("set_baseline", value=self._baseline_shown()))
 

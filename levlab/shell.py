@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from levlab.language import ENGLISH, Language
 from levlab.session import Reply, Session, completions, say
 
 PROMPT = "levlab> "
@@ -48,7 +49,7 @@ def prepare_history(path: Path | None) -> str | None:
     return None
 
 
-def show(reply: Reply, out: TextIO, err: TextIO, *, rich: bool) -> None:
+def show(reply: Reply, out: TextIO, err: TextIO, *, rich: bool, lang: Language = ENGLISH) -> None:
     """Write a reply: a panel as the rich table on a terminal (as `levlab interpret`), else text."""
     if reply.clear_screen:
         if out.isatty():
@@ -58,7 +59,7 @@ def show(reply: Reply, out: TextIO, err: TextIO, *, rich: bool) -> None:
     if reply.panel is not None and rich:
         from levlab.render import make_console, print_panel
 
-        print_panel(reply.panel, make_console(out))
+        print_panel(reply.panel, make_console(out), lang)
         return
     if reply.text:
         stream = err if reply.error else out
@@ -81,7 +82,8 @@ def run_shell(session: Session, *, keep_history: bool = True, stdin: TextIO | No
             return _prompt_loop(session, keep_history, stdout, stderr)
         # no extra, or `levlab shell | tee log`: prompt and notes on the terminal, reports to stdout
         screen = stdout if stdout.isatty() else stderr
-        screen.write(say("welcome") + "\n" + ("" if have_extra else say("no_extra") + "\n"))
+        said = session.lang.text
+        screen.write(said(say("welcome")) + "\n" + ("" if have_extra else said(say("no_extra")) + "\n"))
         return _plain_loop(session, stdin, stdout, stderr, screen)
     return _plain_loop(session, stdin, stdout, stderr, None)
 
@@ -91,7 +93,7 @@ def _plain_loop(session: Session, stdin: TextIO, stdout: TextIO, stderr: TextIO,
     failed = False
     for line in _lines(stdin, screen):
         reply = session.evaluate(line)
-        show(reply, stdout, stderr, rich=stdout.isatty())
+        show(reply, stdout, stderr, rich=stdout.isatty(), lang=session.lang)
         failed = failed or reply.error
         if reply.quit:
             break
@@ -121,7 +123,7 @@ def _prompt_loop(session: Session, keep_history: bool, stdout: TextIO, stderr: T
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.shortcuts import clear
 
-    stdout.write(say("welcome") + "\n")
+    stdout.write(session.lang.text(say("welcome")) + "\n")
     history: Any = InMemoryHistory()
     if keep_history:
         path = history_path()
@@ -129,7 +131,7 @@ def _prompt_loop(session: Session, keep_history: bool, stdout: TextIO, stderr: T
         if problem is None and path is not None:
             history = _safe_file_history(path)
         else:
-            stdout.write(say("no_history", reason=problem) + "\n")
+            stdout.write(session.lang.text(say("no_history", reason=problem)) + "\n")
     # No suggestions from history as one types: a previous patient's values are never offered unasked.
     prompt = PromptSession(history=history, completer=_completer(session), complete_while_typing=False)
     while True:
@@ -142,7 +144,7 @@ def _prompt_loop(session: Session, keep_history: bool, stdout: TextIO, stderr: T
         reply = session.evaluate(line)
         if reply.clear_screen:
             clear()
-        show(reply, stdout, stderr, rich=True)
+        show(reply, stdout, stderr, rich=True, lang=session.lang)
         if reply.quit:
             return 0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from levlab.catalog import get_analyte
-from levlab.errors import LevlabError, UsageError, shown
+from levlab.errors import LevlabError, UsageError, message_of, shown
 from levlab.interpret import read_measurement
+from levlab.language import Msg
 from levlab.model import Measurement
 
 
@@ -17,13 +18,14 @@ def read_tokens(tokens: Iterable[str], configured_units: Mapping[str, str] | Non
     for token in tokens:
         name, sep, value = token.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"token {shown(token)}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL")
+            raise UsageError(Msg("token {token}: write ANALYTE=VALUE[UNIT], e.g. alt=35 or bili=2.4mg/dL", token=shown(token)))
         try:
             analyte = get_analyte(name)
             measurement = read_measurement(analyte, value, configured_unit=(configured_units or {}).get(analyte.id))
         except LevlabError as error:
-            raise type(error)(f"token {shown(token)}: {error}") from None
+            raise type(error)(Msg("token {token}: {error}", token=shown(token), error=message_of(error))) from None
         if analyte.id in measurements:
-            raise UsageError(f"token {shown(token)}: {analyte.id} is given twice ({measurements[analyte.id].input!r} and {value.strip()!r})")
+            raise UsageError(Msg("token {token}: {analyte} is given twice ({first!r} and {second!r})", token=shown(token),
+                                 analyte=analyte.id, first=measurements[analyte.id].input, second=value.strip()))
         measurements[analyte.id] = measurement
     return measurements

@@ -27,7 +27,7 @@ def check_report_options(report_file: str | None, edish: bool, output_format: st
 
 
 def write_trend(groups: list[tuple[str | None, Any]], baseline_on: Any, output_format: str, last: int | None,
-                 hy_window: int | None, report_file: str | None, edish: bool, file: str) -> None:
+                 hy_window: int | None, report_file: str | None, edish: bool, file: str, lang: str = "en") -> None:
     """The output part of `trend`: cumulative reports as JSON, an HTML file, or the terminal view."""
     from levlab import cumulative
 
@@ -58,8 +58,11 @@ def write_trend(groups: list[tuple[str | None, Any]], baseline_on: Any, output_f
 
         console = make_console()
     for number, report in enumerate(reports.values()):
-        shown = trend_view.columns_that_fit(report, console.width if console is not None else None, last)
-        patient_view = trend_view.view(report, shown)
+        from levlab.language import language
+
+        reader = language(lang)
+        shown = trend_view.columns_that_fit(report, console.width if console is not None else None, last, reader)
+        patient_view = trend_view.view(report, shown, reader)
         if number:
             click.echo()
         if console is not None:
@@ -78,4 +81,8 @@ def group_name(patient: str | None, samples: Any) -> str:
 
 def trend_lines(lines: list[str]) -> list[str]:
     """`levlab csv`'s report or closing lines, said by `levlab trend`."""
-    return [f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]
+    from levlab.language import Msg
+
+    return [Msg(line.template, **{**line.fields, "command": "levlab trend"})
+            if isinstance(line, Msg) and line.fields.get("command") == "levlab csv"
+            else f"levlab trend:{line[len('levlab csv:'):]}" if line.startswith("levlab csv:") else line for line in lines]

@@ -15,14 +15,16 @@ from levlab import DISCLAIMER
 from levlab.cumulative import Change, Cumulative, Row, WorstGrade, display_label, variation_table
 from levlab.grading import criteria
 from levlab.hyslaw import spec as hys_spec
+from levlab.language import ENGLISH, N_, Language
 from levlab.model import Grade
+from levlab.render import KIND_WORDS, STATUS_WORDS
 from levlab.rules import rules
 from levlab.serial import SPARK, Sample
 
 FLAG_STYLES = {"H": "bold red", "L": "bold blue", "N": "green", "?": "bold yellow", "": ""}
 TORSVIK = ("Torsvik T, Lillebo B, Mikkelsen G. Presentation of clinical laboratory results: an experimental "
            "comparison of four visualization techniques. J Am Med Inform Assoc 2013;20(2):325-331 (online 2012)")
-FIXED_HEADER = ("analyte", "reference", "xULN", "change (RCV)", "trend [band]", "worst CTCAE")
+FIXED_HEADER = (N_("analyte"), N_("reference"), N_("xULN"), N_("change (RCV)"), N_("trend [band]"), N_("worst CTCAE"))
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def band_sparkline(values: Sequence[float | None], low: float | None, high: floa
     return line, f"{band_low}-{band_high}"
 
 
-def change_text(change: Change | None) -> Styled:
+def change_text(change: Change | None, lang: Language = ENGLISH) -> Styled:
     """`+35% > RCV 29%` (red when it exceeds), `-4% ≤ RCV 15%`, `+12% (no RCV)`, `?`, or empty."""
     if change is None:
         return Styled("")
@@ -70,10 +72,10 @@ def change_text(change: Change | None) -> Styled:
         return Styled("?", "yellow")
     shown = f"{change.percent:+.0f}%"
     if change.rcv is None:
-        return Styled(f"{shown} (no RCV)", "dim")
+        return Styled(lang.gettext("{change} (no RCV)").format(change=shown), "dim")
     if change.exceeds:
-        return Styled(f"{shown} > RCV {change.rcv:.1f}%", "bold magenta")
-    return Styled(f"{shown} ≤ RCV {change.rcv:.1f}%", "")
+        return Styled(f"{shown} > RCV {lang.number(change.rcv, '.1f')}%", "bold magenta")
+    return Styled(f"{shown} ≤ RCV {lang.number(change.rcv, '.1f')}%", "")
 
 
 def worst_text(worst: WorstGrade | None) -> Styled:
@@ -103,21 +105,22 @@ def _grade(grade: Grade | None) -> str:
     return f" G{grade.grade}{'BL' if grade.basis == 'baseline' else ''}"
 
 
-def _row_cells(row: Row, shown: Sequence[int], dated: Sequence[bool]) -> tuple[list[Styled], list[Styled]]:
-    fixed_before = [Styled(f"{row.analyte} ({row.unit})", "bold"), Styled(row.interval)]
+def _row_cells(row: Row, shown: Sequence[int], dated: Sequence[bool],
+               lang: Language = ENGLISH) -> tuple[list[Styled], list[Styled]]:
+    fixed_before = [Styled(f"{row.analyte} ({row.unit})", "bold"), Styled(lang.numbers(row.interval))]
     cells = []
     for index in shown:
         cell = row.cells[index]
-        text = f"{cell.text} {cell.flag}{_arrow(cell.change)}{_grade(cell.grade)}".strip() if cell.text else ""
+        text = f"{lang.numbers(cell.text)} {cell.flag}{_arrow(cell.change)}{_grade(cell.grade)}".strip() if cell.text else ""
         cells.append(Styled(text, FLAG_STYLES[cell.flag]))
     # every dated sample (an undated one has no place in time): the overview of the series
     in_time = [(value, cell) for value, cell, has_date in zip(row.values, row.cells, dated, strict=True) if has_date]
     line, band = band_sparkline([value for value, _ in in_time], row.low, row.high)
-    x_uln = "" if row.latest_x_uln is None else f"{row.latest_x_uln:.2f}"
+    x_uln = "" if row.latest_x_uln is None else lang.number(row.latest_x_uln, ".2f")
     # on a terminal each block takes the colour of its sample's flag, the band is green
     blocks = tuple((block, FLAG_STYLES[cell.flag] if block != " " else "") for block, (_, cell) in zip(line, in_time, strict=True))
     trend = Styled(f"{line} [{band}]", "", (*blocks, (" [", ""), (band, "green"), ("]", ""))) if band else Styled(line, "", blocks)
-    fixed_after = [Styled(x_uln), change_text(row.latest_change), trend, worst_text(row.worst)]
+    fixed_after = [Styled(x_uln), change_text(row.latest_change, lang), trend, worst_text(row.worst)]
     return fixed_before + cells, fixed_after
 
 
@@ -132,22 +135,23 @@ class View:
     hys_law: tuple[Styled, ...]  # Hy's law over the series
     conventions: tuple[Styled, ...]  # how to read it, with sources
     rule_sources: tuple[Styled, ...]  # the sources of the rules met
+    disclaimer: str = DISCLAIMER  # in the reader's language
 
     @property
     def lines(self) -> tuple[Styled, ...]:
         """Everything below the table, ending with the disclaimer."""
         return (*self.per_sample, *self.hys_law, *self.conventions, *self.rule_sources, Styled(""),
-                Styled(DISCLAIMER, "italic"))
+                Styled(self.disclaimer, "italic"))
 
 
-def columns_that_fit(report: Cumulative, width: int | None, last: int | None) -> list[int]:
+def columns_that_fit(report: Cumulative, width: int | None, last: int | None, lang: Language = ENGLISH) -> list[int]:
     """Indexes of the samples to show: the last `last`, and on a terminal of `width` columns
     only as many of the newest as fit; all of them when neither limits."""
     count = len(report.samples)
     wanted = count if last is None else max(1, min(last, count))
     if width is None or not report.rows:
         return list(range(count - wanted, count))
-    bare = view(report, [])  # the columns every view has
+    bare = view(report, [], lang)  # the columns every view has
     fixed = sum(max(len(name), *(len(row[i].text) for row in bare.rows)) + 3 for i, name in enumerate(bare.header)) + 1
     dated = _dated(report)
     cells = [_row_cells(row, range(count), dated)[0][2:] for row in report.rows]
@@ -160,89 +164,106 @@ def _dated(report: Cumulative) -> list[bool]:
     return [sample.when is not None for sample in report.samples]
 
 
-def view(report: Cumulative, shown: Sequence[int]) -> View:
-    """The cells of one patient's cumulative report, with the samples at `shown` as columns."""
+def view(report: Cumulative, shown: Sequence[int], lang: Language = ENGLISH) -> View:
+    """The cells of one patient's cumulative report, with the samples at `shown` as columns, in the
+    reader's language (data texts, such as the Hy's law note, and the sources stay as written)."""
+    _ = lang.gettext
     samples = report.samples
     dated = [s.when for s in samples if s.when is not None]
-    span = "" if not dated else f", {min(dated):%Y-%m-%d} to {max(dated):%Y-%m-%d}"
+    span = "" if not dated else _(", {first} to {last}").format(first=f"{min(dated):%Y-%m-%d}", last=f"{max(dated):%Y-%m-%d}")
     hidden = len(samples) - len(shown)
-    more = f" (showing the newest {len(shown)}; use --last N or a wider terminal)" if hidden else ""
-    title = f"patient {report.patient or '(no patient column)'}: {len(samples)} sample{'s' * (len(samples) != 1)}{span}{more}"
+    more = _(" (showing the newest {count}; use --last N or a wider terminal)").format(count=len(shown)) if hidden else ""
+    count = (_("{count} sample") if len(samples) == 1 else _("{count} samples")).format(count=len(samples))
+    title = _("patient {patient}: {count}{span}{more}").format(
+        patient=report.patient or _("(no patient column)"), count=count, span=span, more=more)
     labels = [sample_label(samples[i], samples) for i in shown]
-    header = ("analyte", "reference", *labels, *FIXED_HEADER[2:])
+    header = (_(FIXED_HEADER[0]), _(FIXED_HEADER[1]), *labels, *(_(name) for name in FIXED_HEADER[2:]))
     rows = []
     for row in report.rows:
-        before, after = _row_cells(row, shown, _dated(report))
+        before, after = _row_cells(row, shown, _dated(report), lang)
         rows.append(tuple(before + after))
-    return View(title, header, tuple(rows), tuple(_per_sample(report, shown)), tuple(hys_lines(report)),
-                tuple(_convention_lines(report)), tuple(_rule_sources(report, shown)))
+    return View(title, header, tuple(rows), tuple(_per_sample(report, shown, lang)), tuple(hys_lines(report, lang)),
+                tuple(_convention_lines(report, lang)), tuple(_rule_sources(report, shown, lang)), _(DISCLAIMER))
 
 
-def _per_sample(report: Cumulative, shown: Sequence[int]) -> list[Styled]:
+def _per_sample(report: Cumulative, shown: Sequence[int], lang: Language = ENGLISH) -> list[Styled]:
+    _, text = lang.gettext, lang.text
     lines: list[Styled] = []
     undated = sum(s.when is None for s in report.samples)
     if undated:
-        lines.append(Styled(f"{undated} sample(s) with an unreadable date: shown last; not compared with the others, "
-                            "graded against ULN, left out of the trend, the worst grade and Hy's law over time", "yellow"))
-    lines.append(Styled("Rules met per sample (sources below)", "bold"))
+        lines.append(Styled(_("{count} sample(s) with an unreadable date: shown last; not compared with the others, "
+                              "graded against ULN, left out of the trend, the worst grade and Hy's law over time").format(
+                                  count=undated), "yellow"))
+    lines.append(Styled(_("Rules met per sample (sources below)"), "bold"))
     status_style = {"met": "green", "not-met": "red", "incomplete": "yellow"}
     for index in shown:
         summary = report.summaries[index]
         ids = [h.rule_id for h in summary.hits]
         if summary.hys_law_with:
-            ids.append(f"hys-law ({hys_partners(summary.label, summary.hys_law_with)})")
+            ids.append(f"hys-law ({hys_partners(summary.label, summary.hys_law_with, lang)})")
         panel = summary.normal_panel
-        lines.append(Styled(f"  {sample_label(report.samples[index], report.samples)}: {', '.join(ids) or 'none'}"))
-        lines.append(Styled(f"      normal-panel {panel.status}: {panel.reason}", status_style[panel.status]))
+        lines.append(Styled(f"  {sample_label(report.samples[index], report.samples)}: {', '.join(ids) or _('none')}"))
+        lines.append(Styled(f"      normal-panel {_(STATUS_WORDS[panel.status])}: {text(panel.reason)}",
+                            status_style[panel.status]))
     statements = [(report.summaries[i].label, report.summaries[i].normal_panel.statement) for i in shown
                   if report.summaries[i].normal_panel.statement]
     if statements:
-        lines.append(Styled(f"  normal-panel met on {', '.join(label for label, _ in statements)}: {statements[-1][1]} "
-                            "(iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)", "green"))
+        lines.append(Styled(_("  normal-panel met on {samples}: {statement} (iLive, Uitzaaiingen naar de lever, "
+                              "Biochemische indicatoren)").format(samples=", ".join(label for label, _s in statements),
+                                                                  statement=text(statements[-1][1])), "green"))
     return lines
 
 
-def hys_partners(label: str, partners: Sequence[str]) -> str:
+def hys_partners(label: str, partners: Sequence[str], lang: Language = ENGLISH) -> str:
     """`this sample`, `with 2024-09-04`, or both."""
+    _ = lang.gettext
     others = [p for p in partners if p != label]
-    parts = (["this sample"] if label in partners else []) + ([f"with {', '.join(others)}"] if others else [])
+    parts = (([_("this sample")] if label in partners else [])
+             + ([_("with {samples}").format(samples=", ".join(others))] if others else []))
     return "; ".join(parts)
 
 
-def hys_lines(report: Cumulative) -> list[Styled]:
+def hys_lines(report: Cumulative, lang: Language = ENGLISH) -> list[Styled]:
     """Hy's law over the series: status, the samples that met it, the window and the ALP caveat."""
+    _ = lang.gettext
     series, table = report.hys_law, hys_spec()
-    head = f"hys-law over time (convention; transaminases then bilirubin within {series.window_days} d, ALP < 2x ULN on both)"
+    head = _("hys-law over time (convention; transaminases then bilirubin within {days} d, ALP < 2x ULN on both)").format(
+        days=series.window_days)
     lines = [Styled(""), Styled(head, "bold")]
     if series.status == "met":
         for pair in series.met:
             same = pair.transaminase is pair.bilirubin
             first, then = display_label(pair.transaminase, report.samples), display_label(pair.bilirubin, report.samples)
-            where = f"all legs on {first}" if same else f"ALT/AST on {first}, bilirubin on {then} ({pair.days} d later)"
-            lines.append(Styled(f"  met: {where}", "bold red"))
+            where = (_("all legs on {first}").format(first=first) if same else
+                     _("ALT/AST on {first}, bilirubin on {then} ({days} d later)").format(first=first, then=then, days=pair.days))
+            lines.append(Styled(_("  met: {where}").format(where=where), "bold red"))
     elif series.status == "undecided":
         def named(sample: Sample) -> str:
             return display_label(sample, report.samples)
 
-        pairs = [f"{named(p.transaminase)} with {named(p.bilirubin)}" if p.transaminase is not p.bilirubin
-                 else named(p.transaminase) for p in series.undecided]
-        more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
-        lines.append(Styled(f"  undecided: a leg is missing, censored or without a single ULN on {'; '.join(pairs[:3])}{more}",
-                            "yellow"))
+        pairs = [_("{first} with {then}").format(first=named(p.transaminase), then=named(p.bilirubin))
+                 if p.transaminase is not p.bilirubin else named(p.transaminase) for p in series.undecided]
+        more = _(" and {count} more").format(count=len(pairs) - 3) if len(pairs) > 3 else ""
+        lines.append(Styled(_("  undecided: a leg is missing, censored or without a single ULN on {pairs}{more}").format(
+            pairs="; ".join(pairs[:3]), more=more), "yellow"))
     else:
-        lines.append(Styled("  not met", "green"))
-    lines.append(Styled(f"  note: {table.note}", "dim"))
-    lines.append(Styled(f"  source: {table.rule_source}; window: {table.window_short}", "dim"))
+        lines.append(Styled(_("  not met"), "green"))
+    lines.append(Styled(_("  note: {note}").format(note=table.note), "dim"))
+    lines.append(Styled(_("  source: {source}; window: {window}").format(source=table.rule_source, window=table.window_short),
+                        "dim"))
     return lines
 
 
-def _convention_lines(report: Cumulative) -> list[Styled]:
+def _convention_lines(report: Cumulative, lang: Language = ENGLISH) -> list[Styled]:
+    _ = lang.gettext
     table = variation_table()
-    lines = [Styled(""), Styled("How to read it (conventions, not claims of the source texts)", "bold")]
-    lines.append(Styled("  cell: value in the canonical unit, flag (L low, N in range, H raised, ? indeterminate); "
-                        "↑/↓ = the change since the previous sample exceeds the RCV; G1-G4 = CTCAE grade (GnBL: against the baseline)", "dim"))
-    lines.append(Styled(f"  change (RCV): latest result against the previous one; reference change value {table.formula}, "
-                        f"z = {table.z}; {table.formula_source}", "dim"))
+    lines = [Styled(""), Styled(_("How to read it (conventions, not claims of the source texts)"), "bold")]
+    lines.append(Styled(_("  cell: value in the canonical unit, flag (L low, N in range, H raised, ? indeterminate); "
+                          "↑/↓ = the change since the previous sample exceeds the RCV; G1-G4 = CTCAE grade (GnBL: against "
+                          "the baseline)"), "dim"))
+    lines.append(Styled(_("  change (RCV): latest result against the previous one; reference change value {formula}, "
+                          "z = {z}; {source}").format(formula=table.formula, z=lang.numbers(str(table.z)),
+                                                      source=table.formula_source), "dim"))
     sources: dict[str, list[str]] = {}
     for analyte_id, found in table.by_analyte.items():
         sources.setdefault(f"CVi {found.source}; CVa = {found.cva / found.cvi:g} x CVi, {found.cva_source}", []).append(
@@ -250,31 +271,35 @@ def _convention_lines(report: Cumulative) -> list[Styled]:
     for text, ids in sources.items():
         lines.append(Styled(f"    {', '.join(ids)}: {text}", "dim"))
     if table.unverified:
-        lines.append(Styled(f"    no RCV for {', '.join(table.unverified)}: figures not verified", "dim"))
-    lines.append(Styled("  trend [band]: one block per sample (all of them, also those not shown as columns) on a scale that includes "
-                        "the reference interval; "
-                        f"[▁-▃] is where the interval lies on that scale (sparklines alone make values look normal: {TORSVIK})", "dim"))
+        lines.append(Styled(_("    no RCV for {analytes}: figures not verified").format(analytes=", ".join(table.unverified)),
+                            "dim"))
+    lines.append(Styled(_("  trend [band]: one block per sample (all of them, also those not shown as columns) on a scale "
+                          "that includes the reference interval; [▁-▃] is where the interval lies on that scale (sparklines "
+                          "alone make values look normal: {source})").format(source=TORSVIK), "dim"))
     base = report.baseline
-    base_text = "none" if base is None else f"{display_label(base, report.samples)}, {report.baseline_choice}"
-    lines.append(Styled(f"  worst CTCAE: highest CTCAE v{criteria().version} grade after the baseline sample ({base_text}); "
-                        "the baseline itself is graded against ULN; a baseline above ULN makes later values graded as "
-                        "multiples of the baseline (BL), a normal baseline against ULN; the date is the first sample with that grade, "
-                        "(+n) the number of later samples with it, +n? samples whose grade is undecided", "dim"))
+    base_text = _("none") if base is None else f"{display_label(base, report.samples)}, {report.baseline_choice}"
+    lines.append(Styled(_("  worst CTCAE: highest CTCAE v{version} grade after the baseline sample ({baseline}); the "
+                          "baseline itself is graded against ULN; a baseline above ULN makes later values graded as "
+                          "multiples of the baseline (BL), a normal baseline against ULN; the date is the first sample with "
+                          "that grade, (+n) the number of later samples with it, +n? samples whose grade is undecided").format(
+                              version=criteria().version, baseline=base_text), "dim"))
     for row in report.rows:
         if row.worst is not None and "multiples of the baseline" in row.worst.rule:
             lines.append(Styled(f"    {row.analyte}: {row.worst.rule}", "dim"))
-    lines.append(Styled(f"  CTCAE source: {criteria().source}", "dim"))
+    lines.append(Styled(_("  CTCAE source: {source}").format(source=criteria().source), "dim"))
     return lines
 
 
-def _rule_sources(report: Cumulative, shown: Sequence[int]) -> list[Styled]:
+def _rule_sources(report: Cumulative, shown: Sequence[int], lang: Language = ENGLISH) -> list[Styled]:
+    _ = lang.gettext
     lines: list[Styled] = []
     met_ids = {h.rule_id for i in shown for h in report.summaries[i].hits}
     if met_ids:
-        lines.append(Styled("Rule sources", "bold"))
+        lines.append(Styled(_("Rule sources"), "bold"))
         for rule in rules():
             if rule.id in met_ids:
-                lines.append(Styled(f"  {rule.id} ({rule.kind}): {rule.source}, {rule.section}", "dim"))
+                lines.append(Styled(f"  {rule.id} ({_(KIND_WORDS.get(rule.kind, rule.kind))}): {rule.source}, {rule.section}",
+                                    "dim"))
     return lines
 
 

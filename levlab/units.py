@@ -13,7 +13,8 @@ from typing import Any
 
 from levlab.catalog import Analyte
 from levlab.data import data_path, load_toml
-from levlab.errors import UnitError
+from levlab.errors import UnitError, message_of
+from levlab.language import Msg
 from levlab.values import normalise_text
 
 MAX_UNIT_TEXT = 32
@@ -86,7 +87,7 @@ def _lookup_unit(text: str) -> Unit:
         )
     key = _spelling_index().get(_fold(cleaned))
     if key is None:
-        raise UnitError(f"unknown unit {text!r}")
+        raise UnitError(Msg("unknown unit {text!r}", text=text))
     return units()[key]
 
 
@@ -95,9 +96,11 @@ def unit_for_analyte(analyte: Analyte, text: str) -> Unit:
     try:
         unit = lookup_unit(text)
     except UnitError as error:
-        raise UnitError(f"{error}; {analyte.id} accepts {', '.join(analyte.units)}") from None
+        raise UnitError(Msg("{error}; {analyte} accepts {units}", error=message_of(error), analyte=analyte.id,
+                            units=", ".join(analyte.units))) from None
     if unit.key not in analyte.units:
-        raise UnitError(f"unit {text!r} is not accepted for {analyte.id}; it accepts {', '.join(analyte.units)}")
+        raise UnitError(Msg("unit {text!r} is not accepted for {analyte}; it accepts {units}", text=text, analyte=analyte.id,
+                            units=", ".join(analyte.units)))
     return unit
 
 

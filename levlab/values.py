@@ -10,7 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from levlab.errors import RangeError, ValueParseError, shown
+from levlab.errors import RangeError, ValueParseError, message_of, shown
+from levlab.language import Msg
 
 MAX_VALUE_TEXT = 64  # characters; a longer result text is refused, not scanned
 MAX_RAW_TEXT = 4 * MAX_VALUE_TEXT  # checked before Unicode normalisation, which can expand a text 18-fold
@@ -58,29 +59,28 @@ def parse_number(text: str, decimal: str | None = None) -> float:
     """
     text = text.strip()
     if not text:
-        raise ValueParseError("empty value")
+        raise ValueParseError(Msg("empty value"))
     if len(text) > MAX_VALUE_TEXT:
-        raise ValueParseError(f"{shown(text, 20)} is too long for a number")
+        raise ValueParseError(Msg("{text} is too long for a number", text=shown(text, 20)))
     if not re.fullmatch(r"[0-9.,]+", text):
-        raise ValueParseError(f"{text!r} is not a plain number")
+        raise ValueParseError(Msg("{text!r} is not a plain number", text=text))
     marks = [c for c in text if c in _DECIMAL_MARKS]
     if len(marks) > 1:
-        raise ValueParseError(
-            f"{text!r} has more than one decimal mark or a thousands separator; write it without grouping, e.g. 1234.5"
-        )
+        raise ValueParseError(Msg(
+            "{text!r} has more than one decimal mark or a thousands separator; write it without grouping, e.g. 1234.5",
+            text=text))
     if not re.search(r"[0-9]", text):
-        raise ValueParseError(f"{text!r} is not a number")
+        raise ValueParseError(Msg("{text!r} is not a number", text=text))
     if marks:
         mark = marks[0]
         integer, _, fraction = text.partition(mark)
         if not fraction:
-            raise ValueParseError(f"{text!r} ends in a decimal mark")
+            raise ValueParseError(Msg("{text!r} ends in a decimal mark", text=text))
         declared = decimal or "."
         if mark != declared and len(fraction) == 3 and integer.lstrip("0"):
-            raise ValueParseError(
-                f"{text!r} is ambiguous: is {mark!r} a decimal mark or a thousands separator? "
-                f"write {integer}{declared}{fraction} or {integer}{fraction}"
-            )
+            raise ValueParseError(Msg(
+                "{text!r} is ambiguous: is {mark!r} a decimal mark or a thousands separator? write {one} or {other}",
+                text=text, mark=mark, one=f"{integer}{declared}{fraction}", other=f"{integer}{fraction}"))
         text = f"{integer or '0'}.{fraction}"
     if len(text) > 30:
         raise ValueParseError(f"{text[:20]}... has too many digits")
@@ -126,21 +126,20 @@ def read_value_text(text: str, decimal: str | None = None) -> ValueText:
         text = text[match.end() :]
     if text[:1] in ("-", "−", "+"):
         if text[:1] != "+" and re.match(r"[-−]\s*[0-9.,]", text):
-            raise ValueParseError(f"{raw.strip()!r} is negative; a concentration or activity cannot be")
-        raise ValueParseError(f"{raw.strip()!r}: write the number without a sign")
+            raise ValueParseError(Msg("{text!r} is negative; a concentration or activity cannot be", text=raw.strip()))
+        raise ValueParseError(Msg("{text!r}: write the number without a sign", text=raw.strip()))
     number_match = _NUMBER.match(text)
     if number_match is None:
         _explain_non_number(raw.strip(), text)
     rest = text[number_match.end() :]
     if (mark := _TRAILING_MARK.fullmatch(rest)) is not None:  # 45*, 45#, 45! (issue 20.15)
-        raise ValueParseError(
-            f"{raw.strip()!r}: a trailing {mark.group(1)!r} is not part of the number (a laboratory's mark for a "
-            "flagged or commented result?); write the number alone, and give the laboratory's flag in a flag column"
-        )
+        raise ValueParseError(Msg(
+            "{text!r}: a trailing {mark!r} is not part of the number (a laboratory's mark for a flagged or commented "
+            "result?); write the number alone, and give the laboratory's flag in a flag column",
+            text=raw.strip(), mark=mark.group(1)))
     if re.match(r"\s*(\*\*|\^|\*|[eE][+\-]?[0-9]|[x×]\s*10)", rest) and not re.match(r"\s*[x×*]?\s*10\s*(\^|\*|\*\*|[eE])\s*[0-9]+\s*/", rest):
-        raise ValueParseError(
-            f"{raw.strip()!r}: exponents and expressions are not read; write the plain number (e.g. 1000)"
-        )
+        raise ValueParseError(Msg("{text!r}: exponents and expressions are not read; write the plain number (e.g. 1000)",
+                                  text=raw.strip()))
     number = parse_number(number_match.group(0), decimal)
     return ValueText(comparator, number, rest.strip())
 
@@ -149,10 +148,10 @@ def _explain_non_number(raw: str, text: str) -> None:
     """Raise the most helpful ValueParseError for a text that does not start with a digit."""
     first = text[:1]
     if first and unicodedata.category(first) == "Nd":
-        raise ValueParseError(f"{raw!r} uses non-ASCII digits; write the number with 0-9")
+        raise ValueParseError(Msg("{text!r} uses non-ASCII digits; write the number with 0-9", text=raw))
     if text.lower().split(" ")[0] in _NA_WORDS or text.lower().startswith(("nan", "inf")):
-        raise ValueParseError(f"{raw!r} is not a finite number")
-    raise ValueParseError(f"{raw!r} is not a number")
+        raise ValueParseError(Msg("{text!r} is not a finite number", text=raw))
+    raise ValueParseError(Msg("{text!r} is not a number", text=raw))
 
 
 def format_number(value: float, decimal: str = ".") -> str:
@@ -219,7 +218,6 @@ def parse_range(text: str, decimal: str | None = None) -> RangeText:
                     return RangeText(None, limit, True, comparator == "<=", unit_text)
                 return RangeText(limit, None, comparator == ">=", True, unit_text)
     except ValueParseError as error:
-        raise RangeError(f"reference range {raw.strip()!r}: {error}") from None
-    raise RangeError(
-        f"reference range {raw.strip()!r} is not understood; write it as '< 45', '<= 45' or '35 - 50'"
-    )
+        raise RangeError(Msg("reference range {text!r}: {error}", text=raw.strip(), error=message_of(error))) from None
+    raise RangeError(Msg("reference range {text!r} is not understood; write it as '< 45', '<= 45' or '35 - 50'",
+                         text=raw.strip()))

@@ -20,3 +20,11 @@ def no_settings_file(tmp_path_factory, monkeypatch):
     XDG_CONFIG_HOME points at an empty directory, for the process and the shells it starts."""
     monkeypatch.delenv("LEVLAB_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-settings"))
+
+
+@pytest.fixture(autouse=True)
+def english_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read levlab's English unless they ask for Dutch: a Dutch locale on the machine that
+    runs them (LANG=nl_NL.UTF-8) does not change what they see. Children (pexpect, tmux) inherit it."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)

@@ -29,9 +29,13 @@ class Dialect:
 
     def describe(self) -> str:
         """`delimiter ';' (sniffed), decimal ',' (follows the delimiter)`."""
-        shown_delimiter = "tab" if self.delimiter == "\t" else repr(self.delimiter)
-        return (f"delimiter {shown_delimiter} ({self.delimiter_source}), "
-                f"decimal mark {self.decimal!r} ({self.decimal_source})")
+        from levlab.language import N_, Msg
+
+        sources = {"sniffed": N_("sniffed"), "given": N_("given"), "follows the delimiter": N_("follows the delimiter")}
+        shown_delimiter = Msg("tab") if self.delimiter == "\t" else repr(self.delimiter)
+        return Msg("delimiter {delimiter} ({source}), decimal mark {decimal!r} ({decimal_source})",
+                   delimiter=shown_delimiter, source=Msg(sources.get(self.delimiter_source, self.delimiter_source)),
+                   decimal=self.decimal, decimal_source=Msg(sources.get(self.decimal_source, self.decimal_source)))
 
 
 def sniff_delimiter(sample: Sequence[str]) -> str | None:

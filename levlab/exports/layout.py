@@ -37,6 +37,7 @@ from levlab.exports.header import (
 )
 from levlab.exports.roles import date_like, date_only, sample_time_rank, time_of_day_only
 from levlab.exports.settings import CsvOptions
+from levlab.language import N_, Msg
 from levlab.rules import rules
 from levlab.units import unit_for_analyte
 
@@ -425,28 +426,34 @@ def _companion_owner(columns: dict[int, AnalyteColumn], index: int, analyte: Ana
 
 def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[str]:
     """The short account, before the data, of what levlab made of the file."""
-    lines = [f"levlab csv: {layout.kind} layout; {dialect.describe()}; encoding {encoding}"]
+    lines: list[str] = [Msg("{command}: {kind} layout; {dialect}; encoding {encoding}", command="levlab csv",
+                            kind=layout.kind, dialect=dialect.describe(), encoding=encoding)]
     if not encoding.casefold().replace("_", "-").startswith(("utf-8", "utf8")):
-        lines.append(f"  output is UTF-8: the input's characters come back, not its {shown(encoding)} bytes")
+        lines.append(Msg("  output is UTF-8: the input's characters come back, not its {encoding} bytes",
+                         encoding=shown(encoding)))
     for role, index in sorted(layout.roles.items(), key=lambda item: item[1]):  # in column order
         lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
     for column in layout.columns:
         if column.unit_source == "assumed":
-            unit = f"{column.analyte.canonical_unit} (assumed: no unit in the header, a unit column or --map)"
+            unit = Msg("{unit} (assumed: no unit in the header, a unit column or --map)", unit=column.analyte.canonical_unit)
         elif column.unit_source == "settings":
             unit = f"{layout.configured_units[column.analyte.id]} (unit from settings: units = \"si\")"
         elif column.unit_source == "unit column":
-            unit = f"unit from column {shown(layout.header[column.unit_index].strip())}"  # type: ignore[index]
+            unit = Msg("unit from column {column}", column=shown(layout.header[column.unit_index].strip()))  # type: ignore[index]
         else:
-            unit = f"{column.unit} (from the {column.unit_source})"
+            unit = Msg("{unit} (from the {source})", unit=column.unit,
+                       source=Msg({"header": N_("header"), "map": N_("map")}.get(column.unit_source, column.unit_source)))
             if column.unit_index is not None:
-                unit += f"; a row whose unit column {shown(layout.header[column.unit_index].strip())} says another is an error"
+                unit = Msg("{unit}; a row whose unit column {column} says another is an error", unit=unit,
+                           column=shown(layout.header[column.unit_index].strip()))
         lab = ""
         if column.range_text is not None:
-            lab = f"; lab range {shown(column.range_text)} (--range) replaces the defaults"
+            lab = Msg("; lab range {range} (--range) replaces the defaults", range=shown(column.range_text))
         elif column.range_index is not None:
-            lab = f"; lab range from column {shown(layout.header[column.range_index].strip())} replaces the defaults"
-        lines.append(f"  {shown(column.header)} -> {column.analyte.id}, {unit}{lab}")
+            lab = Msg("; lab range from column {column} replaces the defaults",
+                      column=shown(layout.header[column.range_index].strip()))
+        lines.append(Msg("  {header} -> {analyte}, {unit}{lab}", header=shown(column.header), analyte=column.analyte.id,
+                         unit=unit, lab=lab))
     if layout.value_maps:
         shown_maps = ", ".join(f"{shown(o.header)} -> {o.analyte.id if o.analyte else 'ignore'}{':' + o.unit if o.unit else ''}"
                                for o in layout.value_maps[:10])
@@ -458,9 +465,10 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
             "their rows" if layout.kind == "long" else
             "rows of serum or plasma (or blank) are interpreted; rows of other specimens pass through, said on the row"))
     if layout.kind == "long" and "range" in layout.roles:
-        lines.append(f"  lab ranges from {shown(layout.header[layout.roles['range']].strip())} replace the defaults where given")
+        lines.append(Msg("  lab ranges from {column} replace the defaults where given",
+                         column=shown(layout.header[layout.roles["range"]].strip())))
     if layout.ignored:
-        lines.append(f"  ignored (passed through): {shown_list(layout.ignored)}")
+        lines.append(Msg("  ignored (passed through): {headers}", headers=shown_list(layout.ignored)))
         lines.extend(_near_misses(layout.ignored))
         datey = [name for name in layout.ignored[:200] if date_like(name)]
         if datey and "date" not in layout.roles:
@@ -477,7 +485,8 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     lines.extend(f"  {note}" for note in layout.notes)
     if layout.kind == "wide":
         present = {column.analyte.id for column in layout.columns}
-        lines.extend(f"  no {short_name(a)} column: normal-panel can never be met" for a in normal_panel_ids() if a not in present)
+        lines.extend(Msg("  no {analyte} column: normal-panel can never be met", analyte=short_name(a))
+                     for a in normal_panel_ids() if a not in present)
     return lines
 
 

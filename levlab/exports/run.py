@@ -37,6 +37,7 @@ from levlab.exports.reheader import HeaderWatch
 from levlab.exports.settings import CsvOptions
 from levlab.exports.sinks import Sink
 from levlab.exports.wide import WidePanels
+from levlab.language import Msg
 from levlab.ranges import default_intervals
 
 GC_THRESHOLD = 100_000  # allocations between cyclic garbage collections during a run (Python's default: 700)
@@ -256,7 +257,7 @@ class ExportRun:
             if missing:
                 where = "the file" if self.summary.stopped_at is None else "the rows read"
                 lines.append(f"levlab csv: no {', '.join(missing)} result in {where}: normal-panel could never be met")
-        lines.append(DISCLAIMER)
+        lines.append(Msg(DISCLAIMER))  # in the reader's language where it is shown
         lines.append(self.summary.line())
         return lines
 
