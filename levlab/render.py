@@ -338,7 +338,7 @@ def print_panel(panel: PanelResult, console: Any, lang: Language = ENGLISH) -> N
         table.add_row(*(Text(cell) for cell in cells), Text(flag_cell(flag, lang), style=FLAG_STYLES[flag]))
     console.print(table)
     for style, line in panel_footer(panel, lang):
-        console.print(Text(line, style=style))
+        console.print(_hanging(line, console.width if console.is_terminal else None), style=style)
 
 
 def panel_text(panel: PanelResult, lang: Language = ENGLISH) -> str:
@@ -471,3 +471,17 @@ def trend_json(groups: Sequence[tuple[str | None, Sequence[Any]]], reports: Sequ
          **({"cumulative": cumulative_json(reports[number])} if reports else {})}
         for number, (patient, samples) in enumerate(groups)
     ]
+
+
+def _hanging(line: str, width: int | None) -> Any:
+    """A footer line wrapped to the terminal with a hanging indent (its continuation lines under its
+    text, two further in), so a long rule statement reads as one item; unwrapped when piped."""
+    from rich.text import Text
+
+    if width is None or len(line) <= width:
+        return Text(line, overflow="ignore", no_wrap=width is None)
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip(" ")))
+    return Text(textwrap.fill(line, width=width, initial_indent="", subsequent_indent=indent + "  ",
+                              break_long_words=False, break_on_hyphens=False))

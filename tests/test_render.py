@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from levlab.cli import main
@@ -90,3 +91,25 @@ def test_the_table_summary_counts_panels_with_no_liver_test_apart() -> None:
     result = csv_table(GASES)
     assert re.search(r"│ incomplete +│ +12 │", result.stdout)  # the 12 ALT panels, not the 12 blood gases
     assert "12 panels with no liver test result (a blood gas, a blood count...): counted apart" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "width", "lines"),
+    [
+        pytest.param("  rule-id: " + "word " * 30, 40, None, id="wrapped-under-its-text"),
+        pytest.param("short line", 40, ["short line"], id="short-unchanged"),
+        pytest.param("  rule-id: " + "word " * 30, None, None, id="piped-never-wrapped"),
+    ],
+)
+def test_a_footer_line_wraps_with_a_hanging_indent_in_a_terminal(line, width, lines):
+    """A long rule statement reads as one item: its continuation lines start two columns further in."""
+    from levlab.render import _hanging
+
+    shown = _hanging(line, width).plain.splitlines()
+    if width is None:
+        assert shown == [line]
+    elif lines is not None:
+        assert shown == lines
+    else:
+        assert len(shown) > 1 and all(len(part) <= width for part in shown)
+        assert shown[0].startswith("  rule-id:") and all(part.startswith("    ") for part in shown[1:])
