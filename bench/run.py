@@ -1,6 +1,6 @@
 """levlab benchmark: levlab against the floors it cannot beat, measured interleaved.
 
-    python bench/run.py                # full run (about ten minutes on 2 shared cores)
+    python bench/run.py                # full run (about six minutes on 2 shared cores)
     python bench/run.py --quick        # smaller files, fewer repeats
 
 Each figure is the median of several runs of whole processes (start-up included), the

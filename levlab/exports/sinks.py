@@ -272,6 +272,22 @@ class CollectSink(Sink):
 
     wants_counts = True
 
+    @property
+    def showing(self) -> bool:
+        """Whether a panel may still be shown (among the first, or a finding while there is room)."""
+        return self.total < self.keep or len(self.findings) < self.findings_kept
+
+    def tally(self, panels: int, statuses: Counter[str], rule_counts: Counter[str], with_errors: int,
+              without_liver_test: int, findings: int) -> None:
+        """Count panels in bulk, once no panel is to be shown any more (`showing` is False)."""
+        self.total += panels
+        self.statuses.update(statuses)
+        self.rule_counts.update(rule_counts)
+        self.with_errors += with_errors
+        self.without_liver_test += without_liver_test
+        self.more_findings += findings
+        self.panels.clear()
+
     def counted(self, panel: CountedPanel) -> None:
         """Count a panel from its rule ids and status; the whole panel is made only when it is kept."""
         finding = bool(panel.rule_ids) or panel.status == "not-met"

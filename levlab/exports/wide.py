@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -148,12 +149,33 @@ class WidePanels:
                  done: int) -> None:
         """The first `done` rows of a chunk as CountedPanels (the table summary): rule ids, status and
         liver test from the RuleBook's decisions, the whole panel made only if the sink asks for it."""
-        counted, ids, cells = self.sink.counted, self.book.ids, [column.judged for column in columns]
+        sink, ids, cells = self.sink, self.book.ids, [column.judged for column in columns]
         panel_out = self._panel_out
-        for row in range(done):
+        row = 0
+        while row < done and getattr(sink, "showing", True):
             decision = decisions[row]
-            counted(CountedPanel(ids(decision, fired.get(row)), decision.status, decision.liver, errors.get(row, []),
-                                 functools.partial(panel_out, first, row, rows[row], cells, entries[row], errors)))
+            sink.counted(CountedPanel(ids(decision, fired.get(row)), decision.status, decision.liver, errors.get(row, []),
+                                      functools.partial(panel_out, first, row, rows[row], cells, entries[row], errors)))
+            row += 1
+        if row < done:  # nothing more to show: the rest counted in bulk, per distinct Decision
+            statuses: Counter[str] = Counter()
+            rule_counts: Counter[str] = Counter()
+            without_liver = findings = 0
+            for decision, times in Counter(decisions[row:done]).items():
+                if decision.liver:
+                    statuses[decision.status] += times
+                else:
+                    without_liver += times
+                for rule_id in decision.keyed:
+                    rule_counts[rule_id] += times
+                if decision.keyed or decision.status == "not-met":
+                    findings += times
+            for at, free_ids in fired.items():  # rows where a value-reading rule fired too
+                if row <= at < done:
+                    rule_counts.update(free_ids)
+                    decision = decisions[at]
+                    findings += not (decision.keyed or decision.status == "not-met")
+            sink.tally(done - row, statuses, rule_counts, sum(row <= at < done for at in errors), without_liver, findings)
 
     def _panel_out(self, first: int, row: int, fields: list[str], cells: list[tuple[Judged, ...]], entry: PatientEntry,
                    errors: dict[int, list[RowError]]) -> PanelOut:
