@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import click
 
-from levlab import __version__
+from levlab import __version__, config, export_edge, ranges_view
 from levlab.errors import ExitStatus, LevlabError, UsageError, message_of
 from levlab.help_text import HelpGroup, TranslatedUsageError, context_language
 from levlab.language import Msg, language
@@ -32,32 +31,6 @@ from levlab.options import (
 )
 from levlab.options import apply as apply_options
 from levlab.trend_output import check_report_options, trend_lines, write_trend
-
-
-def _settings() -> Any:
-    """The settings file in force (levlab.config), read here at the edge from the real environment.
-    Its `lang` is for --lang to fall back on: config.Config.choose("lang", option)."""
-    from levlab import config
-
-    return config.load(os.environ, os.path.expanduser("~"))
-
-
-def _interval_table(ranges_file: str | None, settings: Any = None) -> Any:
-    """--ranges FILE, else the settings file's `ranges`, else levlab's defaults."""
-    from levlab.ranges import default_intervals, load_interval_file
-
-    name, where = ranges_file, f"--ranges {ranges_file}"
-    if ranges_file is None and settings is not None and settings.ranges is not None:
-        ranges_file, name = settings.ranges, settings.ranges_name()
-        where = f"settings file {settings.path}: ranges = {settings.ranges_text!r}: {ranges_file}"
-    if ranges_file is None:
-        return default_intervals()
-    try:
-        with open(ranges_file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(Msg("cannot read {where}: {error}", where=where, error=str(error))) from None
-    return load_interval_file(text, name)
 
 
 def _write_json(document: Any) -> None:
@@ -150,8 +123,8 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     from levlab.model import Patient
     from levlab.tokens import read_tokens
 
-    settings = _settings()
-    table = _interval_table(ranges_file, settings)
+    settings = config.in_force()
+    table = config.interval_table(ranges_file, settings)
     measurements = read_tokens(tokens, settings.unit_per_analyte())
     check_assumed_units(measurements.values())
     try:
@@ -214,10 +187,10 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
     from levlab.render import interval_json
 
     patient = Patient(sex, age, smoker)
-    table = _interval_table(ranges_file, _settings())
+    table = config.interval_table(ranges_file, config.in_force())
     intervals = [i for i in table.all() if i.holds_for(patient) is not False]
     documents = [interval_json(i) for i in intervals]
-    uncovered = _uncovered(table, patient, {i.analyte for i in intervals}, language(lang))
+    uncovered = ranges_view.uncovered(table, patient, {i.analyte for i in intervals}, language(lang))
     if output_format == "json":
         _write_json(documents)
         for line in uncovered:
@@ -229,7 +202,7 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
         who = " ".join(
             part
             for part in (_(document["sex"]) if document["sex"] else f"{_('F')}/{_('M')}",
-                         _age_span(document["age_min"], document["age_max"], reader),
+                         ranges_view.age_span(document["age_min"], document["age_max"], reader),
                          "" if document["smoker"] is None else (_("smoker") if document["smoker"] else _("non-smoker")))
             if part
         )
@@ -238,47 +211,6 @@ def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file:
             click.echo(f"{'':<12} " + _("note: {note}").format(note=document["note"]))
     for line in uncovered:
         click.echo(line)
-
-
-def _uncovered(table: Any, patient: Any, covered: set[str], lang: Any = None) -> list[str]:
-    """Why nothing is listed for an analyte whose intervals all exclude the patient (`ranges --age 17`)."""
-    from levlab.catalog import analytes
-
-    lang = lang or language("en")
-    _ = lang.gettext
-    too_young: dict[int, list[str]] = {}
-    other = []
-    for analyte_id in analytes():
-        intervals = table.for_analyte(analyte_id)
-        if not intervals or analyte_id in covered:
-            continue
-        youngest = min(i.age_min or 0 for i in intervals)
-        if patient.age is not None and patient.age < youngest:
-            too_young.setdefault(youngest, []).append(analyte_id)
-        else:
-            who = "; ".join(sorted({f"{_(i.sex) if i.sex else _('F') + '/' + _('M')} {_age_span(i.age_min, i.age_max, lang)}"
-                                    + ("" if i.smoker is None else " " + (_("smoker") if i.smoker else _("non-smoker")))
-                                    for i in intervals}))
-            other.append(_("{analyte}: no interval applies to this patient; its intervals hold for {who} only.").format(
-                analyte=analyte_id, who=who))
-    lines = []
-    if too_young:
-        which = "; ".join(_("{analytes} (from age {age})").format(analytes=", ".join(ids), age=age)
-                          for age, ids in sorted(too_young.items()))
-        lines.append(_("No interval applies at age {age} for {which}.").format(age=lang.number(patient.age), which=which))
-        lines.append(_("An interval holds only for the ages its reference population covered (levlab's defaults: "
-                       "adults) and is never applied to a younger patient, whose ranges differ (ALP above all); "
-                       "give the laboratory's own ranges with --ranges FILE."))
-    return lines + other
-
-
-def _age_span(age_min: int | None, age_max: int | None, lang: Any = None) -> str:
-    _ = (lang or language("en")).gettext
-    if age_min is None and age_max is None:
-        return _("any age")
-    if age_max is None:
-        return _("age {low}+").format(low=age_min)
-    return _("age {low}-{high}").format(low=age_min or 0, high=age_max)
 
 
 @main.command(name="units")
@@ -374,7 +306,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     """
     from levlab import exports
 
-    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
+    options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            strict, sheet, codes_file)
     from levlab.outfile import open_input, output_problem, same_file
 
@@ -386,8 +318,8 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     problem = None if dry_run else output_problem(output)
     if problem is not None:
         raise UsageError(f"cannot write -o {output}: {problem}")
-    with _closing_input(open_input(file)) as binary, _progress(file) as progress, \
-            _export_run(file, binary, options, encoding, progress) as (opened, run):
+    with export_edge.closing_input(open_input(file)) as binary, export_edge.progress(file) as progress, \
+            export_edge.export_run(file, binary, options, encoding, progress) as (opened, run):
         follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
         for line in run.report + ([follow_up_note] if follow_up_note else []):
             click.echo(language(lang).text(line), err=True)
@@ -399,9 +331,9 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
         with text_output(output, bom=opened.bom and output_format == "csv" and not workbook) as stream:
             try:
                 if workbook:
-                    _write_workbook(run, opened, stream)
+                    export_edge.write_workbook(run, opened, stream)
                 else:
-                    _write_csv_run(run, output_format, stream, excel_safe=excel_safe, lang=lang)
+                    export_edge.write_csv_run(run, output_format, stream, excel_safe=excel_safe, lang=lang)
             except exports.StrictStop as stop:
                 click.echo(f"Error: {stop}", err=True)
     for line in run.closing_lines():
@@ -458,7 +390,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     """
     from levlab import exports, serial
 
-    options = _csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
+    options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            sheet=sheet, codes_file=codes_file)
     baseline_on = None
     if baseline_date is not None:
@@ -470,7 +402,7 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     wanted = {patient.strip() for patient in patients}
     from levlab.outfile import open_input
 
-    with _closing_input(open_input(file)) as binary, _export_run(file, binary, options, encoding, None) as (_, run):
+    with export_edge.closing_input(open_input(file)) as binary, export_edge.export_run(file, binary, options, encoding, None) as (_, run):
         for line in trend_lines(run.report):
             click.echo(language(lang).text(line), err=True)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
@@ -494,155 +426,6 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
         click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
-
-
-def _csv_options(layout: str | None, delimiter: str | None, tabs: bool, decimal: str | None, na: tuple[str, ...],
-                 cols: tuple[str, ...], maps: tuple[str, ...], ranges: tuple[str, ...], group_by: tuple[str, ...],
-                 ranges_file: str | None, skip_lines: int, strict: bool = False, sheet: str | None = None,
-                 codes_file: str | None = None) -> Any:
-    """The shared CSV options of `csv` and `trend`, checked by exports.CsvOptions."""
-    from levlab import exports
-    from levlab.exports.names import read_codes
-
-    settings = _settings()
-    return exports.CsvOptions(layout=layout, delimiter="\t" if tabs else delimiter, decimal=decimal, na=na,
-                              cols=cols, maps=maps, ranges=ranges, group_by=group_by, strict=strict,
-                              table=_interval_table(ranges_file, settings), skip_lines=skip_lines, sheet=sheet,
-                              configured_units=settings.unit_per_analyte(),
-                              codes=read_codes(codes_file) if codes_file else ())
-
-
-@contextlib.contextmanager
-def _export_run(file: str, binary: IO[bytes], options: Any, encoding: str, progress: Any) -> Iterator[tuple[Any, Any]]:
-    """(the opened input, its ExportRun). A long export from stdin or a pipe is read from a
-    temporary copy, so that its samples are grouped as a file's are (levlab.stdin_spool)."""
-    from levlab import exports
-    from levlab.stdin_spool import StdinSpool
-
-    spool = StdinSpool.for_input(file, binary)
-    try:
-        opened = exports.open_records(spool.stream if spool else binary, options, encoding, progress, _input_name(file))
-        run = exports.ExportRun(opened.records, options, *_file_again(file, options, encoding))
-        if spool is not None and run.layout.kind == "long" and not getattr(run.records, "grouped", False):
-            path = spool.keep()
-            with open(path, "rb") as copy:
-                opened = exports.open_records(copy, options, encoding, None, _input_name(file))
-                run = exports.ExportRun(opened.records, options, *_file_again(path, options, encoding, _input_name(file)))
-                yield opened, run
-                return
-        if spool is not None:
-            spool.drop()  # a wide export (or FHIR, grouped already) streams on
-        yield opened, run
-    finally:
-        if spool is not None:
-            spool.drop()
-
-
-def _file_again(file: str, options: Any, encoding: str, name: str | None = None) -> tuple[Any, Any]:
-    """How to read a regular file again: its records (a long export's samples are then grouped
-    wherever their rows are: levlab.exports.grouping) and its raw bytes (scanned for both decimal
-    marks: levlab.exports.marks); (None, None) for stdin, a pipe or a device, which are read once."""
-    import stat
-
-    if file == "-":
-        return None, None
-    try:
-        if not stat.S_ISREG(os.stat(file).st_mode):
-            return None, None
-    except OSError:
-        return None, None
-
-    @contextlib.contextmanager
-    def records() -> Iterator[Any]:
-        from levlab import exports
-        from levlab.outfile import open_input
-
-        with _closing_input(open_input(file)) as binary:
-            yield exports.open_records(binary, options, encoding, None, name or _input_name(file)).records
-
-    def raw() -> Iterator[bytes]:
-        from levlab.exports.marks import line_blocks
-
-        with open(file, "rb") as binary:
-            yield from line_blocks(binary)
-
-    return records, raw
-
-
-def _input_name(file: str) -> str:
-    """How messages name the input."""
-    return "stdin" if file == "-" else file
-
-
-def _write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False, lang: str = "en") -> None:
-    """Hand the run to the writer of the chosen format."""
-    from levlab import exports
-
-    if output_format == "csv":
-        run.run(exports.CsvSink(stream, run.dialect, excel_safe=excel_safe))
-    elif output_format == "jsonl":
-        run.run(exports.JsonlSink(stream))
-    elif output_format == "fhir":
-        from levlab.exports.fhir_sink import FhirSink
-
-        sink = FhirSink(stream, run.layout)
-        try:
-            run.run(sink)
-        finally:  # panels before a --strict stop still make a valid Bundle
-            sink.finish()
-    else:
-        from levlab.render import make_console, print_csv_panels, print_csv_summary
-
-        collected = exports.CollectSink()
-        run.run(collected)
-        console = make_console(stream)
-        reader = language(lang)
-        (print_csv_panels(collected.panels, console, reader) if collected.small
-         else print_csv_summary(collected, console, reader))
-
-
-def _write_workbook(run: Any, opened: Any, stream: IO[str]) -> None:
-    """`-o out.xlsx`: the rows into a workbook, its report sheet written once the run is done."""
-    from levlab import exports
-    from levlab.exports.xlsx_sink import XlsxSink
-
-    sheet = getattr(getattr(opened.records, "sheet", None), "title", "levlab")
-    sink = XlsxSink(run.layout.width, sheet)
-    try:
-        run.run(sink)
-    except exports.StrictStop as stop:
-        click.echo(f"Error: {stop}", err=True)
-    stream.flush()
-    sink.finish(run.report, run.closing_lines(), run.options.table, stream.buffer)
-
-
-@contextlib.contextmanager
-def _closing_input(binary: IO[bytes]) -> Iterator[IO[bytes]]:
-    """The input stream, closed afterwards unless it is stdin."""
-    try:
-        yield binary
-    finally:
-        if binary is not sys.stdin.buffer:
-            binary.close()
-
-
-@contextlib.contextmanager
-def _progress(file: str) -> Iterator[Any]:
-    """A progress callback (bytes read) when stderr is a terminal and the input a regular file
-    (a named pipe has no size to show progress against); else None."""
-    import stat
-
-    if file == "-" or not sys.stderr.isatty() or not stat.S_ISREG(os.stat(file).st_mode):
-        yield None
-        return
-    with click.progressbar(length=os.path.getsize(file), label="levlab csv", file=sys.stderr) as bar:
-        done = [0]
-
-        def update(position: int) -> None:
-            bar.update(position - done[0])
-            done[0] = position
-
-        yield update
 
 
 @main.command()
@@ -674,16 +457,16 @@ def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: 
     from levlab.shell import run_shell
     from levlab.tokens import read_tokens
 
-    config = _settings()
-    units = config.unit_per_analyte()
+    settings_file = config.in_force()
+    units = settings_file.unit_per_analyte()
     try:
         baseline = read_tokens(baseline_tokens, units)
     except LevlabError as error:
         raise type(error)(Msg("--baseline {error}", error=message_of(error))) from None
     settings = Settings(sex, age, smoker, configured_units=units)
-    in_force = ranges_file if ranges_file is not None else config.ranges
+    in_force = ranges_file if ranges_file is not None else settings_file.ranges
     if in_force is not None:
-        settings = dataclasses.replace(settings, ranges_file=in_force, table=_interval_table(ranges_file, config))
+        settings = dataclasses.replace(settings, ranges_file=in_force, table=config.interval_table(ranges_file, settings_file))
     if baseline_tokens:
         settings = dataclasses.replace(settings, baseline=baseline_tokens, baseline_measurements=baseline)
     click.get_current_context().exit(run_shell(Session(settings, language(lang)), keep_history=not no_history))
@@ -704,9 +487,7 @@ def config_command(output_format: str, lang: str) -> None:
                             haemoglobin and glucose mmol/L (said as "unit from settings")
     A command-line option wins over the file.
     """
-    from levlab import config
-
-    settings = _settings()
+    settings = config.in_force()
     if output_format == "json":
         _write_json(config.as_json(settings))
         return

@@ -202,3 +202,28 @@ def as_json(config: Config) -> dict[str, Any]:
         "lang": {"value": config.lang, "from": config.origin("lang")},
         "units": {"value": config.units, "from": config.origin("units"), "per_analyte": config.unit_per_analyte()},
     }
+
+
+def in_force() -> Config:
+    """The settings file in force, read from the real environment and home directory (the
+    command line's edge calls this; tests set LEVLAB_CONFIG or XDG_CONFIG_HOME instead)."""
+    return load(os.environ, os.path.expanduser("~"))
+
+
+def interval_table(ranges_file: str | None, settings: Config | None = None) -> Any:
+    """--ranges FILE, else the settings file's `ranges`, else levlab's defaults."""
+    from levlab.language import Msg
+    from levlab.ranges import default_intervals, load_interval_file
+
+    name, where = ranges_file, f"--ranges {ranges_file}"
+    if ranges_file is None and settings is not None and settings.ranges is not None:
+        ranges_file, name = settings.ranges, settings.ranges_name()
+        where = f"settings file {settings.path}: ranges = {settings.ranges_text!r}: {ranges_file}"
+    if ranges_file is None:
+        return default_intervals()
+    try:
+        with open(ranges_file, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(Msg("cannot read {where}: {error}", where=where, error=str(error))) from None
+    return load_interval_file(text, name)
