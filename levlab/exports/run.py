@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from levlab import DISCLAIMER
 from levlab.errors import ExitStatus, LevlabError, UsageError, shown
 from levlab.exports.csv_records import CsvRecords
+from levlab.exports.detection_report import detection_report
 from levlab.exports.fields import RowError, output_header
 from levlab.exports.followup import FollowUp, follows
 from levlab.exports.grouping import KEY_LIMIT, WINDOW_ROWS, Reread
@@ -25,7 +26,6 @@ from levlab.exports.layout import (
     KEYLESS_PANEL_ROWS,
     MissingUnits,
     detect_layout,
-    detection_report,
     normal_panel_ids,
     short_name,
 )
