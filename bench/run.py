@@ -95,15 +95,19 @@ def make_long(path: Path, results: int, seed: int = 2, *, distinct: bool = False
 def run_once(command: list[str], *, stdin_path: Path | None = None, expected: tuple[int, ...] = (0, 1)) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one process, output discarded."""
     stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if stdin_path:
-        stdin.close()
-    if process.returncode not in expected:
-        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}")
+    with tempfile.TemporaryFile() as errors:  # kept to tell a crash (exit 1 too) from row errors
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if stdin_path:
+            stdin.close()
+        errors.seek(0)
+        crashed = b"Traceback (most recent call last)" in errors.read()
+    if process.returncode not in expected or crashed:
+        raise SystemExit(f"benchmark command failed ({process.returncode}{', a traceback' if crashed else ''}): "
+                         f"{' '.join(command)}")
     return elapsed, usage.ru_maxrss
 
 
