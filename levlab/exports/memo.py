@@ -37,7 +37,7 @@ from levlab.rules import dominance_keys
 from levlab.values import parse_number
 
 CACHE_LIMIT = 50_000  # entries over all caches; past it they are all cleared
-PANEL_CACHE_LIMIT = 4_096  # interpreted panels are large (~4 kB each): their cache is cleared on its own
+PANEL_CACHE_LIMIT = 512  # interpreted panels are large (~15 kB each, with their texts): cleared on their own
 LONG_CELL = 1_024  # characters: no value, unit, range, sex, age or test name is this long; such a cell is
 # refused on every row it is on, and never kept as a cache key (a few huge distinct cells would hold megabytes)
 
