@@ -275,3 +275,13 @@ def test_a_long_export_from_a_pipe_is_grouped_as_a_file_even_past_the_window(tmp
     # a wide export from stdin streams on and leaves no copy either
     wide = CliRunner().invoke(main, ["csv", "-"], input="patient,ALT (U/L)\nP1,30\n")
     assert wide.exit_code == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_the_copy_of_stdin_is_removed_when_the_run_stops_with_an_error(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    text = "patient;date;test;value;unit\nP1;2024-01-01;ALAT;30;U/L\n"
+    result = CliRunner().invoke(main, ["csv", "-", "--col", "value=Nope"], input=text)
+    assert result.exit_code == 2 and "Nope" in result.stderr
+    assert list(tmp_path.iterdir()) == []
