@@ -414,14 +414,15 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     lone = sum(patient is None for patient, _ in groups)
     closing = trend_lines(run.closing_lines(dates=False))  # said by sample below
     followed = len(groups) - lone
-    closing[-1] += (f"; {followed} patient{'s' * (followed != 1)} followed, {collected.rows_without_patient} rows "
-                    f"without a patient id ({lone} samples compared with no other)")
+    closing[-1] = Msg("{line}; {followed} followed, {rows} rows without a patient id ({lone} samples compared with "
+                      "no other)", line=closing[-1], rows=collected.rows_without_patient, lone=lone,
+                      followed=Msg("1 patient") if followed == 1 else Msg("{count} patients", count=followed))
     if collected.without_analytes:
-        closing.insert(-1, f"levlab trend: {collected.without_analytes} panels with no analyte levlab reads "
-                           "(other tests only) left out of the view")
+        closing.insert(-1, Msg("levlab trend: {count} panels with no analyte levlab reads (other tests only) left out "
+                               "of the view", count=collected.without_analytes))
     if collected.implausible_dates:
-        closing.insert(-1, f"levlab trend: {collected.implausible_dates} samples dated before 1900 or after today: "
-                           "shown, never ordered, compared or used as the CTCAE baseline")
+        closing.insert(-1, Msg("levlab trend: {count} samples dated before 1900 or after today: shown, never ordered, "
+                               "compared or used as the CTCAE baseline", count=collected.implausible_dates))
     for line in closing:
         click.echo(language(lang).text(line), err=True)
     if run.summary.rows_with_errors:

@@ -395,3 +395,13 @@ def test_clicks_usage_errors_are_dutch_too(args, dutch_error):
     assert "Probeer '" in dutch.stderr and dutch.stderr.rstrip("\n").endswith(dutch_error)
     english = _run(*args)
     assert english.exit_code == 2 and english.stderr.startswith("Usage: ") and "\nError: " in english.stderr
+
+
+def test_the_closing_summary_of_csv_and_trend_is_dutch_and_english_unchanged():
+    from pathlib import Path
+
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "followup.csv")
+    dutch = CliRunner().invoke(main, ["trend", example, "--lang", "nl"])
+    assert dutch.stderr.splitlines()[-1].startswith("levlab trend: 16 rijen, 16 panels, 0 rijen met fouten; 4 patiënten gevolgd")
+    english = CliRunner().invoke(main, ["csv", example, "--lang", "en"])
+    assert english.stderr.splitlines()[-1] == "levlab csv: 16 rows, 16 panels, 0 rows with errors"

@@ -76,9 +76,12 @@ class Summary:
                 else "it and all later rows are not")
         stopped = (f"; stopped at row {self.stopped_at} ({self.stop_reason}): the panels finished before it are written, "
                    f"{rest}") if self.stopped_at is not None else ""
-        return (f"levlab csv: {self.rows} rows read, {self.panels} panels{apart}, "
-                f"{self.rows_with_errors} rows with errors{stopped}" if stopped else
-                f"levlab csv: {self.rows} rows, {self.panels} panels{apart}, {self.rows_with_errors} rows with errors")
+        if stopped:
+            return (f"levlab csv: {self.rows} rows read, {self.panels} panels{apart}, "
+                    f"{self.rows_with_errors} rows with errors{stopped}")
+        return Msg("{command}: {rows} rows, {panels} panels{apart}, {errors} rows with errors", command="levlab csv",
+                   rows=self.rows, panels=self.panels, errors=self.rows_with_errors,
+                   apart=Msg(" ({count} with no liver test)", count=self.without_liver_test) if apart else "")
 
 
 class StrictStop(LevlabError):
