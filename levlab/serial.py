@@ -103,6 +103,9 @@ def link(samples: Sequence[Sample], baseline_on: date | None = None) -> list[Sam
         previous = dated[index - 1].panel.results if index else ()
         baseline = dated[base].panel.results if index > base else ()
         panel = interpret_results(sample.panel.results, sample.panel.patient, baseline, previous)
+        # the normal-panel outcome needs no other sample: keep the export's (it may have withheld `met`)
+        kept = tuple(note for note in sample.panel.notes if note not in panel.notes)
+        panel = replace(panel, normal_panel=sample.panel.normal_panel, notes=(*panel.notes, *kept))
         linked.append(replace(sample, panel=panel))
     linked.extend(s for s in samples if s.when is None)
     return linked

@@ -339,3 +339,22 @@ def test_trend_leaves_out_panels_with_no_analyte_of_levlabs_and_says_how_many():
     assert len(samples) == 6  # five metabolic panels and one blood count, of 20 panels
     assert all(sample["analytes"] for sample in samples)
     assert "14 panels with no analyte levlab reads (other tests only) left out of the view" in result.stderr
+
+
+def test_link_keeps_a_normal_panel_the_export_withheld():
+    """An export may withhold `met` from a panel (its rows differ in date, its sample was split over
+    a stream): linking re-interprets the panel with its previous sample, and must not make it `met` again."""
+    from dataclasses import replace
+
+    from levlab.exports.panel_checks import withheld
+    from levlab.model import NormalPanel
+
+    earlier = sample("P1", "2024-01-10", "bili=10umol/L", "alp=80", "ldh=150", "ast=20", "alt=30")
+    later = sample("P1", "2024-05-08", "bili=10umol/L", "alp=80", "ldh=150", "ast=20", "alt=30")
+    assert later.panel.normal_panel.status == "met"
+    why = "this panel's rows differ in 'date': they may be several samples"
+    later = replace(later, panel=withheld(later.panel, why))
+    linked = link([earlier, later])
+    assert linked[0].panel.normal_panel.status == "met"
+    assert linked[1].panel.normal_panel == NormalPanel("incomplete", why, None)
+    assert why in linked[1].panel.notes
