@@ -70,3 +70,17 @@ def test_the_csv_columns_say_what_the_jsonl_says():
     header, *rows = [line.split(";") for line in result.stdout.splitlines()]
     assert {row[header.index("levlab_normal_panel")] for row in rows} == {"incomplete"}  # every row
     assert [row[header.index("levlab_flag")] for row in rows] == ["N", "N", "?", "N", "N"]
+
+
+def test_a_result_the_lab_flags_against_levlab_has_no_ctcae_grade_nor_multiple_of_uln():
+    """ALT 20 U/L that the laboratory flags H: the upper limit in force is unknown, so no CTCAE grade
+    0 ("not > ULN") and no x ULN of 0.4 may contradict the laboratory, in the JSONL or the CSV columns."""
+    text = export(["N", "H", "N", "N", "N"])
+    alt = outcome(text)["analytes"]["alt"]
+    assert alt["flag"] == "?"
+    assert alt["x_uln"] is None and alt["high"] is None
+    assert alt["ctcae"]["grade"] is None
+    assert "< 45 U/L" in alt["reason"] or "45" in alt["reason"]  # levlab's interval is still named
+    result = CliRunner().invoke(main, ["csv", "-"], input=text)
+    header, *rows = [line.split(";") for line in result.stdout.splitlines()]
+    assert rows[1][header.index("levlab_ctcae")] == "?"

@@ -44,7 +44,9 @@ def held_against(result: AnalyteResult, flag_text: str) -> AnalyteResult:
     if lab is None or result.flag == "?" or agrees(lab, result.flag):
         return result
     words = {"H": "raised", "L": "low", "N": "within its interval", "A": "abnormal"}
-    reason = (f"the laboratory flags it {shown(flag_text.strip())} ({words[lab]}) but levlab's interval gives "
+    used = f" ({result.interval.text})" if result.interval is not None else ""
+    reason = (f"the laboratory flags it {shown(flag_text.strip())} ({words[lab]}) but levlab's interval{used} gives "
               f"{result.flag}: the laboratory's own interval evidently differs from the one levlab used; "
               "indeterminate until its range is given (a range column or --ranges)")
-    return replace(result, flag="?", reason=reason)
+    # the limits in force are unknown: no interval, multiple of ULN or CTCAE grade may contradict the laboratory
+    return replace(result, flag="?", reason=reason, interval=None, x_uln=None, candidates=())
