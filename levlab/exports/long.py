@@ -494,7 +494,8 @@ class LongPanels:
         return found
 
     def _panel_patient(self, rows: list[list[str]], numbers: Sequence[int], errors: dict[int, list[RowError]]) -> PatientEntry:
-        """The panel's sex and age: the first given in its rows; a different one later is an error."""
+        """The panel's sex and age, as its rows give them; rows that give two are an error, and the
+        panel is judged with that one unknown (never on a guess of which row is right)."""
         roles, header = self.layout.roles, self.header
         texts = {}
         for role in ("sex", "age"):
@@ -506,6 +507,7 @@ class LongPanels:
             if all(row[at] == text for row in rows):  # the same on every row, as usual
                 texts[role] = "" if text.strip().casefold() in self.judge.na else text
                 continue
+            differ = False
             for offset, row in enumerate(rows):
                 text = row[at]
                 if text.strip().casefold() in self.judge.na:
@@ -513,9 +515,12 @@ class LongPanels:
                 if not texts[role]:
                     texts[role] = text
                 elif text.strip() != texts[role].strip():
+                    differ = True
                     errors.setdefault(numbers[offset], []).append(RowError(
                         numbers[offset], header[at], f"{role} {shown(text.strip())} differs from {shown(texts[role].strip())} "
-                        "earlier in this panel; the first is used"))
+                        f"earlier in this panel; the panel is judged with {role} unknown"))
+            if differ:
+                texts[role] = ""
         birth_at = roles.get("birth")
         if birth_at is not None and not texts["age"]:  # the age at the sample from the birth date (exports.ages)
             date_at = roles.get("date")
