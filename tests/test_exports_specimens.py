@@ -15,7 +15,8 @@ from levlab.exports.specimens import place, specimen_kind
     [("Serum", "serum"), ("plasma", "serum"), ("S", "serum"), ("P", "serum"), ("Bloed", "serum"),
      ("Li-hep plasma", "serum"), ("SER/PLAS", "serum"), ("Ascites", "ascites"), ("ascitesvocht", "ascites"),
      ("Peritoneal fluid", "ascites"), ("Urine", "other"), ("24-uurs urine", "other"), ("Liquor", "other"),
-     ("CSF", "other"), ("Pleuravocht", "other"), ("Speeksel", "other"), ("weird tube", None), ("S123", None)],
+     ("CSF", "other"), ("Pleuravocht", "other"), ("Speeksel", "other"), ("weird tube", None), ("S123", None),
+     ("Volbloed", "whole_blood"), ("whole blood", "whole_blood"), ("arterieel bloed", "whole_blood")],
 )
 def test_specimen_words(text, kind):
     assert specimen_kind(text) == kind
@@ -25,7 +26,11 @@ def test_specimen_words(text, kind):
     ("analyte", "specimen", "placed", "passed", "error"),
     [("ldh", "Serum", "ldh", False, False), ("ldh", "", "ldh", False, False), ("ldh", "NA", "ldh", False, False),
      ("ldh", "Ascites", "ascites_ldh", False, False), ("albumin", "Ascites", None, True, False),
-     ("glucose", "Urine", None, True, False), ("alt", "CSF", None, True, False), ("alt", "vial 3", None, True, True)],
+     ("glucose", "Urine", None, True, False), ("alt", "CSF", None, True, False), ("alt", "vial 3", None, True, True),
+     # whole blood: the blood count is measured in it; a chemistry result on it is not the serum result
+     ("haemoglobin", "Volbloed", "haemoglobin", False, False), ("leukocytes", "whole blood", "leukocytes", False, False),
+     ("bilirubin", "Volbloed", None, True, False), ("alt", "capillary blood", None, True, False),
+     ("bilirubin", "Bloed", "bilirubin", False, False)],
 )
 def test_place(analyte, specimen, placed, passed, error):
     found, why = place(analytes()[analyte], specimen, NA_MARKERS)
@@ -100,3 +105,35 @@ def test_a_wide_row_of_another_specimen_is_not_interpreted():
     assert "hypoglycaemia" not in column(rows, "levlab_flags")[1]
     assert run.summary.rows_with_errors == 1  # the unknown word only
     assert any("rows of other specimens pass through" in line for line in run.report)
+
+
+WHOLE_BLOOD = ("patient;date;Materiaal;test;value;unit\n"
+               "1;2024-01-01;Volbloed;Bilirubine;60;umol/L\n"
+               "1;2024-01-01;Serum;AF;80;U/L\n"
+               "1;2024-01-01;Serum;LD;180;U/L\n"
+               "1;2024-01-01;Serum;ALAT;30;U/L\n"
+               "1;2024-01-01;Serum;ASAT;25;U/L\n"
+               "1;2024-01-01;Volbloed;Hemoglobine;8,5;mmol/L\n")
+
+
+def test_a_chemistry_result_on_whole_blood_never_completes_the_panel():
+    """Bilirubin from a blood gas analyser is not the serum bilirubin the interval and the 98 % rule are for."""
+    _, (panel,) = run_jsonl(WHOLE_BLOOD)
+    assert "bilirubin" not in panel["analytes"] and panel["analytes"]["haemoglobin"]["value"] == 8.5
+    assert panel["normal_panel"]["status"] == "incomplete"
+    assert "whole blood" in panel["notes"][0]
+
+
+def test_a_wide_row_on_whole_blood_keeps_only_the_blood_count():
+    text = "patient,specimen,Bilirubin (umol/L),ALT (U/L),Hb (mmol/L)\nP1,whole blood,10,30,8.5\nP2,serum,10,30,8.5\n"
+    _, rows = run_csv(text)
+    assert column(rows, "levlab_bilirubin_value") == ["", "10"] and column(rows, "levlab_haemoglobin_value") == ["8.5", "8.5"]
+    _, (first, second) = run_jsonl(text)
+    assert sorted(first["analytes"]) == ["haemoglobin"] and "whole blood" in json_text(first)
+    assert sorted(second["analytes"]) == ["alt", "bilirubin", "haemoglobin"]
+
+
+def json_text(panel: dict) -> str:
+    import json
+
+    return json.dumps(panel, ensure_ascii=False)

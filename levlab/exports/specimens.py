@@ -33,7 +33,13 @@ class Passed:
 @cache
 def _kinds() -> dict[str, str]:
     data = load_toml("specimens.toml")
-    return {normalise_name(word): kind for kind in ("serum", "ascites", "other") for word in data[kind]}
+    return {normalise_name(word): kind for kind in ("serum", "whole_blood", "ascites", "other") for word in data[kind]}
+
+
+@cache
+def whole_blood_analytes() -> frozenset[str]:
+    """The analytes whose result on whole blood makes the panel (the blood count)."""
+    return frozenset(load_toml("specimens.toml")["whole_blood_analytes"])
 
 
 @cache
@@ -42,7 +48,8 @@ def _ascites_moves() -> dict[str, str]:
 
 
 def specimen_kind(text: str) -> str | None:
-    """`serum` (serum, plasma, blood), `ascites`, `other` (urine, CSF...), or None for a word levlab does not know."""
+    """`serum` (serum, plasma, blood), `whole_blood`, `ascites`, `other` (urine, CSF...), or None for a
+    word levlab does not know."""
     return _kinds().get(normalise_name(text)) if len(text) <= 100 else None
 
 
@@ -56,6 +63,11 @@ def place(analyte: Analyte, specimen: str, na: frozenset[str]) -> tuple[Analyte 
     kind = specimen_kind(text)
     if kind == "serum":
         return analyte, None
+    if kind == "whole_blood":
+        if analyte.id in whole_blood_analytes():
+            return analyte, None
+        return None, Passed(f"specimen {shown(text)} (whole blood): {analyte.id} on whole blood is not the serum or "
+                            "plasma result levlab's intervals are for; passed through, not in the panel", False)
     if kind == "ascites":
         moved = _ascites_moves().get(analyte.id)
         if moved is not None:

@@ -25,7 +25,7 @@ from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, R
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink
-from levlab.exports.specimens import specimen_kind
+from levlab.exports.specimens import specimen_kind, whole_blood_analytes
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -254,11 +254,18 @@ class WidePanels:
             if judged is rows:
                 judged = list(rows)
             blanked = list(fields)
+            kind = specimen_kind(text)
+            kept = whole_blood_analytes() if kind == "whole_blood" else frozenset()
             for column in self.layout.columns:
-                blanked[column.index] = ""
+                if column.analyte.id not in kept:
+                    blanked[column.index] = ""
             judged[row] = blanked
             name = self.layout.header[at].strip()  # type: ignore[index]
-            if specimen_kind(text) is None:
+            if kind == "whole_blood":
+                self.specimen_notes[row] = (f"{name}: specimen {shown(text)} (whole blood): only the blood count "
+                                            f"({', '.join(sorted(kept))}) is interpreted; the other results are passed "
+                                            "through, not the serum or plasma results levlab's intervals are for")
+            elif kind is None:
                 self.specimen_errors[row] = (f"specimen {shown(text)} is not known as serum or plasma, so this row's "
                                              "results are not interpreted (the words are in levlab/data/specimens.toml); "
                                              f"if {shown(name)} holds sample ids, say so with --col sample=\"{name}\"")
