@@ -59,14 +59,45 @@ def test_a_birth_date_after_the_sample_date_is_a_row_error(text):
     assert run.summary.rows_with_errors == 1
 
 
-def test_an_age_column_wins_over_the_birth_date():
-    text = "patient,age,birth date,sample date,sex,GGT (U/L)\n1,40,1973-05-14,2024-05-14,M,110\n"
+def test_an_age_column_wins_over_a_birth_date_it_agrees_with():
+    text = "patient,age,birth date,sample date,sex,GGT (U/L)\n1,51,1973-05-14,2024-05-14,M,110\n"
     run, (panel,) = run_jsonl(text)
-    assert panel["age"] == 40
+    assert panel["age"] == 51
     assert any("the age column 'age' is used" in line for line in run.report)
+    # 40 against 51 from the birth date: neither is taken (test_an_age_the_birth_date_contradicts_...)
+    _, (panel,) = run_jsonl(text.replace(",51,", ",40,"))
+    assert panel["age"] is None
 
 
 def test_without_a_sample_date_no_age_is_derived_and_the_report_says_so():
     run, (panel,) = run_jsonl("patient;Geboortedatum;Geslacht;GGT (U/L)\n1;14-05-1973;M;110\n")
     assert panel["age"] is None
     assert any("no sample date column, so no age is derived" in line for line in run.report)
+
+
+@pytest.mark.parametrize(
+    ("age", "derived", "disagrees"),
+    [("63", "63", False), ("64", "63", False), ("62,5", "63", False), ("65", "63", True), ("40", "63", True),
+     ("", "63", False), ("onbekend", "63", False), ("63", "", False)],
+)
+def test_an_age_column_and_a_birth_date_more_than_a_year_apart_disagree(age, derived, disagrees):
+    from levlab.exports.ages import disagreement
+
+    assert (disagreement(age, derived) is not None) is disagrees
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["patient,sex,age,birth date,date,GGT (U/L)\nP1,M,40,12-03-1960,01-02-2024,60\nP2,M,63,12-03-1960,01-02-2024,60\n",
+     "patient;geslacht;leeftijd;geboortedatum;datum;test;uitslag;eenheid\n"
+     "1;M;40;12-03-1960;01-02-2024;GGT;60;U/L\n2;M;63;12-03-1960;01-02-2024;GGT;60;U/L\n"],
+    ids=["wide-comma", "long-semicolon"],
+)
+def test_an_age_the_birth_date_contradicts_is_unknown_never_a_guess_between_them(text):
+    """GGT 60 U/L in a man is judged by age band: with age 40 said and 63 from the birth date, neither is taken."""
+    from export_runs import run_jsonl
+
+    _, (contradicted, agreeing) = run_jsonl(text)
+    assert contradicted["age"] is None and contradicted["analytes"]["ggt"]["flag"] == "?"
+    assert "differs from 63, the age at the sample from the birth date" in contradicted["errors"][0]["message"]
+    assert agreeing["age"] == 63 and agreeing["analytes"]["ggt"]["flag"] == "N" and not agreeing["errors"]

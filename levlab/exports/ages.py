@@ -41,3 +41,18 @@ def age_at_sample(birth_text: str, sample_text: str) -> tuple[str, str | None]:
     if birth.date() > sample.date():
         return "", f"birth date {shown(birth_text)} is after the sample date {shown(sample_text)}"
     return str(completed_years(birth, sample)), None
+
+
+def disagreement(age_text: str, birth_age: str) -> str | None:
+    """Why an age column and the age at the sample from the birth date cannot both be right (they
+    differ by more than a year: the age column may be the age at export), or None when they agree
+    or either is missing. The panel is then judged with its age unknown: never a guess between them."""
+    try:
+        stated = float(age_text.strip().replace(",", "."))
+        derived = float(birth_age)
+    except ValueError:
+        return None
+    if abs(stated - derived) <= 1:
+        return None
+    return (f"age {shown(age_text.strip())} differs from {birth_age}, the age at the sample from the birth date: "
+            "the age is unknown for this sample (correct the age or the birth date)")

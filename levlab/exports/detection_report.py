@@ -94,7 +94,8 @@ def _role_detail(layout: Layout, role: str) -> str:
         return f" (the time of day of the sample, with the date from {name('date')})" if "date" in roles else ""
     if role == "birth":
         if "age" in roles:
-            return f" (the age column {name('age')} is used)"
+            return (f" (the age column {name('age')} is used; where the two differ by more than a year, the "
+                    "sample's age is unknown and its row says so)")
         if "date" not in roles:
             return " (no sample date column, so no age is derived from it)"
         return (f": the age at the sample, in completed years, from it and {name('date')}; "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from levlab.catalog import Analyte, analytes
 from levlab.errors import shown
-from levlab.exports.ages import age_at_sample
+from levlab.exports.ages import age_at_sample, disagreement
 from levlab.exports.fields import (
     ANALYTE_FIELDS,
     FOLLOW_UP_FIELDS,
@@ -522,11 +522,17 @@ class LongPanels:
             if differ:
                 texts[role] = ""
         birth_at = roles.get("birth")
-        if birth_at is not None and not texts["age"]:  # the age at the sample from the birth date (exports.ages)
+        if birth_at is not None:  # the age at the sample from the birth date (exports.ages)
             date_at = roles.get("date")
-            texts["age"], problem = age_at_sample(rows[0][birth_at], rows[0][date_at] if date_at is not None else "")
-            if problem:
+            derived, problem = age_at_sample(rows[0][birth_at], rows[0][date_at] if date_at is not None else "")
+            if problem and not texts["age"]:
                 errors.setdefault(numbers[0], []).append(RowError(numbers[0], header[birth_at], problem))
+            disagree = disagreement(texts["age"], derived) if texts["age"] and derived else None
+            if disagree:
+                errors.setdefault(numbers[0], []).append(RowError(numbers[0], header[roles["age"]], disagree))
+                texts["age"] = ""
+            elif not texts["age"]:
+                texts["age"] = derived
         entry = self.judge.patient(texts["sex"], texts["age"])
         if entry.errors:
             for role, message in entry.errors:

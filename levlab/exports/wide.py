@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from levlab.errors import shown
-from levlab.exports.ages import age_at_sample
+from levlab.exports.ages import age_at_sample, disagreement
 from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
@@ -53,7 +53,7 @@ class WidePanels:
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
         # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
-        self.birth_at = layout.roles.get("birth") if self.age_at is None else None
+        self.birth_at = layout.roles.get("birth")  # with an age column too: the two are checked against each other
         self.date_at = layout.roles.get("date")
         self.birth_errors: dict[int, str] = {}  # a chunk's rows whose birth date is wrong
         # a specimen column: a row of another specimen than serum or plasma is not interpreted (exports.specimens)
@@ -280,13 +280,20 @@ class WidePanels:
         births = fields[self.birth_at]  # type: ignore[index]
         dates = fields[self.date_at] if self.date_at is not None else itertools.repeat("")
         sexes = fields[self.sex_at] if self.sex_at is not None else itertools.repeat("")
+        ages = fields[self.age_at] if self.age_at is not None else itertools.repeat("")
         out = []
-        for row, (birth, date, sex) in enumerate(zip(births, dates, sexes, strict=False)):
+        for row, (birth, date, sex, age_text) in enumerate(zip(births, dates, sexes, ages, strict=False)):
             if not birth.strip():
                 out.append(entries[row])
                 continue
             age, problem = age_at_sample(birth, date)
-            if problem:
+            if age_text.strip():  # an age column wins, unless the birth date contradicts it (exports.ages)
+                disagree = disagreement(age_text, age) if age else None
+                if disagree is None:
+                    out.append(entries[row])
+                    continue
+                self.birth_errors[row], age = disagree, ""
+            elif problem:
                 self.birth_errors[row] = problem
             entry = self.judge.patient(sex, age)
             if entry.columns is None:
