@@ -1,7 +1,8 @@
 """The command line: parse options, call the core, hand the result to a writer.
 
-Only `main` turns a LevlabError into an `Error: ...` line and an exit status. Heavy modules
-(pint, rich) are imported inside the commands, so `levlab --help` stays instant.
+Only `main` turns a LevlabError into an `Error: ...` line and an exit status. What a command
+needs (the settings file, the core, pint, rich, the exports package) is imported inside it, so
+`levlab --help` loads click and little else (tests/test_architecture.py keeps it so).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from levlab import __version__, config, export_edge, ranges_view
+from levlab import __version__
 from levlab.errors import ExitStatus, LevlabError, UsageError, message_of
 from levlab.help_text import HelpGroup, TranslatedUsageError, context_language
 from levlab.language import Msg, language
@@ -30,7 +31,6 @@ from levlab.options import (
     SMOKER_OPTION,
 )
 from levlab.options import apply as apply_options
-from levlab.trend_output import check_report_options, trend_lines, write_trend
 
 
 def _write_json(document: Any) -> None:
@@ -119,6 +119,7 @@ def interpret(tokens: tuple[str, ...], sex: str | None, age: float | None, smoke
     globulin, haemoglobin and glucose need a unit (or units = "si" in the settings file: see
     `levlab config`). "1,5" is 1.5; "1,234" is refused.
     """
+    from levlab import config
     from levlab.interpret import check_assumed_units, interpret_panel
     from levlab.model import Patient
     from levlab.tokens import read_tokens
@@ -183,6 +184,7 @@ def rules(output_format: str, lang: str) -> None:
 def ranges(sex: str | None, age: float | None, smoker: bool | None, ranges_file: str | None, output_format: str,
            lang: str) -> None:
     """List the reference intervals in force (for a sex and age, if given), with sources."""
+    from levlab import config, ranges_view
     from levlab.model import Patient
     from levlab.render import interval_json
 
@@ -304,7 +306,7 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     CTCAE against the patient's first sample, as trend does; each patient's samples must come
     in time order (a sample that does not is said, and not compared).
     """
-    from levlab import exports
+    from levlab import export_edge, exports
 
     options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            strict, sheet, codes_file)
@@ -388,7 +390,8 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     compared with no other, and a file without a patient column is refused unless
     --one-patient says it is all one patient's.
     """
-    from levlab import exports, serial
+    from levlab import export_edge, exports, serial
+    from levlab.trend_output import check_report_options, trend_lines, write_trend
 
     options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
                            sheet=sheet, codes_file=codes_file)
@@ -454,6 +457,7 @@ def shell(sex: str | None, age: float | None, smoker: bool | None, ranges_file: 
     """
     import dataclasses
 
+    from levlab import config
     from levlab.session import Session, Settings
     from levlab.shell import run_shell
     from levlab.tokens import read_tokens
@@ -488,6 +492,8 @@ def config_command(output_format: str, lang: str) -> None:
                             haemoglobin and glucose mmol/L (said as "unit from settings")
     A command-line option wins over the file.
     """
+    from levlab import config
+
     settings = config.in_force()
     if output_format == "json":
         _write_json(config.as_json(settings))

@@ -22,7 +22,6 @@ means not set).
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +120,8 @@ def load(environ: Mapping[str, str], home: str | None) -> Config:
 def parse(text: str, path: str, path_from: str = CONFIG_ENV) -> Config:
     """The settings of a file's text (pure: nothing else is read). Refused with the key named:
     an unknown key, a value of the wrong type, a language or unit family levlab does not know."""
+    import tomllib  # here, not at start-up: most runs have no settings file
+
     where = f"settings file {path}"
     try:
         document = tomllib.loads(text)

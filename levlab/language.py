@@ -7,21 +7,23 @@ text, such as a rule statement, with its translations from the data file). Machi
 `Language` and call `Language.text` on them: the template goes through the gettext catalogue
 (levlab/locale/<code>/LC_MESSAGES/levlab.mo) and numbers are written in the reader's style
 (`1,6` in Dutch). Nothing here is global: the language is a parameter.
+
+Every command starts here, so English costs nothing: it has no catalogue to read, and the
+gettext module (and the .mo file) are loaded only when another language is asked for.
 """
 
 from __future__ import annotations
 
-import gettext
+import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 #: the languages levlab speaks; the first is the fallback
 LANGUAGES = ("en", "nl")
 DOMAIN = "levlab"
-LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")  # os.path, not pathlib: pathlib costs ms at start-up
 
 #: the environment variables that name the language of messages, strongest first (POSIX)
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
@@ -121,13 +123,34 @@ def _format_number(value: float, decimal: str = ".") -> str:
 _DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
 
 
+class Catalogue(Protocol):
+    """What Language needs of a gettext catalogue (gettext.GNUTranslations, or NoCatalogue)."""
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str: ...
+
+
+class NoCatalogue:
+    """The catalogue of English, the language the texts are written in: every text is itself
+    (as gettext.NullTranslations, without importing gettext at start-up)."""
+
+    __slots__ = ()
+
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return singular if count == 1 else plural
+
+
 class Language:
     """One language: its catalogue and its decimal mark. Get one with `language(code)`.
     (A plain class, not a dataclass: made at import, where every millisecond of `--help` counts.)"""
 
     __slots__ = ("catalogue", "code", "decimal")
 
-    def __init__(self, code: str, catalogue: gettext.NullTranslations, decimal: str) -> None:
+    def __init__(self, code: str, catalogue: Catalogue, decimal: str) -> None:
         self.code, self.catalogue, self.decimal = code, catalogue, decimal
 
     def __repr__(self) -> str:
@@ -180,8 +203,10 @@ class Language:
 def language(code: str) -> Language:
     """The `Language` of a code from LANGUAGES (English for any other)."""
     if code not in LANGUAGES or code == LANGUAGES[0]:
-        return Language(LANGUAGES[0], gettext.NullTranslations(), ".")
-    catalogue = gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[code], fallback=True)
+        return Language(LANGUAGES[0], NoCatalogue(), ".")
+    import gettext
+
+    catalogue = gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[code], fallback=True)
     return Language(code, catalogue, ",")
 
 

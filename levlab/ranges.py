@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from collections import ChainMap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -290,6 +289,8 @@ def default_intervals() -> IntervalTable:
 
 def load_interval_file(text: str, name: str) -> IntervalTable:
     """Defaults, with the analytes named in a --ranges TOML file replaced by its intervals."""
+    import tomllib  # here: only a --ranges file needs it (the shipped files come cached: levlab.data)
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -1,22 +1,77 @@
-"""Reviewed knowledge files: analytes, units, reference intervals, rules."""
+"""Reviewed knowledge files: analytes, units, reference intervals, rules.
+
+The TOML files are the source. Parsing TOML is slow in pure Python (analytes.toml and
+ranges.toml take some 10 ms each, on every `levlab interpret`), so a parsed file is also kept
+in a fast form beside it, as Python keeps compiled modules: `__pycache__/<name>.<tag>.marshal`
+holds the TOML text and what it parses to. It is used only when the text it holds is the text
+of the file now (so an edited file is parsed again, whatever its timestamps); a cache that is
+missing, unreadable, stale or cannot be written (a read-only install) means the file is parsed,
+as without a cache. (It is data, not bytecode: PYTHONDONTWRITEBYTECODE does not turn it off.) What the cache returns is what tomllib returns.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import os
-import tomllib
+import sys
 from functools import cache
 from typing import Any
 
 DATA_DIR = os.path.dirname(__file__)  # os.path, not pathlib: every command starts here, pathlib costs ms
+CACHE_DIR = os.path.join(DATA_DIR, "__pycache__")
 
 
 @cache
 def load_toml(name: str) -> dict[str, Any]:
-    """Parse one of the packaged TOML files (read once per process)."""
-    with open(os.path.join(DATA_DIR, name), encoding="utf-8") as handle:
-        return tomllib.loads(handle.read())
+    """Parse one of the packaged TOML files (read once per process, parsed once per edit)."""
+    return read_toml(os.path.join(DATA_DIR, name), cache_path(name))
 
 
 def data_path(name: str) -> str:
     """Filesystem path of a packaged data file (for pint's definitions loader)."""
     return os.path.join(DATA_DIR, name)
+
+
+def cache_path(name: str, cache_dir: str = CACHE_DIR) -> str:
+    """Where the parsed form of data file `name` is kept (per Python version, as marshal's format is)."""
+    return os.path.join(cache_dir, f"{name}.{sys.implementation.cache_tag}.marshal")
+
+
+def read_toml(path: str, cached: str) -> dict[str, Any]:
+    """The TOML file at `path` parsed: from the cache file `cached` when it holds this very text,
+    else parsed with tomllib (and the cache written, when it can be)."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    document = _from_cache(cached, text)
+    if document is None:
+        import tomllib
+
+        document = tomllib.loads(text)
+        _write_cache(cached, text, document)
+    return document
+
+
+def _from_cache(cached: str, text: str) -> dict[str, Any] | None:
+    """What the cache holds for `text`, or None (no cache, another text, or a cache that does not read)."""
+    try:
+        with open(cached, "rb") as handle:
+            held_text, document = marshal.loads(handle.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return document if held_text == text and isinstance(document, dict) else None
+
+
+def _write_cache(cached: str, text: str, document: dict[str, Any]) -> None:
+    """Keep (text, document) at `cached`, written whole or not at all (a temporary file renamed);
+    any failure (a read-only directory, a value marshal cannot hold) leaves no cache."""
+    temporary = f"{cached}.{os.getpid()}.tmp"
+    try:
+        data = marshal.dumps((text, document))
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, cached)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
