@@ -306,40 +306,32 @@ def csv_command(file: str, delimiter: str | None, tabs: bool, encoding: str, dec
     CTCAE against the patient's first sample, as trend does; each patient's samples must come
     in time order (a sample that does not is said, and not compared).
     """
-    from levlab import export_edge, exports
+    from levlab import export_edge
+    from levlab.outfile import open_input
 
     options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
-                           strict, sheet, codes_file)
-    from levlab.outfile import open_input, output_problem, same_file
-
-    if same_file(file, output):
-        raise UsageError(f"-o {output} is the input file{' (stdin)' if file == '-' else ''}: write to another file")
-    if output.casefold().endswith(".xlsx") and output_format != "csv":
-        raise UsageError(f"-o {output} writes an Excel workbook, which holds the rows (--format csv); "
-                         f"--format {output_format} writes text: give another file name")
-    problem = None if dry_run else output_problem(output)
-    if problem is not None:
-        raise UsageError(f"cannot write -o {output}: {problem}")
+                                      strict, sheet, codes_file)
+    export_edge.check_output(file, output, output_format, dry_run)
     with export_edge.closing_input(open_input(file)) as binary, export_edge.progress(file) as progress, \
             export_edge.export_run(file, binary, options, encoding, progress) as (opened, run):
         follow_up_note = run.follow_up_note()  # csv only: trend orders and links the samples itself
-        for line in run.report + ([follow_up_note] if follow_up_note else []):
-            click.echo(language(lang).text(line), err=True)
+        _say(run.report + ([follow_up_note] if follow_up_note else []), lang)
         if dry_run:
             return
-        from levlab.outfile import text_output
+        export_edge.write_output(run, opened, output, output_format, excel_safe=excel_safe, lang=lang)
+    _say(run.closing_lines(), lang)
+    _exit_if_rows_failed(run)
 
-        workbook = output_format == "csv" and output.casefold().endswith(".xlsx")
-        with text_output(output, bom=opened.bom and output_format == "csv" and not workbook) as stream:
-            try:
-                if workbook:
-                    export_edge.write_workbook(run, opened, stream)
-                else:
-                    export_edge.write_csv_run(run, output_format, stream, excel_safe=excel_safe, lang=lang)
-            except exports.StrictStop as stop:
-                click.echo(f"Error: {stop}", err=True)
-    for line in run.closing_lines():
-        click.echo(language(lang).text(line), err=True)
+
+def _say(lines: list[str], lang: str) -> None:
+    """Lines for the person at the terminal (the detection report, the closing lines), on stderr."""
+    reader = language(lang)
+    for line in lines:
+        click.echo(reader.text(line), err=True)
+
+
+def _exit_if_rows_failed(run: Any) -> None:
+    """Exit status 1 when a row of the export carried an error (the output is still complete)."""
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 
@@ -391,45 +383,24 @@ def trend(file: str, patients: tuple[str, ...], one_patient: bool, delimiter: st
     --one-patient says it is all one patient's.
     """
     from levlab import export_edge, exports, serial
-    from levlab.trend_output import check_report_options, trend_lines, write_trend
+    from levlab.outfile import open_input
+    from levlab.trend_output import baseline_day, check_report_options, closing_lines, trend_lines, write_trend
 
     options = export_edge.csv_options(layout, delimiter, tabs, decimal, na, cols, maps, ranges, group_by, ranges_file, skip_lines,
-                           sheet=sheet, codes_file=codes_file)
-    baseline_on = None
-    if baseline_date is not None:
-        parsed = serial.parse_datetime(baseline_date)
-        if parsed is None:
-            raise UsageError(f"--baseline-date {baseline_date!r} is not a date; write 2024-03-01 or 01-03-2024")
-        baseline_on = parsed.date()
+                                      sheet=sheet, codes_file=codes_file)
+    baseline_on = baseline_day(baseline_date)
     check_report_options(report_file, edish, output_format, file)
     wanted = {patient.strip() for patient in patients}
-    from levlab.outfile import open_input
-
     with export_edge.closing_input(open_input(file)) as binary, export_edge.export_run(file, binary, options, encoding, None) as (_, run):
-        for line in trend_lines(run.report):
-            click.echo(language(lang).text(line), err=True)
+        _say(trend_lines(run.report), lang)
         collected = exports.SampleSink(run.layout, wanted, one_patient)
         run.run(collected)
     if wanted and not collected.samples:
         raise UsageError(f"no samples for patient {', '.join(sorted(wanted))} in {file}")
     groups = [(patient, serial.link(found, baseline_on)) for patient, found in serial.groups(collected.samples)]
     write_trend(groups, baseline_on, output_format, last, hy_window, report_file, edish, file, lang)
-    lone = sum(patient is None for patient, _ in groups)
-    closing = trend_lines(run.closing_lines(dates=False))  # said by sample below
-    followed = len(groups) - lone
-    closing[-1] = Msg("{line}; {followed} followed, {rows} rows without a patient id ({lone} samples compared with "
-                      "no other)", line=closing[-1], rows=collected.rows_without_patient, lone=lone,
-                      followed=Msg("1 patient") if followed == 1 else Msg("{count} patients", count=followed))
-    if collected.without_analytes:
-        closing.insert(-1, Msg("levlab trend: {count} panels with no analyte levlab reads (other tests only) left out "
-                               "of the view", count=collected.without_analytes))
-    if collected.implausible_dates:
-        closing.insert(-1, Msg("levlab trend: {count} samples dated before 1900 or after today: shown, never ordered, "
-                               "compared or used as the CTCAE baseline", count=collected.implausible_dates))
-    for line in closing:
-        click.echo(language(lang).text(line), err=True)
-    if run.summary.rows_with_errors:
-        click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
+    _say(closing_lines(run, collected, groups), lang)
+    _exit_if_rows_failed(run)
 
 
 @main.command()

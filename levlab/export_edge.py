@@ -96,6 +96,39 @@ def input_name(file: str) -> str:
     return "stdin" if file == "-" else file
 
 
+def check_output(file: str, output: str, output_format: str, dry_run: bool) -> None:
+    """Usage errors of -o before any reading: the input itself, a workbook for a text format, a
+    file that cannot be written (not asked of --dry-run, which writes nothing)."""
+    from levlab.errors import UsageError
+    from levlab.outfile import output_problem, same_file
+
+    if same_file(file, output):
+        raise UsageError(f"-o {output} is the input file{' (stdin)' if file == '-' else ''}: write to another file")
+    if output.casefold().endswith(".xlsx") and output_format != "csv":
+        raise UsageError(f"-o {output} writes an Excel workbook, which holds the rows (--format csv); "
+                         f"--format {output_format} writes text: give another file name")
+    problem = None if dry_run else output_problem(output)
+    if problem is not None:
+        raise UsageError(f"cannot write -o {output}: {problem}")
+
+
+def write_output(run: Any, opened: Any, output: str, output_format: str, *, excel_safe: bool, lang: str) -> None:
+    """Run the export into -o (stdout by default): a workbook for FILE.xlsx, else the chosen text
+    format (a CSV keeps the input's UTF-8 BOM). A --strict stop is said, after what was written."""
+    from levlab import exports
+    from levlab.outfile import text_output
+
+    workbook = output_format == "csv" and output.casefold().endswith(".xlsx")
+    with text_output(output, bom=opened.bom and output_format == "csv" and not workbook) as stream:
+        try:
+            if workbook:
+                write_workbook(run, opened, stream)
+            else:
+                write_csv_run(run, output_format, stream, excel_safe=excel_safe, lang=lang)
+        except exports.StrictStop as stop:
+            click.echo(f"Error: {stop}", err=True)
+
+
 def write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: bool = False, lang: str = "en") -> None:
     """Hand the run to the writer of the chosen format."""
     from levlab import exports

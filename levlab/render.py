@@ -236,11 +236,22 @@ def panel_rows(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str, 
     return rows
 
 
-def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str, str]]:
+#: a line under the panel table: (rich style, text)
+Line = tuple[str, str]
+BLANK: Line = ("", "")
+
+
+def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[Line]:
     """The lines under the table as (style, text): reasons, sources, rules, normal-panel, disclaimer,
     in the reader's language."""
+    return [*_reading_lines(panel, lang), *_source_lines(panel, lang), *_change_lines(panel, lang), BLANK,
+            *_rule_lines(panel, lang), BLANK, *_normal_panel_lines(panel, lang), BLANK, ("italic", lang.gettext(DISCLAIMER))]
+
+
+def _reading_lines(panel: PanelResult, lang: Language) -> list[Line]:
+    """How the values were read: units assumed or from the settings, warnings, and each result's reason."""
     _, text = lang.gettext, lang.text
-    lines: list[tuple[str, str]] = []
+    lines: list[Line] = []
     assumed = [r.analyte for r in panel.results if r.measurement is not None and r.measurement.unit_assumed]
     if assumed:
         unit = analytes()[assumed[0]].canonical_unit
@@ -255,6 +266,13 @@ def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str
     for result in panel.results:
         if result.reason:
             lines.append(("yellow" if result.flag == "?" else "dim", f"{result.analyte}: {text(result.reason)}"))
+    return lines
+
+
+def _source_lines(panel: PanelResult, lang: Language) -> list[Line]:
+    """Where the intervals and the CTCAE grades come from, the R-ratio pattern and the relation note."""
+    _, text = lang.gettext, lang.text
+    lines: list[Line] = []
     sources: dict[str, list[str]] = {}
     for result in panel.results:
         if result.interval is not None:
@@ -274,32 +292,46 @@ def panel_footer(panel: PanelResult, lang: Language = ENGLISH) -> list[tuple[str
             source=panel.pattern.source)))
     if panel.relation:
         lines.append(("", _("note: {note}").format(note=text(panel.relation))))
+    return lines
+
+
+def _change_lines(panel: PanelResult, lang: Language) -> list[Line]:
+    """The changes since the previous sample (none when the panel has no previous one)."""
     changes = [(r, _previous(panel, r.analyte)) for r in panel.results if _previous(panel, r.analyte) is not None]
-    if changes:
-        lines.append(("bold", _("Since the previous sample")))
-        lines.extend(("", f"  {change_text(result, before, lang)}") for result, before in changes if before is not None)
-    lines.append(("", ""))
-    if panel.hits:
-        lines.append(("bold", _("Rules met")))
+    if not changes:
+        return []
+    return [("bold", lang.gettext("Since the previous sample")),
+            *(("", f"  {change_text(result, before, lang)}") for result, before in changes if before is not None)]
+
+
+def _rule_lines(panel: PanelResult, lang: Language) -> list[Line]:
+    """The rules met, each with its source, and the rules that could not be decided."""
+    _, text = lang.gettext, lang.text
+    if not panel.hits:
+        lines: list[Line] = [("bold", _("Rules met: none"))]
+    else:
+        lines = [("bold", _("Rules met"))]
         for hit in panel.hits:
             lines.append(("", f"  {hit.rule_id} ({_(KIND_WORDS.get(hit.kind, hit.kind))}): {text(hit.message)}"))
             lines.append(("dim", "    " + _("source: {source}, section {section}").format(source=hit.source, section=hit.section)))
-    else:
-        lines.append(("bold", _("Rules met: none")))
     if panel.undecided:
         lines.append(("bold", _("Undecided")))
         lines.extend(("yellow", f"  {text(line)}") for line in panel.undecided)
+    return lines
+
+
+def _normal_panel_lines(panel: PanelResult, lang: Language) -> list[Line]:
+    """The normal-panel status and why, its statement when met, and the note when it rests on
+    levlab's default intervals."""
+    _, text = lang.gettext, lang.text
     status = panel.normal_panel
     style = {"met": "green", "not-met": "red", "incomplete": "yellow"}[status.status]
-    lines.append(("", ""))
-    lines.append((f"bold {style}", _("normal-panel: {status} - {reason}").format(
-        status=_(STATUS_WORDS[status.status]), reason=text(status.reason))))
+    lines: list[Line] = [(f"bold {style}", _("normal-panel: {status} - {reason}").format(
+        status=_(STATUS_WORDS[status.status]), reason=text(status.reason)))]
     if status.statement:
         lines.append((style, f"  {text(status.statement)} (iLive, Uitzaaiingen naar de lever, Biochemische indicatoren)"))
     if panel.normal_panel_defaults:
         lines.append(("bold yellow", f"  {defaults_sentence(panel.normal_panel_defaults, lang)}"))
-    lines.append(("", ""))
-    lines.append(("italic", _(DISCLAIMER)))
     return lines
 
 
@@ -417,60 +449,6 @@ def print_csv_summary(collected: Any, console: Any, lang: Language = ENGLISH) ->
             console.print(_("... and {count} more panels with findings (use --format jsonl or csv)").format(
                 count=collected.more_findings))
     console.print(Text(_(DISCLAIMER), style="italic"))
-
-
-def cumulative_json(report: Any) -> dict[str, Any]:
-    """The cumulative report of one patient (cumulative.Cumulative) as JSON: per analyte the interval,
-    ×ULN of the latest result, the change since the previous result against the RCV and the worst
-    CTCAE grade after baseline; Hy's law over the series."""
-    def change(found: Any) -> dict[str, Any] | None:
-        if found is None:
-            return None
-        return {"percent": None if found.percent is None else round(found.percent, 2),
-                "rcv_percent": None if found.rcv is None else round(found.rcv, 2),
-                "exceeds_rcv": found.exceeds, "reason": found.reason, "kind": "convention"}
-
-    from levlab.cumulative import display_label
-
-    def named(sample: Any) -> str:
-        return display_label(sample, report.samples)
-
-    series = report.hys_law
-    return {
-        "baseline": None if report.baseline is None else named(report.baseline),
-        "analytes": {row.analyte: {
-            "unit": row.unit, "interval": row.interval, "interval_source": row.interval_source,
-            "latest_x_uln": None if row.latest_x_uln is None else round(row.latest_x_uln, 3),
-            "change_since_previous": change(row.latest_change),
-            "worst_ctcae_after_baseline": None if row.worst is None else {
-                "version": criteria().version, "grade": row.worst.grade, "samples": list(row.worst.samples),
-                "undecided_samples": row.worst.undecided, "basis": row.worst.basis, "baseline_rule": row.worst.rule},
-        } for row in report.rows},
-        "hys_law_over_time": {
-            "status": series.status, "window_days": series.window_days, "kind": "convention",
-            "met": [{"transaminase_sample": named(p.transaminase), "bilirubin_sample": named(p.bilirubin), "days": p.days}
-                    for p in series.met],
-            "undecided_pairs": len(series.undecided),
-        },
-    }
-
-
-def trend_json(groups: Sequence[tuple[str | None, Sequence[Any]]], reports: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-    """`levlab trend --format json`: per patient, each sample (serial.Sample) as `interpret` JSON
-    plus its date and the interval since the previous sample; with `reports` (one per group, in
-    order), the patient's cumulative report under `cumulative`. A sample without a patient id is
-    one entry of its own with `"patient": null` and its `rows`."""
-    from levlab.serial import since
-
-    return [
-        {"patient": patient, **({"rows": list(samples[0].rows)} if patient is None else {}), "samples": [
-            {"date": sample.label, "datetime": sample.when.isoformat() if sample.when else None,
-             "since_previous": None if i == 0 or sample.when is None else since(samples[i - 1].when, sample.when),
-             **panel_json(sample.panel)}
-            for i, sample in enumerate(samples)],
-         **({"cumulative": cumulative_json(reports[number])} if reports else {})}
-        for number, (patient, samples) in enumerate(groups)
-    ]
 
 
 def _hanging(line: str, width: int | None) -> Any:

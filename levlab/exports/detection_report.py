@@ -10,7 +10,7 @@ from levlab.catalog import near_miss
 from levlab.errors import shown
 from levlab.exports.dialect import Dialect
 from levlab.exports.header import shown_list
-from levlab.exports.layout import Layout, normal_panel_ids, short_name
+from levlab.exports.layout import AnalyteColumn, Layout, normal_panel_ids, short_name
 from levlab.exports.roles import date_like
 from levlab.language import N_, Msg
 
@@ -24,27 +24,40 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
                          encoding=shown(encoding)))
     for role, index in sorted(layout.roles.items(), key=lambda item: item[1]):  # in column order
         lines.append(f"  {shown(layout.header[index].strip())} -> {role}{_role_detail(layout, role)}")
-    for column in layout.columns:
-        if column.unit_source == "assumed":
-            unit = Msg("{unit} (assumed: no unit in the header, a unit column or --map)", unit=column.analyte.canonical_unit)
-        elif column.unit_source == "settings":
-            unit = f"{layout.configured_units[column.analyte.id]} (unit from settings: units = \"si\")"
-        elif column.unit_source == "unit column":
-            unit = Msg("unit from column {column}", column=shown(layout.header[column.unit_index].strip()))  # type: ignore[index]
-        else:
-            unit = Msg("{unit} (from the {source})", unit=column.unit,
-                       source=Msg({"header": N_("header"), "map": N_("map")}.get(column.unit_source, column.unit_source)))
-            if column.unit_index is not None:
-                unit = Msg("{unit}; a row whose unit column {column} says another is an error", unit=unit,
-                           column=shown(layout.header[column.unit_index].strip()))
-        lab = ""
-        if column.range_text is not None:
-            lab = Msg("; lab range {range} (--range) replaces the defaults", range=shown(column.range_text))
-        elif column.range_index is not None:
-            lab = Msg("; lab range from column {column} replaces the defaults",
-                      column=shown(layout.header[column.range_index].strip()))
-        lines.append(Msg("  {header} -> {analyte}, {unit}{lab}", header=shown(column.header), analyte=column.analyte.id,
-                         unit=unit, lab=lab))
+    lines.extend(_column_line(layout, column) for column in layout.columns)
+    lines += _mapping_lines(layout)
+    lines += _ignored_lines(layout)
+    lines += _panel_lines(layout)
+    return lines
+
+
+def _column_line(layout: Layout, column: AnalyteColumn) -> str:
+    """An analyte column: its analyte, where its unit comes from, and the lab's range if one replaces the defaults."""
+    if column.unit_source == "assumed":
+        unit = Msg("{unit} (assumed: no unit in the header, a unit column or --map)", unit=column.analyte.canonical_unit)
+    elif column.unit_source == "settings":
+        unit = f"{layout.configured_units[column.analyte.id]} (unit from settings: units = \"si\")"
+    elif column.unit_source == "unit column":
+        unit = Msg("unit from column {column}", column=shown(layout.header[column.unit_index].strip()))  # type: ignore[index]
+    else:
+        unit = Msg("{unit} (from the {source})", unit=column.unit,
+                   source=Msg({"header": N_("header"), "map": N_("map")}.get(column.unit_source, column.unit_source)))
+        if column.unit_index is not None:
+            unit = Msg("{unit}; a row whose unit column {column} says another is an error", unit=unit,
+                       column=shown(layout.header[column.unit_index].strip()))
+    lab = ""
+    if column.range_text is not None:
+        lab = Msg("; lab range {range} (--range) replaces the defaults", range=shown(column.range_text))
+    elif column.range_index is not None:
+        lab = Msg("; lab range from column {column} replaces the defaults",
+                  column=shown(layout.header[column.range_index].strip()))
+    return Msg("  {header} -> {analyte}, {unit}{lab}", header=shown(column.header), analyte=column.analyte.id,
+               unit=unit, lab=lab)
+
+
+def _mapping_lines(layout: Layout) -> list[str]:
+    """The test names and codes mapped, the specimen column, and (long) the lab's range column."""
+    lines: list[str] = []
     if layout.value_maps:
         shown_maps = ", ".join(f"{shown(o.header)} -> {o.analyte.id if o.analyte else 'ignore'}{':' + o.unit if o.unit else ''}"
                                for o in layout.value_maps[:10])
@@ -58,14 +71,26 @@ def detection_report(layout: Layout, dialect: Dialect, encoding: str) -> list[st
     if layout.kind == "long" and "range" in layout.roles:
         lines.append(Msg("  lab ranges from {column} replace the defaults where given",
                          column=shown(layout.header[layout.roles["range"]].strip())))
-    if layout.ignored:
-        lines.append(Msg("  ignored (passed through): {headers}", headers=shown_list(layout.ignored)))
-        lines.extend(_near_misses(layout.ignored))
-        datey = [name for name in layout.ignored[:200] if date_like(name)]
-        if datey and "date" not in layout.roles:
-            lines.append(f"  note: {shown_list(datey, 5)} speak{'s' if len(datey) == 1 else ''} of a date or time, with "
-                         f"words levlab does not take as a sample time; if one is, write --col date=\"{datey[0]}\"")
+    return lines
 
+
+def _ignored_lines(layout: Layout) -> list[str]:
+    """The columns passed through, the analytes they nearly name, and a hint for a date-like one."""
+    if not layout.ignored:
+        return []
+    lines: list[str] = [Msg("  ignored (passed through): {headers}", headers=shown_list(layout.ignored))]
+    lines.extend(_near_misses(layout.ignored))
+    datey = [name for name in layout.ignored[:200] if date_like(name)]
+    if datey and "date" not in layout.roles:
+        lines.append(f"  note: {shown_list(datey, 5)} speak{'s' if len(datey) == 1 else ''} of a date or time, with "
+                     f"words levlab does not take as a sample time; if one is, write --col date=\"{datey[0]}\"")
+    return lines
+
+
+def _panel_lines(layout: Layout) -> list[str]:
+    """What makes a panel suspect or never met: (long) the dates its rows must agree in, the
+    layout's notes, and (wide) the normal-panel analytes without a column."""
+    lines: list[str] = []
     if layout.kind == "long":  # as exports.panel_checks.DateSpread chooses them
         checked = [layout.header[layout.roles[role]].strip() for role in ("date", "time")
                    if role in layout.roles and layout.roles[role] not in layout.group]

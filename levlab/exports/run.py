@@ -199,12 +199,29 @@ class ExportRun:
     def closing_lines(self, *, dates: bool = True) -> list[str]:
         """What stderr says after the data: the first errors, warnings, and the summary line (last).
         `dates`: say the implausible panel dates (`levlab trend` says them by sample itself)."""
+        lines = self._error_lines()
+        lines += self._grouping_lines()
+        lines += self._panel_lines()
+        lines += self._value_lines(dates)
+        if self.follow_up is not None:
+            lines.extend(self.follow_up.closing_lines())
+        lines += self._reading_lines()
+        lines.append(Msg(DISCLAIMER))  # in the reader's language where it is shown
+        lines.append(self.summary.line())
+        return lines
+
+    def _error_lines(self) -> list[str]:
+        """The first rows with errors, a header that changed mid-file, and how many more rows had errors."""
         lines = list(self.errors_shown)
         lines += self.watch.changes
         hidden = self.summary.rows_with_errors - len(self.errors_shown) - (self.summary.stopped_at is not None)
         if hidden > 0:
             lines.append(f"  ... and {hidden} more rows with errors (see levlab_error / errors)")
-        summary = self.summary
+        return lines
+
+    def _grouping_lines(self) -> list[str]:
+        """Long: samples whose rows were apart, and how they were joined (a file read again, a stream's window)."""
+        summary, lines = self.summary, []
         if summary.split_keys and summary.grouping == "file":
             lines.append(f"levlab csv: {summary.split_keys} samples had their rows apart in the file (it is not sorted by "
                          "patient and sample): each was read again and judged as one panel from all its rows; the rows "
@@ -221,47 +238,60 @@ class ExportRun:
                 "stream, read once, not sorted by patient and sample, so those rows formed separate panels that are "
                 "never met (sort the input first, or give it as a file: a file is read again to group them)"
             )
-        if self.summary.unused_maps and self.summary.stopped_at is None:
-            unused = self.summary.unused_maps
+        return lines
+
+    def _panel_lines(self) -> list[str]:
+        """Long: a --map that matched no row, panels holding an analyte twice, and the panels of a
+        stream written before its end (withheld, or met before a key came back)."""
+        summary, lines = self.summary, []
+        if summary.unused_maps and summary.stopped_at is None:
+            unused = summary.unused_maps
             listed = ", ".join(shown(text, 40) for text in unused[:5]) + (f", ... ({len(unused) - 5} more)" if len(unused) > 5 else "")
             lines.append(f"levlab csv: {len(unused)} --map of a test name or code matched no row (a typing slip?): {listed}")
-        if self.summary.missing_sample_line:
-            lines.append(self.summary.missing_sample_line)
+        if summary.missing_sample_line:
+            lines.append(summary.missing_sample_line)
         if summary.withheld:
             lines.append(f"levlab csv: {summary.withheld} panels of the stream were written before its end and said "
                          "incomplete, not met: more of their sample might still follow (give the input as a file)")
         if summary.met_early and summary.reopened:
             lines.append(f"levlab csv: warning: {summary.met_early} panels were written as met before a key came back "
                          f"(more than {WINDOW_ROWS:,} rows later): do not rely on them; give the input as a file")
-        judge = self.judge
+        return lines
+
+    def _value_lines(self, dates: bool) -> list[str]:
+        """Both decimal marks in a stream, rows without any key (each its own panel), and sample
+        dates no laboratory could have written (unless `dates` is False)."""
+        judge, summary, lines = self.judge, self.summary, []
         if judge.mixed_marks is not None and judge.thousands_read:
             lines.append(f"levlab csv: the input writes both decimal marks, seen first at {judge.mixed_marks}; values "
                          f"read before that kept the decimal mark {self.dialect.decimal!r} although they could be "
                          f"thousands ({', '.join(map(repr, judge.thousands_read))}): check them, or give the input "
                          "as a file, which is scanned first")
-        if self.summary.keyless_rows_apart:
+        if summary.keyless_rows_apart:
             lines.append(f"levlab csv: no patient or sample column and more than {KEYLESS_PANEL_ROWS:,} rows: no single "
                          "sample, so each row is a panel of its own (name the key with --group-by COL)")
-        if dates and self.summary.implausible_dates:
-            found = self.summary.implausible_dates
+        if dates and summary.implausible_dates:
+            found = summary.implausible_dates
             examples = ", ".join(shown(text.strip(), 20) for text in found[:3]) + (", ..." if len(found) > 3 else "")
             lines.append(f"levlab csv: {len(found)} distinct sample dates before 1900 or after today ({examples}): a "
                          "typing or export error? `levlab trend` never orders, compares or uses them as a baseline")
-        if self.follow_up is not None:
-            lines.extend(self.follow_up.closing_lines())
-        if self.layout.kind == "long" and self.judge.assumed:
+        return lines
+
+    def _reading_lines(self) -> list[str]:
+        """The analytes whose values without a unit were read in an assumed unit or the settings'
+        unit, and (long) the normal-panel analytes the file never gave."""
+        judge, lines = self.judge, []
+        if self.layout.kind == "long" and judge.assumed:
             lines.append("levlab csv: results without a unit were read in the canonical unit (assumed; "
-                         f"unit_assumed in JSON) for {', '.join(sorted(self.judge.assumed))}")
-        if self.judge.from_settings:
+                         f"unit_assumed in JSON) for {', '.join(sorted(judge.assumed))}")
+        if judge.from_settings:
             lines.append("levlab csv: results without a unit were read in the unit from settings (units = \"si\"; "
-                         f"unit_from_settings in JSON) for {', '.join(sorted(self.judge.from_settings))}")
+                         f"unit_from_settings in JSON) for {', '.join(sorted(judge.from_settings))}")
         if self.layout.kind == "long" and self.summary.rows:
             missing = [short_name(a) for a in normal_panel_ids() if a not in self.summary.seen]
             if missing:
                 where = "the file" if self.summary.stopped_at is None else "the rows read"
                 lines.append(f"levlab csv: no {', '.join(missing)} result in {where}: normal-panel could never be met")
-        lines.append(Msg(DISCLAIMER))  # in the reader's language where it is shown
-        lines.append(self.summary.line())
         return lines
 
     def row_errors(self, number: int, errors: list[RowError]) -> None:
