@@ -1,7 +1,8 @@
 """Units: spelling -> accepted unit (data/units.toml), and factors computed once through pint.
 
 pint only ever sees expressions from units.toml and names from units.txt, never user text,
-and it is imported on the first conversion that is not the identity.
+and it is imported on the first conversion that is not the identity and that pint has not
+answered before (its answers are kept on disk: levlab.kept_factors).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from levlab import kept_factors
 from levlab.catalog import Analyte
 from levlab.data import data_path, load_toml
 from levlab.errors import UnitError, message_of
@@ -114,18 +116,31 @@ def registry() -> Any:
 
 @cache
 def factor(analyte_id: str, from_unit: str, to_unit: str, molar_mass: float | None = None) -> float:
-    """Multiply a value in `from_unit` by this to get it in `to_unit`; computed once by pint."""
+    """Multiply a value in `from_unit` by this to get it in `to_unit`; computed once by pint
+    (and kept: levlab.kept_factors)."""
     if from_unit == to_unit:
         return 1.0
-    ureg = registry()
     source, target = units()[from_unit], units()[to_unit]
-    quantity = ureg.Quantity(1.0, source.pint)
-    if source.kind in ("mass", "molar") and target.kind in ("mass", "molar") and source.kind != target.kind:
-        if molar_mass is None:
-            raise UnitError(f"{analyte_id}: no molar mass to convert {from_unit} to {to_unit}")
-        converted = quantity.to(target.pint, "chemistry", mw=ureg.Quantity(molar_mass, "gram / mole"))
+    chemistry = source.kind in ("mass", "molar") and target.kind in ("mass", "molar") and source.kind != target.kind
+    if chemistry and molar_mass is None:
+        raise UnitError(f"{analyte_id}: no molar mass to convert {from_unit} to {to_unit}")
+    question = (source.pint, target.pint, chemistry, molar_mass if chemistry else None)
+    answer = kept_factors.known(question)
+    if answer is None:
+        answer = pint_factor(*question)
+        kept_factors.remember(question, answer)
+    return answer
+
+
+def pint_factor(source: str, target: str, chemistry: bool, molar_mass: float | None) -> float:
+    """pint's factor from the expression `source` to `target` (through the chemistry context
+    with `molar_mass` in g/mol), to 15 significant digits."""
+    ureg = registry()
+    quantity = ureg.Quantity(1.0, source)
+    if chemistry:
+        converted = quantity.to(target, "chemistry", mw=ureg.Quantity(molar_mass, "gram / mole"))
     else:
-        converted = quantity.to(target.pint)
+        converted = quantity.to(target)
     # pint's float arithmetic leaves last-digit noise (ng/mL -> µg/L = 1.0000000000000002), which
     # would move inclusive boundaries (CEA 3.0 ng/mL above `<= 3.0 µg/L`, 200 ng/mL above 200 µg/L);
     # 15 significant digits is what a double holds exactly, so this only removes the noise.

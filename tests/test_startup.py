@@ -40,8 +40,9 @@ NOT_FOR_HELP = ("tomllib", "pathlib", "dataclasses", "json", "csv", "pint", "ric
                 "levlab.config", "levlab.data", "levlab.catalog", "levlab.model", "levlab.units", "levlab.ranges",
                 "levlab.rules", "levlab.interpret", "levlab.render", "levlab.exports", "levlab.export_edge",
                 "levlab.trend_output", "levlab.ranges_view")
-#: never needed by a one-shot `levlab interpret` written to a pipe, without a settings file
-NOT_FOR_INTERPRET = ("tomllib", "rich", "jinja2", "openpyxl", "fhir", "levlab.exports", "levlab.export_edge",
+#: never needed by a one-shot `levlab interpret` written to a pipe, without a settings file, once
+#: its conversions were asked of pint before (levlab.kept_factors)
+NOT_FOR_INTERPRET = ("tomllib", "pint", "rich", "jinja2", "openpyxl", "fhir", "levlab.exports", "levlab.export_edge",
                      "levlab.trend_output", "levlab.trend_view", "levlab.report_html", "levlab.session",
                      "levlab.shell", "levlab.outfile", "levlab.serial", "levlab.cumulative")
 
@@ -80,7 +81,7 @@ def test_the_probe_sees_a_module_that_is_loaded(click_alone):
 
 
 def test_one_shot_interpret_loads_no_screen_export_or_settings_parser():
-    probe(*ONE_SHOT)  # the first run may parse the data files and keep them parsed (levlab.data)
+    probe(*ONE_SHOT)  # the first run may parse the data files and ask pint (both kept: levlab.data, kept_factors)
     seen = probe(*ONE_SHOT)
     assert loaded(NOT_FOR_INTERPRET, seen["modules"]) == []
     assert seen["catalogues"] == []

@@ -43,31 +43,33 @@ def read_toml(path: str, cached: str) -> dict[str, Any]:
     else parsed with tomllib (and the cache written, when it can be)."""
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    document = _from_cache(cached, text)
-    if document is None:
+    document = read_kept(cached, text)
+    if not isinstance(document, dict):
         import tomllib
 
         document = tomllib.loads(text)
-        _write_cache(cached, text, document)
+        keep(cached, text, document)
     return document
 
 
-def _from_cache(cached: str, text: str) -> dict[str, Any] | None:
-    """What the cache holds for `text`, or None (no cache, another text, or a cache that does not read)."""
+def read_kept(cached: str, made_from: Any) -> Any:
+    """What the cache file `cached` keeps, when it was made from `made_from` (a text, or a tuple
+    of what the kept value depends on); else None (no cache, made from something else, or a
+    cache that does not read)."""
     try:
         with open(cached, "rb") as handle:
-            held_text, document = marshal.loads(handle.read())
+            held_from, value = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return document if held_text == text and isinstance(document, dict) else None
+    return value if held_from == made_from else None
 
 
-def _write_cache(cached: str, text: str, document: dict[str, Any]) -> None:
-    """Keep (text, document) at `cached`, written whole or not at all (a temporary file renamed);
-    any failure (a read-only directory, a value marshal cannot hold) leaves no cache."""
+def keep(cached: str, made_from: Any, value: Any) -> None:
+    """Keep `value`, made from `made_from`, at `cached`: written whole or not at all (a temporary
+    file renamed); any failure (a read-only directory, a value marshal cannot hold) leaves no cache."""
     temporary = f"{cached}.{os.getpid()}.tmp"
     try:
-        data = marshal.dumps((text, document))
+        data = marshal.dumps((made_from, value))
         os.makedirs(os.path.dirname(cached), exist_ok=True)
         with open(temporary, "wb") as handle:
             handle.write(data)
