@@ -331,7 +331,7 @@ def _say(lines: list[str], lang: str) -> None:
 
 
 def _exit_if_rows_failed(run: Any) -> None:
-    """Exit status 1 when a row of the export carried an error (the output is still complete)."""
+    """Exit status 1 when a row of the export carried an error (said on its row and on stderr)."""
     if run.summary.rows_with_errors:
         click.get_current_context().exit(int(ExitStatus.ROW_ERRORS))
 

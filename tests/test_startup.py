@@ -36,7 +36,7 @@ ONE_SHOT = ["interpret", "bili=2.4mg/dL", "alp=3.1ukat/L", "ldh=480U/L", "ast=40
             "--sex", "F", "--age", "60"]
 
 #: never needed by `levlab --help`: the settings file, the core, its data, the exports, the screens
-NOT_FOR_HELP = ("tomllib", "pathlib", "dataclasses", "json", "csv", "pint", "rich", "jinja2", "openpyxl",
+NOT_FOR_HELP = ("tomllib", "pathlib", "dataclasses", "json", "csv", "pint", "rich", "jinja2", "openpyxl", "fhir",
                 "levlab.config", "levlab.data", "levlab.catalog", "levlab.model", "levlab.units", "levlab.ranges",
                 "levlab.rules", "levlab.interpret", "levlab.render", "levlab.exports", "levlab.export_edge",
                 "levlab.trend_output", "levlab.ranges_view")
