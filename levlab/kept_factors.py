@@ -60,16 +60,15 @@ def _made_from() -> tuple[str, Any]:
 
 
 def _installed_pint() -> Any:
-    """Where pint is installed and when: its package's path with the size and modification time
-    of its __init__.py and of its package directory (a reinstall or upgrade changes them); None
-    when pint is not found."""
+    """Which pint is installed: the path of its package with the size and modification time of
+    its __init__.py (an install, reinstall or upgrade writes it anew); None when pint is not found."""
     import importlib.util
 
     spec = importlib.util.find_spec("pint")
     if spec is None or spec.origin is None:
         return None
     try:
-        module, package = os.stat(spec.origin), os.stat(os.path.dirname(spec.origin))
+        module = os.stat(spec.origin)
     except OSError:
         return None
-    return spec.origin, module.st_size, module.st_mtime_ns, package.st_mtime_ns
+    return spec.origin, module.st_size, module.st_mtime_ns
