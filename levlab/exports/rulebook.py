@@ -81,8 +81,9 @@ def column_entry(judged: Judged) -> tuple[str | None, int | None, float, float, 
 
 
 def _row_cells(columns: list[JudgedColumn], row: int) -> list[Judged | None]:
-    """One row's cells from a chunk's columns, None where not measured."""
-    return [None if column.judged[row].result is None else column.judged[row] for column in columns]
+    """One row's cells from a chunk's columns, None where not measured (a numeric-lane cell is
+    measured: its segment's long-way cell says so without making its own result)."""
+    return [None if column.judged[row].signed.result is None else column.judged[row] for column in columns]
 
 class RuleBook:
     """Rule ids and normal-panel status for CSV columns, decided per row without messages.
@@ -163,6 +164,8 @@ class RuleBook:
         return text
 
     def _decision(self, judged: Sequence[Judged | None], sink: Sink) -> Decision:
+        # decided from the signatures alone: any cell of the same signature gives the same Decision
+        judged = [None if j is None else j.signed for j in judged]
         results = self._results(judged)
         status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
         keyed = tuple(r.id for r in self.keyed if decide(r, results))

@@ -22,6 +22,7 @@ from levlab.exports.ages import age_at_sample, disagreement
 from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
+from levlab.exports.numeric_lane import NumericLane
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink
@@ -50,6 +51,9 @@ class WidePanels:
         self.absent_cell = column_entry(self.absent)
         # per column: its position, the column, and its cache of judged cells
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
+        # the short way for plain-number cells in the CSV and workbook output (a memo of the long way)
+        self.lane = NumericLane(judge.decimal, judge.na, judge.new_cache, sink.fragment,
+                                enabled=sink.wants_rows and not sink.wants_panels)
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
         # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
@@ -215,12 +219,43 @@ class WidePanels:
                     store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may have cleared it)
                     cell = store.get(key)  # judged already, further up this chunk?
                     if cell is None:
-                        cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
-                        cell = absent if cell is NOT_MEASURED else column_entry(self._ready(position, cell, book, sink))
-                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
+                        cell = self._new_cell(position, column, rows[row], entries[row], tokens[row], book, sink, absent)
+                        if (not any(isinstance(part, str) and len(part) > LONG_CELL for part in key) if extra
+                                else len(key) <= LONG_CELL):
                             (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
                     cells[row] = cell
         return cells
+
+    def _new_cell(self, position: int, column: AnalyteColumn, row: list[str], entry: PatientEntry, token: int,
+                  book: RuleBook, sink: Sink, absent: Any) -> Any:
+        """A cell not seen before, as a JudgedColumn entry: the numeric lane's when it knows the cell
+        (`exports.numeric_lane`), else the long way's, which the lane then learns from."""
+        lane, text, plan = self.lane, row[column.index], None
+        if lane.enabled:
+            key = (position, token, *self._unit_and_range(column, row)) if column.unit_index is not None or (
+                column.range_index is not None) else (position, token)  # unit and range: the column's
+            plan = lane.plans.get(key)
+            if plan is not None:
+                self.judge.grow()
+                found = lane.cell(plan, text)
+                if found is not None:
+                    return found
+        cell = self._judge_cell(column, row, entry, token)
+        if cell is NOT_MEASURED:
+            return absent
+        self._ready(position, cell, book, sink)
+        if lane.enabled:
+            plan = plan or lane.plan_for(key, cell, column.analyte, book.projections[position],
+                                         functools.partial(self._long_way, column, list(row), entry, token))
+            if plan is not None:
+                lane.learn(plan, text, cell)
+        return column_entry(cell)
+
+    def _long_way(self, column: AnalyteColumn, row: list[str], entry: PatientEntry, token: int, text: str) -> Judged:
+        """A numeric-lane cell judged the long way: `text` in its plan's first row."""
+        row = list(row)
+        row[column.index] = text
+        return self._judge_cell(column, row, entry, token)
 
     def _row_patients(self, fields: list[tuple[str, ...]], count: int, sex_at: int | None, age_at: int | None) -> list[PatientEntry]:
         """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
