@@ -84,16 +84,16 @@ def texts_for(analyte_id: str, unit: str, decimal: str, seed: int) -> list[str]:
 def export(text: str, *, lane: bool, monkeypatch: pytest.MonkeyPatch, **options: object) -> tuple[str, int]:
     """The CSV output of a run, and how many cells the lane took (`lane=False`: it takes none)."""
     taken = 0
-    original = NumericLane.cell
+    original = NumericLane.entries
 
-    def counted(self: NumericLane, plan: object, cell_text: str) -> object:
+    def counted(self: NumericLane, plan: object, texts: object) -> dict:
         nonlocal taken
-        found = original(self, plan, cell_text) if lane else None  # type: ignore[arg-type]
-        taken += found is not None
+        found = original(self, plan, texts) if lane else {}  # type: ignore[arg-type]
+        taken += len(found)
         return found
 
     with monkeypatch.context() as patch:
-        patch.setattr(NumericLane, "cell", counted)
+        patch.setattr(NumericLane, "entries", counted)
         run = CsvRun(io.StringIO(text, newline=""), CsvOptions(**options))  # type: ignore[arg-type]
         out = io.StringIO(newline="")
         run.run(CsvSink(out, run.dialect))

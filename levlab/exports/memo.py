@@ -148,8 +148,9 @@ class Judge:
         self._caches.append(cache)
         return cache
 
-    def grow(self) -> None:
-        self._entries += 1
+    def grow(self, entries: int = 1) -> None:
+        """Count new cache entries; past the limit every cache is cleared."""
+        self._entries += entries
         if self._entries > self.limit:
             self.forget()
 

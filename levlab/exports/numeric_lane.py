@@ -33,9 +33,9 @@ random values and on, a hair below and a hair above every breakpoint
 
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from levlab.catalog import Analyte
@@ -191,26 +191,35 @@ class NumericLane:
 
     def cell(self, plan: Plan | None, text: str) -> tuple[Any, ...] | None:
         """The JudgedColumn entry of a plain-number cell whose segment is known; else None."""
-        if plan is None or not self.plain(text) or text in self.na:
-            return None
-        value = float(text.replace(",", ".")) * plan.factor  # as read_measurement computes it
-        at = bisect.bisect_right(plan.edges, value)
-        if at & 1:
-            return None  # in a guard zone
-        segment = plan.segments[at >> 1]
-        if segment is None or segment is LONG_WAY:
-            return None
-        fragment = format_number(value, self.decimal) + segment.suffix
-        highs = segment.highs
-        if highs is None:
-            lead, rival = segment.keys
-        elif len(highs) == 1:
-            lead = rival = value / highs[0]
-        else:
-            spans = [value / high for high in highs]
-            lead, rival = min(spans), max(spans)
-        judged = LaneJudged(segment, fragment, lead, rival, plan.long_way, text)
-        return fragment, segment.signature, lead, rival, judged
+        return None if plan is None else self.entries(plan, (text,)).get(text)
+
+    def entries(self, plan: Plan, texts: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """`cell` for many texts of one plan: the JudgedColumn entry of each text the lane answers."""
+        found = {}
+        plain, na, decimal, edges, segments, factor = self.plain, self.na, self.decimal, plan.edges, plan.segments, plan.factor
+        long_way = plan.long_way
+        for text in texts:
+            if not plain(text) or text in na:
+                continue
+            value = float(text.replace(",", ".") if decimal == "," else text) * factor  # as read_measurement computes it
+            at = bisect_right(edges, value)
+            if at & 1:
+                continue  # in a guard zone
+            segment = segments[at >> 1]
+            if segment is None or segment is LONG_WAY:
+                continue
+            fragment = format_number(value, decimal) + segment.suffix
+            highs = segment.highs
+            if highs is None:
+                lead, rival = segment.keys
+            elif len(highs) == 1:
+                lead = rival = value / highs[0]
+            else:
+                spans = [value / high for high in highs]
+                lead, rival = min(spans), max(spans)
+            found[text] = (fragment, segment.signature, lead, rival,
+                           LaneJudged(segment, fragment, lead, rival, long_way, text))
+        return found
 
     def plan_for(self, key: Any, judged: Judged, analyte: Analyte, projections: list[tuple[Any, Any]],
                  long_way: Callable[[str], Judged]) -> Plan | None:
@@ -228,7 +237,7 @@ class NumericLane:
         if not self.plain(text) or text in self.na:
             return
         value = float(text.replace(",", ".")) * plan.factor
-        at = bisect.bisect_right(plan.edges, value)
+        at = bisect_right(plan.edges, value)
         if at & 1 or plan.segments[at >> 1] is not None:
             return
         result = judged.result

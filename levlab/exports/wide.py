@@ -212,6 +212,8 @@ class WidePanels:
                 cells = list(map(cache[tokens[0]].get, values))
             else:
                 cells = list(map(dict.get, map(cache.__getitem__, tokens), values))
+        if None in cells and self.lane.enabled and not extra:
+            self._lane_cells(position, cache, values, tokens, cells)
         if None in cells:
             for row, cell in enumerate(cells):
                 if cell is None:
@@ -225,6 +227,24 @@ class WidePanels:
                             (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
                     cells[row] = cell
         return cells
+
+    def _lane_cells(self, position: int, cache: dict[Any, Any], values: Sequence[str], tokens: Sequence[int],
+                    cells: list[Any]) -> None:
+        """The cells of a chunk's column (unit and range the column's) that the numeric lane answers,
+        filled in and kept in the column's cache; the others stay None."""
+        missing: dict[int, list[int]] = {}  # context token -> rows not found in the cache
+        for row in itertools.compress(range(len(cells)), map(operator.not_, cells)):
+            missing.setdefault(tokens[row], []).append(row)
+        for token, at in missing.items():
+            plan = self.lane.plans.get((position, token))
+            if plan is None:
+                continue
+            found = self.lane.entries(plan, {values[row] for row in at})
+            self.judge.grow(len(found))  # (may clear the caches: the column's dict taken after it)
+            store = cache.setdefault(token, {})
+            store.update(found)
+            for row in at:
+                cells[row] = found.get(values[row])
 
     def _new_cell(self, position: int, column: AnalyteColumn, row: list[str], entry: PatientEntry, token: int,
                   book: RuleBook, sink: Sink, absent: Any) -> Any:
