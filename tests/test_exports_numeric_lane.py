@@ -201,3 +201,69 @@ def test_only_plain_numbers_in_the_decimal_mark_enter_the_lane(text: str) -> Non
     lane = NumericLane(",", frozenset({"", "na"}), dict, lambda fields: ";".join(fields))
     plan.segments = [object()]
     assert lane.cell(plan, text) is None
+
+
+def test_a_lane_cell_stands_for_its_own_long_way_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a lane cell carries (flag, output text, dominance keys) is what its own result, made the
+    long way when asked for, gives; its signature is its segment's first cell's."""
+    from levlab.exports.fields import ANALYTE_FIELDS
+    from levlab.exports.numeric_lane import LaneJudged
+    from levlab.rules import dominance_keys
+
+    made: list[LaneJudged] = []
+    original = NumericLane.entries
+
+    def kept(self: NumericLane, plan: object, texts: object) -> dict:
+        found = original(self, plan, texts)  # type: ignore[arg-type]
+        made.extend(entry[4] for entry in found.values())
+        return found
+
+    monkeypatch.setattr(NumericLane, "entries", kept)
+    rng = random.Random(11)
+    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
+    for number in range(400):
+        values = [f"{rng.uniform(low, high * 4):.2f}" for _, low, high in BENCH_COLUMNS]
+        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
+    run = CsvRun(io.StringIO("\n".join(lines) + "\n", newline=""), CsvOptions())
+    sink = CsvSink(io.StringIO(newline=""), run.dialect)
+    run.run(sink)
+    assert len(made) > 1000
+    for cell in made[::7]:
+        result = cell.result
+        assert result is not None and cell.flag == result.flag
+        assert cell.fragment == sink.fragment([function(result, ".") for _, function in ANALYTE_FIELDS])
+        assert (cell.lead_key, cell.rival_key) == dominance_keys(result)
+        assert cell.signed.signature == cell.signature and cell.signed.flag == cell.flag
+
+
+def test_the_table_summary_counts_what_the_long_way_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--format table` takes the lane too (its first panels made in full from the long way)."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+
+    rng = random.Random(13)
+    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
+    for number in range(1500):
+        values = [f"{rng.uniform(low, high * 3):.2f}" for _, low, high in BENCH_COLUMNS]
+        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
+    text = "\n".join(lines) + "\n"
+    outputs = []
+    original = NumericLane.entries
+    for lane in (True, False):
+        taken = 0
+
+        def counted(self: NumericLane, plan: object, texts: object, lane: bool = lane) -> dict:
+            nonlocal taken
+            found = original(self, plan, texts) if lane else {}  # type: ignore[arg-type]
+            taken += len(found)
+            return found
+
+        with monkeypatch.context() as patch:
+            patch.setattr(NumericLane, "entries", counted)
+            result = CliRunner().invoke(main, ["csv", "-", "--format", "table"], input=text)
+        assert result.exit_code == 0, result.output
+        outputs.append((result.output, taken))
+    (short, taken), (long, none) = outputs
+    assert taken > 3000 and none == 0
+    assert short == long and "hys-law" in short

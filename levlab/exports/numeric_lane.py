@@ -25,8 +25,9 @@ cell had a warning or an error, a unit assumed or taken from settings — goes t
 `Judged` a short-way cell stands for (`LaneJudged`) makes its `AnalyteResult` the long way when a
 writer asks for it (a new row signature, a ratio rule, a panel shown in full).
 
-The module knows which answers it keeps (`KEPT_FIELDS`, `KNOWN_PROJECTIONS`) and stays out of
-the way of a column where the output has others. Tests hold the lane against the long way on
+The module knows which answers it keeps (`KEPT_FIELDS`) and the limits of which rule projections it
+knows (`_rule_breakpoints`): where the output has other fields, or a rule another projection, it
+stays out of the way. Tests hold the lane against the long way on
 random values and on, a hair below and a hair above every breakpoint
 (`tests/test_exports_numeric_lane.py`).
 """
@@ -52,8 +53,6 @@ from levlab.values import format_number
 GUARD = 1e-9
 #: the appended fields the lane makes: the value field per cell, the others kept per segment
 KEPT_FIELDS = ("value", "unit", "flag", "ctcae")
-#: the rule projections whose breakpoints the lane knows (see `_rule_breakpoints`)
-KNOWN_PROJECTIONS = frozenset({"x_uln_all", "above", "below"})
 #: a plain number in the decimal mark: no sign, no space, not three fraction digits (`1,250` may
 #: be a thousands group: exports.marks decides that, the long way)
 _PLAIN = {mark: re.compile(rf"[0-9]{{1,15}}(?:\{mark}(?:[0-9]{{1,2}}|[0-9]{{4,14}}))?") for mark in (".", ",")}
@@ -61,19 +60,22 @@ _NEVER = float("-inf")
 
 
 class LaneJudged(Judged):
-    """A judged cell of the short way: flag, signature, output text and dominance keys as the long
-    way gave them for its segment; its AnalyteResult made the long way when first asked for."""
+    """A judged cell of the short way: its flag and signature those the long way gave for its
+    segment, its output text and dominance keys made as `NumericLane.entries` makes them; its
+    AnalyteResult made the long way when first asked for."""
 
-    __slots__ = ("_long", "_made", "_segment", "_text")
+    __slots__ = ("_made", "_segment", "_text")
     error = None  # a short-way cell never has an error ...
     warnings = ()  # ... nor a warning (their segments go the long way)
 
-    def __init__(self, segment: Segment, fragment: str, lead_key: float, rival_key: float,
-                 long_way: Callable[[str], Judged], text: str) -> None:
-        self.flag, self.fragment, self.signature = segment.flag, fragment, segment.signature
-        self.lead_key, self.rival_key = lead_key, rival_key
-        self._segment, self._long, self._text = segment, long_way, text
-        self._made: Judged | None = None
+    def __init__(self, segment: Segment, text: str) -> None:
+        self._segment, self._text = segment, text
+
+    flag = property(lambda self: self._segment.flag)  # type: ignore[assignment]
+    signature = property(lambda self: self._segment.signature)  # type: ignore[assignment]
+    fragment = property(lambda self: self._segment.fields(self._text)[0])  # type: ignore[assignment]
+    lead_key = property(lambda self: self._segment.fields(self._text)[1])  # type: ignore[assignment]
+    rival_key = property(lambda self: self._segment.fields(self._text)[2])  # type: ignore[assignment]
 
     @property
     def signed(self) -> Judged:
@@ -83,22 +85,45 @@ class LaneJudged(Judged):
     @property  # type: ignore[override]
     def result(self) -> AnalyteResult | None:
         """The long way's result for this cell (made once, on first use)."""
-        if self._made is None:
-            self._made = self._long(self._text)
-        return self._made.result
+        try:
+            made = self._made
+        except AttributeError:
+            made = self._made = self._segment.plan.long_way(self._text)
+        return made.result
 
 
 class Segment:
     """What the long way answered for the values of one segment (between two guard zones)."""
 
-    __slots__ = ("first", "flag", "highs", "keys", "signature", "suffix")
+    __slots__ = ("decimal", "first", "flag", "highs", "keys", "plan", "signature", "suffix")
 
-    def __init__(self, first: Judged, suffix: str, highs: tuple[float, ...] | None, keys: tuple[float, float]) -> None:
+    def __init__(self, plan: Plan, decimal: str, first: Judged, suffix: str | None, highs: tuple[float, ...] | None,
+                 keys: tuple[float, float]) -> None:
+        self.plan, self.decimal = plan, decimal
         self.first = first  # the segment's first cell, judged the long way
         self.flag, self.signature = first.flag or "", first.signature
-        self.suffix = suffix  # the output text of the fields after the value (see NumericLane.learn)
+        self.suffix = suffix  # the output text of the fields after the value (see NumericLane.learn); None: no rows
         self.highs = highs  # the upper limits a raised value is a multiple of (dominance keys), or None
         self.keys = keys  # the dominance keys when they do not depend on the value
+
+    def fields(self, text: str) -> tuple[str | None, float, float]:
+        """A plain-number text of this segment as (output text, lead key, rival key)."""
+        value = float(text.replace(",", ".")) * self.plan.factor
+        return self.of_value(value)
+
+    def of_value(self, value: float) -> tuple[str | None, float, float]:
+        """A value (canonical unit) of this segment as (output text, lead key, rival key): the value
+        field as `fields.ANALYTE_FIELDS` writes it (None for a sink without rows), and
+        `rules.dominance_keys` of its result."""
+        text = None if self.suffix is None else format_number(value, self.decimal) + self.suffix
+        highs = self.highs
+        if highs is None:
+            return text, *self.keys
+        if len(highs) == 1:
+            multiple = value / highs[0]
+            return text, multiple, multiple
+        spans = [value / high for high in highs]
+        return text, min(spans), max(spans)
 
 
 #: a segment whose cells always go the long way (its first cell had a warning or an error)
@@ -181,7 +206,7 @@ class NumericLane:
     """
 
     def __init__(self, decimal: str, na_markers: frozenset[str], new_cache: Callable[[], dict[Any, Any]],
-                 fragment: Callable[[list[str]], str], enabled: bool = True) -> None:
+                 fragment: Callable[[list[str]], str] | None, enabled: bool = True) -> None:
         self.decimal = decimal
         self.plain = _PLAIN[decimal].fullmatch
         self.na = na_markers
@@ -197,7 +222,6 @@ class NumericLane:
         """`cell` for many texts of one plan: the JudgedColumn entry of each text the lane answers."""
         found = {}
         plain, na, decimal, edges, segments, factor = self.plain, self.na, self.decimal, plan.edges, plan.segments, plan.factor
-        long_way = plan.long_way
         for text in texts:
             if not plain(text) or text in na:
                 continue
@@ -208,17 +232,8 @@ class NumericLane:
             segment = segments[at >> 1]
             if segment is None or segment is LONG_WAY:
                 continue
-            fragment = format_number(value, decimal) + segment.suffix
-            highs = segment.highs
-            if highs is None:
-                lead, rival = segment.keys
-            elif len(highs) == 1:
-                lead = rival = value / highs[0]
-            else:
-                spans = [value / high for high in highs]
-                lead, rival = min(spans), max(spans)
-            found[text] = (fragment, segment.signature, lead, rival,
-                           LaneJudged(segment, fragment, lead, rival, long_way, text))
+            fragment, lead, rival = segment.of_value(value)
+            found[text] = (fragment, segment.signature, lead, rival, LaneJudged(segment, text))
         return found
 
     def plan_for(self, key: Any, judged: Judged, analyte: Analyte, projections: list[tuple[Any, Any]],
@@ -245,8 +260,8 @@ class NumericLane:
         if not _usable(judged) or m is None or m.unit != plan.unit or m.factor != plan.factor or m.value != value:
             plan.segments[at >> 1] = LONG_WAY
             return
-        fields = judged.fragment  # made by the caller: the tail is the same fields without the value
-        assert fields is not None and judged.signature is not None
+        fields = judged.fragment  # made by the caller for a sink of rows: the value, then the tail
+        assert judged.signature is not None
         tail = [function(result, self.decimal) for _, function in ANALYTE_FIELDS[1:]]  # type: ignore[arg-type]
         span = result.x_uln_span  # type: ignore[union-attr]
         highs = tuple(interval.high for interval in result.candidates) if (  # type: ignore[union-attr, misc]
@@ -254,16 +269,18 @@ class NumericLane:
         keys = (judged.lead_key, judged.rival_key)
         # the output text of a value (digits and the decimal mark) followed by the other fields: the
         # sink's text of the fields with a value put in front, checked against the long way's text
-        suffix = self.fragment(["0", *tail])[1:]
-        if ((highs is not None and (min(value / high for high in highs), max(value / high for high in highs)) != keys)
-                or format_number(value, self.decimal) + suffix != fields or not self._plain_value_safe(tail, suffix)):
+        segment = Segment(plan, self.decimal, judged, None if self.fragment is None else self.fragment(["0", *tail])[1:],
+                          highs, keys if highs is None else (_NEVER, _NEVER))
+        if segment.of_value(value) != (fields, *keys) or not self._plain_value_safe(tail, segment.suffix):
             plan.segments[at >> 1] = LONG_WAY  # (never seen: what the lane makes is what the long way made)
             return
-        plan.segments[at >> 1] = Segment(judged, suffix, highs, keys if highs is None else (_NEVER, _NEVER))
+        plan.segments[at >> 1] = segment
 
-    def _plain_value_safe(self, tail: list[str], suffix: str) -> bool:
+    def _plain_value_safe(self, tail: list[str], suffix: str | None) -> bool:
         """Whether the sink writes any value of digits and the decimal mark as it is, before the
-        same suffix (a CSV sink would quote a value holding its delimiter)."""
+        same suffix (a CSV sink would quote a value holding its delimiter); no rows: nothing to write."""
+        if self.fragment is None or suffix is None:
+            return self.fragment is None
         probe = "1" + self.decimal + "5"
         return self.fragment([probe, *tail]) == probe + suffix
 
