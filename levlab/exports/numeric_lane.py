@@ -190,9 +190,10 @@ def _rule_breakpoints(when: Any, analyte: Analyte, unit: str, factor: float,
     if kind == "x_uln_all":
         return [leg["value"] * interval.high for leg in when["legs"] if analyte.id in leg["analytes"]
                 for interval in intervals if interval.high is not None]
-    if kind in ("above", "below"):  # compared in the reported unit: every threshold, whichever is chosen
-        return [threshold["value"] * unit_factor(analyte.id, threshold["unit"], unit, analyte.molar_mass) * factor
-                for threshold in when["thresholds"] if threshold["unit"] in units()]
+    if kind in ("above", "below"):  # compared in the reported unit with the threshold of its kind (rules._threshold)
+        kind_of = units()[unit].kind
+        chosen = next((t for t in when["thresholds"] if units()[t["unit"]].kind == kind_of), when["thresholds"][0])
+        return [chosen["value"] * unit_factor(analyte.id, chosen["unit"], unit, analyte.molar_mass) * factor]
     return None
 
 
