@@ -267,3 +267,13 @@ def test_the_table_summary_counts_what_the_long_way_counts(monkeypatch: pytest.M
     (short, taken), (long, none) = outputs
     assert taken > 3000 and none == 0
     assert short == long and "hys-law" in short
+
+
+def test_a_missing_value_marker_that_is_a_number_is_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--na 12`: a cell `12` is not measured, never a value the lane reads."""
+    rng = random.Random(17)
+    lines = ["patient,sex,age,ALT (U/L)"]
+    lines += [f"P{number},F,60,{rng.uniform(5, 40):.2f}" for number in range(200)]  # the lane knows 12's segment
+    lines += [f"P{number},F,60,{rng.choice(['12', f'{rng.uniform(5, 40):.2f}'])}" for number in range(400)]
+    short = assert_lane_is_the_long_way("\n".join(lines) + "\n", monkeypatch, least=0.3, na=("12",))
+    assert ",12,,,,," in short

@@ -211,6 +211,7 @@ class NumericLane:
         self.decimal = decimal
         self.plain = _PLAIN[decimal].fullmatch
         self.na = na_markers
+        self.plain_markers = frozenset(marker for marker in na_markers if self.plain(marker))
         self.fragment = fragment
         self.plans = new_cache()  # key -> Plan, or None: the long way for this key (so far)
         self.enabled = enabled and tuple(name for name, _ in ANALYTE_FIELDS) == KEPT_FIELDS
@@ -222,9 +223,10 @@ class NumericLane:
     def entries(self, plan: Plan, texts: Iterable[str]) -> dict[str, tuple[Any, ...]]:
         """`cell` for many texts of one plan: the JudgedColumn entry of each text the lane answers."""
         found = {}
-        plain, na, decimal, edges, segments, factor = self.plain, self.na, self.decimal, plan.edges, plan.segments, plan.factor
+        plain, decimal, edges, segments, factor = self.plain, self.decimal, plan.edges, plan.segments, plan.factor
+        na = self.plain_markers  # (a missing-value marker that is a plain number: --na 0)
         for text in texts:
-            if not plain(text) or text in na:
+            if not plain(text) or (na and text in na):
                 continue
             value = float(text.replace(",", ".") if decimal == "," else text) * factor  # as read_measurement computes it
             at = bisect_right(edges, value)
@@ -233,7 +235,16 @@ class NumericLane:
             segment = segments[at >> 1]
             if segment is None or segment is LONG_WAY:
                 continue
-            fragment, lead, rival = segment.of_value(value)
+            # Segment.of_value, written out (it is the lane's inner loop)
+            suffix, highs = segment.suffix, segment.highs
+            fragment = None if suffix is None else format_number(value, decimal) + suffix
+            if highs is None:
+                lead, rival = segment.keys
+            elif len(highs) == 1:
+                lead = rival = value / highs[0]
+            else:
+                spans = [value / high for high in highs]
+                lead, rival = min(spans), max(spans)
             found[text] = (fragment, segment.signature, lead, rival, LaneJudged(segment, text))
         return found
 
