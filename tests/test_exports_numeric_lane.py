@@ -277,3 +277,39 @@ def test_a_missing_value_marker_that_is_a_number_is_not_measured(monkeypatch: py
     lines += [f"P{number},F,60,{rng.choice(['12', f'{rng.uniform(5, 40):.2f}'])}" for number in range(400)]
     short = assert_lane_is_the_long_way("\n".join(lines) + "\n", monkeypatch, least=0.3, na=("12",))
     assert ",12,,,,," in short
+
+
+def test_the_workbook_gets_the_long_way_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o out.xlsx` takes the lane with the workbook's own field separator: the same fields."""
+    from levlab.exports.sinks import Sink
+    from levlab.exports.xlsx_sink import XlsxSink
+
+    class Kept(Sink):  # the workbook's fields, kept instead of written
+        wants_rows = True
+        fragment = XlsxSink.fragment
+
+        def __init__(self) -> None:
+            self.kept: list[tuple[str, ...]] = []
+
+        def chunk(self, rows: list[list[str]], originals: list[str | None], appended: list[list[str]]) -> None:
+            self.kept.extend(zip(*appended, strict=True))
+
+    rng = random.Random(19)
+    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
+    for number in range(800):
+        values = [f"{rng.uniform(low, high * 3):.2f}" for _, low, high in BENCH_COLUMNS]
+        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
+    text = "\n".join(lines) + "\n"
+    fields = []
+    original = NumericLane.entries
+    for lane in (True, False):
+        with monkeypatch.context() as patch:
+            if not lane:
+                patch.setattr(NumericLane, "entries", lambda self, plan, texts: {})
+            run = CsvRun(io.StringIO(text, newline=""), CsvOptions())
+            sink = Kept()
+            run.run(sink)
+            fields.append(sink.kept)
+    assert NumericLane.entries is original
+    assert len(fields[0]) == 800 and fields[0] == fields[1]
+    assert "\x1f" in fields[0][0][0]  # the workbook's separator between a cell's fields
