@@ -82,6 +82,12 @@ class Judged:
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
         self.signature: int | None = None  # RuleBook's number for what its cached rules read of it
 
+    @property
+    def signed(self) -> Judged:
+        """A judged cell with this cell's RuleBook signature whose result is made: the cell itself
+        (a numeric-lane cell names the long-way cell of its segment, `exports.numeric_lane`)."""
+        return self
+
 
 class PatientEntry:
     """A patient read from sex/age cells, with the errors of those cells."""
@@ -142,8 +148,9 @@ class Judge:
         self._caches.append(cache)
         return cache
 
-    def grow(self) -> None:
-        self._entries += 1
+    def grow(self, entries: int = 1) -> None:
+        """Count new cache entries; past the limit every cache is cleared."""
+        self._entries += entries
         if self._entries > self.limit:
             self.forget()
 

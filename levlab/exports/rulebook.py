@@ -52,6 +52,7 @@ _CELL_ERRORS = operator.attrgetter("cell_errors")
 
 
 _NO_RIVAL = float("-inf")  # the rival key when there is none
+SIGNATURES_KEPT = 20_000  # cell signatures, and row signatures with their Decision; past it they start again
 
 
 class FreeRule(NamedTuple):
@@ -81,8 +82,9 @@ def column_entry(judged: Judged) -> tuple[str | None, int | None, float, float, 
 
 
 def _row_cells(columns: list[JudgedColumn], row: int) -> list[Judged | None]:
-    """One row's cells from a chunk's columns, None where not measured."""
-    return [None if column.judged[row].result is None else column.judged[row] for column in columns]
+    """One row's cells from a chunk's columns, None where not measured (a numeric-lane cell is
+    measured: its segment's long-way cell says so without making its own result)."""
+    return [None if column.judged[row].signed.result is None else column.judged[row] for column in columns]
 
 class RuleBook:
     """Rule ids and normal-panel status for CSV columns, decided per row without messages.
@@ -129,8 +131,10 @@ class RuleBook:
                     self.free.append(FreeRule(rule, (), gate=position[gate[0]], flags=gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
         self._numbers = itertools.count(1)  # signature numbers, never reused (caches are cleared)
-        self.numbers = new_cache()  # cell signature -> its number
-        self.by_signature = new_cache()  # row signature (numbers) -> Decision
+        # kept across the Judge's clears (their entries are few and small, and a Decision costs the
+        # rule evaluators' words to make again), bounded on their own at SIGNATURES_KEPT
+        self.numbers: dict[tuple[Any, ...], int] = {}  # cell signature -> its number
+        self.by_signature: dict[tuple[Any, ...], Decision] = {}  # row signature (numbers) -> Decision
         self.texts = new_cache()  # (keyed ids, free ids, status) -> levlab's panel fields as output text
 
     def _results(self, judged: Iterable[Judged | None]) -> dict[str, AnalyteResult]:
@@ -145,6 +149,9 @@ class RuleBook:
                                                           for rule, project in self.projections[position]))
         number = self.numbers.get(signature)
         if number is None:
+            if len(self.numbers) >= SIGNATURES_KEPT:
+                self.numbers.clear()
+                self.by_signature.clear()
             number = self.numbers[signature] = next(self._numbers)
         judged.signature = number
         return number
@@ -163,6 +170,10 @@ class RuleBook:
         return text
 
     def _decision(self, judged: Sequence[Judged | None], sink: Sink) -> Decision:
+        if len(self.by_signature) >= SIGNATURES_KEPT:  # (the caller adds the new one)
+            self.by_signature.clear()
+        # decided from the signatures alone: any cell of the same signature gives the same Decision
+        judged = [None if j is None else j.signed for j in judged]
         results = self._results(judged)
         status = "" if self.normal_rule is None else normal_panel_status(self.normal_rule, results).status
         keyed = tuple(r.id for r in self.keyed if decide(r, results))

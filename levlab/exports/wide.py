@@ -22,6 +22,7 @@ from levlab.exports.ages import age_at_sample, disagreement
 from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
+from levlab.exports.numeric_lane import NumericLane
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink
@@ -50,6 +51,10 @@ class WidePanels:
         self.absent_cell = column_entry(self.absent)
         # per column: its position, the column, and its cache of judged cells
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
+        # the short way for plain-number cells (a memo of the long way): for rows (CSV, workbook) and
+        # counted panels (the table summary); panels in full (JSONL, trend) take their results as made
+        self.lane = NumericLane(judge.decimal, judge.na, judge.new_cache, sink.fragment if sink.wants_rows else None,
+                                enabled=sink.wants_counts or (sink.wants_rows and not sink.wants_panels))
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
         # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
@@ -208,6 +213,8 @@ class WidePanels:
                 cells = list(map(cache[tokens[0]].get, values))
             else:
                 cells = list(map(dict.get, map(cache.__getitem__, tokens), values))
+        if None in cells and self.lane.enabled and not extra:
+            self._lane_cells(position, cache, values, tokens, cells)
         if None in cells:
             for row, cell in enumerate(cells):
                 if cell is None:
@@ -215,12 +222,61 @@ class WidePanels:
                     store = cache if extra else cache.setdefault(tokens[row], {})  # (a grow may have cleared it)
                     cell = store.get(key)  # judged already, further up this chunk?
                     if cell is None:
-                        cell = self._judge_cell(column, rows[row], entries[row], tokens[row])
-                        cell = absent if cell is NOT_MEASURED else column_entry(self._ready(position, cell, book, sink))
-                        if not any(isinstance(part, str) and len(part) > LONG_CELL for part in (key if extra else (key,))):
+                        cell = self._new_cell(position, column, rows[row], entries[row], tokens[row], book, sink, absent)
+                        if (not any(isinstance(part, str) and len(part) > LONG_CELL for part in key) if extra
+                                else len(key) <= LONG_CELL):
                             (cache if extra else cache.setdefault(tokens[row], {}))[key] = cell
                     cells[row] = cell
         return cells
+
+    def _lane_cells(self, position: int, cache: dict[Any, Any], values: Sequence[str], tokens: Sequence[int],
+                    cells: list[Any]) -> None:
+        """The cells of a chunk's column (unit and range the column's) that the numeric lane answers,
+        filled in and kept in the column's cache; the others stay None."""
+        missing: dict[int, list[int]] = {}  # context token -> rows not found in the cache
+        for row in itertools.compress(range(len(cells)), map(operator.not_, cells)):
+            missing.setdefault(tokens[row], []).append(row)
+        for token, at in missing.items():
+            plan = self.lane.plans.get((position, token))
+            if plan is None:
+                continue
+            found = self.lane.entries(plan, {values[row] for row in at})
+            self.judge.grow(len(found))  # (may clear the caches: the column's dict taken after it)
+            store = cache.setdefault(token, {})
+            store.update(found)
+            for row in at:
+                cells[row] = found.get(values[row])
+
+    def _new_cell(self, position: int, column: AnalyteColumn, row: list[str], entry: PatientEntry, token: int,
+                  book: RuleBook, sink: Sink, absent: Any) -> Any:
+        """A cell not seen before, as a JudgedColumn entry: the numeric lane's when it knows the cell
+        (`exports.numeric_lane`), else the long way's, which the lane then learns from."""
+        lane, text, plan = self.lane, row[column.index], None
+        if lane.enabled:
+            key = (position, token, *self._unit_and_range(column, row)) if column.unit_index is not None or (
+                column.range_index is not None) else (position, token)  # unit and range: the column's
+            plan = lane.plans.get(key)
+            if plan is not None:
+                self.judge.grow()
+                found = lane.cell(plan, text)
+                if found is not None:
+                    return found
+        cell = self._judge_cell(column, row, entry, token)
+        if cell is NOT_MEASURED:
+            return absent
+        self._ready(position, cell, book, sink)
+        if lane.enabled:
+            plan = plan or lane.plan_for(key, cell, column.analyte, book.projections[position],
+                                         functools.partial(self._long_way, column, list(row), entry, token))
+            if plan is not None:
+                lane.learn(plan, text, cell)
+        return column_entry(cell)
+
+    def _long_way(self, column: AnalyteColumn, row: list[str], entry: PatientEntry, token: int, text: str) -> Judged:
+        """A numeric-lane cell judged the long way: `text` in its plan's first row."""
+        row = list(row)
+        row[column.index] = text
+        return self._judge_cell(column, row, entry, token)
 
     def _row_patients(self, fields: list[tuple[str, ...]], count: int, sex_at: int | None, age_at: int | None) -> list[PatientEntry]:
         """The patient of each row of a chunk, from its sex and age cells (cached per pair of texts)."""
