@@ -40,7 +40,9 @@ from levlab.exports import memo
 from levlab.exports.records import RecordChunk, RecordReader
 
 if TYPE_CHECKING:
-    from levlab.exports.long import Decided, LongChunkOutput, LongPanels
+    from levlab.exports.long import LongPanels
+    from levlab.exports.long_decision import Decided
+    from levlab.exports.long_rows import LongChunkOutput
     from levlab.exports.run import ExportRun
 
 KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file is read as a stream
@@ -176,16 +178,16 @@ class FileGroups:
             if gathered is None or not set(numbers) <= set(gathered.numbers):  # the file changed under us
                 panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
                 return
-            decided = self.decided[key] = panels.decide(gathered.rows, panels.cells_of(gathered.rows),
-                                                        gathered.numbers, gathered.bad_rows)
+            decided = self.decided[key] = panels.decision.decide(gathered.rows, panels.cells_of(gathered.rows),
+                                                                 gathered.numbers, gathered.bad_rows)
             self.left[key] = len(gathered.rows)
             panels.summary.gather_passes = self.gatherer.passes
         bad_rows = panels.run.records.bad_rows  # this pass's: the gathering pass has said them
         if bad_rows:
             for number in numbers:
                 bad_rows.pop(number, None)
-        if panels.sink.wants_rows:
-            panels.rows_out(rows, originals, cells, numbers, decided, out)
+        if panels.rows is not None:
+            panels.rows.write(rows, originals, cells, numbers, decided, out)
         left = self.left[key] - len(rows)
         if left > 0:
             self.left[key] = left
@@ -261,13 +263,13 @@ class StreamGroups:
                             f"{self.window} rows: more of its sample may follow, so it is never met; sort the input "
                             "by patient and sample, or give it as a file rather than a stream")
                 self.summary.withheld += 1
-            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld,
-                                          fragment=group.returning is not None)
-            if early and withheld is None and panels.normal_status(group.decided) == "met":
+            group.decided = panels.decision.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows,
+                                                   withheld, fragment=group.returning is not None)
+            if early and withheld is None and panels.decision.normal_status(group.decided) == "met":
                 self.summary.met_early += 1
             del self.open[key]
             if key not in self.written and len(self.written) < memo.CACHE_LIMIT:
                 self.written[key] = group.numbers[0]
             group.rows, group.cells = [], []
-        if panels.sink.wants_rows:
-            panels.rows_out(rows, originals, cells, numbers, group.decided, out)
+        if panels.rows is not None:
+            panels.rows.write(rows, originals, cells, numbers, group.decided, out)
