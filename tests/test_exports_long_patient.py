@@ -39,3 +39,19 @@ def test_a_panel_whose_rows_disagree_on_age_is_judged_with_age_unknown():
     assert panel["age"] is None
     assert panel["analytes"]["ldh"]["flag"] == "?"
     assert panel["normal_panel"]["status"] == "incomplete"
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_the_patient_of_a_usual_panel_from_its_texts_is_the_long_way(monkeypatch, seed, decimal):
+    """The shortcut (one sex and age text on every row: the entry looked up by those texts)
+    against reading every row's sex and age, on random panels that disagree now and then."""
+    from long_panels import outputs, random_long_export
+
+    from levlab.exports import long_patient
+
+    text = random_long_export(seed, decimal=decimal)
+    shortcut = outputs(text)
+    monkeypatch.setattr(long_patient, "KNOWN_PATIENTS", 0)
+    assert outputs(text) == shortcut
+    assert "differs from" in shortcut[0]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -75,19 +76,24 @@ def index_splits(chunks: Iterable[RecordChunk], keys_of: KeysOf) -> dict[Any, in
     counts: dict[Any, int] = {}
     split: set[Any] = set()
     limit = KEY_LIMIT
-    last: Any = object()
+    last: Any = object()  # the key of the run still open at the end of the chunk before
     for first, rows, _ in chunks:
-        for key, run in itertools.groupby(keys_of(first, rows)):
-            size = sum(1 for _ in run)
-            if key == last:  # the run goes on from the chunk before
-                counts[key] += size
-                continue
-            last = key
+        keys = keys_of(first, rows)
+        if not keys:
+            continue
+        # where a run starts in this chunk (not at 0 when the chunk goes on with the open run)
+        starts = list(itertools.compress(range(len(keys)), map(operator.ne, keys, itertools.chain([last], keys))))
+        ends = [*starts[1:], len(keys)] if starts else []
+        if not starts or starts[0] != 0:  # the run goes on from the chunk before
+            counts[last] += starts[0] if starts else len(keys)
+        for start, end in zip(starts, ends, strict=True):
+            key = keys[start]
             if key in counts:
                 split.add(key)
-                counts[key] += size
+                counts[key] += end - start
             else:
-                counts[key] = size
+                counts[key] = end - start
+        last = keys[-1]
         if len(counts) > limit:
             return None
     return {key: size for key, size in counts.items() if key in split}

@@ -99,7 +99,8 @@ class LongDecision:
         spread = self.spread.check(rows, numbers) if self.spread.columns else None  # rows of several dates?
         if spread is not None:
             errors.setdefault(spread.row, []).append(spread)
-        self._record_errors(rows, numbers, errors, bad_rows)
+        if bad_rows or max(map(len, rows)) > layout.width:
+            self._record_errors(rows, numbers, errors, bad_rows)
         if withheld is not None:
             errors.setdefault(numbers[0], []).append(RowError(numbers[0], "", withheld))
         self._count(judged, errors)
@@ -117,8 +118,28 @@ class LongDecision:
         return book.status([decided.judged.get(analyte_id) for analyte_id in book.analyte_ids], self.sink)
 
     def _judged(self, cells: list[Cell], numbers: Sequence[int], entry: PatientEntry, errors: Errors) -> dict[str, Judged]:
-        """The panel's judged results by analyte: the first row of each analyte counts; two different
-        results of one analyte are a conflict (an error on the later row, and neither is used)."""
+        """The panel's judged results by analyte. The usual panel — each analyte once, read without
+        error — is judged in one pass; any other goes the long way (`_judged_every_row`)."""
+        judge = self.judge.judge
+        seen = self.summary.seen
+        judged: dict[str, Judged] = {}
+        for analyte, reading in cells:
+            if analyte is None:
+                continue
+            if reading is NOT_MEASURED:
+                seen.add(analyte.id)
+            elif reading.error is not None or analyte.id in judged:
+                return self._judged_every_row(cells, numbers, entry, errors)
+            else:
+                judged[analyte.id] = judge(reading, entry)
+        seen.update(judged)
+        return judged
+
+    def _judged_every_row(self, cells: list[Cell], numbers: Sequence[int], entry: PatientEntry,
+                          errors: Errors) -> dict[str, Judged]:
+        """The panel's judged results by analyte, the long way: the first row of each analyte counts;
+        a reading's error is an error on its row; two different results of one analyte are a
+        conflict (an error on the later row, and neither is used)."""
         judge, value_header = self.judge, self.value_header
         seen = self.summary.seen
         by_analyte: dict[str, int] = {}  # analyte id -> index of the row that counts
@@ -182,7 +203,7 @@ class LongDecision:
     def _record_errors(self, rows: list[list[str]], numbers: Sequence[int], errors: Errors, bad_rows: dict[int, str]) -> None:
         """The errors of the records themselves: more fields than the header, bytes that did not decode."""
         width = self.layout.width
-        for row, number in zip(rows, numbers, strict=True) if max(map(len, rows)) > width else ():
+        for row, number in zip(rows, numbers, strict=True):
             if len(row) > width:
                 errors.setdefault(number, []).append(RowError(number, "", f"row has {len(row)} fields, the header {width}"))
         if bad_rows:
@@ -192,8 +213,9 @@ class LongDecision:
 
     def _count(self, judged: dict[str, Judged], errors: Errors) -> None:
         """The panel's errors echoed and counted, in row order; the panel counted."""
-        for number in sorted(errors):
-            self.run.row_errors(number, errors[number])
+        if errors:
+            for number in sorted(errors):
+                self.run.row_errors(number, errors[number])
         self.summary.panels += 1
         if not has_liver_test(judged):
             self.summary.without_liver_test += 1

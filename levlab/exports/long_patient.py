@@ -9,12 +9,17 @@ with one sex and one age:
 * a birth date column: the age at the sample (`exports.ages`) where no age is given; an age the
   birth date contradicts by more than a year is unknown, with an error;
 * a sex or age that cannot be read: an error on its row (`exports.memo.Judge.patient`).
+
+The usual panel — one sex and one age text on every row, both readable, no birth date column —
+takes a shortcut: its entry is looked up by those texts (`KNOWN_PATIENTS`), so the rows are read
+once, column by column, and the checks above cost nothing (a test holds it to the long way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import operator
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from levlab.errors import shown
 from levlab.exports.ages import age_at_sample, disagreement
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from levlab.exports.memo import Judge, PatientEntry
 
 Errors = dict[int, list[RowError]]  # data-row number -> its errors
+KNOWN_PATIENTS = 4_096  # (sex, age) texts whose entry the shortcut keeps; 0: no shortcut (the long way)
 
 
 class PanelPatient:
@@ -35,9 +41,37 @@ class PanelPatient:
         self.roles = layout.roles
         self.sex_at, self.age_at = layout.roles.get("sex"), layout.roles.get("age")
         self.birth_at, self.date_at = layout.roles.get("birth"), layout.roles.get("date")
+        self.texts_of = self._texts_getter()  # the shortcut's key: a row's sex and age texts
+        self.known: dict[Any, PatientEntry] = judge.new_cache()  # those texts -> their entry, without errors
 
     def of(self, rows: list[list[str]], numbers: Sequence[int], errors: Errors) -> PatientEntry:
         """The panel's patient; rows that give two sexes or ages, or an unreadable one, add errors."""
+        texts_of = self.texts_of
+        if texts_of is None:
+            return self._long_way(rows, numbers, errors)
+        texts = set(map(texts_of, rows))
+        if len(texts) == 1:  # one text of each on every row, as usual
+            (found,) = texts
+            entry = self.known.get(found)
+            if entry is None:
+                entry = self._long_way(rows, numbers, errors)
+                if not entry.errors:  # readable: the same texts give this entry, without errors
+                    if len(self.known) >= KNOWN_PATIENTS:
+                        self.known.clear()
+                    self.known[found] = entry
+            return entry
+        return self._long_way(rows, numbers, errors)
+
+    def _texts_getter(self) -> Callable[[list[str]], Any] | None:
+        """A row's sex and age texts (the columns there are), or None when the shortcut does not
+        apply: a birth date column derives the age, or no sex or age column."""
+        columns = [at for at in (self.sex_at, self.age_at) if at is not None]
+        if self.birth_at is not None or not columns or not KNOWN_PATIENTS:
+            return None
+        return operator.itemgetter(*columns)
+
+    def _long_way(self, rows: list[list[str]], numbers: Sequence[int], errors: Errors) -> PatientEntry:
+        """The panel's patient, every check made."""
         sex = self._one_text("sex", self.sex_at, rows, numbers, errors)
         age = self._one_text("age", self.age_at, rows, numbers, errors)
         if self.birth_at is not None:

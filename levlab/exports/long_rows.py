@@ -83,7 +83,7 @@ class LongRows:
         book = self.book
         follow_up = self.run.follow_up
         serial = () if follow_up is None else follow_up.serial_ids(judged, link)
-        panel_cells: list[Judged | None] = [judged.get(analyte_id) for analyte_id in book.analyte_ids]
+        panel_cells: list[Judged | None] = list(map(judged.get, book.analyte_ids))
         panel_text = book.panel_text(panel_cells, book.signatures(panel_cells), sink, serial,
                                      withhold=decided.withheld)
         # each row's judged cell, None for a test levlab does not know or a value not measured
@@ -98,6 +98,8 @@ class LongRows:
         """Each row's result fields: made once per judged result, graded afresh against an abnormal baseline."""
         sink, decimal, empty = self.sink, self.judge.decimal, self.empty_fields
         rebased = link.rebased
+        if not rebased:
+            return [empty if cell is None else cell.fragment or fragment_of(cell, sink, decimal) for cell in row_cells]
         return [empty if cell is None
                 else follow_up.graded_fragment(cell, rebased[cell.result.analyte], sink, decimal)
                 if rebased and follow_up is not None and cell.result is not None and cell.result.analyte in rebased
