@@ -16,6 +16,7 @@ The output goes column by column into a `LongChunkOutput`, given to the sink onc
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -33,36 +34,61 @@ if TYPE_CHECKING:
 
 
 class LongChunkOutput:
-    """The CSV output of a chunk's long panels, column by column, written once per chunk."""
+    """The CSV output of a chunk's long panels, written once per chunk. Per panel it keeps its rows,
+    their analyte ids and fields, the panel's rule columns once (with its row count), and errors,
+    warnings and follow-up fields only where there are any; `columns` lays them out per row."""
 
-    __slots__ = ("columns", "originals", "rows")
+    __slots__ = ("errors", "fields", "follow_up", "ids", "originals", "panel_texts", "rows", "sizes", "warnings")
 
     def __init__(self) -> None:
         self.rows: list[list[str]] = []
         self.originals: list[str | None] = []
-        # analyte id, its fields, panel fields, error, [follow-up fields,] warnings
-        self.columns: list[list[str]] = [[], [], [], [], []]
+        self.ids: list[str] = []
+        self.fields: list[str] = []
+        self.panel_texts: list[str] = []
+        self.sizes: list[int] = []  # each panel's row count, for its panel text
+        self.errors: list[tuple[int, list[str]]] = []  # (first row's offset, each row's error text)
+        self.warnings: list[tuple[int, list[str]]] = []
+        self.follow_up: list[list[str]] | None = None  # the three follow-up columns, when the run follows
 
     def add(self, rows: list[list[str]], originals: list[str | None], ids: list[str], fields: list[str],
             panel_text: str, errors: list[str] | None, warnings: list[str] | None = None,
             follow_up: list[list[str]] | None = None) -> None:
+        if errors is not None:
+            self.errors.append((len(self.rows), errors))
+        if warnings is not None:
+            self.warnings.append((len(self.rows), warnings))
+        if follow_up is not None:
+            if self.follow_up is None:
+                self.follow_up = [[""] * len(self.rows) for _ in range(3)]
+            for column, texts in zip(self.follow_up, follow_up, strict=True):
+                column += texts
         self.rows += rows
         self.originals += originals
-        self.columns[0] += ids
-        self.columns[1] += fields
-        self.columns[2] += [panel_text] * len(rows)
-        self.columns[3] += errors or [""] * len(rows)
-        if follow_up is not None:
-            if len(self.columns) == 5:
-                self.columns[4:4] = [[], [], []]
-            for at, texts in enumerate(follow_up, start=4):
-                self.columns[at] += texts
-        self.columns[-1] += warnings or [""] * len(rows)
+        self.ids += ids
+        self.fields += fields
+        self.panel_texts.append(panel_text)
+        self.sizes.append(len(rows))
+
+    def columns(self) -> list[list[str]]:
+        """levlab's columns, row by row: analyte id, its fields, panel fields, error, [follow-up fields,] warnings."""
+        count = len(self.rows)
+        panel = list(itertools.chain.from_iterable(map(itertools.repeat, self.panel_texts, self.sizes)))
+        return [self.ids, self.fields, panel, _spread(self.errors, count), *(self.follow_up or ()),
+                _spread(self.warnings, count)]
 
     def give(self, sink: Sink) -> None:
         """The chunk's rows to the sink, if it has any."""
         if self.rows:
-            sink.chunk(self.rows, self.originals, self.columns)
+            sink.chunk(self.rows, self.originals, self.columns())
+
+
+def _spread(parts: list[tuple[int, list[str]]], count: int) -> list[str]:
+    """A column of `count` rows, empty but for the parts given at their offsets."""
+    column = [""] * count
+    for at, texts in parts:
+        column[at:at + len(texts)] = texts
+    return column
 
 
 class LongRows:
