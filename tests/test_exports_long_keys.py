@@ -51,3 +51,24 @@ def test_panel_keys_read_the_date_part_as_a_date_and_give_a_row_without_patient_
     assert keys[2] == (LONE, 9)  # no patient id: a key of its own, with its row number
     assert len({keys[0], keys[3], keys[4]}) == 3
     assert implausible == ["2999-12-31"]
+
+
+@pytest.mark.parametrize("patients", [
+    ["1", "1", "2"],  # every row has a patient id: the rows looked at in one go
+    ["1", "", "2"],
+    ["1", "  ", "2"],
+    ["", "", ""],
+    [" 3 ", "3", "\t"],
+])
+def test_rows_without_a_patient_id_get_keys_of_their_own_as_the_long_way_gives(patients) -> None:
+    """The shortcut (every row has a patient id) against looking at each row."""
+    from levlab.exports.settings import CsvOptions
+
+    layout = detect_layout(["test", "result", "date", "patient"], CsvOptions(), ".")
+    assert layout.lone_without == 3
+    rows = [["ALT", "30", "2024-01-05", patient] for patient in patients]
+    keys = panel_keys(layout, [])(11, rows)
+    expected = [(LONE, 11 + index) if not patient.strip()
+                else panel_keys(layout, [])(11 + index, [rows[index]])[0] for index, patient in enumerate(patients)]
+    assert keys == expected
+    assert all(key[0] is not LONE for key, patient in zip(keys, patients, strict=True) if patient.strip())

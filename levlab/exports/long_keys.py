@@ -31,13 +31,16 @@ def panel_keys(layout: Layout, implausible: list[str]) -> KeysOf:
     if date_at is not None and date_at in group:  # one day written 05-01-2026 or 2026-01-05 is one sample
         key_of = _with_parsed_date(key_of, group.index(date_at), len(group), implausible)
     lone_at = layout.lone_without  # a row without a patient id is linked to no other row
+    patient_of = operator.itemgetter(lone_at) if lone_at is not None else None
 
     def keys(first: int, rows: list[list[str]]) -> list[Any]:
         found = list(map(key_of, rows))
-        if lone_at is not None:
-            found = [(LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
-                     for index, (row, key) in enumerate(zip(rows, found, strict=True))]
-        return found
+        if lone_at is None or not rows:
+            return found
+        if min(map(len, rows)) > lone_at and all(map(str.strip, map(patient_of, rows))):
+            return found  # every row has a patient id, as usual: looked at in one go
+        return [(LONE, first + index) if len(row) <= lone_at or not row[lone_at].strip() else key
+                for index, (row, key) in enumerate(zip(rows, found, strict=True))]
 
     return keys
 
