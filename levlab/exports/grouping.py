@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from levlab.exports import memo
+from levlab.exports.long_keys import KeysOf  # (first row number, rows) -> each row's key
 from levlab.exports.records import RecordChunk, RecordReader
 
 if TYPE_CHECKING:
@@ -52,7 +53,6 @@ WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1.6
 
 CHANGED = ("the file changed while it was read: these rows are only part of a sample, incomplete; "
            "read it again when it is complete")
-KeysOf = Callable[[int, list[list[str]]], list[Any]]  # (first row number, rows) -> each row's key
 Reread = Callable[[], contextlib.AbstractContextManager[RecordReader]]
 
 

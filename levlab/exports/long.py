@@ -110,18 +110,25 @@ class LongPanels:
         starts = list(itertools.compress(range(len(rows)), map(operator.ne, keys, itertools.chain([open_run.key], keys))))
         if not open_run.rows and (not starts or starts[0] != 0):
             starts.insert(0, 0)
+        carried = open_run if open_run.rows else None  # a run that goes on from the chunks before
+        if carried is not None and not starts:  # no run ends in this chunk
+            carried.extend(rows, originals, cells)
+            return carried
         out = LongChunkOutput()
         try:
-            at = 0
+            key, run_first, at = open_run.key, open_run.first, 0
             for start in starts:
-                open_run.extend(rows[at:start], originals[at:start], cells[at:start])
-                if open_run.rows:
-                    grouping.run(open_run.key, open_run.rows, open_run.originals, open_run.cells, open_run.first, out)
-                open_run = OpenRun(keys[start], first + start)
-                at = start
-            open_run.extend(rows[at:], originals[at:], cells[at:])
+                if carried is not None:  # it ends here, with this chunk's rows before `start`
+                    carried.extend(rows[:start], originals[:start], cells[:start])
+                    grouping.run(carried.key, carried.rows, carried.originals, carried.cells, carried.first, out)
+                    carried = None
+                elif start > at:  # a run that starts and ends in this chunk
+                    grouping.run(key, rows[at:start], originals[at:start], cells[at:start], run_first, out)
+                key, run_first, at = keys[start], first + start, start
         finally:  # panels before a --strict stop are still written
             out.give(self.sink)
+        open_run = OpenRun(key, run_first)
+        open_run.extend(rows[at:], originals[at:], cells[at:])
         return open_run
 
     def _each_row_a_panel(self, open_run: OpenRun, grouping: Any) -> None:
