@@ -285,3 +285,32 @@ def test_the_copy_of_stdin_is_removed_when_the_run_stops_with_an_error(tmp_path:
     result = CliRunner().invoke(main, ["csv", "-", "--col", "value=Nope"], input=text)
     assert result.exit_code == 2 and "Nope" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _splits_the_long_way(keys: list[str]) -> dict[str, int]:
+    """The keys whose rows are in more than one run, with their row counts, in first-seen order:
+    every row looked at in turn."""
+    counts: dict[str, int] = {}
+    split: set[str] = set()
+    previous = None
+    for key in keys:
+        if key != previous and key in counts:
+            split.add(key)
+        counts[key] = counts.get(key, 0) + 1
+        previous = key
+    return {key: size for key, size in counts.items() if key in split}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from("ABCDE"), max_size=40), st.lists(st.integers(1, 7), min_size=1, max_size=40))
+def test_the_index_of_split_keys_counts_runs_across_chunks_as_the_long_way(keys: list[str], sizes: list[int]) -> None:
+    """index_splits finds a chunk's runs where the key changes (a run may go on from the chunk
+    before): against looking at every row in turn, over any chunking."""
+    chunks, at, index = [], 0, 0
+    while at < len(keys):
+        size = sizes[index % len(sizes)]
+        chunks.append((at + 1, [[key] for key in keys[at:at + size]], [None] * len(keys[at:at + size])))
+        at, index = at + size, index + 1
+    found = grouping.index_splits(chunks, lambda first, rows: [row[0] for row in rows])
+    assert found == _splits_the_long_way(keys)
+    assert list(found) == list(_splits_the_long_way(keys))  # in the order they first appear

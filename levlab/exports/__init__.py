@@ -11,9 +11,10 @@ answers and writes them. Data flows one way, a module per stage:
           header + record chunks
     header ──roles (header words), header, layout──▶ Layout (roles, analyte columns, units, ranges)
            + detection report
-    chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook); long test
-           names and codes read by names, specimens by specimens, ages from birth dates by ages,
-           each panel's rows checked by panel_checks
+    chunks ──wide | long──▶ panels, judged through memo (Judge) and rulebook (RuleBook); long rows
+           keyed by long_keys, read by long_cells (test names and codes by names, specimens by
+           specimens), grouped by grouping, decided by long_decision (sex and age by long_patient,
+           ages from birth dates by ages, rows checked by panel_checks), written by long_rows
     panels ──sinks──▶ CSV written back byte-faithful · JSONL · table collection · trend samples
     run: the loop that wires them (ExportRun; CsvRun for CSV text)
 

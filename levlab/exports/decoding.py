@@ -87,7 +87,7 @@ def _line_lists(read: Callable[[int], bytes]) -> Iterator[list[bytes]]:
         lines = piece.splitlines(keepends=True)  # bytes split at LF, CRLF and CR only
         parts = [] if lines[-1][-1:] == b"\n" else [lines.pop()]
         pending = len(parts[0]) if parts else 0
-        if any(len(line) > LINE_LIMIT for line in lines):
+        if len(piece) > LINE_LIMIT and max(map(len, lines), default=0) > LINE_LIMIT:  # no line is longer than its piece
             raise UsageError(too_long(number + 1 + next(i for i, line in enumerate(lines) if len(line) > LINE_LIMIT)))
         number += len(lines)
         if lines:

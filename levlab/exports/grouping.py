@@ -31,16 +31,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from levlab.exports import memo
+from levlab.exports.long_keys import KeysOf  # (first row number, rows) -> each row's key
 from levlab.exports.records import RecordChunk, RecordReader
 
 if TYPE_CHECKING:
-    from levlab.exports.long import Decided, LongChunkOutput, LongPanels
+    from levlab.exports.long import LongPanels
+    from levlab.exports.long_decision import Decided
+    from levlab.exports.long_rows import LongChunkOutput
     from levlab.exports.run import ExportRun
 
 KEY_LIMIT = 100_000  # distinct keys the index of a file holds; beyond, the file is read as a stream
@@ -49,7 +53,6 @@ WINDOW_ROWS = 10_000  # rows of a stream held before they are written (about 1.6
 
 CHANGED = ("the file changed while it was read: these rows are only part of a sample, incomplete; "
            "read it again when it is complete")
-KeysOf = Callable[[int, list[list[str]]], list[Any]]  # (first row number, rows) -> each row's key
 Reread = Callable[[], contextlib.AbstractContextManager[RecordReader]]
 
 
@@ -73,19 +76,24 @@ def index_splits(chunks: Iterable[RecordChunk], keys_of: KeysOf) -> dict[Any, in
     counts: dict[Any, int] = {}
     split: set[Any] = set()
     limit = KEY_LIMIT
-    last: Any = object()
+    last: Any = object()  # the key of the run still open at the end of the chunk before
     for first, rows, _ in chunks:
-        for key, run in itertools.groupby(keys_of(first, rows)):
-            size = sum(1 for _ in run)
-            if key == last:  # the run goes on from the chunk before
-                counts[key] += size
-                continue
-            last = key
+        keys = keys_of(first, rows)
+        if not keys:
+            continue
+        # where a run starts in this chunk (not at 0 when the chunk goes on with the open run)
+        starts = list(itertools.compress(range(len(keys)), map(operator.ne, keys, itertools.chain([last], keys))))
+        ends = [*starts[1:], len(keys)] if starts else []
+        if not starts or starts[0] != 0:  # the run goes on from the chunk before
+            counts[last] += starts[0] if starts else len(keys)
+        for start, end in zip(starts, ends, strict=True):
+            key = keys[start]
             if key in counts:
                 split.add(key)
-                counts[key] += size
+                counts[key] += end - start
             else:
-                counts[key] = size
+                counts[key] = end - start
+        last = keys[-1]
         if len(counts) > limit:
             return None
     return {key: size for key, size in counts.items() if key in split}
@@ -176,16 +184,16 @@ class FileGroups:
             if gathered is None or not set(numbers) <= set(gathered.numbers):  # the file changed under us
                 panels.panel(rows, originals, cells, numbers, out, withheld=CHANGED, fragment=True)
                 return
-            decided = self.decided[key] = panels.decide(gathered.rows, panels.cells_of(gathered.rows),
-                                                        gathered.numbers, gathered.bad_rows)
+            decided = self.decided[key] = panels.decision.decide(gathered.rows, panels.cells_of(gathered.rows),
+                                                                 gathered.numbers, gathered.bad_rows)
             self.left[key] = len(gathered.rows)
             panels.summary.gather_passes = self.gatherer.passes
         bad_rows = panels.run.records.bad_rows  # this pass's: the gathering pass has said them
         if bad_rows:
             for number in numbers:
                 bad_rows.pop(number, None)
-        if panels.sink.wants_rows:
-            panels.rows_out(rows, originals, cells, numbers, decided, out)
+        if panels.rows is not None:
+            panels.rows.write(rows, originals, cells, numbers, decided, out)
         left = self.left[key] - len(rows)
         if left > 0:
             self.left[key] = left
@@ -261,13 +269,13 @@ class StreamGroups:
                             f"{self.window} rows: more of its sample may follow, so it is never met; sort the input "
                             "by patient and sample, or give it as a file rather than a stream")
                 self.summary.withheld += 1
-            group.decided = panels.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows, withheld,
-                                          fragment=group.returning is not None)
-            if early and withheld is None and panels.normal_status(group.decided) == "met":
+            group.decided = panels.decision.decide(group.rows, group.cells, group.numbers, panels.run.records.bad_rows,
+                                                   withheld, fragment=group.returning is not None)
+            if early and withheld is None and panels.decision.normal_status(group.decided) == "met":
                 self.summary.met_early += 1
             del self.open[key]
             if key not in self.written and len(self.written) < memo.CACHE_LIMIT:
                 self.written[key] = group.numbers[0]
             group.rows, group.cells = [], []
-        if panels.sink.wants_rows:
-            panels.rows_out(rows, originals, cells, numbers, group.decided, out)
+        if panels.rows is not None:
+            panels.rows.write(rows, originals, cells, numbers, group.decided, out)
