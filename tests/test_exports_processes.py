@@ -244,3 +244,36 @@ def test_pieces_are_cut_only_between_records(tmp_path: Path, data: bytes, split:
     if pieces is not None:
         assert [piece.before for piece in pieces] == list(range(len(pieces)))
         assert sum(piece.size for piece in pieces) == len(data)
+
+
+def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Ctrl-C while the workers run: exit 130, no traceback, -o FILE as it was, no piece left in TMPDIR."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(5)
+    path = tmp_path / "big.csv"
+    with path.open("w") as handle:  # two-decimal values, so that the run takes seconds
+        handle.write(HEADER + "\n")
+        for number in range(40_000):
+            handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
+    assert path.stat().st_size > processes.MIN_BYTES
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    process = subprocess.Popen([sys.executable, "-m", "levlab", "csv", str(path), "-o", str(target)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "LEVLAB_PROCESSES": "2", "TMPDIR": str(temporary)})
+    deadline = time.monotonic() + 30
+    while not list(temporary.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)  # the workers' directory made: they run
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert target.read_text() == "old\n"
+    time.sleep(0.5)
+    assert list(temporary.iterdir()) == []

@@ -38,7 +38,10 @@ import itertools
 import multiprocessing
 import os
 import re
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,6 +65,7 @@ MIN_BYTES = 1024 * 1024  # input files smaller than this are read in one process
 PIECE_BYTES: int | None = None
 PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 256 * 1024, 4 * 1024 * 1024, 4
 MAX_PROCESSES = 8
+SLOTS = 2  # pieces a worker may have made that the parent has not taken yet
 HEAD_BYTES = 1024 * 1024  # the header must be within the file's first bytes
 #: codecs whose line ends, quotes and delimiters are single ASCII bytes, never part of another character
 _BYTE_SAFE = ("utf-8", "ascii", "latin-1", "iso8859", "cp125", "mac-roman")
@@ -219,6 +223,7 @@ class Done:
     """What a worker made of one piece: its output text and what the closing lines need."""
 
     text: str = ""
+    file: str = ""  # where a worker put the text (UTF-8)
     rows: int = 0
     panels: int = 0
     rows_with_errors: int = 0
@@ -293,14 +298,28 @@ class _Worker:
         return records
 
 
-def _serve(worker: _Worker, connection: Any, pieces: list[Piece]) -> None:
-    """A worker process: its pieces in order, each result sent as soon as it is made."""
+def _serve(worker: _Worker, connection: Any, pieces: list[Piece], slots: Any, directory: str) -> None:
+    """A worker process: its pieces in order, each one's output put in a file of `directory` (no
+    pipe to wait on) and its result sent; at most SLOTS pieces ahead of what the parent has taken.
+    Ctrl-C is the parent's to handle (it ends the workers); a worker whose parent is gone stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     for piece in pieces:
+        while not slots.acquire(timeout=1.0):
+            if os.getppid() != parent:
+                os._exit(1)
         try:
             done = worker.piece(piece)
+            path = os.path.join(directory, f"{piece.start}")
+            with open(path, "wb") as out:
+                out.write(done.text.encode("utf-8"))
+            done.text, done.file = "", path
         except BaseException as error:  # said to the parent, which reads the file itself
             done = Done(failed=f"{type(error).__name__}: {error}")
-        connection.send(done)
+        try:
+            connection.send(done)
+        except OSError:  # the parent has stopped reading
+            os._exit(1)
         if done.failed or done.strict or done.layout_stop:
             break
     connection.close()
@@ -355,30 +374,34 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
         with contextlib.suppress(AttributeError, OSError, ValueError):
             flushed.flush()
     context = multiprocessing.get_context("fork")
-    gc.freeze()  # the run's objects out of the collector's sight: the children do not copy their pages to scan them
-    worker = _Worker(run, panels, sink, work)
-    count = work.workers
-    connections, processes = [], []
+    directory = tempfile.mkdtemp(prefix="levlab-pieces-")
+    connections: list[Any] = []
+    processes: list[Any] = []
+    slots: list[Any] = []
     try:
-        for index in range(count):
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_serve, args=(worker, send, work.pieces[index::count]), daemon=True)
-            process.start()
-            send.close()
-            connections.append(receive)
-            processes.append(process)
-    except (OSError, ValueError):
-        _stop(processes)
-        return 0
+        gc.freeze()  # the run's objects out of the collector's sight: the children do not copy their pages to scan them
+        try:
+            worker = _Worker(run, panels, sink, work)
+            for index in range(work.workers):
+                receive, send = context.Pipe(duplex=False)
+                slots.append(context.Semaphore(SLOTS))
+                process = context.Process(target=_serve, daemon=True,
+                                          args=(worker, send, work.pieces[index::work.workers], slots[-1], directory))
+                process.start()
+                processes.append(process)
+                send.close()
+                connections.append(receive)
+        except (OSError, ValueError):
+            return 0
+        finally:
+            gc.unfreeze()
+        return _merge(run, stream, work, connections, slots)
     finally:
-        gc.unfreeze()
-    try:
-        return _merge(run, stream, work, connections)
-    finally:
         _stop(processes)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
-def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any]) -> int | None:
+def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slots: list[Any]) -> int | None:
     """The pieces' results, in order, written and added up; None when all went well, else the
     rows written so far (the summary and the rest untouched: the caller reads on itself).
 
@@ -401,17 +424,23 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any]) -> i
     for index in range(len(work.pieces)):
         try:
             done = connections[index % len(connections)].recv()
+            if done.failed is None:
+                with open(done.file, "rb") as piece_file:
+                    text = piece_file.read()
+                os.unlink(done.file)
         except (EOFError, OSError):
             return written
+        slots[index % len(slots)].release()
         if done.failed is not None or done.state != start:  # failed, or left something to the next piece
             return written
+        done.text = text  # type: ignore[assignment]
         count = (work.pieces[index + 1].before if index + 1 < len(work.pieces) else rows + done.rows) - work.pieces[index].before
         pending.append((done, count))
         after += count if len(pending) > 1 else 0
         while len(pending) > 1 and after >= CHUNK_LINES:
             first, first_rows = pending.popleft()
             after -= pending[0][1]
-            stream.write(first.text)
+            _write(stream, first.text)
             written += first_rows
         panels += done.panels
         with_errors += done.rows_with_errors
@@ -427,7 +456,7 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any]) -> i
             layout_stop = done
             break
     for done, _ in pending:
-        stream.write(done.text)
+        _write(stream, done.text)
     summary = run.summary
     summary.rows, summary.panels, summary.rows_with_errors = rows, panels, with_errors
     run.errors_shown = shown
@@ -443,6 +472,16 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any]) -> i
         summary.stopped_at = strict.stopped_at
         raise StrictStop(strict.strict)
     return None
+
+
+def _write(stream: Any, data: bytes) -> None:
+    """A piece's output (UTF-8) after what the stream holds."""
+    binary = getattr(stream, "buffer", None)
+    if binary is not None and codecs.lookup(getattr(stream, "encoding", "") or "ascii").name == "utf-8":
+        stream.flush()
+        binary.write(data)
+    else:
+        stream.write(data.decode("utf-8"))
 
 
 def _stop(processes: list[Any]) -> None:
