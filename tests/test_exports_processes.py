@@ -4,6 +4,7 @@ cannot be exact (stdin, small files, the table, long exports) and falls back cle
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -60,6 +61,7 @@ def split_small(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Several processes from the first byte, in pieces of `processes.PIECE_BYTES`; the list gets
     what each run's merge returned (None: every piece written by the workers)."""
     monkeypatch.setattr(processes, "MIN_BYTES", 0)
+    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", 0)
     monkeypatch.setattr(processes, "PIECE_BYTES", 2_000)
     merged: list[Any] = []
     merge = processes._merge
@@ -213,6 +215,7 @@ def test_off_for_stdin_the_table_long_exports_and_small_files(tmp_path: Path, sp
     assert run_csv(Path("-"), processes_env="3", input=path.read_bytes()) == one
     same_as_one_process(GOLDEN / "long_repeating.csv")
     monkeypatch.setattr(processes, "MIN_BYTES", path.stat().st_size + 1)
+    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", path.stat().st_size + 1)
     same_as_one_process(path)
     assert split_small == []  # never split
 
@@ -259,7 +262,7 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
         handle.write(HEADER + "\n")
         for number in range(40_000):
             handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
-    assert path.stat().st_size > processes.MIN_BYTES
+    assert path.stat().st_size > processes.MIN_BYTES_DISTINCT
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     target = tmp_path / "out.csv"
@@ -277,3 +280,28 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
     assert target.read_text() == "old\n"
     time.sleep(0.5)
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize(("distinct", "rows", "split"), [
+    (True, 8_000, False), (True, 14_000, True), (False, 14_000, False), (False, 70_000, True)])
+def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, distinct: bool, rows: int,
+                                                             split: bool) -> None:
+    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 2 MiB (bench/notes/parallel.md)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import run as bench  # type: ignore[import-not-found]
+
+    path = tmp_path / "wide.csv"
+    bench.make_wide(path, rows, distinct=distinct)
+    from levlab import exports
+    from levlab.exports.sinks import CsvSink
+
+    with path.open("rb") as binary:
+        opened = exports.open_records(binary, exports.CsvOptions(), "utf-8", None, str(path))
+        run = exports.ExportRun(opened.records, exports.CsvOptions())
+    run.path = str(path)
+    share = processes.distinct_share(str(path), len(path.read_bytes().split(b"\n")[0]) + 1, run, "utf-8")
+    assert (share > processes.DISTINCT_SHARE) is distinct
+    work = processes.plan(run, CsvSink(io.StringIO(), run.dialect), {"LEVLAB_PROCESSES": "2"})
+    assert (work is not None) is split

@@ -10,7 +10,10 @@ read from settings), so that stdout, stderr and the exit status are those of one
 It is on only when that can be told before the run, from the bytes (`plan`):
 
 * the input is a regular file (not stdin or a pipe) of at least `MIN_BYTES`, and the output is
-  CSV or JSONL text (not the table, FHIR or a workbook); `levlab trend` never uses it;
+  CSV or JSONL text (not FHIR or a workbook; not the table either: its counts add up, but rules
+  counted alike are listed in the order one process first counted them, which depends on where its
+  chunks begin); `levlab trend` never uses it, nor does a long export (a panel's rows and a
+  patient's follow-up cross any cut);
 * the encoding keeps line ends, quotes and the delimiter as single ASCII bytes (UTF-8, Latin-1,
   cp1252...), and every data line decodes; no NUL byte, no CR alone, no line over the line limit;
 * every data line holding a quote closes it on that line (then each line is one record, and a
@@ -21,8 +24,10 @@ What one row may leave to the next (a header repeated with its columns in anothe
 decimal mark learnt from a cell) is checked after each piece: each piece is run as if it were
 the first, and a piece that ends in another state than it started makes the parent read the
 file again in this process from the start, writing only the rows not yet written, so that the
-output is still exactly one process's. A worker that fails or dies does the same; nothing is
-written twice, and nothing is left half written.
+output is still exactly one process's (pieces are written only once a chunk's worth of checked
+rows follows them: see `_merge`). A worker that fails or dies does the same; nothing is written
+twice, and nothing is left half written. A worker puts each piece's output in a file of a
+temporary directory (removed at the end, also on Ctrl-C), at most `SLOTS` pieces ahead.
 """
 
 from __future__ import annotations
@@ -59,11 +64,17 @@ if TYPE_CHECKING:
     from levlab.exports.wide import WidePanels
 
 ENVIRONMENT = "LEVLAB_PROCESSES"  # a whole number: at most this many processes (1: never several)
-MIN_BYTES = 1024 * 1024  # input files smaller than this are read in one process (measured: bench/notes/parallel.md)
+#: the least data (bytes) read by several processes: values that repeat are judged once per worker
+#: and cost little after, so it pays from about 2 MiB; values that do not repeat (more than
+#: DISTINCT_SHARE of the analyte cells of the first SAMPLE_BYTES distinct) from about 512 KiB
+#: (measured: bench/notes/parallel.md)
+MIN_BYTES = 2 * 1024 * 1024
+MIN_BYTES_DISTINCT = 512 * 1024
+DISTINCT_SHARE, SAMPLE_BYTES = 0.5, 64 * 1024
 #: data bytes per piece handed to a worker (cut at a line end): about a quarter of a worker's share,
 #: from PIECE_MIN to PIECE_MAX, so that the workers finish together; PIECE_BYTES, when set, instead
 PIECE_BYTES: int | None = None
-PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 256 * 1024, 4 * 1024 * 1024, 4
+PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 64 * 1024, 4 * 1024 * 1024, 4
 MAX_PROCESSES = 8
 SLOTS = 2  # pieces a worker may have made that the parent has not taken yet
 HEAD_BYTES = 1024 * 1024  # the header must be within the file's first bytes
@@ -109,8 +120,8 @@ class Plan:
     workers: int
 
 
-def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, min_bytes: int | None = None,
-         piece_bytes: int | None = None) -> Plan | None:
+def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, piece_bytes: int | None = None
+         ) -> Plan | None:
     """The pieces of a run worth several processes, or None (one process; see the module text)."""
     path = getattr(run, "path", None)
     records = run.records
@@ -124,7 +135,7 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, m
         size = os.path.getsize(path)
     except OSError:
         return None
-    if size < (MIN_BYTES if min_bytes is None else min_bytes):
+    if size < min(MIN_BYTES, MIN_BYTES_DISTINCT):
         return None
     codec = _codec(records)
     delimiter = run.dialect.delimiter
@@ -134,6 +145,9 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, m
         start = data_start(path, codec, run.options.skip_lines, delimiter, records.header)
         if start is None:
             return None
+        least = MIN_BYTES if distinct_share(path, start, run, codec) <= DISTINCT_SHARE else MIN_BYTES_DISTINCT
+        if size - start < least:
+            return None
         piece_bytes = piece_bytes or PIECE_BYTES or max(PIECE_MIN, min(PIECE_MAX, (size - start) // (workers * PIECES_PER_WORKER)))
         pieces = split(path, start, codec, delimiter.encode(), piece_bytes)
     except (OSError, LevlabError):
@@ -141,6 +155,20 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, m
     if pieces is None or len(pieces) < 2:
         return None
     return Plan(path, codec, pieces, min(workers, len(pieces)))
+
+
+def distinct_share(path: str, start: int, run: ExportRun, codec: str) -> float:
+    """The share of distinct texts among the analyte cells of the first SAMPLE_BYTES of data (1.0
+    when there are none): how much of the work will be judging cells never seen before."""
+    with open(path, "rb") as binary:
+        binary.seek(start)
+        sample = binary.read(SAMPLE_BYTES)
+    lines = sample.decode(codec, "replace").split("\n")[:-1] if b"\n" in sample else []
+    delimiter = run.dialect.delimiter
+    at = [column.index for column in run.layout.columns]
+    cells = [(index, fields[index]) for fields in (line.rstrip("\r").split(delimiter) for line in lines)
+             for index in at if index < len(fields)]
+    return len(set(cells)) / len(cells) if cells else 1.0
 
 
 def _codec(records: CsvRecords) -> str | None:
