@@ -182,12 +182,12 @@ def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: 
                                                    monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
     piece = processes._Worker.piece
 
-    def failing(self: Any, part: processes.Piece) -> Any:
+    def failing(self: Any, part: processes.Piece, path: str) -> Any:
         if part.before > 2_000:
             if failure == "dies":
                 os._exit(3)
             raise MemoryError("no room")
-        return piece(self, part)
+        return piece(self, part, path)
 
     monkeypatch.setattr(processes._Worker, "piece", failing)
     path = wide_file(tmp_path / "in.csv", 3_000)

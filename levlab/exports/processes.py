@@ -26,8 +26,9 @@ the first, and a piece that ends in another state than it started makes the pare
 file again in this process from the start, writing only the rows not yet written, so that the
 output is still exactly one process's (pieces are written only once a chunk's worth of checked
 rows follows them: see `_merge`). A worker that fails or dies does the same; nothing is written
-twice, and nothing is left half written. A worker puts each piece's output in a file of a
-temporary directory (removed at the end, also on Ctrl-C), at most `SLOTS` pieces ahead.
+twice, and nothing is left half written. A worker writes each piece's output into a file of a
+temporary directory as it goes (memory stays flat; the directory is removed at the end, also on
+Ctrl-C), at most `SLOTS` pieces ahead of the parent.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ PIECE_BYTES: int | None = None
 PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 64 * 1024, 4 * 1024 * 1024, 4
 MAX_PROCESSES = 8
 SLOTS = 2  # pieces a worker may have made that the parent has not taken yet
+COPY_BLOCK = 1024 * 1024  # bytes of a piece's output copied to the output at a time
 HEAD_BYTES = 1024 * 1024  # the header must be within the file's first bytes
 #: codecs whose line ends, quotes and delimiters are single ASCII bytes, never part of another character
 _BYTE_SAFE = ("utf-8", "ascii", "latin-1", "iso8859", "cp125", "mac-roman")
@@ -250,8 +252,7 @@ def split(path: str, start: int, codec: str, delimiter: bytes, piece_bytes: int)
 class Done:
     """What a worker made of one piece: its output text and what the closing lines need."""
 
-    text: str = ""
-    file: str = ""  # where a worker put the text (UTF-8)
+    file: str = ""  # where the worker put the piece's output (UTF-8)
     rows: int = 0
     panels: int = 0
     rows_with_errors: int = 0
@@ -283,7 +284,8 @@ class _Worker:
         self.start_state = _state(run, None)
         self.marks = run.judge.mixed_marks
 
-    def piece(self, piece: Piece) -> Done:
+    def piece(self, piece: Piece, path: str) -> Done:
+        """One piece through the panels, its output written to the file `path` as it is made."""
         from levlab.exports.run import StrictStop, Summary
 
         run, judge = self.run, self.run.judge
@@ -294,15 +296,15 @@ class _Worker:
         run.summary, run.errors_shown = Summary(), []
         run.records = records = self._records(piece)
         watch = run.watch = run._header_watch()
-        buffer = self.sink.stream = io.StringIO()  # type: ignore[attr-defined]
         self.panels.sink = self.sink
-        done = Done()
-        try:
-            self.panels.write(run._counted(watch.chunks(records)))
-        except StrictStop as stop:
-            done.strict, done.stopped_at = str(stop), run.summary.stopped_at
+        done = Done(file=path)
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            self.sink.stream = out  # type: ignore[attr-defined]
+            try:
+                self.panels.write(run._counted(watch.chunks(records)))
+            except StrictStop as stop:
+                done.strict, done.stopped_at = str(stop), run.summary.stopped_at
         summary = run.summary
-        done.text = buffer.getvalue()
         done.rows, done.panels, done.rows_with_errors = summary.rows, summary.panels, summary.rows_with_errors
         done.errors_shown, done.changes = run.errors_shown, watch.changes
         if watch.stop is not None:
@@ -337,11 +339,7 @@ def _serve(worker: _Worker, connection: Any, pieces: list[Piece], slots: Any, di
             if os.getppid() != parent:
                 os._exit(1)
         try:
-            done = worker.piece(piece)
-            path = os.path.join(directory, f"{piece.start}")
-            with open(path, "wb") as out:
-                out.write(done.text.encode("utf-8"))
-            done.text, done.file = "", path
+            done = worker.piece(piece, os.path.join(directory, f"{piece.start}"))
         except BaseException as error:  # said to the parent, which reads the file itself
             done = Done(failed=f"{type(error).__name__}: {error}")
         try:
@@ -452,23 +450,18 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
     for index in range(len(work.pieces)):
         try:
             done = connections[index % len(connections)].recv()
-            if done.failed is None:
-                with open(done.file, "rb") as piece_file:
-                    text = piece_file.read()
-                os.unlink(done.file)
         except (EOFError, OSError):
             return written
         slots[index % len(slots)].release()
         if done.failed is not None or done.state != start:  # failed, or left something to the next piece
             return written
-        done.text = text  # type: ignore[assignment]
         count = (work.pieces[index + 1].before if index + 1 < len(work.pieces) else rows + done.rows) - work.pieces[index].before
         pending.append((done, count))
         after += count if len(pending) > 1 else 0
         while len(pending) > 1 and after >= CHUNK_LINES:
             first, first_rows = pending.popleft()
             after -= pending[0][1]
-            _write(stream, first.text)
+            _write(stream, first.file)
             written += first_rows
         panels += done.panels
         with_errors += done.rows_with_errors
@@ -484,7 +477,7 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
             layout_stop = done
             break
     for done, _ in pending:
-        _write(stream, done.text)
+        _write(stream, done.file)
     summary = run.summary
     summary.rows, summary.panels, summary.rows_with_errors = rows, panels, with_errors
     run.errors_shown = shown
@@ -502,14 +495,18 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
     return None
 
 
-def _write(stream: Any, data: bytes) -> None:
-    """A piece's output (UTF-8) after what the stream holds."""
+def _write(stream: Any, path: str) -> None:
+    """A piece's output (a UTF-8 file, removed) after what the stream holds, a block at a time."""
     binary = getattr(stream, "buffer", None)
-    if binary is not None and codecs.lookup(getattr(stream, "encoding", "") or "ascii").name == "utf-8":
-        stream.flush()
-        binary.write(data)
-    else:
-        stream.write(data.decode("utf-8"))
+    utf8 = codecs.lookup(getattr(stream, "encoding", "") or "ascii").name == "utf-8"
+    with open(path, "rb") as piece:
+        if binary is not None and utf8:
+            stream.flush()
+            shutil.copyfileobj(piece, binary, COPY_BLOCK)
+        else:
+            with io.TextIOWrapper(piece, encoding="utf-8", newline="") as text:
+                shutil.copyfileobj(text, stream, COPY_BLOCK)
+    os.unlink(path)
 
 
 def _stop(processes: list[Any]) -> None:
