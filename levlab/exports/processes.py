@@ -75,7 +75,7 @@ DISTINCT_SHARE, SAMPLE_BYTES = 0.5, 64 * 1024
 #: data bytes per piece handed to a worker (cut at a line end): about a quarter of a worker's share,
 #: from PIECE_MIN to PIECE_MAX, so that the workers finish together; PIECE_BYTES, when set, instead
 PIECE_BYTES: int | None = None
-PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 64 * 1024, 4 * 1024 * 1024, 4
+PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 64 * 1024, 1024 * 1024, 4
 MAX_PROCESSES = 8
 SLOTS = 2  # pieces a worker may have made that the parent has not taken yet
 COPY_BLOCK = 1024 * 1024  # bytes of a piece's output copied to the output at a time
