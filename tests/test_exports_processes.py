@@ -283,10 +283,10 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(("distinct", "rows", "split"), [
-    (True, 8_000, False), (True, 14_000, True), (False, 14_000, False), (False, 70_000, True)])
+    (True, 8_000, False), (True, 14_000, True), (False, 100_000, False), (False, 130_000, True)])
 def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, distinct: bool, rows: int,
                                                              split: bool) -> None:
-    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 2 MiB (bench/notes/parallel.md)."""
+    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 4 MiB (bench/notes/parallel.md)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

@@ -66,10 +66,10 @@ if TYPE_CHECKING:
 
 ENVIRONMENT = "LEVLAB_PROCESSES"  # a whole number: at most this many processes (1: never several)
 #: the least data (bytes) read by several processes: values that repeat are judged once per worker
-#: and cost little after, so it pays from about 2 MiB; values that do not repeat (more than
-#: DISTINCT_SHARE of the analyte cells of the first SAMPLE_BYTES distinct) from about 512 KiB
-#: (measured: bench/notes/parallel.md)
-MIN_BYTES = 2 * 1024 * 1024
+#: and cost little after, so the workers' extra start (about 0.2 s of CPU) pays from about 4 MiB;
+#: values that do not repeat (more than DISTINCT_SHARE of the analyte cells of the first
+#: SAMPLE_BYTES distinct) from about 512 KiB (measured: bench/notes/parallel.md)
+MIN_BYTES = 4 * 1024 * 1024
 MIN_BYTES_DISTINCT = 512 * 1024
 DISTINCT_SHARE, SAMPLE_BYTES = 0.5, 64 * 1024
 #: data bytes per piece handed to a worker (cut at a line end): about a quarter of a worker's share,
@@ -421,7 +421,11 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
             return 0
         finally:
             gc.unfreeze()
-        return _merge(run, stream, work, connections, slots)
+        result = _merge(run, stream, work, connections, slots)
+        if result is None and run.watch.stop is None:  # every piece taken: the workers are done, leaving
+            for process in processes:
+                process.join(timeout=1.0)
+        return result
     finally:
         _stop(processes)
         shutil.rmtree(directory, ignore_errors=True)
