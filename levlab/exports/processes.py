@@ -41,13 +41,10 @@ import csv
 import gc
 import io
 import itertools
-import multiprocessing
 import os
 import re
-import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -128,7 +125,7 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, p
     path = getattr(run, "path", None)
     records = run.records
     if (path is None or run.layout.kind != "wide" or type(sink) not in (CsvSink, JsonlSink)
-            or type(records) is not CsvRecords or run.summary.rows or "fork" not in multiprocessing.get_all_start_methods()):
+            or type(records) is not CsvRecords or run.summary.rows):
         return None
     workers = processes_wanted(environ)
     if workers < 2:
@@ -138,6 +135,10 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, p
     except OSError:
         return None
     if size < min(MIN_BYTES, MIN_BYTES_DISTINCT):
+        return None
+    import multiprocessing  # only for a file that may be split
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return None
     codec = _codec(records)
     delimiter = run.dialect.delimiter
@@ -399,6 +400,10 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
     for flushed in (stream, sys.stdout, sys.stderr):  # a forked child must not write what the parent holds
         with contextlib.suppress(AttributeError, OSError, ValueError):
             flushed.flush()
+    import multiprocessing
+    import shutil
+    import tempfile
+
     context = multiprocessing.get_context("fork")
     directory = tempfile.mkdtemp(prefix="levlab-pieces-")
     connections: list[Any] = []
@@ -501,6 +506,8 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
 
 def _write(stream: Any, path: str) -> None:
     """A piece's output (a UTF-8 file, removed) after what the stream holds, a block at a time."""
+    import shutil
+
     binary = getattr(stream, "buffer", None)
     utf8 = codecs.lookup(getattr(stream, "encoding", "") or "ascii").name == "utf-8"
     with open(path, "rb") as piece:
