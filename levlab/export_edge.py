@@ -44,7 +44,10 @@ def export_run(file: str, binary: IO[bytes], options: Any, encoding: str, progre
     spool = StdinSpool.for_input(file, binary)
     try:
         opened = exports.open_records(spool.stream if spool else binary, options, encoding, progress, input_name(file))
-        run = exports.ExportRun(opened.records, options, *file_again(file, options, encoding))
+        again = file_again(file, options, encoding)
+        run = exports.ExportRun(opened.records, options, *again)
+        if again[0] is not None:
+            run.path = file  # a regular file: a large wide one may be read by several processes (exports.processes)
         if spool is not None and run.layout.kind == "long" and not getattr(run.records, "grouped", False):
             path = spool.keep()
             with open(path, "rb") as copy:

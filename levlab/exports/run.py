@@ -138,6 +138,7 @@ class ExportRun:
         self.errors_shown: list[str] = []
         self.follow_up: FollowUp | None = None  # made by run() when the sink and the layout allow it
         self.watch = self._header_watch()  # a header repeated mid-file (levlab.exports.reheader)
+        self.path: str | None = None  # the input when it is a regular file (set by the edge): levlab.exports.processes
 
     def _with_values(self, missing: MissingUnits) -> str:
         """The message of columns without a unit, each with what its first rows' values suggest."""
@@ -172,8 +173,13 @@ class ExportRun:
         if sink.wants_rows:
             sink.start(output_header(self.layout, self.follow_up is not None))
         with garbage_collected_less_often():
-            panels = WidePanels(self, sink) if self.layout.kind == "wide" else LongPanels(self, sink)
-            panels.write(self._counted(self.watch.chunks(self.records)))
+            chunks = self._counted(self.watch.chunks(self.records))
+            if self.layout.kind == "wide":  # several processes for a large file (exports.processes), else this one
+                from levlab.exports.processes import write_wide
+
+                write_wide(self, sink, WidePanels(self, sink), chunks)
+            else:
+                LongPanels(self, sink).write(chunks)
         if self.watch.stop is not None:  # a header mid-file with other columns: the rows before it are written
             self.summary.rows_with_errors += 1
             self.summary.stopped_at = self.watch.stopped_at

@@ -1,0 +1,307 @@
+"""Several processes for a large wide export (levlab.exports.processes): stdout, stderr and the
+exit status are byte for byte those of one process, whatever the pieces; it stays off where it
+cannot be exact (stdin, small files, the table, long exports) and falls back cleanly."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from levlab.cli import main
+from levlab.exports import processes
+from tests.golden_outputs import GOLDEN, HASHES, output_of
+
+HEADER = "patient,sex,age,Total Bilirubin (mg/dL),ALP (U/L),LDH (U/L),AST (U/L),ALT (U/L)"
+#: cells of every kind: plain, decimal, censored, missing, unreadable, implausible (a warning), unit words
+CELLS = ["7", "45", "0.6", "1.25", "<5", ">1000", "", "NA", "abc", "99999", "2.4e0", " 12 ", "-3", "1.0"]
+
+
+def wide_file(path: Path, rows: int, seed: int = 1, *, delimiter: str = ",", decimal: str = ".",
+              ending: str = "\n", quoted: bool = False, extras: dict[int, str] | None = None,
+              bom: bool = False, above: str = "") -> Path:
+    """A wide export of `rows` rows with random cells (errors and warnings among them); `extras`:
+    line number (data line, 0-based) -> a line put in before it."""
+    rng = random.Random(seed)
+    lines = [HEADER.replace(",", delimiter)]
+    for number in range(rows):
+        if extras and number in extras:
+            lines.append(extras[number])
+        cells = [rng.choice(CELLS).replace(".", decimal) for _ in range(5)]
+        if quoted:
+            cells = [f'"{cell}"' if rng.random() < 0.3 else cell for cell in cells]
+        cells = [f'"{cell}"' if delimiter in cell and not cell.startswith('"') else cell for cell in cells]
+        sex, age = rng.choice(["F", "M", "", "X"]), rng.choice(["45", "70", "", "abc", "17"])
+        fields = [f"P{number:05d}", sex, age, *cells]
+        if rng.random() < 0.02:
+            fields = fields[:4]  # a short row: padded, written back through csv.writer
+        if rng.random() < 0.02:
+            fields.append("extra")  # a row with more fields than the header
+        lines.append(delimiter.join(fields))
+    text = above + ending.join(lines) + ending
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def run_csv(path: Path, *args: str, processes_env: str, input: bytes | None = None) -> tuple[bytes, bytes, int]:
+    result = CliRunner().invoke(main, ["csv", str(path), *args], env={"LEVLAB_PROCESSES": processes_env, "COLUMNS": "100"},
+                                input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.stdout_bytes, result.stderr_bytes, result.exit_code
+
+
+@pytest.fixture
+def split_small(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Several processes from the first byte, in pieces of `processes.PIECE_BYTES`; the list gets
+    what each run's merge returned (None: every piece written by the workers)."""
+    monkeypatch.setattr(processes, "MIN_BYTES", 0)
+    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", 0)
+    monkeypatch.setattr(processes, "PIECE_BYTES", 2_000)
+    merged: list[Any] = []
+    merge = processes._merge
+
+    def spy(*args: Any) -> Any:
+        merged.append("started")
+        result = merge(*args)
+        merged[-1] = result
+        return result
+
+    monkeypatch.setattr(processes, "_merge", spy)
+    return merged
+
+
+def same_as_one_process(path: Path, *args: str, workers: str = "3") -> tuple[bytes, bytes, int]:
+    one = run_csv(path, *args, processes_env="1")
+    several = run_csv(path, *args, processes_env=workers)
+    assert several[2] == one[2]
+    assert several[1].decode() == one[1].decode()
+    assert several[0] == one[0]
+    return several
+
+
+SHAPES = {
+    "plain": {},
+    "decimal comma": {"delimiter": ";", "decimal": ","},
+    "quoted cells": {"quoted": True},
+    "crlf": {"ending": "\r\n"},
+    "bom": {"bom": True},
+    "blank lines": {"extras": {7: "", 100: "", 101: "", 350: "\r"[:0]}},
+    "tab": {"delimiter": "\t"},
+}
+
+
+@pytest.mark.parametrize("output_format", ["csv", "jsonl"])
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_several_processes_write_what_one_process_writes(tmp_path: Path, split_small: list[Any], shape: str,
+                                                         output_format: str) -> None:
+    path = wide_file(tmp_path / "in.csv", 600, **SHAPES[shape])  # type: ignore[arg-type]
+    out, err, status = same_as_one_process(path, "--format", output_format)
+    assert split_small == [None]  # the workers wrote every piece
+    assert status == 1 and b"rows with errors" in err and out
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 97, 1_000, 5_000, 50_000])
+def test_the_output_does_not_depend_on_the_size_of_the_pieces(tmp_path: Path, split_small: list[Any],
+                                                              monkeypatch: pytest.MonkeyPatch, piece_bytes: int) -> None:
+    """From a piece per line (every row at a piece boundary) to one piece."""
+    monkeypatch.setattr(processes, "PIECE_BYTES", piece_bytes)
+    path = wide_file(tmp_path / "in.csv", 300, seed=piece_bytes)
+    same_as_one_process(path, "--format", "csv", workers="2")
+    same_as_one_process(path, "--format", "jsonl", workers="2")
+
+
+def test_skip_lines_and_a_header_over_two_lines(tmp_path: Path, split_small: list[Any]) -> None:
+    path = wide_file(tmp_path / "in.csv", 200, above="exported by LIS 4.2\nfilter: none\n")
+    same_as_one_process(path, "--skip-lines", "2")
+    quoted = tmp_path / "quoted.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    quoted.write_text(lines[2].replace("patient,", '"patient\nid",', 1) + "".join(lines[3:]))
+    same_as_one_process(quoted, "--skip-lines", "0")
+    assert split_small == [None, None]
+
+
+def test_strict_stops_at_the_same_row(tmp_path: Path, split_small: list[Any]) -> None:
+    rng = random.Random(3)
+    rows = [HEADER] + [f"P{n},F,50,{rng.randint(1, 9)},40,200,30,30" for n in range(400)]
+    rows[250] = "P249,F,50,abc,40,200,30,30"
+    path = tmp_path / "strict.csv"
+    path.write_text("\n".join(rows) + "\n")
+    _, err, status = same_as_one_process(path, "--strict")
+    assert status == 1 and b"stopped: --strict" in err
+
+
+def test_a_header_repeated_mid_file(tmp_path: Path, split_small: list[Any]) -> None:
+    """Same order: said and read on in the workers; another order: the rows after it are read by it,
+    which the next piece cannot know, so the parent reads on itself; other columns: the run stops."""
+    same = wide_file(tmp_path / "same.csv", 300, extras={150: HEADER})
+    same_as_one_process(same)
+    columns = HEADER.split(",")
+    swapped = ",".join([*columns[:6], columns[7], columns[6]])
+    other = wide_file(tmp_path / "other.csv", 3_000, extras={2_500: swapped})
+    same_as_one_process(other)
+    assert split_small[0] is None and isinstance(split_small[1], int) and split_small[1] > 0  # fell back, mid-file
+    stops = wide_file(tmp_path / "stops.csv", 300, extras={150: "patient,sex,age,Albumin (g/dL),ALT (U/L)"})
+    _, err, status = same_as_one_process(stops)
+    assert status == 1 and b"Error: row 151 is" in err
+
+
+def test_a_decimal_mark_learnt_from_a_cell_is_carried_to_later_rows(tmp_path: Path, split_small: list[Any]) -> None:
+    """'12.5 (2)' in a decimal-comma file is evidence the file scan does not see: from there on a
+    thousands-shaped value is refused, so later pieces are read again by the parent."""
+    rows = [HEADER.replace(",", ";")] + [f"P{n};F;50;1,250;40;200;30;30" for n in range(300)]
+    rows[120] = "P119;F;50;12.5 (2);40;200;30;30"
+    path = tmp_path / "marks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    same_as_one_process(path)
+    assert b"ambiguous" in run_csv(path, processes_env="1")[0]
+    assert isinstance(split_small[0], int)
+
+
+def test_a_mark_learnt_changes_earlier_rows_of_its_chunk_which_are_never_written_early(
+        tmp_path: Path, split_small: list[Any]) -> None:
+    """One process reads rows 2048-3071 as one chunk, column by column: the mark learnt from
+    bilirubin on row 2900 refuses ALT's '1,250' on rows 2048-2899 too, which lie in earlier pieces."""
+    rows = [HEADER.replace(",", ";")] + [f"P{n};F;50;1;40;200;30;1,250" for n in range(3_000)]
+    rows[2_900] = "P2899;F;50;12.5 (2);40;200;30;1,250"
+    path = tmp_path / "marks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out, _, _ = same_as_one_process(path)
+    lines = out.decode().splitlines()
+    assert "ambiguous" in lines[2_060] and "ambiguous" not in lines[2_040]
+    assert isinstance(split_small[0], int) and 0 < split_small[0] < 2_048
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: list[Any],
+                                                   monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    piece = processes._Worker.piece
+
+    def failing(self: Any, part: processes.Piece, path: str) -> Any:
+        if part.before > 2_000:
+            if failure == "dies":
+                os._exit(3)
+            raise MemoryError("no room")
+        return piece(self, part, path)
+
+    monkeypatch.setattr(processes._Worker, "piece", failing)
+    path = wide_file(tmp_path / "in.csv", 3_000)
+    same_as_one_process(path)
+    same_as_one_process(path, "--format", "jsonl")
+    assert len(split_small) == 2 and all(isinstance(rows, int) and 0 < rows <= 2_000 for rows in split_small)
+
+
+@pytest.mark.parametrize("output_format", ["csv", "jsonl"])
+def test_golden_outputs_are_kept_in_several_processes(split_small: list[Any], monkeypatch: pytest.MonkeyPatch,
+                                                      output_format: str) -> None:
+    """The golden hashes (made by main's code before the speed work) hold with every wide file split."""
+    expected = json.loads(HASHES.read_text())
+    monkeypatch.setenv("LEVLAB_PROCESSES", "2")
+    for name in ("wide_repeating.csv", "wide_distinct.csv", "wide_messy.csv"):
+        assert output_of(GOLDEN / name, output_format) == expected[f"{name}:{output_format}"]
+    assert split_small[:2] == [None, None]  # wide_messy learns a decimal mark from a folded cell: read again
+
+
+def test_off_for_stdin_the_table_long_exports_and_small_files(tmp_path: Path, split_small: list[Any],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = wide_file(tmp_path / "in.csv", 300)
+    same_as_one_process(path, "--format", "table")
+    one = run_csv(Path("-"), processes_env="1", input=path.read_bytes())
+    assert run_csv(Path("-"), processes_env="3", input=path.read_bytes()) == one
+    same_as_one_process(GOLDEN / "long_repeating.csv")
+    monkeypatch.setattr(processes, "MIN_BYTES", path.stat().st_size + 1)
+    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", path.stat().st_size + 1)
+    same_as_one_process(path)
+    assert split_small == []  # never split
+
+
+@pytest.mark.parametrize(("environment", "cpus", "wanted"), [
+    ({}, 2, 2), ({}, 1, 1), ({}, 64, processes.MAX_PROCESSES), ({"LEVLAB_PROCESSES": "1"}, 8, 1),
+    ({"LEVLAB_PROCESSES": "3"}, 2, 3), ({"LEVLAB_PROCESSES": "0"}, 4, 1), ({"LEVLAB_PROCESSES": "many"}, 4, 1),
+    ({"LEVLAB_PROCESSES": " "}, 4, 4), ({"LEVLAB_PROCESSES": "100"}, 4, processes.MAX_PROCESSES),
+])
+def test_processes_wanted(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], cpus: int, wanted: int) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    assert processes.processes_wanted(environment) == wanted
+
+
+@pytest.mark.parametrize(("data", "split"), [
+    (b"P1,1,2\nP2,3,4\n", True),
+    (b'P1,"1,5",2\nP2,"a ""b""",4\n', True),
+    (b'P1,x"y,2\nP2,"a"b,4\n', True),  # quotes inside or after a field: literal, the line closed
+    (b'P1,"1\n5",2\n', False),  # a quoted field over a line end
+    (b'P1,"a""\nP2,3,4\n', False),
+    (b'P1,1,2\rP2,3,4\r', False),  # CR alone
+    (b"P1,1,2\nP2,\x00,4\n", False),
+])
+def test_pieces_are_cut_only_between_records(tmp_path: Path, data: bytes, split: bool) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"a,b,c\n" + data)
+    pieces = processes.split(str(path), 6, "utf-8", b",", 4)
+    assert (pieces is not None) is split
+    if pieces is not None:
+        assert [piece.before for piece in pieces] == list(range(len(pieces)))
+        assert sum(piece.size for piece in pieces) == len(data)
+
+
+def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Ctrl-C while the workers run: exit 130, no traceback, -o FILE as it was, no piece left in TMPDIR."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = random.Random(5)
+    path = tmp_path / "big.csv"
+    with path.open("w") as handle:  # two-decimal values, so that the run takes seconds
+        handle.write(HEADER + "\n")
+        for number in range(40_000):
+            handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
+    assert path.stat().st_size > processes.MIN_BYTES_DISTINCT
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    process = subprocess.Popen([sys.executable, "-m", "levlab", "csv", str(path), "-o", str(target)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "LEVLAB_PROCESSES": "2", "TMPDIR": str(temporary)})
+    deadline = time.monotonic() + 30
+    while not list(temporary.iterdir()) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)  # the workers' directory made: they run
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert target.read_text() == "old\n"
+    time.sleep(0.5)
+    assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize(("distinct", "rows", "split"), [
+    (True, 8_000, False), (True, 14_000, True), (False, 100_000, False), (False, 130_000, True)])
+def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, distinct: bool, rows: int,
+                                                             split: bool) -> None:
+    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 4 MiB (bench/notes/parallel.md)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import run as bench  # type: ignore[import-not-found]
+
+    path = tmp_path / "wide.csv"
+    bench.make_wide(path, rows, distinct=distinct)
+    from levlab import exports
+    from levlab.exports.sinks import CsvSink
+
+    with path.open("rb") as binary:
+        opened = exports.open_records(binary, exports.CsvOptions(), "utf-8", None, str(path))
+        run = exports.ExportRun(opened.records, exports.CsvOptions())
+    run.path = str(path)
+    share = processes.distinct_share(str(path), len(path.read_bytes().split(b"\n")[0]) + 1, run, "utf-8")
+    assert (share > processes.DISTINCT_SHARE) is distinct
+    work = processes.plan(run, CsvSink(io.StringIO(), run.dialect), {"LEVLAB_PROCESSES": "2"})
+    assert (work is not None) is split
