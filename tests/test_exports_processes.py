@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from levlab.cli import main
-from levlab.exports import processes
+from levlab.exports import pieces, processes
 from tests.golden_outputs import GOLDEN, HASHES, output_of
 
 HEADER = "patient,sex,age,Total Bilirubin (mg/dL),ALP (U/L),LDH (U/L),AST (U/L),ALT (U/L)"
@@ -58,11 +58,11 @@ def run_csv(path: Path, *args: str, processes_env: str, input: bytes | None = No
 
 @pytest.fixture
 def split_small(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Several processes from the first byte, in pieces of `processes.PIECE_BYTES`; the list gets
+    """Several processes from the first byte, in pieces of `pieces.PIECE_BYTES`; the list gets
     what each run's merge returned (None: every piece written by the workers)."""
-    monkeypatch.setattr(processes, "MIN_BYTES", 0)
-    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", 0)
-    monkeypatch.setattr(processes, "PIECE_BYTES", 2_000)
+    monkeypatch.setattr(pieces, "MIN_BYTES", 0)
+    monkeypatch.setattr(pieces, "MIN_BYTES_DISTINCT", 0)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 2_000)
     merged: list[Any] = []
     merge = processes._merge
 
@@ -110,7 +110,7 @@ def test_several_processes_write_what_one_process_writes(tmp_path: Path, split_s
 def test_the_output_does_not_depend_on_the_size_of_the_pieces(tmp_path: Path, split_small: list[Any],
                                                               monkeypatch: pytest.MonkeyPatch, piece_bytes: int) -> None:
     """From a piece per line (every row at a piece boundary) to one piece."""
-    monkeypatch.setattr(processes, "PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", piece_bytes)
     path = wide_file(tmp_path / "in.csv", 300, seed=piece_bytes)
     same_as_one_process(path, "--format", "csv", workers="2")
     same_as_one_process(path, "--format", "jsonl", workers="2")
@@ -182,7 +182,7 @@ def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: 
                                                    monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
     piece = processes._Worker.piece
 
-    def failing(self: Any, part: processes.Piece, path: str) -> Any:
+    def failing(self: Any, part: pieces.Piece, path: str) -> Any:
         if part.before > 2_000:
             if failure == "dies":
                 os._exit(3)
@@ -214,20 +214,20 @@ def test_off_for_stdin_the_table_long_exports_and_small_files(tmp_path: Path, sp
     one = run_csv(Path("-"), processes_env="1", input=path.read_bytes())
     assert run_csv(Path("-"), processes_env="3", input=path.read_bytes()) == one
     same_as_one_process(GOLDEN / "long_repeating.csv")
-    monkeypatch.setattr(processes, "MIN_BYTES", path.stat().st_size + 1)
-    monkeypatch.setattr(processes, "MIN_BYTES_DISTINCT", path.stat().st_size + 1)
+    monkeypatch.setattr(pieces, "MIN_BYTES", path.stat().st_size + 1)
+    monkeypatch.setattr(pieces, "MIN_BYTES_DISTINCT", path.stat().st_size + 1)
     same_as_one_process(path)
     assert split_small == []  # never split
 
 
 @pytest.mark.parametrize(("environment", "cpus", "wanted"), [
-    ({}, 2, 2), ({}, 1, 1), ({}, 64, processes.MAX_PROCESSES), ({"LEVLAB_PROCESSES": "1"}, 8, 1),
+    ({}, 2, 2), ({}, 1, 1), ({}, 64, pieces.MAX_PROCESSES), ({"LEVLAB_PROCESSES": "1"}, 8, 1),
     ({"LEVLAB_PROCESSES": "3"}, 2, 3), ({"LEVLAB_PROCESSES": "0"}, 4, 1), ({"LEVLAB_PROCESSES": "many"}, 4, 1),
-    ({"LEVLAB_PROCESSES": " "}, 4, 4), ({"LEVLAB_PROCESSES": "100"}, 4, processes.MAX_PROCESSES),
+    ({"LEVLAB_PROCESSES": " "}, 4, 4), ({"LEVLAB_PROCESSES": "100"}, 4, pieces.MAX_PROCESSES),
 ])
 def test_processes_wanted(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], cpus: int, wanted: int) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
-    assert processes.processes_wanted(environment) == wanted
+    assert pieces.processes_wanted(environment) == wanted
 
 
 @pytest.mark.parametrize(("data", "split"), [
@@ -242,11 +242,11 @@ def test_processes_wanted(monkeypatch: pytest.MonkeyPatch, environment: dict[str
 def test_pieces_are_cut_only_between_records(tmp_path: Path, data: bytes, split: bool) -> None:
     path = tmp_path / "data.csv"
     path.write_bytes(b"a,b,c\n" + data)
-    pieces = processes.split(str(path), 6, "utf-8", b",", 4)
-    assert (pieces is not None) is split
-    if pieces is not None:
-        assert [piece.before for piece in pieces] == list(range(len(pieces)))
-        assert sum(piece.size for piece in pieces) == len(data)
+    cut = pieces.split(str(path), 6, "utf-8", b",", 4)
+    assert (cut is not None) is split
+    if cut is not None:
+        assert [piece.before for piece in cut] == list(range(len(cut)))
+        assert sum(piece.size for piece in cut) == len(data)
 
 
 def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
         handle.write(HEADER + "\n")
         for number in range(40_000):
             handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
-    assert path.stat().st_size > processes.MIN_BYTES_DISTINCT
+    assert path.stat().st_size > pieces.MIN_BYTES_DISTINCT
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     target = tmp_path / "out.csv"
@@ -301,7 +301,7 @@ def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, dis
         opened = exports.open_records(binary, exports.CsvOptions(), "utf-8", None, str(path))
         run = exports.ExportRun(opened.records, exports.CsvOptions())
     run.path = str(path)
-    share = processes.distinct_share(str(path), len(path.read_bytes().split(b"\n")[0]) + 1, run, "utf-8")
-    assert (share > processes.DISTINCT_SHARE) is distinct
-    work = processes.plan(run, CsvSink(io.StringIO(), run.dialect), {"LEVLAB_PROCESSES": "2"})
+    share = pieces.distinct_share(str(path), len(path.read_bytes().split(b"\n")[0]) + 1, run, "utf-8")
+    assert (share > pieces.DISTINCT_SHARE) is distinct
+    work = pieces.plan(run, CsvSink(io.StringIO(), run.dialect), {"LEVLAB_PROCESSES": "2"})
     assert (work is not None) is split

@@ -7,7 +7,7 @@ The parent writes the pieces' output in input order and adds up what the closing
 exit status need (rows, panels, rows with errors, the errors echoed, repeated headers, the units
 read from settings), so that stdout, stderr and the exit status are those of one process.
 
-It is on only when that can be told before the run, from the bytes (`plan`):
+It is on only when that can be told before the run, from the bytes (`levlab.exports.pieces.plan`):
 
 * the input is a regular file (not stdin or a pipe) of at least `MIN_BYTES`, and the output is
   CSV or JSONL text (not FHIR or a workbook; not the table either: its counts add up, but rules
@@ -37,217 +37,28 @@ import codecs
 import collections
 import contextlib
 import copy
-import csv
 import gc
 import io
 import itertools
 import os
-import re
 import signal
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from levlab.errors import LevlabError
 from levlab.exports.csv_records import CHUNK_LINES, CsvRecords, RecordTextLines
-from levlab.exports.decoding import LINE_LIMIT, check_encoding
-from levlab.exports.marks import line_blocks
+from levlab.exports.pieces import Piece, Plan, plan
 from levlab.exports.records import RecordChunk
 from levlab.exports.reheader import LayoutStop
-from levlab.exports.sinks import CsvSink, JsonlSink, Sink
+from levlab.exports.sinks import Sink
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
     from levlab.exports.wide import WidePanels
 
-ENVIRONMENT = "LEVLAB_PROCESSES"  # a whole number: at most this many processes (1: never several)
-#: the least data (bytes) read by several processes: values that repeat are judged once per worker
-#: and cost little after, so the workers' extra start (about 0.2 s of CPU) pays from about 4 MiB;
-#: values that do not repeat (more than DISTINCT_SHARE of the analyte cells of the first
-#: SAMPLE_BYTES distinct) from about 512 KiB (measured: bench/notes/parallel.md)
-MIN_BYTES = 4 * 1024 * 1024
-MIN_BYTES_DISTINCT = 512 * 1024
-DISTINCT_SHARE, SAMPLE_BYTES = 0.5, 64 * 1024
-#: data bytes per piece handed to a worker (cut at a line end): about a quarter of a worker's share,
-#: from PIECE_MIN to PIECE_MAX, so that the workers finish together; PIECE_BYTES, when set, instead
-PIECE_BYTES: int | None = None
-PIECE_MIN, PIECE_MAX, PIECES_PER_WORKER = 64 * 1024, 1024 * 1024, 4
-MAX_PROCESSES = 8
 SLOTS = 2  # pieces a worker may have made that the parent has not taken yet
 COPY_BLOCK = 1024 * 1024  # bytes of a piece's output copied to the output at a time
-HEAD_BYTES = 1024 * 1024  # the header must be within the file's first bytes
-#: codecs whose line ends, quotes and delimiters are single ASCII bytes, never part of another character
-_BYTE_SAFE = ("utf-8", "ascii", "latin-1", "iso8859", "cp125", "mac-roman")
-_BLANK_LINE = re.compile(rb"^\r?\n", re.MULTILINE)
-
-
-def processes_wanted(environ: Mapping[str, str] | None = None) -> int:
-    """How many processes may run: LEVLAB_PROCESSES if set (a whole number), else the CPUs this
-    process may use, at most MAX_PROCESSES."""
-    environ = os.environ if environ is None else environ
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    wanted = min(cpus, MAX_PROCESSES)
-    given = environ.get(ENVIRONMENT, "").strip()
-    if given:
-        try:
-            wanted = min(max(int(given), 1), MAX_PROCESSES)
-        except ValueError:
-            wanted = 1  # not a number: the safe reading
-    return wanted
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Data bytes [start, start + size) of the file, and the records before them."""
-
-    start: int
-    size: int
-    before: int
-
-
-@dataclass
-class Plan:
-    """How a run is split: the file, its codec and its pieces, and how many workers."""
-
-    path: str
-    codec: str
-    pieces: list[Piece]
-    workers: int
-
-
-def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, piece_bytes: int | None = None
-         ) -> Plan | None:
-    """The pieces of a run worth several processes, or None (one process; see the module text)."""
-    path = getattr(run, "path", None)
-    records = run.records
-    if (path is None or run.layout.kind != "wide" or type(sink) not in (CsvSink, JsonlSink)
-            or type(records) is not CsvRecords or run.summary.rows):
-        return None
-    workers = processes_wanted(environ)
-    if workers < 2:
-        return None
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return None
-    if size < min(MIN_BYTES, MIN_BYTES_DISTINCT):
-        return None
-    import multiprocessing  # only for a file that may be split
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    codec = _codec(records)
-    delimiter = run.dialect.delimiter
-    if codec is None or len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
-        return None
-    try:
-        start = data_start(path, codec, run.options.skip_lines, delimiter, records.header)
-        if start is None:
-            return None
-        least = MIN_BYTES if distinct_share(path, start, run, codec) <= DISTINCT_SHARE else MIN_BYTES_DISTINCT
-        if size - start < least:
-            return None
-        piece_bytes = piece_bytes or PIECE_BYTES or max(PIECE_MIN, min(PIECE_MAX, (size - start) // (workers * PIECES_PER_WORKER)))
-        pieces = split(path, start, codec, delimiter.encode(), piece_bytes)
-    except (OSError, LevlabError):
-        return None
-    if pieces is None or len(pieces) < 2:
-        return None
-    return Plan(path, codec, pieces, min(workers, len(pieces)))
-
-
-def distinct_share(path: str, start: int, run: ExportRun, codec: str) -> float:
-    """The share of distinct texts among the analyte cells of the first SAMPLE_BYTES of data (1.0
-    when there are none): how much of the work will be judging cells never seen before."""
-    with open(path, "rb") as binary:
-        binary.seek(start)
-        sample = binary.read(SAMPLE_BYTES)
-    lines = sample.decode(codec, "replace").split("\n")[:-1] if b"\n" in sample else []
-    delimiter = run.dialect.delimiter
-    at = [column.index for column in run.layout.columns]
-    cells = [(index, fields[index]) for fields in (line.rstrip("\r").split(delimiter) for line in lines)
-             for index in at if index < len(fields)]
-    return len(set(cells)) / len(cells) if cells else 1.0
-
-
-def _codec(records: CsvRecords) -> str | None:
-    """The codec the reader decoded with, when its line ends and quotes are plain bytes; else None."""
-    name = records.encoding
-    if name.endswith(" (BOM)"):
-        name = name[: -len(" (BOM)")]
-    try:
-        codec = check_encoding(name)
-    except LevlabError:
-        return None
-    return codec if codec.startswith(_BYTE_SAFE) else None
-
-
-def data_start(path: str, codec: str, skip_lines: int, delimiter: str, header: list[str]) -> int | None:
-    """The byte offset of the first line after the header record (read as the CSV reader reads
-    it: --skip-lines, blank lines, a header whose quotes span lines), or None if that header is not
-    the reader's."""
-    with open(path, "rb") as binary:
-        head = binary.read(HEAD_BYTES)
-    lines = head.splitlines(keepends=True)
-    offset = sum(map(len, lines[:skip_lines]))
-    if lines and head.startswith(codecs.BOM_UTF8) and skip_lines == 0:
-        lines[0] = lines[0][len(codecs.BOM_UTF8):]
-        offset = len(codecs.BOM_UTF8)
-    taken = RecordTextLines(line.decode(codec) for line in lines[skip_lines:])
-    try:
-        record = next((record for record in csv.reader(taken, delimiter=delimiter) if record), None)
-    except (csv.Error, UnicodeDecodeError):
-        return None
-    used = len(taken.taken)
-    if record != header or skip_lines + used >= len(lines):  # not the reader's header, or the head ends in it
-        return None
-    return offset + sum(map(len, lines[skip_lines:skip_lines + used]))
-
-
-def _closed_line(delimiter: bytes) -> re.Pattern[bytes]:
-    """A line (without its line end) that the csv module reads as one whole record: every quoted
-    field closed on it (doubled quotes inside, any text after the closing quote up to the delimiter)."""
-    d = re.escape(delimiter)
-    field_ = rb'(?:"(?:[^"]|"")*"(?:[^"' + d + rb'][^' + d + rb']*)?|[^"' + d + rb'][^' + d + rb']*|)'
-    return re.compile(field_ + rb"(?:" + d + field_ + rb")*")
-
-
-def split(path: str, start: int, codec: str, delimiter: bytes, piece_bytes: int) -> list[Piece] | None:
-    """The file's data, from byte `start`, as pieces of about `piece_bytes` cut at line ends, with
-    the records before each; None when a cut could fall inside a record, or a line would not be
-    read as the one-process reader reads it (see the module text)."""
-    pieces: list[Piece] = []
-    closed = _closed_line(delimiter)
-    before = 0
-    with open(path, "rb") as binary:
-        binary.seek(start)
-        at, ended = start, True
-        for block in line_blocks(binary, piece_bytes):
-            if (len(block) > LINE_LIMIT or b"\0" in block or block.count(b"\r") != block.count(b"\r\n")
-                    or not ended):  # a block cut inside a line
-                return None
-            if not block.isascii():
-                try:
-                    block.decode(codec)
-                except UnicodeDecodeError:
-                    return None
-            if b'"' in block:
-                for line in block.splitlines():
-                    if b'"' in line and closed.fullmatch(line) is None:
-                        return None
-            pieces.append(Piece(at, len(block), before))
-            lines = block.count(b"\n") + (not block.endswith(b"\n"))
-            blanks = (len(_BLANK_LINE.findall(block)) if block.startswith((b"\n", b"\r\n"))
-                      or b"\n\n" in block or b"\n\r\n" in block else 0)
-            before += lines - blanks
-            at += len(block)
-            ended = block.endswith(b"\n")
-    return pieces
-
 
 @dataclass
 class Done:
@@ -436,6 +247,55 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class _Tally:
+    """What the closing lines and the exit status need, added up over the pieces in order."""
+
+    def __init__(self) -> None:
+        self.rows = self.panels = self.with_errors = 0
+        self.shown: list[str] = []
+        self.changes: list[str] = []
+        self.from_settings: set[str] = set()
+        self.assumed: set[str] = set()
+        self.strict: Done | None = None
+        self.layout_stop: Done | None = None
+
+    def add(self, done: Done) -> bool:
+        """Add one piece's result; False when the run stops at it (--strict, a header with other columns)."""
+        from levlab.exports.run import ERRORS_SHOWN
+
+        self.panels += done.panels
+        self.with_errors += done.rows_with_errors
+        self.shown.extend(done.errors_shown[: max(0, ERRORS_SHOWN - len(self.shown))])
+        self.changes += done.changes
+        self.from_settings |= done.from_settings
+        self.assumed |= done.assumed
+        if done.strict is not None:
+            self.rows, self.strict = done.rows, done  # the row --strict stopped at (as one process counts it)
+            return False
+        self.rows += done.rows
+        if done.layout_stop is not None:
+            self.layout_stop = done
+            return False
+        return True
+
+    def apply(self, run: ExportRun) -> None:
+        """Give the run the totals one process would have: its summary, errors shown, stops."""
+        summary = run.summary
+        summary.rows, summary.panels, summary.rows_with_errors = self.rows, self.panels, self.with_errors
+        run.errors_shown = self.shown
+        run.watch.changes.extend(self.changes)
+        run.judge.from_settings |= self.from_settings
+        run.judge.assumed |= self.assumed
+        if self.layout_stop is not None:
+            run.watch.stop = LayoutStop(self.layout_stop.layout_stop)
+            run.watch.stopped_at = self.layout_stop.layout_stopped_at
+        if self.strict is not None:
+            from levlab.exports.run import StrictStop
+
+            summary.stopped_at = self.strict.stopped_at
+            raise StrictStop(self.strict.strict)
+
+
 def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slots: list[Any]) -> int | None:
     """The pieces' results, in order, written and added up; None when all went well, else the
     rows written so far (the summary and the rest untouched: the caller reads on itself).
@@ -444,16 +304,9 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
     reads the rows a chunk of up to that many lines at a time, and a cell that changes how later
     cells are read (a decimal mark learnt) changes the rest of its chunk, which may begin in the
     piece before; such a piece is never written, and the parent reads on from before that chunk."""
-    from levlab.exports.run import ERRORS_SHOWN
-
     start = _state(run, None)
-    rows = panels = with_errors = written = 0
-    shown: list[str] = []
-    changes: list[str] = []
-    from_settings: set[str] = set()
-    assumed: set[str] = set()
-    strict: Done | None = None
-    layout_stop: Done | None = None
+    tally = _Tally()
+    written = 0
     pending: collections.deque[tuple[Done, int]] = collections.deque()  # checked, not yet written: (result, its rows)
     after = 0  # rows of the pending pieces after the first
     for index in range(len(work.pieces)):
@@ -464,7 +317,8 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
         slots[index % len(slots)].release()
         if done.failed is not None or done.state != start:  # failed, or left something to the next piece
             return written
-        count = (work.pieces[index + 1].before if index + 1 < len(work.pieces) else rows + done.rows) - work.pieces[index].before
+        following = work.pieces[index + 1].before if index + 1 < len(work.pieces) else tally.rows + done.rows
+        count = following - work.pieces[index].before
         pending.append((done, count))
         after += count if len(pending) > 1 else 0
         while len(pending) > 1 and after >= CHUNK_LINES:
@@ -472,35 +326,11 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
             after -= pending[0][1]
             _write(stream, first.file)
             written += first_rows
-        panels += done.panels
-        with_errors += done.rows_with_errors
-        shown.extend(done.errors_shown[: max(0, ERRORS_SHOWN - len(shown))])
-        changes += done.changes
-        from_settings |= done.from_settings
-        assumed |= done.assumed
-        if done.strict is not None:
-            rows, strict = done.rows, done  # the row --strict stopped at (as one process counts it)
-            break
-        rows += done.rows
-        if done.layout_stop is not None:
-            layout_stop = done
+        if not tally.add(done):
             break
     for done, _ in pending:
         _write(stream, done.file)
-    summary = run.summary
-    summary.rows, summary.panels, summary.rows_with_errors = rows, panels, with_errors
-    run.errors_shown = shown
-    run.watch.changes.extend(changes)
-    run.judge.from_settings |= from_settings
-    run.judge.assumed |= assumed
-    if layout_stop is not None:
-        run.watch.stop = LayoutStop(layout_stop.layout_stop)
-        run.watch.stopped_at = layout_stop.layout_stopped_at
-    if strict is not None:
-        from levlab.exports.run import StrictStop
-
-        summary.stopped_at = strict.stopped_at
-        raise StrictStop(strict.strict)
+    tally.apply(run)
     return None
 
 
