@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -67,7 +68,30 @@ def _name(analyte_id: str) -> str:
     return analyte_id.upper() if len(analyte_id) <= 3 else analyte_id
 
 
+#: while set, what `_shown` says of a result instead of its words: `exports.panel_json` reads the
+#: shape of the rules' messages with a marker where each result's phrase goes (`phrases_marked`)
+_PHRASE_MARKER: Callable[[AnalyteResult], str] | None = None
+
+
+@contextmanager
+def phrases_marked(marker: Callable[[AnalyteResult], str]) -> Iterator[None]:
+    """Within it, each result's phrase in a rule message (`ALP 314.4 U/L (3.0x ULN)`) is `marker(result)`."""
+    global _PHRASE_MARKER
+    _PHRASE_MARKER = marker
+    try:
+        yield
+    finally:
+        _PHRASE_MARKER = None
+
+
 def _shown(result: AnalyteResult) -> str:
+    if _PHRASE_MARKER is not None:
+        return _PHRASE_MARKER(result)
+    return shown_phrase(result)
+
+
+def shown_phrase(result: AnalyteResult) -> str:
+    """A result as the rule messages name it: `ALT 50 U/L`, `ALP 314.4 U/L (3.0x ULN)` when raised."""
     m = result.measurement
     if m is None:
         return _name(result.analyte)

@@ -342,8 +342,12 @@ class LongPanels:
                 if withhold == "all" or (withhold == "met" and status == "met"):
                     status = "incomplete"
                 sink.counted(CountedPanel(rule_ids, status, has_liver_test(judged), flat, whole))
-            else:
-                sink.panel(whole())
+            elif not (sink.from_results and withheld is None and spread is None and not notes and not link.previous
+                      and not link.baseline and sink.judged_panel(
+                          [j.result for j in judged.values()], entry.patient, list(numbers),
+                          {header[i].strip(): rows[0][i] for i in layout.key_columns}, flat,
+                          [link.warning] if link.warning else [], None if follow_up is None else link.json())):
+                sink.panel(whole())  # (else written from its judged results, exports.panel_json)
         return Decided(judged, errors, withhold, link, notes)
 
     def _passed(self, cells: list[tuple[Analyte | None, Any]], numbers: Sequence[int],
