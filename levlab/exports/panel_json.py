@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import operator
 import re
 import secrets
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from levlab.catalog import analytes
-from levlab.grading import grade, r_ratio_pattern, relation_note
+from levlab.data import load_toml
+from levlab.grading import classified_pattern, grade, relation_note, uln_compare
 from levlab.interpret import interpret_results, uses_default_interval
 from levlab.language import Msg
 from levlab.model import AnalyteResult, Patient, RuleHit
@@ -66,13 +70,15 @@ def _escaped(text: str) -> str:
     return _dumps(text)[1:-1]
 
 
-def _template(text: str) -> str | tuple[str | int, ...]:
-    """JSON text with holes cut at the phrase markers: constant text and result positions, or
-    the text itself when it has none."""
+def _template(text: str, holes: set[int]) -> tuple[bool, str]:
+    """JSON text with a hole at each phrase marker: (whether it has one, the text as a format
+    string whose fields are result positions, `{2}`); the positions are added to `holes`."""
     parts = _HOLE.split(text)
     if len(parts) == 1:
-        return text
-    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts) if part or index % 2)
+        return False, text
+    holes.update(int(part) for part in parts[1::2])
+    return True, "".join("{" + part + "}" if index % 2 else part.replace("{", "{{").replace("}", "}}")
+                         for index, part in enumerate(parts))
 
 
 class _PatientOnly:
@@ -87,10 +93,14 @@ class _PatientOnly:
 class Piece:
     """One judged result's parts (see the module text)."""
 
-    __slots__ = ("analyte", "order", "phrase", "result", "text", "token", "values")
+    __slots__ = ("analyte", "classifies", "order", "phrase", "result", "text", "token", "values")
 
     def __init__(self, result: AnalyteResult, order: int, token: int) -> None:
         self.result = result
+        # one of the R-ratio pattern's `classify_when` holds for it (data/patterns.toml): with one in
+        # the panel, `grading.r_ratio_pattern` is `classified_pattern`, else None
+        self.classifies = any(uln_compare(result, when["op"], when["value"]) for when in _classify_when()
+                              if when["analyte"] == result.analyte)
         self.analyte = result.analyte
         self.order = order  # its analyte's place in the catalogue: the panel's order
         self.token = token
@@ -100,17 +110,23 @@ class Piece:
         self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
 
+#: what a plan's slot is: a templated rule met or undecided, or a rule decided on each panel
+HIT, UNDECIDED, VALUE = 0, 1, 2
+
+
 class Plan:
     """The parts of one shape of panel (see the module text)."""
 
-    __slots__ = ("after", "normal", "slots")
+    __slots__ = ("after", "holes", "normal", "slots")
 
-    def __init__(self, slots: list[tuple[str, Any]], normal: str | tuple[str | int, ...], after: str) -> None:
-        #: in rules.toml order: ("hit" | "undecided", (rule id, template)) for a templated rule, or
-        #: ("value", rule) for a rule decided on each panel
+    def __init__(self, slots: list[tuple[int, Any, Any, Any]], normal: tuple[bool, str], after: str,
+                 holes: tuple[int, ...]) -> None:
+        #: in rules.toml order: (HIT | UNDECIDED, rule id, whether it has holes, its JSON text or
+        #: format string) for a templated rule, (VALUE, rule, its one input's position or None, its inputs)
         self.slots = slots
-        self.normal = normal  # `"normal_panel": {...}` with holes
+        self.normal = normal  # `"normal_panel": {...}`, with holes or not
         self.after = after  # `"default_intervals": ..., "notes": ..., "warnings": [...` (open: a panel may add)
+        self.holes = holes  # the positions of the results whose phrase a hole takes
 
 
 class PanelJson:
@@ -126,11 +142,14 @@ class PanelJson:
                 for analyte_id in rule_inputs(rule):
                     self.projected.setdefault(analyte_id, []).append((rule, PROJECTIONS[rule.when["type"]]))
         self.serial = {rule.id for rule in self.rules if rule.when["type"] not in EVALUATORS}
+        self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
         self.pieces: dict[int, Piece] = {}  # id(result) -> its piece (holding the result: ids are not reused)
         self.tokens: dict[Any, int] = {}  # token -> its number
         self.numbers = itertools.count(1)
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
         self.heads: dict[Patient, str] = {}
+        self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
+        self.relations: dict[tuple[tuple[str, ...], bool], str] = {}  # (rule ids met, no pattern) -> relation text
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
 
     def piece(self, result: AnalyteResult) -> Piece:
@@ -161,8 +180,12 @@ class PanelJson:
              errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> str | None:
         """The panel's JSON line (without its line end), or None when it is not put together from
         parts (two results of one analyte)."""
-        pieces = sorted(map(self.piece, results), key=_ORDER)
-        shape = tuple([piece.token for piece in pieces])
+        # (a piece holds its result, so no other object can have its id while it is kept)
+        pieces = list(map(self.pieces.get, map(id, results)))
+        if None in pieces:
+            pieces = list(map(self.piece, results))
+        pieces.sort(key=_ORDER)
+        shape = tuple(map(_TOKEN, pieces))
         plan = self.plans.get(shape, _MISSING)
         if plan is _MISSING:
             plan = self._plan(shape, pieces, patient)
@@ -173,76 +196,78 @@ class PanelJson:
             if len(self.heads) >= PIECES_KEPT:
                 self.heads.clear()
             head = self.heads[patient] = _dumps(panel_json_head(_PatientOnly(patient)))[:-1]  # type: ignore[arg-type]
+        for position in plan.holes:
+            piece = pieces[position]
+            if piece.phrase is None:
+                piece.phrase = _escaped(shown_phrase(piece.result))
+        phrases = [piece.phrase for piece in pieces]
         hits: list[str] = []
         undecided: list[str] = []
         hit_ids: list[str] = []
         by_id: dict[str, AnalyteResult] | None = None
-        for kind, slot in plan.slots:
-            if kind == "hit":
-                hit_ids.append(slot[0])
-                hits.append(slot[1] if slot[1].__class__ is str else self._fill(slot[1], pieces))
-            elif kind == "undecided":
-                undecided.append(slot[1] if slot[1].__class__ is str else self._fill(slot[1], pieces))
+        for kind, name, holed, text in plan.slots:
+            if kind == HIT:
+                hit_ids.append(name)
+                hits.append(text.format(*phrases) if holed else text)
+            elif kind == UNDECIDED:
+                undecided.append(text.format(*phrases) if holed else text)
             else:
-                if by_id is None:
-                    by_id = {piece.analyte: piece.result for piece in pieces}
-                outcome, text = self._value(slot, by_id, pieces)
+                if holed is not None:  # a rule of one result: decided once per result
+                    piece = pieces[holed]
+                    found = piece.values.get(name.id)
+                    if found is None:
+                        found = piece.values[name.id] = self._evaluated(name, {piece.analyte: piece.result})
+                    outcome, entry = found
+                else:
+                    if by_id is None:
+                        by_id = {piece.analyte: piece.result for piece in pieces}
+                    outcome, entry = self._evaluated(name, by_id)
                 if outcome:
-                    hit_ids.append(slot.id)
-                    hits.append(text)
-                elif text is not None:
-                    undecided.append(text)
-        if by_id is None:
-            by_id = {piece.analyte: piece.result for piece in pieces}
-        pattern = r_ratio_pattern(by_id)
-        relation = relation_note(hit_ids, pattern)
-        normal = plan.normal if plan.normal.__class__ is str else self._fill(plan.normal, pieces)  # type: ignore[arg-type]
+                    hit_ids.append(name.id)
+                    hits.append(entry)
+                elif entry is not None:
+                    undecided.append(entry)
+        pattern = None
+        if any([piece.classifies for piece in pieces]):
+            pattern = classified_pattern({piece.analyte: piece.result for piece in pieces} if by_id is None else by_id)
+        known = (tuple(hit_ids), pattern is None)  # all `relation_note` reads of them
+        relation = self.relations.get(known)
+        if relation is None:
+            if len(self.relations) >= PLANS_KEPT:
+                self.relations.clear()
+            found = relation_note(hit_ids, pattern)
+            relation = self.relations[known] = "null" if found is None else _dumps(found)
+        normal = plan.normal[1].format(*phrases) if plan.normal[0] else plan.normal[1]
         after = plan.after
         if warnings:
             after += (", " if not after.endswith("[") else "") + ", ".join(map(_dumps, warnings))
-        tail: dict[str, Any] = {"rows": rows, "key": key, "errors": errors}
+        rest = (f'"rows": [{", ".join(map(str, rows))}], '
+                f'"key": {{{", ".join([_string(name) + ": " + _string(value) for name, value in key.items()])}}}, '
+                f'"errors": {_dumps(errors) if errors else "[]"}')
         if follow_up is not None:
-            tail["follow_up"] = follow_up
+            rest += ', "follow_up": ' + _dumps(follow_up)
         return (f'{head}, "analytes": {{{", ".join([piece.text for piece in pieces])}}}, "baseline": {{}}, '
-                f'"pattern": {"null" if pattern is None else _dumps(pattern_json(pattern))}, '
-                f'"relation": {"null" if relation is None else _dumps(relation)}, '
+                f'"pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
+                f'"relation": {relation}, '
                 f'"flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], {normal}, {after}]'
-                f'{self.disclaimer}, {_dumps(tail)[1:]}')
+                f'{self.disclaimer}, {rest}}}')
 
-    def _fill(self, template: tuple[str | int, ...], pieces: list[Piece]) -> str:
-        """A template with each hole given its result's phrase."""
-        parts = []
-        for part in template:
-            if part.__class__ is int:
-                piece = pieces[part]  # type: ignore[index]
-                if piece.phrase is None:
-                    piece.phrase = _escaped(shown_phrase(piece.result))
-                parts.append(piece.phrase)
-            else:
-                parts.append(part)
-        return "".join(parts)  # type: ignore[arg-type]
-
-    def _value(self, rule: Rule, by_id: dict[str, AnalyteResult], pieces: list[Piece]) -> tuple[Any, str | None]:
+    def _evaluated(self, rule: Rule, by_id: dict[str, AnalyteResult]) -> tuple[Any, str | None]:
         """A rule that reads exact values, as `rules.evaluate_rules` decides it: (outcome, the JSON
-        text of its flag or undecided entry, None when neither); once per result for a rule of one result."""
-        inputs = rule_inputs(rule)
-        if len(inputs) == 1 and inputs[0] in by_id:
-            piece = next(piece for piece in pieces if piece.analyte == inputs[0])
-            found = piece.values.get(rule.id)
-            if found is None:
-                found = piece.values[rule.id] = self._evaluated(rule, {inputs[0]: by_id[inputs[0]]})
-            return found
-        return self._evaluated(rule, by_id)
-
-    @staticmethod
-    def _evaluated(rule: Rule, by_id: dict[str, AnalyteResult]) -> tuple[Any, str | None]:
+        text of its flag or undecided entry, None when neither); the text made once per account."""
         outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
-        if outcome:
-            return outcome, _hit_json(RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account,
-                                                                      statement=rule.statement), rule.source, rule.section))
-        if outcome is None and any(name in by_id for name in rule_subjects(rule)):
-            return outcome, _dumps(Msg("{rule}: {account}", rule=rule.id, account=account))
-        return outcome, None
+        if not outcome and (outcome is not None or not any(name in by_id for name in rule_subjects(rule))):
+            return outcome, None
+        key = (rule.id, bool(outcome), account)
+        text = self.entries.get(key)
+        if text is None:
+            if len(self.entries) >= PIECES_KEPT:
+                self.entries.clear()
+            text = self.entries[key] = (
+                _hit_json(RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account,
+                                                          statement=rule.statement), rule.source, rule.section))
+                if outcome else _dumps(Msg("{rule}: {account}", rule=rule.id, account=account)))
+        return outcome, text
 
     def _plan(self, shape: tuple[int, ...], pieces: list[Piece], patient: Patient) -> Plan | None:
         """The plan of a shape, from the core's interpretation of this panel with its phrases marked."""
@@ -254,46 +279,71 @@ class PanelJson:
         positions = {id(piece.result): index for index, piece in enumerate(pieces)}
         with phrases_marked(lambda result: f"\x00{_NONCE}:{positions[id(result)]}\x00"):
             panel = interpret_results([piece.result for piece in pieces], patient)
-        present = {piece.analyte for piece in pieces}
+        place = {piece.analyte: index for index, piece in enumerate(pieces)}
         hits = {hit.rule_id: hit for hit in panel.hits}
         undecided = {entry.fields["rule"]: entry for entry in panel.undecided}  # type: ignore[attr-defined]
-        slots: list[tuple[str, Any]] = []
+        holes: set[int] = set()
+        slots: list[tuple[int, Any, Any, Any]] = []
         for rule in self.rules:
             kind = rule.when["type"]
             if rule.id in self.serial or kind == "panel_in_range":
                 continue  # no previous sample here; normal-panel below
-            if kind in TEMPLATED or not present & set(rule_inputs(rule)):  # (none of its inputs: constant)
+            inputs = rule_inputs(rule)
+            if kind in TEMPLATED or not place.keys() & set(inputs):  # (none of its inputs: constant)
                 if rule.id in hits:
-                    slots.append(("hit", (rule.id, _template(_hit_json(hits[rule.id])))))
+                    slots.append((HIT, rule.id, *_template(_hit_json(hits[rule.id]), holes)))
                 elif rule.id in undecided:
-                    slots.append(("undecided", (rule.id, _template(_dumps(undecided[rule.id])))))
-            elif present & set(rule_subjects(rule)) or rule.id in hits:
-                slots.append(("value", rule))
+                    slots.append((UNDECIDED, rule.id, *_template(_dumps(undecided[rule.id]), holes)))
+            elif place.keys() & set(rule_subjects(rule)) or rule.id in hits:
+                slots.append((VALUE, rule, place[inputs[0]] if len(inputs) == 1 else None, inputs))
             # else: none of the analytes it is about is given: never met nor said undecided (rules.rule_subjects)
         normal = panel.normal_panel
         normal_text = _template('"normal_panel": ' + _dumps({
             "status": normal.status, "reason": normal.reason, "statement": normal.statement,
-            "default_intervals": list(panel.normal_panel_defaults)}))
+            "default_intervals": list(panel.normal_panel_defaults)}), holes)
         after = (f'"default_intervals": {_dumps(list(panel.default_intervals))}, "notes": {_dumps(list(panel.notes))}, '
                  f'"warnings": {_dumps(list(panel.warnings))[:-1]}')
         if _HOLE.search(after):
             self.plans[shape] = None  # (never: no phrase there)
             return None
-        plan = self.plans[shape] = Plan(slots, normal_text, after)
+        plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)))
         return plan
 
 
 _MISSING: Any = object()
 
 
-def _ORDER(piece: Piece) -> int:
-    return piece.order
+_ORDER = operator.attrgetter("order")
+_TOKEN = operator.attrgetter("token")
+_string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
+
+
+def _flat(mapping: dict[str, Any]) -> str:
+    """`json.dumps(mapping, ensure_ascii=False)` of a dict of texts, floats and None, made directly
+    (json.dumps sets up an encoder on each call); any other value through json.dumps."""
+    parts = []
+    for name, value in mapping.items():
+        if isinstance(value, str):
+            text = _string(value)
+        elif value is None:
+            text = "null"
+        elif value.__class__ is float and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            text = _dumps(value)
+        parts.append(f"{_string(name)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _hit_json(hit: RuleHit) -> str:
     """A rule met, as an entry of `flags` in render.panel_json_tail."""
-    return _dumps({"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source,
+    return _flat({"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source,
                    "section": hit.section})
+
+
+@cache
+def _classify_when() -> tuple[dict[str, Any], ...]:
+    return tuple(load_toml("patterns.toml")["r_ratio"]["classify_when"])
 
 
 def _disclaimer() -> str:
