@@ -61,7 +61,21 @@ PIECES_KEPT = 8_192
 PLANS_KEPT = 2_048
 
 _NONCE = secrets.token_hex(8)
-_dumps = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False)
+_string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+# json.dumps sets up its C encoder on every call; one kept gives the same text (only the check for
+# circular references, which these documents never have, is left out)
+_C_ENCODE = None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
+    None, _ENCODER.default, _string, None, _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
+
+
+def _dumps(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`."""
+    if isinstance(value, str):
+        return _string(value)
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 _HOLE = re.compile(re.escape(_dumps(f"\x00{_NONCE}:")[1:-1]) + r"(\d+)" + re.escape(_dumps("\x00")[1:-1]))
 
 
@@ -104,8 +118,8 @@ class Piece:
         self.analyte = result.analyte
         self.order = order  # its analyte's place in the catalogue: the panel's order
         self.token = token
-        self.text = (_dumps(result.analyte) + ": "
-                     + _dumps(analyte_json(result, grade(result))))  # `"alt": {...}`, as in panel_json
+        # `"alt": {...}`, as in panel_json
+        self.text = _dumps({result.analyte: analyte_json(result, grade(result))})[1:-1]
         self.phrase: str | None = None  # JSON-escaped `shown_phrase`, made on first use
         self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
@@ -315,7 +329,6 @@ _MISSING: Any = object()
 
 _ORDER = operator.attrgetter("order")
 _TOKEN = operator.attrgetter("token")
-_string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
 
 
 def _flat(mapping: dict[str, Any]) -> str:
