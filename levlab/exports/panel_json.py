@@ -55,8 +55,12 @@ from levlab.rules import (
 #: condition types whose message reads the results only through their flags, their projections
 #: and their phrases: made once per shape with holes for the phrases
 TEMPLATED = FLAG_CONDITIONS | {"x_uln_all"}
-#: pieces kept (one per judged result); past this many they start again
-PIECES_KEPT = 8_192
+#: pieces kept (one per judged result; a file of repeating values has a few hundred per column);
+#: past this many they start again
+PIECES_KEPT = 4_096
+#: flag and undecided entries of the rules that read values, kept per account (they repeat only
+#: where values do)
+ENTRIES_KEPT = 1_024
 #: plans kept (one per distinct shape of panel); past this many they start again
 PLANS_KEPT = 2_048
 
@@ -275,7 +279,7 @@ class PanelJson:
         key = (rule.id, bool(outcome), account)
         text = self.entries.get(key)
         if text is None:
-            if len(self.entries) >= PIECES_KEPT:
+            if len(self.entries) >= ENTRIES_KEPT:
                 self.entries.clear()
             text = self.entries[key] = (
                 _hit_json(RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account,
