@@ -177,3 +177,17 @@ def test_jsonl_does_not_change_with_the_language(tmp_path: Path) -> None:
     assert runs[0].exit_code == runs[1].exit_code  # (1: the file has row errors)
     assert runs[0].stdout == runs[1].stdout
     assert '"transaminases-raised"' in runs[0].stdout and '"status": "incomplete"' in runs[0].stdout
+
+
+def test_phrases_marked_puts_the_marker_where_each_result_is_named_and_only_within() -> None:
+    from levlab.rules import evaluate_rules, phrases_marked, shown_phrase
+
+    patient = Patient("M", 50.0)
+    results = [_judged("alp", "400", patient), _judged("ast", "20", patient)]
+    with phrases_marked(lambda result: f"<{result.analyte}>"):
+        hits, _, normal = evaluate_rules(results)
+    assert any(hit.message.startswith("<alp>: ") for hit in hits)
+    assert normal.reason.startswith("raised: <alp>; ")
+    hits, _, normal = evaluate_rules(results)
+    assert normal.reason.startswith(f"raised: {shown_phrase(results[0])}; ")
+    assert shown_phrase(results[0]) == "ALP 400 U/L (3.8x ULN)"  # 400 / 105, the upper limit for men

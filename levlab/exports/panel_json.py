@@ -219,6 +219,30 @@ class PanelJson:
             if piece.phrase is None:
                 piece.phrase = _escaped(shown_phrase(piece.result))
         phrases = [piece.phrase for piece in pieces]
+        hits, undecided, hit_ids = self._rules(plan, pieces, phrases)
+        pattern = None
+        if any([piece.classifies for piece in pieces]):
+            pattern = classified_pattern({piece.analyte: piece.result for piece in pieces})
+        known = (tuple(hit_ids), pattern is None)  # all `relation_note` reads of them
+        relation = self.relations.get(known)
+        if relation is None:
+            if len(self.relations) >= PLANS_KEPT:
+                self.relations.clear()
+            found = relation_note(hit_ids, pattern)
+            relation = self.relations[known] = "null" if found is None else _dumps(found)
+        normal = plan.normal[1].format(*phrases) if plan.normal[0] else plan.normal[1]
+        after = plan.after
+        if warnings:
+            after += (", " if not after.endswith("[") else "") + ", ".join(map(_dumps, warnings))
+        return (f'{head}, "analytes": {{{", ".join([piece.text for piece in pieces])}}}, "baseline": {{}}, '
+                f'"pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
+                f'"relation": {relation}, '
+                f'"flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], {normal}, {after}]'
+                f'{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
+
+    def _rules(self, plan: Plan, pieces: list[Piece], phrases: list[str | None]
+               ) -> tuple[list[str], list[str], list[str]]:
+        """The panel's `flags` and `undecided` entries as JSON texts, and the rule ids met."""
         hits: list[str] = []
         undecided: list[str] = []
         hit_ids: list[str] = []
@@ -245,30 +269,7 @@ class PanelJson:
                     hits.append(entry)
                 elif entry is not None:
                     undecided.append(entry)
-        pattern = None
-        if any([piece.classifies for piece in pieces]):
-            pattern = classified_pattern({piece.analyte: piece.result for piece in pieces} if by_id is None else by_id)
-        known = (tuple(hit_ids), pattern is None)  # all `relation_note` reads of them
-        relation = self.relations.get(known)
-        if relation is None:
-            if len(self.relations) >= PLANS_KEPT:
-                self.relations.clear()
-            found = relation_note(hit_ids, pattern)
-            relation = self.relations[known] = "null" if found is None else _dumps(found)
-        normal = plan.normal[1].format(*phrases) if plan.normal[0] else plan.normal[1]
-        after = plan.after
-        if warnings:
-            after += (", " if not after.endswith("[") else "") + ", ".join(map(_dumps, warnings))
-        rest = (f'"rows": [{", ".join(map(str, rows))}], '
-                f'"key": {{{", ".join([_string(name) + ": " + _string(value) for name, value in key.items()])}}}, '
-                f'"errors": {_dumps(errors) if errors else "[]"}')
-        if follow_up is not None:
-            rest += ', "follow_up": ' + _dumps(follow_up)
-        return (f'{head}, "analytes": {{{", ".join([piece.text for piece in pieces])}}}, "baseline": {{}}, '
-                f'"pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
-                f'"relation": {relation}, '
-                f'"flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], {normal}, {after}]'
-                f'{self.disclaimer}, {rest}}}')
+        return hits, undecided, hit_ids
 
     def _evaluated(self, rule: Rule, by_id: dict[str, AnalyteResult]) -> tuple[Any, str | None]:
         """A rule that reads exact values, as `rules.evaluate_rules` decides it: (outcome, the JSON
@@ -333,6 +334,16 @@ _MISSING: Any = object()
 
 _ORDER = operator.attrgetter("order")
 _TOKEN = operator.attrgetter("token")
+
+
+def _rest(rows: list[int], key: dict[str, str], errors: list[dict[str, Any]], follow_up: Any) -> str:
+    """The fields JsonlSink adds after `disclaimer`: rows, key, errors and follow-up (when followed)."""
+    rest = (f'"rows": [{", ".join(map(str, rows))}], '
+            f'"key": {{{", ".join([_string(name) + ": " + _string(value) for name, value in key.items()])}}}, '
+            f'"errors": {_dumps(errors) if errors else "[]"}')
+    if follow_up is not None:
+        rest += ', "follow_up": ' + _dumps(follow_up)
+    return rest
 
 
 def _flat(mapping: dict[str, Any]) -> str:
