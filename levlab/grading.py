@@ -321,6 +321,12 @@ def r_ratio_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
     spec = load_toml("patterns.toml")["r_ratio"]
     if not any(uln_compare(results[c["analyte"]], c["op"], c["value"]) for c in spec["classify_when"] if c["analyte"] in results):
         return None
+    return classified_pattern(results)
+
+
+def classified_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
+    """`r_ratio_pattern` of results for which one of its `classify_when` holds (a caller that knows it)."""
+    spec = load_toml("patterns.toml")["r_ratio"]
     top, bottom = results.get(spec["numerator"]), results.get(spec["denominator"])
     if top is None or bottom is None or top.x_uln is None or not bottom.x_uln:
         return None

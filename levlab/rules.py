@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -67,7 +68,30 @@ def _name(analyte_id: str) -> str:
     return analyte_id.upper() if len(analyte_id) <= 3 else analyte_id
 
 
+#: while set, what `_shown` says of a result instead of its words: `exports.panel_json` reads the
+#: shape of the rules' messages with a marker where each result's phrase goes (`phrases_marked`)
+_PHRASE_MARKER: Callable[[AnalyteResult], str] | None = None
+
+
+@contextmanager
+def phrases_marked(marker: Callable[[AnalyteResult], str]) -> Iterator[None]:
+    """Within it, each result's phrase in a rule message (`ALP 314.4 U/L (3.0x ULN)`) is `marker(result)`."""
+    global _PHRASE_MARKER
+    _PHRASE_MARKER = marker
+    try:
+        yield
+    finally:
+        _PHRASE_MARKER = None
+
+
 def _shown(result: AnalyteResult) -> str:
+    if _PHRASE_MARKER is not None:
+        return _PHRASE_MARKER(result)
+    return shown_phrase(result)
+
+
+def shown_phrase(result: AnalyteResult) -> str:
+    """A result as the rule messages name it: `ALT 50 U/L`, `ALP 314.4 U/L (3.0x ULN)` when raised."""
     m = result.measurement
     if m is None:
         return _name(result.analyte)
@@ -381,80 +405,6 @@ def evaluate_rules(
         elif outcome is None and _touches(rule, by_id):
             undecided.append(Msg("{rule}: {account}", rule=rule.id, account=account))
     return tuple(hits), tuple(undecided), normal
-
-
-#: condition types decided by the flags (L N H ?) of their analytes alone, values unseen
-FLAG_CONDITIONS = frozenset({"any_raised", "all_raised", "any_low", "panel_in_range"})
-
-
-def rule_inputs(rule: Rule) -> tuple[str, ...]:
-    """Every analyte a rule's condition reads, in order of mention."""
-    when = rule.when
-    names = [*when.get("analytes", ()), *when.get("low_analytes", ()), *when.get("over", ()),
-             *(when[key] for key in ("analyte", "numerator", "denominator") if key in when),
-             *(name for leg in when.get("legs", ()) for name in leg["analytes"])]
-    return tuple(dict.fromkeys(names))
-
-
-def _leg_outcomes(when: Mapping[str, Any], analyte_id: str, result: AnalyteResult) -> Hashable:
-    return tuple(uln_compare(result, leg["op"], leg["value"]) for leg in when["legs"] if analyte_id in leg["analytes"])
-
-
-def _own_outcome(when: Mapping[str, Any], analyte_id: str, result: AnalyteResult) -> Hashable:
-    return EVALUATORS[when["type"]](when, {analyte_id: result})[0]
-
-
-#: condition types whose outcome depends on each input result only through this projection
-#: (when, analyte id, result) -> small hashable; bulk callers key their caches on it
-PROJECTIONS: dict[str, Callable[[Mapping[str, Any], str, AnalyteResult], Hashable]] = {
-    "x_uln_all": _leg_outcomes,  # each leg's comparison with its multiple of ULN
-    "above": _own_outcome,  # one analyte: its own outcome
-    "below": _own_outcome,
-}
-
-
-#: condition types that can only be met when one analyte carries one of these flags:
-#: (when) -> (analyte id, flags); bulk callers need not evaluate the rule otherwise
-REQUIRED_FLAGS: dict[str, Callable[[Mapping[str, Any]], tuple[str, frozenset[str]]]] = {
-    "dominant_raised": lambda when: (when["analyte"], frozenset({"H"})),  # the lead analyte is raised
-}
-
-
-_NEVER = float("-inf")
-_BLOCKS = float("inf")
-
-
-def dominance_keys(result: Any) -> tuple[float, float]:
-    """A result's (lead key, rival key) for the bulk form of `dominance`: a lead is dominant
-    exactly when its lead key exceeds the largest rival key of the others. As a lead: the lower
-    multiple of its ULN when raised with a single multiple, else -inf (never dominant). As a
-    rival: its upper multiple when raised, +inf when that leaves dominance undecided (indeterminate,
-    or raised without a single multiple), -inf when it is no rival (in range, low, not measured)."""
-    flag = None if result is None else result.flag
-    if flag == "H":
-        span = result.x_uln_span
-        return (_NEVER, _BLOCKS) if span is None else span
-    if flag == "?":
-        return _NEVER, _BLOCKS
-    return _NEVER, _NEVER
-
-
-#: condition types met exactly when dominance_keys(lead)[0] > max(dominance_keys(rival)[1]):
-#: (when) -> (the lead analyte, its rivals). Bulk callers compare keys made once per result
-#: instead of calling the evaluator per row; tests check that both agree.
-LEAD_OVER_RIVALS: dict[str, Callable[[Mapping[str, Any]], tuple[str, tuple[str, ...]]]] = {
-    "dominant_raised": lambda when: (when["analyte"], tuple(when["over"])),
-}
-
-
-def decide(rule: Rule, results: Results) -> bool | None:
-    """Whether a rule that needs no previous sample holds: True, False or None (undecided).
-
-    For bulk use (CSV columns) where only rule ids are wanted; `evaluate_rules` gives the messages.
-    """
-    if rule.when["type"] == "panel_in_range":
-        return normal_panel_status(rule, results).status == "met"
-    return EVALUATORS[rule.when["type"]](rule.when, results)[0]
 
 
 _SUBJECTS: dict[int, tuple[Rule, tuple[str, ...]]] = {}  # id(rule) -> (rule, its subjects)

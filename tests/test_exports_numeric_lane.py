@@ -208,7 +208,7 @@ def test_a_lane_cell_stands_for_its_own_long_way_result(monkeypatch: pytest.Monk
     long way when asked for, gives; its signature is its segment's first cell's."""
     from levlab.exports.fields import ANALYTE_FIELDS
     from levlab.exports.numeric_lane import LaneJudged
-    from levlab.rules import dominance_keys
+    from levlab.rule_projections import dominance_keys
 
     made: list[LaneJudged] = []
     original = NumericLane.entries

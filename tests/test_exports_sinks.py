@@ -37,6 +37,7 @@ def test_jsonl_line_is_json_dumps_of_the_whole_document() -> None:
         run = CsvRun(_io.StringIO(text, newline=""), CsvOptions())
         stream = _io.StringIO()
         sink = _JsonlSink(stream)
+        sink.from_results = False  # every panel whole: the analyte texts kept per result (panel_json has its own test)
         sink.outs = []
         write = sink.panel
         sink.panel = lambda out, sink=sink, write=write: (sink.outs.append(out), write(out))

@@ -12,7 +12,8 @@ from levlab import rules as rules_module
 from levlab.interpret import interpret_panel
 from levlab.model import Bounds, Patient
 from levlab.ranges import load_interval_file
-from levlab.rules import EVALUATORS, dominance, dominance_keys, ratio_bounds, rules
+from levlab.rule_projections import dominance_keys
+from levlab.rules import EVALUATORS, dominance, ratio_bounds, rules
 from levlab.tokens import read_tokens
 
 RULE_IDS = [
@@ -521,7 +522,7 @@ _cells = st.one_of(
 
 @given(lead=_cells, rivals=st.lists(_cells, max_size=4))
 def test_dominance_keys_say_met_exactly_when_the_evaluator_does(lead: _Cell | None, rivals: list[_Cell | None]) -> None:
-    """The bulk form (keys compared, rules.LEAD_OVER_RIVALS) and the evaluator agree on 'met'."""
+    """The bulk form (keys compared, rule_projections.LEAD_OVER_RIVALS) and the evaluator agree on 'met'."""
     by_keys = dominance_keys(lead)[0] > max((dominance_keys(rival)[1] for rival in rivals), default=float("-inf"))
     assert by_keys == (dominance(lead, *rivals)[0] is True)
 

@@ -253,5 +253,20 @@ class LongDecision:
             if withhold == "all" or (withhold == "met" and status == "met"):
                 status = "incomplete"
             sink.counted(CountedPanel(rule_ids, status, has_liver_test(judged), flat, whole))
-        else:
-            sink.panel(whole())
+        elif not self._from_results(rows, numbers, entry, judged, flat, link, notes, withheld, spread):
+            sink.panel(whole())  # (else written from its judged results, exports.panel_json)
+
+    def _from_results(self, rows: list[list[str]], numbers: Sequence[int], entry: PatientEntry,
+                      judged: dict[str, Judged], flat: list[RowError], link: Link, notes: dict[int, str],
+                      withheld: str | None, spread: str | None) -> bool:
+        """The panel written by a sink that puts it together from its judged results (JSONL,
+        `exports.panel_json`), when nothing but its results makes its words (no withholding, date
+        spread, notes, previous sample or baseline); False when the sink did not write it."""
+        sink, follow_up = self.sink, self.run.follow_up
+        if not sink.from_results or withheld is not None or spread is not None or notes or link.previous or link.baseline:
+            return False
+        header = self.layout.header
+        return sink.judged_panel(
+            [j.result for j in judged.values()], entry.patient, list(numbers),
+            {header[i].strip(): rows[0][i] for i in self.layout.key_columns}, flat,
+            [link.warning] if link.warning else [], None if follow_up is None else link.json())

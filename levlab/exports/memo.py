@@ -33,7 +33,7 @@ from levlab.exports.marks import other_mark_decimal, thousands_shaped
 from levlab.interpret import assess, assess_context, interpret_results, read_measurement, unusable
 from levlab.model import AnalyteResult, PanelResult, Patient
 from levlab.ranges import IntervalTable, parse_sex
-from levlab.rules import dominance_keys
+from levlab.rule_projections import dominance_keys
 from levlab.values import parse_number
 
 CACHE_LIMIT = 50_000  # entries over all caches; past it they are all cleared
@@ -78,7 +78,7 @@ class Judged:
         self.warnings = () if result is None or not result.warnings else tuple(
             f"{result.analyte}: {warning}" for warning in result.warnings)
         self.flag = None if result is None else result.flag
-        self.lead_key, self.rival_key = dominance_keys(result)  # for rules.LEAD_OVER_RIVALS
+        self.lead_key, self.rival_key = dominance_keys(result)  # for rule_projections.LEAD_OVER_RIVALS
         self.fragment: str | None = None  # its ANALYTE_FIELDS as CSV text, made on first use
         self.signature: int | None = None  # RuleBook's number for what its cached rules read of it
 

@@ -4,7 +4,7 @@ Most cells of an export are a plain number (`23.05`) in a column whose unit, lab
 patient context are the same row after row. For such a cell the long way (`memo.Judge.read`,
 `interpret.read_measurement`, `interpret.assess`, the CTCAE grade, the RuleBook signature, the
 output text) is a step function of the value: every discrete answer it gives — the flag, the
-CTCAE grade, the rule projections the RuleBook signs (`rules.PROJECTIONS`), whether a plausibility
+CTCAE grade, the rule projections the RuleBook signs (`rule_projections.PROJECTIONS`), whether a plausibility
 warning is said — changes only where the value crosses a *breakpoint*: a limit of an interval
 that may apply, a CTCAE threshold (a multiple of such a limit, or an absolute value), a rule
 threshold (a multiple of ULN, an `above`/`below` limit), a plausible or possible limit.
@@ -114,7 +114,7 @@ class Segment:
     def of_value(self, value: float) -> tuple[str | None, float, float]:
         """A value (canonical unit) of this segment as (output text, lead key, rival key): the value
         field as `fields.ANALYTE_FIELDS` writes it (None for a sink without rows), and
-        `rules.dominance_keys` of its result."""
+        `rule_projections.dominance_keys` of its result."""
         text = None if self.suffix is None else format_number(value, self.decimal) + self.suffix
         highs = self.highs
         if highs is None:

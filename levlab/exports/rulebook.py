@@ -15,19 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import Judged
 from levlab.model import AnalyteResult
-from levlab.rules import (
-    FLAG_CONDITIONS,
-    LEAD_OVER_RIVALS,
-    PROJECTIONS,
-    REQUIRED_FLAGS,
-    SERIAL_EVALUATORS,
-    Rule,
-    decide,
-    normal_panel_status,
-    rule_inputs,
-    rule_subjects,
-    rules,
-)
+from levlab.rule_projections import FLAG_CONDITIONS, LEAD_OVER_RIVALS, PROJECTIONS, REQUIRED_FLAGS, decide, rule_inputs
+from levlab.rules import SERIAL_EVALUATORS, Rule, normal_panel_status, rule_subjects, rules
 
 if TYPE_CHECKING:
     from levlab.exports.sinks import Sink
@@ -60,8 +49,8 @@ class FreeRule(NamedTuple):
 
     rule: Rule
     positions: tuple[int, ...]  # its rivals (lead given), else its subjects: one must be measured
-    lead: int | None = None  # the lead of a rules.LEAD_OVER_RIVALS condition
-    gate: int | None = None  # the analyte whose flag must be one of `flags` (rules.REQUIRED_FLAGS)
+    lead: int | None = None  # the lead of a rule_projections.LEAD_OVER_RIVALS condition
+    gate: int | None = None  # the analyte whose flag must be one of `flags` (rule_projections.REQUIRED_FLAGS)
     flags: frozenset[str] = frozenset()
 
 
@@ -91,10 +80,10 @@ class RuleBook:
 
     The same decisions as `interpret_results`, cached on what each rule reads. Each judged cell
     gets a signature once: a number for its flag, whether it has an error, and its
-    rules.PROJECTIONS. Rules of a flag condition type, normal-panel and rules with a projection
+    rule_projections.PROJECTIONS. Rules of a flag condition type, normal-panel and rules with a projection
     depend on a row only through the tuple of its cells' signatures, so they are decided together
     once per distinct tuple (a Decision). The rest (ratios, dominance) read exact values and are
-    decided afresh on each row, by comparing keys (rules.LEAD_OVER_RIVALS) where they can:
+    decided afresh on each row, by comparing keys (rule_projections.LEAD_OVER_RIVALS) where they can:
     a cache keyed on values would only grow. Serial rules never fire in a stream.
     """
 
@@ -182,7 +171,7 @@ class RuleBook:
 
     def _holds(self, free: FreeRule, judged: Sequence[Judged | None]) -> bool:
         """Whether one value-reading rule is met by one row's cells (None: not measured)."""
-        if free.lead is not None:  # rules.LEAD_OVER_RIVALS
+        if free.lead is not None:  # rule_projections.LEAD_OVER_RIVALS
             lead = judged[free.lead]
             return lead is not None and lead.lead_key > max(
                 (judged[p].rival_key for p in free.positions if judged[p] is not None), default=_NO_RIVAL)

@@ -10,17 +10,17 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from levlab.errors import UsageError, shown
 from levlab.exports.dialect import Dialect
-from levlab.exports.fields import CountedPanel, PanelOut, excel_safe_row
+from levlab.exports.fields import CountedPanel, PanelOut, RowError, excel_safe_row
 from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
-    from levlab.model import AnalyteResult
+    from levlab.model import AnalyteResult, Patient
     from levlab.serial import Sample
 
 TABLE_PANELS = 10  # --format table shows each panel up to this many, a summary beyond
@@ -53,6 +53,15 @@ class Sink:
 
     def counted(self, panel: CountedPanel) -> None:  # pragma: no cover - interface
         """A panel, for a sink that `wants_counts`."""
+
+    #: whether a panel without follow-up may come as its judged results (`judged_panel`)
+    from_results = False
+
+    def judged_panel(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
+                     errors: list[RowError], warnings: Sequence[str] = (), follow_up: Any = None) -> bool:
+        """A panel of these judged results (no previous sample, no baseline, nothing added to its
+        interpretation) written, for a sink that takes them `from_results`; False: give it whole to `panel`."""
+        return False
 
 
 class SampleSink(Sink):
@@ -198,25 +207,38 @@ ANALYTE_TEXTS_KEPT = 8_192
 class JsonlSink(Sink):
     """One JSON object per panel: `interpret --format json`'s fields plus rows, key and errors.
 
-    The text is `json.dumps` of `render.panel_json` plus those fields, put together from parts:
-    each analyte's object is serialised once per judged result (the run shares one result
-    object among all the panels that hold it), the rest per panel. A test checks it against
-    `json.dumps` of the whole document."""
+    The text is `json.dumps` of `render.panel_json` plus those fields, put together from parts.
+    A panel without follow-up comes as its judged results and is never interpreted whole
+    (`exports.panel_json`); the others are, and then each analyte's object is serialised once per
+    judged result (the run shares one result object among all the panels that hold it), the rest
+    per panel. Tests check both against `json.dumps` of the whole document."""
 
     wants_panels = True
+    from_results = True
 
     def __init__(self, stream: IO[str]) -> None:
         import json
 
+        from levlab.exports.panel_json import PanelJson
         from levlab.render import analyte_json, panel_json_head, panel_json_tail
 
         self.stream = stream
         self.head, self.tail, self.analyte_json = panel_json_head, panel_json_tail, analyte_json
         self.dumps = json.dumps
         self.analyte_texts: dict[int, tuple[AnalyteResult, str]] = {}  # id(result) -> (result, its "id": {...} text)
+        self.parts = PanelJson()
 
     def panel(self, out: PanelOut) -> None:
         self.stream.write(self.text(out) + "\n")
+
+    def judged_panel(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
+                     errors: list[RowError], warnings: Sequence[str] = (), follow_up: Any = None) -> bool:
+        line = self.parts.line(results, patient, rows, key,
+                               [{"row": e.row, "column": e.column, "message": e.message} for e in errors], warnings, follow_up)
+        if line is None:
+            return False
+        self.stream.write(line + "\n")
+        return True
 
     def text(self, out: PanelOut) -> str:
         """The panel's JSON line, without its line end."""
