@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from levlab.exports.fields import fragment_of
 from levlab.exports.followup import NOT_FOLLOWED
 from levlab.exports.layout import has_liver_test
 from levlab.exports.memo import NOT_MEASURED, Judged, PatientEntry
@@ -61,37 +62,39 @@ class UsualPanels:
         entry = patient.known.get(next(iter(texts)))
         if entry is None or self.run.records.bad_rows or max(map(len, rows)) > self.layout.width:
             return False
-        judged = self._judged(cells, entry)
-        if judged is None:
+        judged: dict[str, Judged] = {}
+        fields: list[str] = []
+        if not self._judged(cells, entry, judged, fields):
             return False
         summary = self.summary
         summary.seen.update(judged)
         summary.panels += 1
         if self.liver_tests.isdisjoint(judged):
             summary.without_liver_test += 1
-        long_rows = self.rows
-        row_cells = [None if analyte is None else judged[analyte.id] for analyte, _ in cells]
-        id_texts = long_rows.id_texts
+        id_texts, long_rows = self.rows.id_texts, self.rows
         ids = [id_texts[analyte.id] if analyte is not None else "" for analyte, _ in cells]
-        out.add(rows, originals, ids, long_rows._fields(row_cells, NOT_FOLLOWED, None), self._panel_text(judged),
-                None, long_rows._warnings(row_cells, NOT_FOLLOWED))
+        warnings = (long_rows._warnings([None if analyte is None else judged[analyte.id] for analyte, _ in cells],
+                                        NOT_FOLLOWED) if self.judge.warned else None)
+        out.add(rows, originals, ids, fields, self._panel_text(judged), None, warnings)
         return True
 
-    def _judged(self, cells: list[Cell], entry: PatientEntry) -> dict[str, Judged] | None:
-        """The panel's judged results by analyte, as `LongDecision._judged` gives them for a panel
-        whose analytes are each read once, without error; None for any other panel."""
-        judge = self.judge.judge
+    def _judged(self, cells: list[Cell], entry: PatientEntry, judged: dict[str, Judged], fields: list[str]) -> bool:
+        """The panel's judged results by analyte into `judged`, as `LongDecision._judged` gives them
+        for a panel whose analytes are each read once, without error, and each row's result fields
+        into `fields` (as `LongRows._fields`); False for any other panel."""
+        judge, empty, sink, decimal = self.judge.judge, self.rows.empty_fields, self.sink, self.judge.decimal
         contexts = entry.contexts
-        judged: dict[str, Judged] = {}
         for analyte, reading in cells:
             if analyte is None:
+                fields.append(empty)
                 continue
             if reading is NOT_MEASURED or reading.error is not None or analyte.id in judged:
-                return None
+                return False
             # the judge's cache read here (`memo.Judge.judge` on a hit), the judge asked on a miss
             found = reading.judged.get(0 if reading.patient_free else contexts.get(analyte.id, -1))
-            judged[analyte.id] = found if found is not None else judge(reading, entry)
-        return judged
+            cell = judged[analyte.id] = found if found is not None else judge(reading, entry)
+            fields.append(cell.fragment or fragment_of(cell, sink, decimal))
+        return True
 
     def _panel_text(self, judged: dict[str, Judged]) -> str:
         """The panel's rule columns from the book: `RuleBook.panel_text` of its cells and signatures."""
