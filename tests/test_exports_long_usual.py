@@ -66,3 +66,22 @@ def test_runs_the_shortcut_does_not_know_go_the_long_way(monkeypatch, tmp_path, 
     assert asked == []
     monkeypatch.setattr(long_usual, "USUAL", False)
     assert _csv(path, *options) == shortcut
+
+
+def test_rows_the_reader_marks_go_the_long_way_and_give_what_it_gives(monkeypatch, tmp_path):
+    """A row with more fields than the header (folded, an error), a short row, a blank line,
+    a repeated header and bytes that do not decode in a file of usual panels: the output with the shortcut is the long way's."""
+    header, *rows = random_long_export(5, panels=80).splitlines()
+    rows[10] += ",extra,fields"
+    rows[20] = ",".join(rows[20].split(",")[:5])
+    rows[30:30] = ["", header]
+    path = tmp_path / "long.csv"
+    text = ("\n".join([header, *rows]) + "\n").encode("utf-8")
+    for sample in range(60, 80):  # bytes that do not decode, in the sample ids of the last panels
+        text = text.replace(b",S%d," % sample, b",S%d\xff," % sample)
+    path.write_bytes(text)
+    shortcut = _csv(path)
+    assert "row has 10 fields, the header 8" in shortcut[0] and "repeats the header" in shortcut[1]
+    assert "cannot be read as utf-8" in shortcut[0]
+    monkeypatch.setattr(long_usual, "USUAL", False)
+    assert _csv(path) == shortcut
