@@ -41,6 +41,7 @@ class UsualPanels:
         self.summary, self.layout = run.summary, run.layout
         self.book, self.judge = decision.book, run.judge
         self.patient = decision.patient
+        self.width = run.layout.width
         self.position = {analyte_id: at for at, analyte_id in enumerate(self.book.analyte_ids)}
         self.liver_tests = frozenset(analyte_id for analyte_id in self.position if has_liver_test([analyte_id]))
 
@@ -56,11 +57,12 @@ class UsualPanels:
               numbers: Sequence[int], out: LongChunkOutput) -> bool:
         """A usual panel decided and its rows put in `out`: True; False (nothing done) for any other."""
         patient = self.patient
-        texts = set(map(patient.texts_of, rows))
-        if len(texts) != 1:
+        texts_of = patient.texts_of
+        texts = texts_of(rows[0])
+        if len(rows) > 1 and list(map(texts_of, rows)).count(texts) != len(rows):  # one sex and age text on every row?
             return False
-        entry = patient.known.get(next(iter(texts)))
-        if entry is None or self.run.records.bad_rows or max(map(len, rows)) > self.layout.width:
+        entry = patient.known.get(texts)
+        if entry is None or self.run.records.bad_rows or max(map(len, rows)) > self.width:
             return False
         judged: dict[str, Judged] = {}
         fields: list[str] = []
