@@ -26,6 +26,7 @@ from levlab.exports.long_cells import Cell, LongCells
 from levlab.exports.long_decision import LongDecision
 from levlab.exports.long_keys import LONE, KeysOf, panel_keys
 from levlab.exports.long_rows import LongChunkOutput, LongRows
+from levlab.exports.long_usual import UsualPanels
 from levlab.exports.records import RecordChunk
 from levlab.exports.sinks import Sink
 
@@ -59,6 +60,8 @@ class LongPanels:
         self.cells = LongCells(self.layout, run.judge)
         self.decision = LongDecision(run, sink)
         self.rows = LongRows(run, sink, self.decision.book) if sink.wants_rows else None
+        self.usual = (UsualPanels(run, sink, self.decision, self.rows)
+                      if self.rows is not None and UsualPanels.applies(run, sink, self.decision) else None)
 
     def keys_function(self, implausible: list[str]) -> KeysOf:
         """(first row number, rows) -> each row's panel key (`exports.long_keys.panel_keys`)."""
@@ -70,7 +73,10 @@ class LongPanels:
 
     def panel(self, rows: list[list[str]], originals: list[str | None], cells: list[Cell],
               numbers: Sequence[int], out: LongChunkOutput, withheld: str | None = None, *, fragment: bool = False) -> None:
-        """One panel of a long file whose rows are all here: decided, its rows' output put in `out`."""
+        """One panel of a long file whose rows are all here: decided, its rows' output put in `out`
+        (a usual one in one go, `exports.long_usual`)."""
+        if self.usual is not None and withheld is None and self.usual.write(rows, originals, cells, numbers, out):
+            return
         decided = self.decision.decide(rows, cells, numbers, self.run.records.bad_rows, withheld, fragment=fragment)
         if self.rows is not None:
             self.rows.write(rows, originals, cells, numbers, decided, out)
