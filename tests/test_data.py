@@ -77,6 +77,27 @@ def test_a_damaged_cache_is_parsed_over(a_file, garbage):
     assert read_toml(path, cached) == expected
 
 
+def damage_last(cached: str, old: bytes, new: bytes) -> None:
+    """Damage a cache file where it still reads: the last `old` in its bytes (in the kept value,
+    after the text it was made from) becomes `new`, as a flipped bit or a bad sector would."""
+    with open(cached, "rb") as handle:
+        held = handle.read()
+    at = held.rindex(old)
+    with open(cached, "wb") as handle:
+        handle.write(held[:at] + new + held[at + len(old):])
+
+
+def test_a_cache_damaged_where_it_still_reads_is_parsed_over(a_file):
+    """A kept value whose bytes changed (ALT's interval read as AST's) is never used: the file is
+    parsed again, as when the cache does not read at all."""
+    path, cached = a_file
+    expected = parse_only(path)
+    read_toml(path, cached)  # writes the cache
+    damage_last(cached, b"alt", b"ast")
+    assert read_toml(path, cached) == expected
+    assert read_toml(path, cached) == expected  # (the cache written anew)
+
+
 def test_a_cache_that_cannot_be_written_is_no_error(a_file, tmp_path):
     path, _ = a_file
     blocked = tmp_path / "a file, not a directory"

@@ -72,3 +72,21 @@ def test_rows_without_a_patient_id_get_keys_of_their_own_as_the_long_way_gives(p
                 else panel_keys(layout, [])(11 + index, [rows[index]])[0] for index, patient in enumerate(patients)]
     assert keys == expected
     assert all(key[0] is not LONE for key, patient in zip(keys, patients, strict=True) if patient.strip())
+
+
+def test_dates_are_read_after_the_kept_parses_are_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past DATES_KEPT distinct date texts (a large export with a time on every sample), a date is
+    still read as a date: one day written two ways is one sample, and a date before 1900 is said
+    (it was taken as plain text, so neither happened)."""
+    from click.testing import CliRunner
+
+    from levlab.cli import main
+    from levlab.exports import long_keys
+
+    monkeypatch.setattr(long_keys, "DATES_KEPT", 3)
+    text = ("patient;date;test;result;unit\n" + "".join(f"P{day};0{day}-02-2024;ALT;30;U/L\n" for day in range(1, 6))
+            + "Q;05-01-2026;ALT;30;U/L\nQ;2026-01-05;AST;20;U/L\nR;01-01-1800;ALT;30;U/L\n")
+    result = CliRunner().invoke(main, ["csv", "-", "--format", "jsonl"], input=text)
+    assert result.exit_code == 0, result.stderr
+    assert "8 rows, 7 panels" in result.stderr
+    assert "1 distinct sample dates before 1900 or after today ('01-01-1800')" in result.stderr

@@ -53,6 +53,20 @@ def test_the_kept_table_is_what_factor_answers(own_table):
     assert units.factor("bilirubin", "mg/dL", "µmol/L", 584.66) == 12345.0
 
 
+def test_a_damaged_table_is_not_used(own_table):
+    """A kept factor whose bytes changed on disk (mg/dL -> µmol/L read as 12345) is never used:
+    the factor is pint's again."""
+    import struct
+
+    question = ("milligram / deciliter", "micromole / liter", True, 584.66)
+    keep(own_table, kept_factors._made_from(), {question: 17.1})
+    with open(own_table, "rb") as handle:
+        held = handle.read()
+    with open(own_table, "wb") as handle:  # the kept float's eight bytes damaged, the file still reads
+        handle.write(held.replace(struct.pack("<d", 17.1), struct.pack("<d", 12345.0)))
+    assert units.factor("bilirubin", "mg/dL", "µmol/L", 584.66) == pytest.approx(17.104, abs=5e-4)
+
+
 OTHER_ORIGINS = {
     "other definitions": lambda definitions, pint_install: (definitions + "\nfoo = 2 * gram\n", pint_install),
     "another pint": lambda definitions, pint_install: (definitions, (*pint_install[:-1], pint_install[-1] + 1)),

@@ -37,6 +37,7 @@ from levlab.exports.panel_checks import DateSpread, MissingSample
 from levlab.exports.panel_checks import withheld as withheld_panel
 from levlab.exports.rulebook import RuleBook
 from levlab.exports.specimens import Passed
+from levlab.grading import settle
 from levlab.model import NormalPanel
 
 if TYPE_CHECKING:
@@ -58,12 +59,14 @@ class Decided:
 
 
 def result_of(reading: Reading) -> tuple[Any, ...]:
-    """What a reading says, to compare two of one analyte: the converted value (rounded to the
-    display precision, so 30 U/L and 0.5 µkat/L are one result), comparator and lab range; or its error."""
+    """What a reading says, to compare two of one analyte: the converted value (settled to the 12
+    significant digits values are compared at, so 30 U/L and 0.5 µkat/L are one result, while
+    104.96 and 105.04 U/L, the same to display precision, are two either side of a limit),
+    comparator and lab range; or its error."""
     m = reading.measurement
     if m is None:
         return (None, reading.error)
-    return (float(f"{m.value:.4g}"), m.comparator, m.lab_interval)
+    return (settle(m.value), m.comparator, m.lab_interval)
 
 
 class LongDecision:

@@ -48,18 +48,21 @@ def panel_keys(layout: Layout, implausible: list[str]) -> KeysOf:
 def _with_parsed_date(key_of: Callable[[list[str]], Any], position: int, size: int,
                       implausible: list[str]) -> Callable[[list[str]], Any]:
     """A panel key whose date part is the parsed date-time (ISO), not its text, when it parses;
-    each distinct text is parsed once. A date before 1900 or after today is added to `implausible`."""
+    each distinct text is parsed once (while DATES_KEPT parses are kept; past that, a text not kept
+    is parsed again, never left unread). A date before 1900 or after today is added to `implausible`."""
     from levlab.exports.sinks import plausible_sample_date
     from levlab.serial import parse_datetime
 
     parsed: dict[str, str] = {}
+    said: set[str] = set()  # the implausible date texts added (a text past the limit is read again)
 
     def moment(text: str) -> str:
         found = parsed.get(text)
         if found is None:
-            when = parse_datetime(text) if len(parsed) < DATES_KEPT else None
+            when = parse_datetime(text)  # read past the limit too: only keeping the parse is bounded
             found = when.isoformat() if when is not None else text
-            if when is not None and not plausible_sample_date(when):
+            if when is not None and not plausible_sample_date(when) and text not in said and len(said) < DATES_KEPT:
+                said.add(text)
                 implausible.append(text)
             if len(parsed) < DATES_KEPT:
                 parsed[text] = found
