@@ -112,6 +112,19 @@ def test_a_shape_made_once_holds_for_every_panel_of_that_shape(pool: int) -> Non
     assert len(parts.plans) < 3000  # shapes did repeat
 
 
+def test_the_pieces_kept_halve_where_values_do_not_repeat_and_lines_stay_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("levlab.exports.panel_json.PIECES_KEPT", 100)
+    rng = random.Random(7)
+    repeating, distinct = PanelJson(), PanelJson()
+    kept = [_panel(rng, 3) for _ in range(4)]  # under 50 results, seen again and again
+    for index in range(1000):
+        _check(repeating, *(kept[index % len(kept)] if index % 16 else _panel(rng, 0)), rng)  # (a few new: clears)
+        _check(distinct, *_panel(rng, 0), rng)  # (every result new)
+    assert repeating.pieces_kept == 100 and distinct.pieces_kept == 50
+    assert len(distinct.pieces) <= 50
+
+
 def test_a_shape_reads_more_than_flags_where_the_words_do() -> None:
     # ALT 200 and 140 are both raised (H), but only 200 is over 3 x ULN: Hy's law's leg differs
     parts = PanelJson()

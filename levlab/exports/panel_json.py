@@ -46,9 +46,13 @@ from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules,
 #: condition types whose message reads the results only through their flags, their projections
 #: and their phrases: made once per shape with holes for the phrases
 TEMPLATED = FLAG_CONDITIONS | {"x_uln_all"}
-#: pieces kept (one per judged result; a file of repeating values has a few hundred per column);
-#: past this many they start again
-PIECES_KEPT = 4_096
+#: pieces kept (one per judged result; a file of repeating values has a few hundred per column,
+#: and a working set past 4,096 over a whole row); past this many they start again, and keep half
+#: as many while fewer lines found all their pieces kept than not (values that do not repeat: kept
+#: pieces would only hold memory)
+PIECES_KEPT = 8_192
+#: tokens kept (what the words read of a result; fewer than results where values do not repeat)
+TOKENS_KEPT = 4_096
 #: flag and undecided entries of the rules that read values, kept per account (they repeat only
 #: where values do)
 ENTRIES_KEPT = 1_024
@@ -153,6 +157,8 @@ class PanelJson:
         self.serial = {rule.id for rule in self.rules if rule.when["type"] not in EVALUATORS}
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
         self.pieces: dict[int, Piece] = {}  # id(result) -> its piece (holding the result: ids are not reused)
+        self.pieces_kept = PIECES_KEPT
+        self.lines_kept = self.lines_new = 0  # lines since the last clear with all / not all their pieces kept
         self.tokens: dict[Any, int] = {}  # token -> its number
         self.numbers = itertools.count(1)
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
@@ -165,8 +171,10 @@ class PanelJson:
         """The result's piece, made once per result object."""
         piece = self.pieces.get(id(result))
         if piece is None or piece.result is not result:
-            if len(self.pieces) >= PIECES_KEPT:
+            if len(self.pieces) >= self.pieces_kept:
                 self.pieces.clear()
+                self.pieces_kept = PIECES_KEPT if self.lines_kept >= self.lines_new else PIECES_KEPT // 2
+                self.lines_kept = self.lines_new = 0
             piece = self.pieces[id(result)] = Piece(result, self.order[result.analyte], self._token(result))
         return piece
 
@@ -180,7 +188,7 @@ class PanelJson:
                  (m is None, m.unit_from_settings, m.input) if result.warnings and m is not None else None)
         number = self.tokens.get(token)
         if number is None:
-            if len(self.tokens) >= PIECES_KEPT:
+            if len(self.tokens) >= TOKENS_KEPT:
                 self.tokens.clear()  # (numbers are never reused: a plan keyed by an old one stays true)
             number = self.tokens[token] = next(self.numbers)
         return number
@@ -192,7 +200,10 @@ class PanelJson:
         # (a piece holds its result, so no other object can have its id while it is kept)
         pieces = list(map(self.pieces.get, map(id, results)))
         if None in pieces:
+            self.lines_new += 1
             pieces = list(map(self.piece, results))
+        else:
+            self.lines_kept += 1
         pieces.sort(key=_ORDER)
         shape = tuple(map(_TOKEN, pieces))
         plan = self.plans.get(shape, _MISSING)
@@ -202,7 +213,7 @@ class PanelJson:
             return None
         head = self.heads.get(patient)
         if head is None:
-            if len(self.heads) >= PIECES_KEPT:
+            if len(self.heads) >= TOKENS_KEPT:
                 self.heads.clear()
             head = self.heads[patient] = _dumps(panel_json_head(_PatientOnly(patient)))[:-1]  # type: ignore[arg-type]
         for position in plan.holes:
