@@ -66,36 +66,42 @@ class UsualPanels:
             return False
         judged: dict[str, Judged] = {}
         fields: list[str] = []
-        if not self._judged(cells, entry, judged, fields):
+        ids: list[str] = []
+        if not self._judged(cells, entry, judged, fields, ids):
             return False
         summary = self.summary
         summary.seen.update(judged)
         summary.panels += 1
         if self.liver_tests.isdisjoint(judged):
             summary.without_liver_test += 1
-        id_texts, long_rows = self.rows.id_texts, self.rows
-        ids = [id_texts[analyte.id] if analyte is not None else "" for analyte, _ in cells]
+        long_rows = self.rows
         warnings = (long_rows._warnings([None if analyte is None else judged[analyte.id] for analyte, _ in cells],
                                         NOT_FOLLOWED) if self.judge.warned else None)
         out.add(rows, originals, ids, fields, self._panel_text(judged), None, warnings)
         return True
 
-    def _judged(self, cells: list[Cell], entry: PatientEntry, judged: dict[str, Judged], fields: list[str]) -> bool:
+    def _judged(self, cells: list[Cell], entry: PatientEntry, judged: dict[str, Judged], fields: list[str],
+                ids: list[str]) -> bool:
         """The panel's judged results by analyte into `judged`, as `LongDecision._judged` gives them
-        for a panel whose analytes are each read once, without error, and each row's result fields
-        into `fields` (as `LongRows._fields`); False for any other panel."""
+        for a panel whose analytes are each read once, without error, each row's result fields
+        into `fields` (as `LongRows._fields`) and its analyte id text into `ids` (as
+        `LongRows.write`); False for any other panel."""
         judge, empty, sink, decimal = self.judge.judge, self.rows.empty_fields, self.sink, self.judge.decimal
-        contexts = entry.contexts
+        contexts, id_texts = entry.contexts, self.rows.id_texts
+        add_field, add_id = fields.append, ids.append
         for analyte, reading in cells:
             if analyte is None:
-                fields.append(empty)
+                add_field(empty)
+                add_id("")
                 continue
-            if reading is NOT_MEASURED or reading.error is not None or analyte.id in judged:
+            analyte_id = analyte.id
+            if reading is NOT_MEASURED or reading.error is not None or analyte_id in judged:
                 return False
             # the judge's cache read here (`memo.Judge.judge` on a hit), the judge asked on a miss
-            found = reading.judged.get(0 if reading.patient_free else contexts.get(analyte.id, -1))
-            cell = judged[analyte.id] = found if found is not None else judge(reading, entry)
-            fields.append(cell.fragment or fragment_of(cell, sink, decimal))
+            found = reading.judged.get(0 if reading.patient_free else contexts.get(analyte_id, -1))
+            cell = judged[analyte_id] = found if found is not None else judge(reading, entry)
+            add_field(cell.fragment or fragment_of(cell, sink, decimal))
+            add_id(id_texts[analyte_id])
         return True
 
     def _panel_text(self, judged: dict[str, Judged]) -> str:
