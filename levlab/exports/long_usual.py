@@ -43,6 +43,7 @@ class UsualPanels:
         self.patient = decision.patient
         self.width = run.layout.width
         self.position = {analyte_id: at for at, analyte_id in enumerate(self.book.analyte_ids)}
+        self.analytes = len(self.position)
         self.liver_tests = frozenset(analyte_id for analyte_id in self.position if has_liver_test([analyte_id]))
 
     @staticmethod
@@ -67,7 +68,9 @@ class UsualPanels:
         judged: dict[str, Judged] = {}
         fields: list[str] = []
         ids: list[str] = []
-        if not self._judged(cells, entry, judged, fields, ids):
+        panel_cells: list[Judged | None] = [None] * self.analytes
+        signatures: list[int | None] = [None] * self.analytes
+        if not self._judged(cells, entry, judged, fields, ids, panel_cells, signatures):
             return False
         summary = self.summary
         summary.seen.update(judged)
@@ -77,17 +80,19 @@ class UsualPanels:
         long_rows = self.rows
         warnings = (long_rows._warnings([None if analyte is None else judged[analyte.id] for analyte, _ in cells],
                                         NOT_FOLLOWED) if self.judge.warned else None)
-        out.add(rows, originals, ids, fields, self._panel_text(judged), None, warnings)
+        out.add(rows, originals, ids, fields, self.book.panel_text(panel_cells, tuple(signatures), self.sink),
+                None, warnings)
         return True
 
     def _judged(self, cells: list[Cell], entry: PatientEntry, judged: dict[str, Judged], fields: list[str],
-                ids: list[str]) -> bool:
+                ids: list[str], panel_cells: list[Judged | None], signatures: list[int | None]) -> bool:
         """The panel's judged results by analyte into `judged`, as `LongDecision._judged` gives them
-        for a panel whose analytes are each read once, without error, each row's result fields
+        for a panel whose analytes are each read once, without error; each row's result fields
         into `fields` (as `LongRows._fields`) and its analyte id text into `ids` (as
-        `LongRows.write`); False for any other panel."""
+        `LongRows.write`); the cells and their signatures at the book's positions into
+        `panel_cells` and `signatures` (as `RuleBook.signatures`); False for any other panel."""
         judge, empty, sink, decimal = self.judge.judge, self.rows.empty_fields, self.sink, self.judge.decimal
-        contexts, id_texts = entry.contexts, self.rows.id_texts
+        contexts, id_texts, position, sign = entry.contexts, self.rows.id_texts, self.position, self.book.sign
         add_field, add_id = fields.append, ids.append
         for analyte, reading in cells:
             if analyte is None:
@@ -102,15 +107,7 @@ class UsualPanels:
             cell = judged[analyte_id] = found if found is not None else judge(reading, entry)
             add_field(cell.fragment or fragment_of(cell, sink, decimal))
             add_id(id_texts[analyte_id])
-        return True
-
-    def _panel_text(self, judged: dict[str, Judged]) -> str:
-        """The panel's rule columns from the book: `RuleBook.panel_text` of its cells and signatures."""
-        book, position = self.book, self.position
-        panel_cells: list[Judged | None] = [None] * len(position)
-        signatures: list[int | None] = [None] * len(position)
-        for analyte_id, cell in judged.items():
             at = position[analyte_id]
             panel_cells[at] = cell
-            signatures[at] = cell.signature if cell.signature is not None else book.sign(at, cell)
-        return book.panel_text(panel_cells, tuple(signatures), self.sink)
+            signatures[at] = cell.signature if cell.signature is not None else sign(at, cell)
+        return True
