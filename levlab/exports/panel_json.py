@@ -35,7 +35,7 @@ from typing import Any
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
-from levlab.grading import classified_pattern, grade, relation_note, uln_compare
+from levlab.grading import classified_pattern, criteria, grade, relation_note, uln_compare
 from levlab.interpret import interpret_results, uses_default_interval
 from levlab.language import Msg
 from levlab.model import AnalyteResult, Grade, Patient, RuleHit
@@ -122,7 +122,7 @@ class Piece:
         self.order = order  # its analyte's place in the catalogue: the panel's order
         self.token = token
         # `"alt": {...}`, as in panel_json
-        self.text = _analyte_text(result, grade(result))
+        self.text = _analyte_text(result)
         self.phrase: str | None = None  # JSON-escaped `shown_phrase`, made on first use
         self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
@@ -338,29 +338,65 @@ class PanelJson:
 _MISSING: Any = object()
 
 
-def _analyte_text(result: AnalyteResult, found: Grade | None) -> str:
-    """`"alt": {...}`: `analyte_json` dumped, from a template per segment where the result is a
-    plain number (between the same limits everything but its numbers is the same: the key holds
-    all the rest, the CTCAE reason with its value cut off), else the long way."""
+def _analyte_text(result: AnalyteResult) -> str:
+    """`"alt": {...}`: `analyte_json` with its CTCAE grade, dumped; from a template per segment
+    where the result is a plain number away from every limit (between the same interval bounds
+    and CTCAE thresholds everything but its numbers is the same: the key holds all the rest), else
+    the long way."""
     m = result.measurement
-    if m is None or m.comparator is not None or result.warnings or result.interval is None or result.x_uln is None:
-        return _dumps({result.analyte: analyte_json(result, found)})[1:-1]
-    value_text = f"{format_number(m.value)} {analytes()[result.analyte].canonical_unit}"
-    graded: tuple[Any, ...] | None = None
-    if found is not None:
-        reason = found.reason
-        if not reason.startswith(value_text + ":") or reason.count(value_text) != 1:
-            return _dumps({result.analyte: analyte_json(result, found)})[1:-1]
-        graded = (found.version, found.grade, found.term, found.basis, reason[len(value_text):])
+    segment = None if m is None else _segment(result, m.value)
+    if m is None or segment is _UNUSUAL or m.comparator is not None or result.warnings or result.x_uln is None:
+        return _dumps({result.analyte: analyte_json(result, grade(result))})[1:-1]
     key = (result.analyte, m.unit, m.unit_assumed, m.unit_from_settings, result.interval, result.flag, result.reason,
-           uses_default_interval(result), graded)
+           uses_default_interval(result), segment)
+    value_text = f"{format_number(m.value)} {analytes()[result.analyte].canonical_unit}"
     template = _TEMPLATES.get(key)
     if template is None:
+        found = grade(result)
+        if found is not None and (not found.reason.startswith(value_text + ":") or found.reason.count(value_text) != 1):
+            return _dumps({result.analyte: analyte_json(result, found)})[1:-1]
         if len(_TEMPLATES) >= TEMPLATES_KEPT:
             _TEMPLATES.clear()
-        template = _TEMPLATES[key] = _analyte_template(result, found, None if graded is None else graded[-1])
+        template = _TEMPLATES[key] = _analyte_template(result, found, None if found is None else found.reason[len(value_text):])
     return template.format(_string(m.input), _dumps(round(m.value, 6)), _dumps(round(result.x_uln, 3)),
                            _escaped(value_text))
+
+
+_UNUSUAL: Any = object()
+#: how far (relative) a value keeps from every limit to share its segment's template, as in numeric_lane
+GUARD = 1e-9
+
+
+def _segment(result: AnalyteResult, value: float) -> Any:
+    """Which side of each CTCAE threshold (no baseline) of its interval the value is on; None
+    without a CTCAE term; `_UNUSUAL` within the guard zone of one, or without a single interval."""
+    interval = result.interval
+    if interval is None:
+        return _UNUSUAL
+    thresholds = _THRESHOLDS.get((result.analyte, interval))
+    if thresholds is None:
+        if len(_THRESHOLDS) >= TEMPLATES_KEPT:
+            _THRESHOLDS.clear()
+        thresholds = _THRESHOLDS[(result.analyte, interval)] = _thresholds(result.analyte, interval)
+    if thresholds is _UNUSUAL:
+        return None
+    for threshold in thresholds:
+        if abs(value - threshold) <= GUARD * abs(threshold):
+            return _UNUSUAL
+    return tuple([value > threshold for threshold in thresholds])
+
+
+_THRESHOLDS: dict[tuple[str, Any], Any] = {}
+
+
+def _thresholds(analyte_id: str, interval: Any) -> Any:
+    """The CTCAE thresholds of the analyte's bounds (those without a baseline) under the interval,
+    in its canonical unit (a bound whose reference is unknown has none); `_UNUSUAL` without a term."""
+    term = criteria().terms.get(analyte_id)
+    if term is None:
+        return _UNUSUAL
+    references = {None: 1.0, "ULN": interval.high, "LLN": interval.low}
+    return tuple(bound.x * references[bound.of] for bound in term.bounds if references.get(bound.of) is not None)
 
 
 _TEMPLATES: dict[tuple[Any, ...], str] = {}
