@@ -35,13 +35,14 @@ from typing import Any
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
-from levlab.grading import classified_pattern, grade, relation_note, uln_compare
+from levlab.grading import classified_pattern, criteria, grade, relation_note, uln_compare
 from levlab.interpret import interpret_results, uses_default_interval
 from levlab.language import Msg
-from levlab.model import AnalyteResult, Patient, RuleHit
+from levlab.model import AnalyteResult, Grade, Patient, RuleHit
 from levlab.render import analyte_json, panel_json_head, pattern_json
 from levlab.rule_projections import FLAG_CONDITIONS, PROJECTIONS, rule_inputs
 from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules, shown_phrase
+from levlab.values import format_number
 
 #: condition types whose message reads the results only through their flags, their projections
 #: and their phrases: made once per shape with holes for the phrases
@@ -58,6 +59,9 @@ TOKENS_KEPT = 4_096
 ENTRIES_KEPT = 1_024
 #: plans kept (one per distinct shape of panel); past this many they start again
 PLANS_KEPT = 2_048
+#: analyte-object templates kept (one per analyte, unit, interval, flag and grade words: a segment
+#: between the same limits); past this many they start again
+TEMPLATES_KEPT = 1_024
 
 _NONCE = secrets.token_hex(8)
 _string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
@@ -118,7 +122,7 @@ class Piece:
         self.order = order  # its analyte's place in the catalogue: the panel's order
         self.token = token
         # `"alt": {...}`, as in panel_json
-        self.text = _dumps({result.analyte: analyte_json(result, grade(result))})[1:-1]
+        self.text = _analyte_text(result)
         self.phrase: str | None = None  # JSON-escaped `shown_phrase`, made on first use
         self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
@@ -332,6 +336,88 @@ class PanelJson:
 
 
 _MISSING: Any = object()
+
+
+def _analyte_text(result: AnalyteResult) -> str:
+    """`"alt": {...}`: `analyte_json` with its CTCAE grade, dumped; from a template per segment
+    where the result is a plain number away from every limit (between the same interval bounds
+    and CTCAE thresholds everything but its numbers is the same: the key holds all the rest), else
+    the long way."""
+    m = result.measurement
+    segment = None if m is None else _segment(result, m.value)
+    if m is None or segment is _UNUSUAL or m.comparator is not None or result.warnings or result.x_uln is None:
+        return _dumps({result.analyte: analyte_json(result, grade(result))})[1:-1]
+    key = (result.analyte, m.unit, m.unit_assumed, m.unit_from_settings, result.interval, result.flag, result.reason,
+           uses_default_interval(result), segment)
+    value_text = f"{format_number(m.value)} {analytes()[result.analyte].canonical_unit}"
+    template = _TEMPLATES.get(key)
+    if template is None:
+        found = grade(result)
+        if found is not None and (not found.reason.startswith(value_text + ":") or found.reason.count(value_text) != 1):
+            return _dumps({result.analyte: analyte_json(result, found)})[1:-1]
+        if len(_TEMPLATES) >= TEMPLATES_KEPT:
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = _analyte_template(result, found, None if found is None else found.reason[len(value_text):])
+    return template.format(_string(m.input), _dumps(round(m.value, 6)), _dumps(round(result.x_uln, 3)),
+                           _escaped(value_text))
+
+
+_UNUSUAL: Any = object()
+#: how far (relative) a value keeps from every limit to share its segment's template, as in numeric_lane
+GUARD = 1e-9
+
+
+def _segment(result: AnalyteResult, value: float) -> Any:
+    """Which side of each CTCAE threshold (no baseline) of its interval the value is on; None
+    without a CTCAE term; `_UNUSUAL` within the guard zone of one, or without a single interval."""
+    interval = result.interval
+    if interval is None:
+        return _UNUSUAL
+    thresholds = _THRESHOLDS.get((result.analyte, interval))
+    if thresholds is None:
+        if len(_THRESHOLDS) >= TEMPLATES_KEPT:
+            _THRESHOLDS.clear()
+        thresholds = _THRESHOLDS[(result.analyte, interval)] = _thresholds(result.analyte, interval)
+    if thresholds is _UNUSUAL:
+        return None
+    for threshold in thresholds:
+        if abs(value - threshold) <= GUARD * abs(threshold):
+            return _UNUSUAL
+    return tuple([value > threshold for threshold in thresholds])
+
+
+_THRESHOLDS: dict[tuple[str, Any], Any] = {}
+
+
+def _thresholds(analyte_id: str, interval: Any) -> Any:
+    """The CTCAE thresholds of the analyte's bounds (those without a baseline) under the interval,
+    in its canonical unit (a bound whose reference is unknown has none); `_UNUSUAL` without a term."""
+    term = criteria().terms.get(analyte_id)
+    if term is None:
+        return _UNUSUAL
+    references = {None: 1.0, "ULN": interval.high, "LLN": interval.low}
+    return tuple(bound.x * references[bound.of] for bound in term.bounds if references.get(bound.of) is not None)
+
+
+_TEMPLATES: dict[tuple[Any, ...], str] = {}
+
+
+def _analyte_template(result: AnalyteResult, found: Grade | None, rest: str | None) -> str:
+    """The format string of `_analyte_text`: {0} input, {1} value, {2} x ULN (as JSON), {3} the
+    value in the CTCAE reason (JSON-escaped; none without a grade)."""
+    marks = [f"\x00{_NONCE}:{index}\x00" for index in range(4 if found is not None else 3)]
+    document = analyte_json(result, found)
+    document.update(input=marks[0], value=marks[1], x_uln=marks[2])
+    if found is not None:
+        document["ctcae"] = {**document["ctcae"], "reason": marks[3] + str(rest)}
+    text = _dumps({result.analyte: document})[1:-1].replace("{", "{{").replace("}", "}}")
+    for index, mark in enumerate(marks):
+        quoted = _dumps(mark)
+        cut = quoted if index < 3 else quoted[1:-1]
+        if text.count(_escaped(mark)) != 1:
+            raise AssertionError("a template mark is not unique")  # (never: the nonce is in no text)
+        text = text.replace(cut, "{" + str(index) + "}")
+    return text
 
 
 _ORDER = operator.attrgetter("order")
