@@ -32,6 +32,16 @@ PATIENTS = (("F", "62"), ("M", "75"), ("", "62"), ("F", ""), ("M", "15"), ("", "
 HAIRS = (-1e-2, -1e-4, -1e-6, -1e-8, -1e-10, -1e-12, -1e-14, 0.0, 1e-14, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2)
 
 
+
+def bench_shaped(rng: random.Random, rows: int, *, spread: int) -> str:
+    """A wide file of the bench's six columns: two-decimal values up to `spread` x each column's high
+    end, random sex and age per row."""
+    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
+    for number in range(rows):
+        values = [f"{rng.uniform(low, high * spread):.2f}" for _, low, high in BENCH_COLUMNS]
+        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
+    return "\n".join(lines) + "\n"
+
 def canonical_limits(analyte_id: str) -> set[float]:
     """Every value, in the analyte's canonical unit, where a long-way answer may change, from the data."""
     analyte = analytes()[analyte_id]
@@ -220,11 +230,8 @@ def test_a_lane_cell_stands_for_its_own_long_way_result(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(NumericLane, "entries", kept)
     rng = random.Random(11)
-    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
-    for number in range(400):
-        values = [f"{rng.uniform(low, high * 4):.2f}" for _, low, high in BENCH_COLUMNS]
-        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
-    run = CsvRun(io.StringIO("\n".join(lines) + "\n", newline=""), CsvOptions())
+    text = bench_shaped(rng, 400, spread=4)
+    run = CsvRun(io.StringIO(text, newline=""), CsvOptions())
     sink = CsvSink(io.StringIO(newline=""), run.dialect)
     run.run(sink)
     assert len(made) > 1000
@@ -243,11 +250,7 @@ def test_the_table_summary_counts_what_the_long_way_counts(monkeypatch: pytest.M
     from levlab.cli import main
 
     rng = random.Random(13)
-    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
-    for number in range(1500):
-        values = [f"{rng.uniform(low, high * 3):.2f}" for _, low, high in BENCH_COLUMNS]
-        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
-    text = "\n".join(lines) + "\n"
+    text = bench_shaped(rng, 1500, spread=3)
     outputs = []
     original = NumericLane.entries
     for lane in (True, False):
@@ -295,11 +298,7 @@ def test_the_workbook_gets_the_long_way_fields(monkeypatch: pytest.MonkeyPatch) 
             self.kept.extend(zip(*appended, strict=True))
 
     rng = random.Random(19)
-    lines = ["patient,sex,age," + ",".join(name for name, _, _ in BENCH_COLUMNS)]
-    for number in range(800):
-        values = [f"{rng.uniform(low, high * 3):.2f}" for _, low, high in BENCH_COLUMNS]
-        lines.append(",".join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
-    text = "\n".join(lines) + "\n"
+    text = bench_shaped(rng, 800, spread=3)
     fields = []
     original = NumericLane.entries
     for lane in (True, False):
