@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from click.testing import CliRunner
 from export_runs import column, run_csv, run_jsonl
@@ -151,3 +154,43 @@ def test_a_value_map_without_a_unit_keeps_the_names_unit_and_an_unused_map_is_sa
     assert panel["analytes"]["alt"]["value"] == 30  # 0.5 µkat/L, not 0.5 U/L
     (line,) = [line for line in run.closing_lines() if "matched no row" in line]
     assert "'5O861=ast'" in line and "ALAT" not in line
+
+
+@pytest.mark.parametrize(
+    ("codes", "maps", "message"),
+    [('50861 = "alt"\n50861 = "ast"\n', [], "--codes line 50861=alt and --codes line 50861=ast"),
+     ("50861 = alt\n50861 = ast\n", [], "keep one line in the --codes file"),
+     ("50861 = alt\n", ["50861=ggt"], "--map 50861=ggt and --codes line 50861=alt"),
+     (None, ["50861=alt", "50861=ast"], "give one --map"),
+     (None, ["50861=alt", "50861=alt:U/L"], "two meanings"),  # a stated unit beside none: not the same
+     (None, ["ALAT=alt", "alat=ast"], "two meanings"),  # the same name once normalised
+     (None, ["50861=alt", "50861=ignore"], "two meanings")],
+)
+def test_a_code_given_two_meanings_is_a_usage_error_never_the_first_one(tmp_path, codes, maps, message):
+    """A value map that could mean two things is never resolved by order (issue 17.4 review)."""
+    export = tmp_path / "export.csv"
+    export.write_text("patient,test,value,unit\nP1,50861,30,U/L\nP1,ALAT,40,U/L\n")
+    arguments = ["csv", str(export), *[part for text in maps for part in ("--map", text)]]
+    if codes is not None:
+        (tmp_path / "codes.txt").write_text(codes)
+        arguments += ["--codes", str(tmp_path / "codes.txt")]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2 and message in result.stderr and "which one is meant cannot be told" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("maps", [["50861=alt", "50861=alt"], ["50861=alt:U/L", " 50861 =alt:U/L"]])
+def test_the_same_meaning_given_twice_is_fine(tmp_path, maps):
+    export = tmp_path / "export.csv"
+    export.write_text("patient,test,value,unit\nP1,50861,30,U/L\n")
+    result = CliRunner().invoke(main, ["csv", str(export), *[part for text in maps for part in ("--map", text)]])
+    assert result.exit_code == 0, result.stderr
+    assert column(list(csv.reader(io.StringIO(result.stdout))), "levlab_analyte") == ["alt"]
+
+
+def test_a_bad_codes_line_says_codes_not_map(tmp_path):
+    (tmp_path / "codes.txt").write_text('x = "alt:mg"\n')
+    export = tmp_path / "export.csv"
+    export.write_text("patient,test,value,unit\nP1,50861,30,U/L\n")
+    result = CliRunner().invoke(main, ["csv", str(export), "--codes", str(tmp_path / "codes.txt")])
+    assert result.exit_code == 2 and "--codes line 'x=alt:mg'" in result.stderr and "--map" not in result.stderr

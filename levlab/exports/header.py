@@ -50,27 +50,28 @@ class MapOption:
     text: str
 
 
-def parse_map(text: str) -> MapOption:
-    """`HEADER=ANALYTE[:UNIT]` or `HEADER=ignore`; an error names the part that is wrong."""
+def parse_map(text: str, given_as: str = "--map") -> MapOption:
+    """`HEADER=ANALYTE[:UNIT]` or `HEADER=ignore`; an error names the part that is wrong and where
+    the text was given (`--map`, or a line of a `--codes` file)."""
     header, sep, target = text.rpartition("=")
     if not sep or not header.strip():
-        raise UsageError(f"--map {shown(text)}: the header is missing; write HEADER=ANALYTE[:UNIT], "
+        raise UsageError(f"{given_as} {shown(text)}: the header is missing; write HEADER=ANALYTE[:UNIT], "
                          "e.g. --map \"Total_Bilirubin=bilirubin:mg/dL\"")
     name, _, unit_text = target.partition(":")
     if name.strip().casefold() in {"ignore", "-", "none"}:
         return MapOption(header.strip(), None, None, text)
     if not name.strip():
-        raise UsageError(f"--map {shown(text)}: the analyte is missing after '='; write HEADER=ANALYTE[:UNIT]")
+        raise UsageError(f"{given_as} {shown(text)}: the analyte is missing after '='; write HEADER=ANALYTE[:UNIT]")
     analyte = find_analyte(name)
     if analyte is None:
-        raise UsageError(f"--map {shown(text)}: unknown analyte {shown(name.strip())}; "
+        raise UsageError(f"{given_as} {shown(text)}: unknown analyte {shown(name.strip())}; "
                          f"known: {', '.join(analytes())} (or 'ignore')")
     unit = None
     if unit_text.strip():
         try:
             unit = unit_for_analyte(analyte, unit_text).key
         except LevlabError as error:
-            raise UsageError(f"--map {shown(text)}: unit {shown(unit_text.strip())}: {error}") from None
+            raise UsageError(f"{given_as} {shown(text)}: unit {shown(unit_text.strip())}: {error}") from None
     return MapOption(header.strip(), analyte, unit, text)
 
 

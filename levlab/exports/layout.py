@@ -196,12 +196,27 @@ def _columns_named_by_options(header: list[str], stripped: list[str], options: C
             raise UsageError(f"--map {cut_option(map_at[index].text)} and --map {cut_option(option.text)} both map column "
                              f"{shown(stripped[index])}: give one")
         map_at[index] = option
-    for text in options.codes:
-        try:
-            value_maps.append((parse_map(text), None))
-        except UsageError as error:
-            raise UsageError(f"--codes: {error}") from None
+    value_maps += [(parse_map(text, "--codes line"), None) for text in options.codes]
+    _refuse_two_meanings([option for option, _ in value_maps], len(value_maps) - len(options.codes))
     return taken, roles, map_at, value_maps
+
+
+def _refuse_two_meanings(value_maps: list[MapOption], from_map: int) -> None:
+    """A test name or code that two value maps (`--map`, `--codes` lines; the first `from_map` are
+    --map options) give different analytes or units is an error naming both: which one is meant
+    cannot be told. The same meaning given twice is fine."""
+    seen: dict[str, tuple[int, MapOption]] = {}
+    for position, option in enumerate(value_maps):
+        meaning = (None if option.analyte is None else option.analyte.id, option.unit)
+        for key in {option.header.strip(), normalise_name(option.header)} - {""}:
+            earlier = seen.setdefault(key, (position, option))
+            first = earlier[1]
+            if (None if first.analyte is None else first.analyte.id, first.unit) != meaning:
+                given = ["--map" if at < from_map else "--codes line" for at in (earlier[0], position)]
+                hint = "give one --map" if given == ["--map", "--map"] else (
+                    "keep one line in the --codes file" if "--map" not in given else "drop the --map or edit the --codes file")
+                raise UsageError(f"{given[0]} {cut_option(first.text)} and {given[1]} {cut_option(option.text)} give "
+                                 f"{shown(option.header.strip())} two meanings: which one is meant cannot be told; {hint}")
 
 
 def _detect_long(layout: Layout, stripped: list[str], taken: dict[int, str], options: CsvOptions,
