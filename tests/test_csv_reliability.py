@@ -386,3 +386,20 @@ def test_every_input_line_is_a_row_or_counted_as_swallowed(opened: set[int], clo
              if (found := re.search(r"took the next (\d+) line", row[error_at])) is not None]
     assert taken, out
     assert len(written) + sum(taken) == len(rows) + (closing != "")
+
+
+def test_ctrl_c_inside_generated_code_still_exits_130_under_python_m(tmp_path: Path) -> None:
+    """A Ctrl-C that lands in code made from a string (a dataclass's methods, made while a module
+    is first imported) sets CPython's flag that ends `python -m` by SIGINT after levlab caught it;
+    `python -m levlab` exits 130 all the same (a flake under load before)."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import levlab.cli\n"
+        "_invoke = levlab.cli.LevlabGroup.invoke\n"
+        "def invoke(self, ctx):\n"
+        "    ctx.invoke = lambda *a, **k: exec('raise KeyboardInterrupt')\n"
+        "    return _invoke(self, ctx)\n"
+        "levlab.cli.LevlabGroup.invoke = invoke\n")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([*_levlab(), "interpret", "alt=30"], capture_output=True, env=environment, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert b"Interrupted." in done.stderr and b"Traceback" not in done.stderr
