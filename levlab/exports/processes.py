@@ -28,7 +28,8 @@ output is still exactly one process's (pieces are written only once a chunk's wo
 rows follows them: see `_merge`). A worker that fails or dies does the same; nothing is written
 twice, and nothing is left half written. A worker writes each piece's output into a file of a
 temporary directory as it goes (memory stays flat; the directory is removed at the end, also on
-Ctrl-C), at most `SLOTS` pieces ahead of the parent.
+Ctrl-C), at most `SLOTS` pieces ahead of the parent, which hands each file on to the output with
+`os.sendfile` where the output's descriptor takes it (a file, a pipe, /dev/null), else copies it.
 """
 
 from __future__ import annotations
