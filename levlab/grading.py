@@ -331,8 +331,9 @@ def classified_pattern(results: Mapping[str, AnalyteResult]) -> Pattern | None:
     if top is None or bottom is None or top.x_uln is None or not bottom.x_uln:
         return None
     ratio = top.x_uln / bottom.x_uln
+    point = settled(Bounds.of(ratio, None))  # (once, not per band: JSONL asks this of about every other panel)
     kind = next(
-        (band["type"] for band in spec["bands"] if compare(Bounds.of(ratio, None), band["op"], band["value"])),
+        (band["type"] for band in spec["bands"] if compare(point, band["op"], band["value"], already_settled=True)),
         spec["otherwise"],
     )
     return Pattern(ratio, kind, spec["source"])

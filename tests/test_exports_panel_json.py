@@ -83,10 +83,13 @@ def _check(parts: PanelJson, results: list[AnalyteResult], patient: Patient, rng
     warnings = rng.choice([[], ["the previous sample is out of time order"]])
     follow_up = rng.choice([None, {"previous_date": None, "ctcae_baseline": None}])
     made = parts.line(results, patient, rows, key, errors, warnings, follow_up)
+    made_bytes = parts.line_bytes(results, patient, rows, key, errors, warnings, follow_up)
     if len({result.analyte for result in results}) < len(results):
-        assert made is None  # two results of one analyte: the long way
+        assert made is None and made_bytes is None  # two results of one analyte: the long way
         return
-    assert made == _long_way(results, patient, rows, key, errors, warnings, follow_up)
+    long_way = _long_way(results, patient, rows, key, errors, warnings, follow_up)
+    assert made == long_way
+    assert made_bytes == (long_way + "\n").encode("utf-8")
 
 
 SHARED = PanelJson()  # plans made by one example are used by the next ones
@@ -148,8 +151,16 @@ class WholeJsonlSink(JsonlSink):
     from_results = False
 
 
-def _jsonl(text: str, sink_class: type[JsonlSink], **options: Any) -> str:
+def _jsonl(text: str, sink_class: type[JsonlSink], *, binary: bool = False, **options: Any) -> str:
+    """The export as JSONL: into a StringIO, or (`binary`) into UTF-8 text over bytes, where the
+    sink writes the lines it makes from parts as bytes."""
     run = CsvRun(io.StringIO(text, newline=""), CsvOptions(**options))
+    if binary:
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        run.run(sink_class(stream))
+        stream.flush()
+        return raw.getvalue().decode("utf-8")
     out = io.StringIO()
     run.run(sink_class(out))
     return out.getvalue()
@@ -179,6 +190,38 @@ def test_panels_with_follow_up_or_notes_equal_the_whole_interpretation(text: str
     made = _jsonl(text, JsonlSink)
     assert made == _jsonl(text, WholeJsonlSink)
     assert '"follow_up"' in made or '"notes": ["specimen' in made or "specimen" in made
+
+
+@pytest.mark.parametrize("text", [FOLLOWED, SPECIMENS, "wide_messy.csv", "long_messy.csv"])
+def test_lines_written_as_bytes_keep_their_order_among_panels_written_as_text(text: str) -> None:
+    """Over a UTF-8 byte stream the lines made from parts go out as bytes, the whole panels (follow-up,
+    specimen notes) as text: the text is flushed first, so the file is the one a StringIO gets."""
+    if text.endswith(".csv"):
+        text = (GOLDEN / text).read_text(encoding="utf-8")
+    made = _jsonl(text, JsonlSink, binary=True)
+    assert made == _jsonl(text, JsonlSink) == _jsonl(text, WholeJsonlSink, binary=True)
+    assert made.count("\n") >= 3
+
+
+def test_the_byte_stream_is_found_again_when_the_sink_gets_another_stream() -> None:
+    """A worker (exports.processes) gives the sink a new stream per piece."""
+    first, second, latin = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    streams = [io.TextIOWrapper(raw, encoding=encoding, newline="")
+               for raw, encoding in ((first, "utf-8"), (second, "utf-8"), (latin, "latin-1"))]
+    sink = JsonlSink(streams[0])
+    patient = Patient("F", 50.0)
+    results = [_judged("alt", "200", patient), _judged("bilirubin", "40", patient)]
+    assert sink.judged_panel(results, patient, [2], {"patient": "P1"}, [])
+    sink.stream.flush()
+    sink.stream = streams[1]
+    assert sink.judged_panel(results, patient, [3], {"patient": "P2"}, [])
+    sink.stream.flush()
+    assert first.getvalue().count(b"\n") == 1 and b'"rows": [2]' in first.getvalue()
+    assert second.getvalue().count(b"\n") == 1 and b'"rows": [3]' in second.getvalue()
+    sink.stream = streams[2]  # not UTF-8: written as text
+    assert sink.judged_panel(results, patient, [4], {"patient": "P3"}, [])
+    sink.stream.flush()
+    assert latin.getvalue().decode("latin-1") == sink.parts.line(results, patient, [4], {"patient": "P3"}, []) + "\n"
 
 
 def test_jsonl_does_not_change_with_the_language(tmp_path: Path) -> None:
@@ -264,3 +307,25 @@ def test_an_analyte_object_from_its_segment_template_is_the_long_way(analyte_id:
                     assert module._analyte_text(result) == long_way, text
                     filled += len(module._TEMPLATES) == known and module._TEMPLATES != {}
     assert filled > 1000  # most values came from a template made for another value
+
+
+@pytest.mark.parametrize("lead", ["250", "255", "256", "300", "510", "511", "1000", ">1000", "<100", "abc", "100"])
+def test_dominance_met_from_keys_and_its_words_kept_per_lead_are_the_long_way(lead: str) -> None:
+    """ldh-dominant is decided per panel from dominance keys and its entry kept per LDH result: the
+    same LDH against rivals on, a hair above and below its multiple of ULN, undecided, absent."""
+    patient = Patient("M", 50.0)
+    parts = PanelJson()
+    ldh = _judged("ldh", lead, patient)
+    upper = {"alp": 105, "ggt": 110, "ast": 45, "alt": 70}  # men's upper limits (default intervals)
+    multiple = (ldh.x_uln_span or (2.0, 2.0))[0]
+    rivals: list[dict[str, str]] = [{}, {"alp": "50"}, {"ast": "abc"}, {"alt": ">1000"}, {"ggt": "<5"}]
+    for factor in (0.5, 0.999, 1.0, 1.001, 2.0):
+        for analyte_id, limit in upper.items():
+            rivals.append({analyte_id: f"{limit * multiple * factor:.6g}", "alt": f"{70 * 1.2:g}"})
+    rng = random.Random(lead)
+    for _ in range(2):  # the second time from the entries kept
+        for texts in rivals:
+            results = [ldh, *(_judged(analyte_id, text, patient) for analyte_id, text in texts.items())]
+            _check(parts, results, patient, rng)
+    lines = [parts.line([ldh, _judged("alp", "20", patient)], patient, [1], {}, [])]
+    assert ('"id": "ldh-dominant"' in lines[0]) is (ldh.flag == "H" and ldh.x_uln_span is not None)

@@ -62,6 +62,7 @@ def split_small(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     what each run's merge returned (None: every piece written by the workers)."""
     monkeypatch.setattr(pieces, "MIN_BYTES", 0)
     monkeypatch.setattr(pieces, "MIN_BYTES_DISTINCT", 0)
+    monkeypatch.setattr(pieces, "MIN_BYTES_JSONL", 0)
     monkeypatch.setattr(pieces, "PIECE_BYTES", 2_000)
     merged: list[Any] = []
     merge = processes._merge
@@ -216,7 +217,9 @@ def test_off_for_stdin_the_table_long_exports_and_small_files(tmp_path: Path, sp
     same_as_one_process(GOLDEN / "long_repeating.csv")
     monkeypatch.setattr(pieces, "MIN_BYTES", path.stat().st_size + 1)
     monkeypatch.setattr(pieces, "MIN_BYTES_DISTINCT", path.stat().st_size + 1)
+    monkeypatch.setattr(pieces, "MIN_BYTES_JSONL", path.stat().st_size + 1)
     same_as_one_process(path)
+    same_as_one_process(path, "--format", "jsonl")
     assert split_small == []  # never split
 
 
@@ -282,11 +285,13 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
     assert list(temporary.iterdir()) == []
 
 
-@pytest.mark.parametrize(("distinct", "rows", "split"), [
-    (True, 8_000, False), (True, 14_000, True), (False, 100_000, False), (False, 130_000, True)])
+@pytest.mark.parametrize(("distinct", "rows", "split", "jsonl"), [
+    (True, 8_000, False, False), (True, 14_000, True, False), (False, 100_000, False, False),
+    (False, 130_000, True, False), (False, 14_000, False, True), (False, 16_000, True, True)])
 def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, distinct: bool, rows: int,
-                                                             split: bool) -> None:
-    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 4 MiB (bench/notes/parallel.md)."""
+                                                             split: bool, jsonl: bool) -> None:
+    """Two-decimal values pay from 512 KiB, whole numbers that repeat from 4 MiB (bench/notes/parallel.md);
+    JSONL output, five times CSV's work per byte, from 512 KiB either way (bench/notes/jsonw.md)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -303,5 +308,94 @@ def test_the_threshold_depends_on_how_much_the_values_repeat(tmp_path: Path, dis
     run.path = str(path)
     share = pieces.distinct_share(str(path), len(path.read_bytes().split(b"\n")[0]) + 1, run, "utf-8")
     assert (share > pieces.DISTINCT_SHARE) is distinct
-    work = pieces.plan(run, CsvSink(io.StringIO(), run.dialect), {"LEVLAB_PROCESSES": "2"})
+    from levlab.exports.sinks import JsonlSink
+
+    sink = JsonlSink(io.StringIO()) if jsonl else CsvSink(io.StringIO(), run.dialect)
+    work = pieces.plan(run, sink, {"LEVLAB_PROCESSES": "2"})
     assert (work is not None) is split
+
+
+def _piece_file(tmp_path: Path, size: int) -> tuple[Path, bytes]:
+    rng = random.Random(size)
+    data = "".join(f'{{"row": {n}, "unit": "µmol/L", "x": {rng.random()}}}\n' for n in range(size)).encode()
+    path = tmp_path / f"piece-{size}"
+    path.write_bytes(data)
+    return path, data
+
+
+@pytest.mark.parametrize("refused_after", [None, 0, 1_000])
+def test_a_piece_is_relayed_after_what_the_stream_holds_by_the_kernel_or_by_copying(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused_after: int | None) -> None:
+    """os.sendfile into the output's descriptor (a file here); where it refuses (first call, or after
+    some bytes) the copy goes on from there: nothing lost, nothing twice, the piece file removed."""
+    sendfile = os.sendfile
+    calls: list[int] = []
+
+    def refusing(out: int, source: int, offset: int, count: int) -> int:
+        calls.append(offset)
+        if refused_after is not None and offset >= refused_after:
+            raise OSError(22, "Invalid argument")
+        return sendfile(out, source, offset, min(count, 1_000) if refused_after else count)
+
+    monkeypatch.setattr(os, "sendfile", refusing)
+    piece, data = _piece_file(tmp_path, 3_000)
+    target = tmp_path / "out.jsonl"
+    with open(target, "w", encoding="utf-8", newline="") as stream:
+        stream.write("first line, still in the text buffer: µ\n")
+        processes._write(stream, str(piece))
+        stream.write("after\n")
+    assert target.read_bytes() == "first line, still in the text buffer: µ\n".encode() + data + b"after\n"
+    assert calls and not piece.exists()
+
+
+def test_a_piece_is_relayed_into_a_pipe_and_into_streams_without_a_descriptor(tmp_path: Path) -> None:
+    import threading
+
+    piece, data = _piece_file(tmp_path, 20_000)  # more than a pipe holds: read while it is written
+    read, write = os.pipe()
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(os.fdopen(read, "rb").read()))
+    reader.start()
+    with os.fdopen(write, "w", encoding="utf-8", newline="") as stream:
+        stream.write("head\n")
+        processes._write(stream, str(piece))
+    reader.join(timeout=30)
+    assert received == [b"head\n" + data]
+    for stream in (io.StringIO(), io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline=""),
+                   io.TextIOWrapper(io.BytesIO(), encoding="latin-1", newline="")):
+        piece, data = _piece_file(tmp_path, 500)
+        processes._write(stream, str(piece))
+        stream.flush()
+        written = stream.getvalue() if isinstance(stream, io.StringIO) else stream.buffer.getvalue().decode(stream.encoding)
+        assert written == data.decode("utf-8")
+
+
+SPLIT_RUN = ("import sys; from levlab.exports import pieces; pieces.MIN_BYTES = pieces.MIN_BYTES_DISTINCT = "
+             "pieces.MIN_BYTES_JSONL = 0; pieces.PIECE_BYTES = 3000; from levlab.cli import main; "
+             "sys.argv = ['levlab', *sys.argv[1:]]; main()")
+
+
+@pytest.mark.parametrize("into", ["file", "pipe", "-o"])
+def test_several_real_processes_write_what_one_writes_into_a_file_a_pipe_or_o(tmp_path: Path, into: str) -> None:
+    """Real processes and real descriptors (the pieces handed on by the kernel), as a user runs it."""
+    import subprocess
+    import sys
+
+    path = wide_file(tmp_path / "in.csv", 1_500, seed=11)
+    outputs = []
+    for processes_env in ("1", "2"):
+        env = {**os.environ, "LEVLAB_PROCESSES": processes_env}
+        command = [sys.executable, "-c", SPLIT_RUN, "csv", str(path), "--format", "jsonl"]
+        if into == "-o":
+            target = tmp_path / f"out{processes_env}.jsonl"
+            status = subprocess.run([*command, "-o", str(target)], env=env, capture_output=True).returncode
+            outputs.append((status, target.read_bytes()))
+        elif into == "file":
+            with (tmp_path / f"out{processes_env}.jsonl").open("wb") as out:
+                status = subprocess.run(command, env=env, stdout=out, stderr=subprocess.PIPE).returncode
+            outputs.append((status, (tmp_path / f"out{processes_env}.jsonl").read_bytes()))
+        else:
+            done = subprocess.run(command, env=env, capture_output=True)
+            outputs.append((done.returncode, done.stdout))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 1 and outputs[0][1].count(b"\n") > 1_000

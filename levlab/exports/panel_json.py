@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import operator
 import re
 import secrets
@@ -34,7 +33,12 @@ from functools import cache
 from typing import Any
 
 from levlab.catalog import analytes
-from levlab.data import load_toml
+from levlab.exports.panel_line import HIT, LEAD, UNDECIDED, VALUE, Plan, lead_decided
+from levlab.exports.panel_line import flat as _flat
+from levlab.exports.panel_line import hit_json as _hit_json
+from levlab.exports.panel_line import r_ratio as _r_ratio
+from levlab.exports.panel_line import rest as _rest
+from levlab.exports.panel_line import value_slot as _value_slot
 from levlab.grading import classified_pattern, criteria, grade, relation_note, uln_compare
 from levlab.interpret import interpret_results, uses_default_interval
 from levlab.language import Msg
@@ -127,25 +131,6 @@ class Piece:
         self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
 
-#: what a plan's slot is: a templated rule met or undecided, or a rule decided on each panel
-HIT, UNDECIDED, VALUE = 0, 1, 2
-
-
-class Plan:
-    """The parts of one shape of panel (see the module text)."""
-
-    __slots__ = ("after", "holes", "normal", "slots")
-
-    def __init__(self, slots: list[tuple[int, Any, Any, Any]], normal: tuple[bool, str], after: str,
-                 holes: tuple[int, ...]) -> None:
-        #: in rules.toml order: (HIT | UNDECIDED, rule id, whether it has holes, its JSON text or
-        #: format string) for a templated rule, (VALUE, rule, its one input's position or None, its inputs)
-        self.slots = slots
-        self.normal = normal  # `"normal_panel": {...}`, with holes or not
-        self.after = after  # `"default_intervals": ..., "notes": ..., "warnings": [...` (open: a panel may add)
-        self.holes = holes  # the positions of the results whose phrase a hole takes
-
-
 class PanelJson:
     """JSONL lines of panels from their judged results; caches bounded."""
 
@@ -166,7 +151,8 @@ class PanelJson:
         self.tokens: dict[Any, int] = {}  # token -> its number
         self.numbers = itertools.count(1)
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
-        self.heads: dict[Patient, str] = {}
+        self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
+        self.encoded: dict[str, bytes] = {}  # an analyte's text -> in UTF-8
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
         self.relations: dict[tuple[tuple[str, ...], bool], str] = {}  # (rule ids met, no pattern) -> relation text
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
@@ -201,6 +187,35 @@ class PanelJson:
              errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> str | None:
         """The panel's JSON line (without its line end), or None when it is not put together from
         parts (two results of one analyte)."""
+        made = self._made(results, patient, rows, key, errors, warnings, follow_up)
+        if made is None:
+            return None
+        front, pieces, back = made
+        return f'{front}{", ".join([piece.text for piece in pieces])}{back}'
+
+    def line_bytes(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
+                   errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> bytes | None:
+        """`line` with its line end, in UTF-8: each analyte's text (most of a line) encoded once."""
+        made = self._made(results, patient, rows, key, errors, warnings, follow_up)
+        if made is None:
+            return None
+        front, pieces, back = made
+        encoded = self.encoded
+        texts = []
+        for piece in pieces:
+            data = encoded.get(piece.text)  # (a str keeps its hash: one lookup per analyte)
+            if data is None:
+                if len(encoded) >= PIECES_KEPT:
+                    encoded.clear()
+                data = encoded[piece.text] = piece.text.encode()
+            texts.append(data)
+        return b"".join((front.encode(), b", ".join(texts), back.encode(), b"\n"))
+
+    def _made(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
+              errors: list[dict[str, Any]], warnings: Sequence[str], follow_up: Any
+              ) -> tuple[str, list[Piece], str] | None:
+        """The line's text before its analytes, its pieces (in the panel's order: their texts
+        joined by ", " come next), and its text after them; None as in `line`."""
         # (a piece holds its result, so no other object can have its id while it is kept)
         pieces = list(map(self.pieces.get, map(id, results)))
         if None in pieces:
@@ -209,26 +224,26 @@ class PanelJson:
         else:
             self.lines_kept += 1
         pieces.sort(key=_ORDER)
-        shape = tuple(map(_TOKEN, pieces))
-        plan = self.plans.get(shape, _MISSING)
+        plan = self.plans.get(tuple(map(_TOKEN, pieces)), _MISSING)
         if plan is _MISSING:
-            plan = self._plan(shape, pieces, patient)
+            plan = self._plan(tuple(map(_TOKEN, pieces)), pieces, patient)
         if plan is None:
             return None
-        head = self.heads.get(patient)
-        if head is None:
+        head = self.heads.get(id(patient))  # (patients are shared per sex and age: kept by identity)
+        if head is None or head[0] is not patient:
             if len(self.heads) >= TOKENS_KEPT:
                 self.heads.clear()
-            head = self.heads[patient] = _dumps(panel_json_head(_PatientOnly(patient)))[:-1]  # type: ignore[arg-type]
+            head = self.heads[id(patient)] = (patient, _dumps(panel_json_head(_PatientOnly(patient)))[:-1])  # type: ignore[arg-type]
         for position in plan.holes:
             piece = pieces[position]
             if piece.phrase is None:
                 piece.phrase = _escaped(shown_phrase(piece.result))
         phrases = [piece.phrase for piece in pieces]
-        hits, undecided, hit_ids = self._rules(plan, pieces, phrases)
+        by_id = {piece.analyte: piece.result for piece in pieces} if plan.reads else None
+        hits, undecided, hit_ids = self._rules(plan, pieces, phrases, by_id)
         pattern = None
-        if any([piece.classifies for piece in pieces]):
-            pattern = classified_pattern({piece.analyte: piece.result for piece in pieces})
+        if by_id is not None and plan.classifies and any([piece.classifies for piece in pieces]):
+            pattern = classified_pattern(by_id)
         known = (tuple(hit_ids), pattern is None)  # all `relation_note` reads of them
         relation = self.relations.get(known)
         if relation is None:
@@ -240,19 +255,17 @@ class PanelJson:
         after = plan.after
         if warnings:
             after += (", " if not after.endswith("[") else "") + ", ".join(map(_dumps, warnings))
-        return (f'{head}, "analytes": {{{", ".join([piece.text for piece in pieces])}}}, "baseline": {{}}, '
-                f'"pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
-                f'"relation": {relation}, '
-                f'"flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], {normal}, {after}]'
-                f'{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
+        return (f'{head[1]}, "analytes": {{', pieces,
+                f'}}, "baseline": {{}}, "pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
+                f'"relation": {relation}, "flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], '
+                f'{normal}, {after}]{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
 
-    def _rules(self, plan: Plan, pieces: list[Piece], phrases: list[str | None]
-               ) -> tuple[list[str], list[str], list[str]]:
+    def _rules(self, plan: Plan, pieces: list[Piece], phrases: list[str | None],
+               by_id: dict[str, AnalyteResult] | None) -> tuple[list[str], list[str], list[str]]:
         """The panel's `flags` and `undecided` entries as JSON texts, and the rule ids met."""
         hits: list[str] = []
         undecided: list[str] = []
         hit_ids: list[str] = []
-        by_id: dict[str, AnalyteResult] | None = None
         for kind, name, holed, text in plan.slots:
             if kind == HIT:
                 hit_ids.append(name)
@@ -266,10 +279,10 @@ class PanelJson:
                     if found is None:
                         found = piece.values[name.id] = self._evaluated(name, {piece.analyte: piece.result})
                     outcome, entry = found
+                elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
+                    outcome, entry = lead_decided(name, text, pieces, by_id, self._evaluated)  # type: ignore[arg-type]
                 else:
-                    if by_id is None:
-                        by_id = {piece.analyte: piece.result for piece in pieces}
-                    outcome, entry = self._evaluated(name, by_id)
+                    outcome, entry = self._evaluated(name, by_id)  # type: ignore[arg-type]
                 if outcome:
                     hit_ids.append(name.id)
                     hits.append(entry)
@@ -320,7 +333,7 @@ class PanelJson:
                 elif rule.id in undecided:
                     slots.append((UNDECIDED, rule.id, *_template(_dumps(undecided[rule.id]), holes)))
             elif place.keys() & set(rule_subjects(rule)) or rule.id in hits:
-                slots.append((VALUE, rule, place[inputs[0]] if len(inputs) == 1 else None, inputs))
+                slots.append(_value_slot(rule, inputs, place))
             # else: none of the analytes it is about is given: never met nor said undecided (rules.rule_subjects)
         normal = panel.normal_panel
         normal_text = _template('"normal_panel": ' + _dumps({
@@ -331,7 +344,10 @@ class PanelJson:
         if _HOLE.search(after):
             self.plans[shape] = None  # (never: no phrase there)
             return None
-        plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)))
+        spec = _r_ratio()
+        classifies = spec["numerator"] in place and spec["denominator"] in place  # (else no pattern)
+        reads = classifies or any(slot[0] == LEAD or (slot[0] == VALUE and slot[2] is None) for slot in slots)
+        plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)), reads, classifies)
         return plan
 
 
@@ -424,42 +440,9 @@ _ORDER = operator.attrgetter("order")
 _TOKEN = operator.attrgetter("token")
 
 
-def _rest(rows: list[int], key: dict[str, str], errors: list[dict[str, Any]], follow_up: Any) -> str:
-    """The fields JsonlSink adds after `disclaimer`: rows, key, errors and follow-up (when followed)."""
-    rest = (f'"rows": [{", ".join(map(str, rows))}], '
-            f'"key": {{{", ".join([_string(name) + ": " + _string(value) for name, value in key.items()])}}}, '
-            f'"errors": {_dumps(errors) if errors else "[]"}')
-    if follow_up is not None:
-        rest += ', "follow_up": ' + _dumps(follow_up)
-    return rest
-
-
-def _flat(mapping: dict[str, Any]) -> str:
-    """`json.dumps(mapping, ensure_ascii=False)` of a dict of texts, floats and None, made directly
-    (json.dumps sets up an encoder on each call); any other value through json.dumps."""
-    parts = []
-    for name, value in mapping.items():
-        if isinstance(value, str):
-            text = _string(value)
-        elif value is None:
-            text = "null"
-        elif value.__class__ is float and math.isfinite(value):
-            text = float.__repr__(value)
-        else:
-            text = _dumps(value)
-        parts.append(f"{_string(name)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def _hit_json(hit: RuleHit) -> str:
-    """A rule met, as an entry of `flags` in render.panel_json_tail."""
-    return _flat({"id": hit.rule_id, "kind": hit.kind, "message": hit.message, "source": hit.source,
-                   "section": hit.section})
-
-
 @cache
 def _classify_when() -> tuple[dict[str, Any], ...]:
-    return tuple(load_toml("patterns.toml")["r_ratio"]["classify_when"])
+    return tuple(_r_ratio()["classify_when"])
 
 
 def _disclaimer() -> str:

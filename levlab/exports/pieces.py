@@ -1,7 +1,7 @@
 """Where a large wide export is cut for several processes, and whether it is worth it (issue 18).
 
 `plan` looks at the bytes before any worker starts: a regular file of at least `MIN_BYTES` (less
-when most values are distinct, `distinct_share`), written as CSV or JSONL, whose header ends where
+when most values are distinct, `distinct_share`, or the output is JSONL), written as CSV or JSONL, whose header ends where
 the reader's does (`data_start`), and whose data lines can be cut at line ends with every line one
 whole record (`split`: no quoted field over a line end, no lone CR, no NUL, every byte decodes).
 `processes_wanted` says how many processes may run (`LEVLAB_PROCESSES`, else the CPUs). Running
@@ -34,6 +34,9 @@ ENVIRONMENT = "LEVLAB_PROCESSES"  # a whole number: at most this many processes 
 #: SAMPLE_BYTES distinct) from about 512 KiB (measured: bench/notes/parallel.md)
 MIN_BYTES = 4 * 1024 * 1024
 MIN_BYTES_DISTINCT = 512 * 1024
+#: JSONL output costs about five times CSV's per input byte (a line of several KB per panel), so
+#: it pays from MIN_BYTES_JSONL whether values repeat or not (measured: bench/notes/jsonw.md)
+MIN_BYTES_JSONL = 512 * 1024
 DISTINCT_SHARE, SAMPLE_BYTES = 0.5, 64 * 1024
 #: data bytes per piece handed to a worker (cut at a line end): about a quarter of a worker's share,
 #: from PIECE_MIN to PIECE_MAX, so that the workers finish together; PIECE_BYTES, when set, instead
@@ -98,7 +101,8 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, p
         size = os.path.getsize(path)
     except OSError:
         return None
-    if size < min(MIN_BYTES, MIN_BYTES_DISTINCT):
+    jsonl = type(sink) is JsonlSink
+    if size < min(MIN_BYTES, MIN_BYTES_DISTINCT, *([MIN_BYTES_JSONL] if jsonl else [])):
         return None
     import multiprocessing  # only for a file that may be split
 
@@ -113,6 +117,8 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, p
         if start is None:
             return None
         least = MIN_BYTES if distinct_share(path, start, run, codec) <= DISTINCT_SHARE else MIN_BYTES_DISTINCT
+        if jsonl:
+            least = min(least, MIN_BYTES_JSONL)
         if size - start < least:
             return None
         piece_bytes = piece_bytes or PIECE_BYTES or max(PIECE_MIN, min(PIECE_MAX, (size - start) // (workers * PIECES_PER_WORKER)))

@@ -28,7 +28,8 @@ output is still exactly one process's (pieces are written only once a chunk's wo
 rows follows them: see `_merge`). A worker that fails or dies does the same; nothing is written
 twice, and nothing is left half written. A worker writes each piece's output into a file of a
 temporary directory as it goes (memory stays flat; the directory is removed at the end, also on
-Ctrl-C), at most `SLOTS` pieces ahead of the parent.
+Ctrl-C), at most `SLOTS` pieces ahead of the parent, which hands each file on to the output with
+`os.sendfile` where the output's descriptor takes it (a file, a pipe, /dev/null), else copies it.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class _Worker:
         watch = run.watch = run._header_watch()
         self.panels.sink = self.sink
         done = Done(file=path)
-        with open(path, "w", encoding="utf-8", newline="") as out:
+        with open(path, "w", encoding="utf-8", newline="", buffering=COPY_BLOCK) as out:
             self.sink.stream = out  # type: ignore[attr-defined]
             try:
                 self.panels.write(run._counted(watch.chunks(records)))
@@ -335,7 +336,9 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
 
 
 def _write(stream: Any, path: str) -> None:
-    """A piece's output (a UTF-8 file, removed) after what the stream holds, a block at a time."""
+    """A piece's output (a UTF-8 file, removed) after what the stream holds: handed from file to
+    file by the kernel where the stream is UTF-8 over a descriptor that takes it (`_sent`), else
+    (or from where that stopped) copied a block at a time."""
     import shutil
 
     binary = getattr(stream, "buffer", None)
@@ -343,11 +346,46 @@ def _write(stream: Any, path: str) -> None:
     with open(path, "rb") as piece:
         if binary is not None and utf8:
             stream.flush()
-            shutil.copyfileobj(piece, binary, COPY_BLOCK)
+            _sent(piece, binary)
+            shutil.copyfileobj(piece, binary, COPY_BLOCK)  # what was not sent (nothing when all was)
         else:
             with io.TextIOWrapper(piece, encoding="utf-8", newline="") as text:
                 shutil.copyfileobj(text, stream, COPY_BLOCK)
     os.unlink(path)
+
+
+def _sent(piece: Any, binary: Any) -> None:
+    """Send the piece file from its position into the descriptor under `binary` (flushed) with
+    `os.sendfile`, no copy through this process; the piece file is left where sending stopped: at
+    its end, or where the descriptor refused (a terminal, a file opened to append, a full disk,
+    a closed pipe), for the copy to go on from there and meet the same error as any write."""
+    sendfile = getattr(os, "sendfile", None)
+    target = None
+    layer = binary  # (the output's guard, levlab.outfile, passes its writes to `raw`)
+    try:
+        binary.flush()
+        while target is None and layer is not None:
+            try:
+                target = layer.fileno()
+            except (AttributeError, OSError):  # (io.UnsupportedOperation is an OSError)
+                layer = getattr(layer, "raw", None)
+    except (OSError, ValueError):
+        return
+    if sendfile is None or target is None:
+        return
+    source = piece.fileno()
+    offset = piece.tell()
+    size = os.fstat(source).st_size
+    try:
+        while offset < size:
+            sent = sendfile(target, source, offset, min(size - offset, 1 << 30))
+            if sent == 0:
+                break
+            offset += sent
+    except OSError:
+        pass
+    finally:
+        piece.seek(offset)
 
 
 def _stop(processes: list[Any]) -> None:

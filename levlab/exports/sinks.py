@@ -227,18 +227,47 @@ class JsonlSink(Sink):
         self.dumps = json.dumps
         self.analyte_texts: dict[int, tuple[AnalyteResult, str]] = {}  # id(result) -> (result, its "id": {...} text)
         self.parts = PanelJson()
+        self.bound: Any = None  # the stream `binary` was found for
+        self.binary: Any = None  # its UTF-8 byte stream, when lines may go there as bytes (`_binary`)
+        self.text_written = False  # text written to the stream since it was last flushed
 
     def panel(self, out: PanelOut) -> None:
         self.stream.write(self.text(out) + "\n")
+        self.text_written = True
 
     def judged_panel(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
                      errors: list[RowError], warnings: Sequence[str] = (), follow_up: Any = None) -> bool:
-        line = self.parts.line(results, patient, rows, key,
-                               [{"row": e.row, "column": e.column, "message": e.message} for e in errors], warnings, follow_up)
+        errors_json = [{"row": e.row, "column": e.column, "message": e.message} for e in errors] if errors else []
+        binary = self.binary if self.stream is self.bound else self._binary()
+        if binary is not None:
+            data = self.parts.line_bytes(results, patient, rows, key, errors_json, warnings, follow_up)
+            if data is None:
+                return False
+            if self.text_written:  # what was written as text goes first
+                self.stream.flush()
+                self.text_written = False
+            binary.write(data)
+            return True
+        line = self.parts.line(results, patient, rows, key, errors_json, warnings, follow_up)
         if line is None:
             return False
         self.stream.write(line + "\n")
         return True
+
+    def _binary(self) -> Any:
+        """The byte stream under the text stream, when it is UTF-8 text without newline translation
+        (lines are then written as UTF-8 bytes made from parts encoded once), else None."""
+        import codecs
+        import os
+
+        stream = self.bound = self.stream
+        binary = getattr(stream, "buffer", None)
+        encoding = getattr(stream, "encoding", None)
+        self.binary = None
+        if binary is not None and encoding and codecs.lookup(encoding).name == "utf-8" and os.linesep == "\n":
+            self.binary = binary
+            self.text_written = True  # (whatever the stream holds: flushed before the first line)
+        return self.binary
 
     def text(self, out: PanelOut) -> str:
         """The panel's JSON line, without its line end."""

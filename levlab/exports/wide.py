@@ -141,11 +141,12 @@ class WidePanels:
         if sink.wants_panels and not sink.wants_counts:
             for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
                 entry = entries[row]
-                key = tuple(cell for cell in cells if cell is not absent)
                 shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
                 if sink.from_results and row not in self.specimen_notes and sink.judged_panel(
-                        [cell.result for cell in key], entry.patient, [first + row], shown_key, errors.get(row, [])):
+                        [cell.result for cell in cells if cell is not absent], entry.patient, [first + row], shown_key,
+                        errors.get(row, [])):
                     continue  # written from its judged results (exports.panel_json)
+                key = tuple(cell for cell in cells if cell is not absent)
                 evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
                 panel = panel_for(evaluation, entry.patient)
                 if row in self.specimen_notes:
