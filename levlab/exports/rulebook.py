@@ -173,12 +173,19 @@ class RuleBook:
         """Whether one value-reading rule is met by one row's cells (None: not measured)."""
         if free.lead is not None:  # rule_projections.LEAD_OVER_RIVALS
             lead = judged[free.lead]
-            return lead is not None and lead.lead_key > max(
+            if lead is None or lead.lead_key == _NO_RIVAL:  # no key is below it: never dominant
+                return False
+            return lead.lead_key > max(
                 (judged[p].rival_key for p in free.positions if judged[p] is not None), default=_NO_RIVAL)
         if free.gate is not None and (judged[free.gate] is None or judged[free.gate].flag not in free.flags):
             return False  # cannot be met on this row
-        if free.positions and all(judged[p] is None or judged[p].result is None for p in free.positions):
-            return False  # none of its subjects measured
+        if free.positions:
+            for position in free.positions:
+                cell = judged[position]
+                if cell is not None and cell.result is not None:
+                    break
+            else:
+                return False  # none of its subjects measured
         return bool(decide(free.rule, self._results(judged)))
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink,
@@ -191,7 +198,8 @@ class RuleBook:
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
-        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged)) + serial
+        holds = self._holds
+        fired = tuple([free.rule.id for free in self.free if holds(free, judged)]) + serial if self.free else serial
         status = ("incomplete" if withhold == "all" or (withhold == "met" and decision.status == "met")
                   else decision.status)
         return self._text(decision.keyed, fired, status, sink) if fired or status != decision.status else decision.text
