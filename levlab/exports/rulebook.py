@@ -175,8 +175,8 @@ class RuleBook:
             lead = judged[free.lead]
             if lead is None or lead.lead_key == _NO_RIVAL:  # no key is below it: never dominant
                 return False
-            return lead.lead_key > max(
-                (judged[p].rival_key for p in free.positions if judged[p] is not None), default=_NO_RIVAL)
+            return lead.lead_key > max([judged[p].rival_key for p in free.positions if judged[p] is not None],
+                                       default=_NO_RIVAL)
         if free.gate is not None and (judged[free.gate] is None or judged[free.gate].flag not in free.flags):
             return False  # cannot be met on this row
         if free.positions:
