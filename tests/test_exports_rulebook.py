@@ -53,3 +53,18 @@ def test_a_subject_rule_with_none_of_its_subjects_measured_does_not_hold() -> No
     for position in free.positions:
         judged[position] = None if position % 2 else _Cell(1.0, 1.0, False)
     assert BOOK._holds(free, judged) is False
+
+
+@given(st.lists(_cells, min_size=len(BOOK.analyte_ids), max_size=len(BOOK.analyte_ids)))
+def test_each_rule_as_a_function_of_the_cells_says_what_holds_says(judged: list[Any]) -> None:
+    """`RuleBook.checks` (what panel_text asks per panel) against `_holds`, rule by rule: the lead
+    rules on any cells, the subject rules where none of their subjects is measured (a measured
+    one is read by the rule's evaluator, the same call in both)."""
+    checks = dict(BOOK.checks)
+    assert list(checks) == [free.rule.id for free in BOOK.free]
+    for free in LEAD_RULES:
+        assert checks[free.rule.id](judged) == BOOK._holds(free, judged)
+    for free in SUBJECT_RULES:
+        unmeasured = [None if at in free.positions and cell is not None and cell.result is not None else cell
+                      for at, cell in enumerate(judged)]
+        assert checks[free.rule.id](unmeasured) is BOOK._holds(free, unmeasured) is False
