@@ -73,11 +73,13 @@ def plain_index(run: ExportRun, reader: Any, keys_of: KeysOf, limit: int) -> dic
     """`grouping.index_splits` of a file read again (`reader`), by its key columns alone: the split
     keys with their row counts; None past `limit` keys; NOT_PLAIN when a line is not plain."""
     layout = run.layout
-    if not isinstance(reader, CsvRecords) or len(reader.header) != layout.width or layout.width < 2 or not layout.group:
+    value_at = layout.roles.get("value")
+    if (not isinstance(reader, CsvRecords) or len(reader.header) != layout.width or layout.width < 2
+            or not layout.group or value_at is None):
         return NOT_PLAIN
     delimiter = reader.dialect.delimiter
     last_key = max([*layout.group, layout.lone_without if layout.lone_without is not None else 0])
-    lines_pattern = _lines_pattern(delimiter, layout.width, last_key, layout.roles["value"])
+    lines_pattern = _lines_pattern(delimiter, layout.width, last_key, value_at)
     watch = HeaderWatch(layout, run.options, run.dialect.decimal, delimiter)
     index = RunIndex()
     number = 1  # the row number of the block's first line
