@@ -85,3 +85,33 @@ def test_rows_the_reader_marks_go_the_long_way_and_give_what_it_gives(monkeypatc
     assert "cannot be read as utf-8" in shortcut[0]
     monkeypatch.setattr(long_usual, "USUAL", False)
     assert _csv(path) == shortcut
+
+
+def test_a_reading_is_kept_for_the_next_panels_only_when_it_is_judged_alike_for_every_patient(monkeypatch, tmp_path):
+    """The same value texts in many panels, with the lab's own range (patient-free: kept, and
+    taken again) and without one (judged by the patient's sex and age: never kept), for patients
+    of both sexes and several ages: what the shortcut writes is the long way's."""
+    header = "patient,geslacht,leeftijd,monsternummer,bepaling,uitslag,eenheid,referentiewaarde"
+    lines = [header]
+    for sample in range(40):
+        sex, age = ("M", "V")[sample % 2], ("17", "50", "80")[sample % 3]
+        for name, value, lab_range in (("ALAT", "40", "< 45"), ("ASAT", "34", ""), ("LD", "240", ""),
+                                       ("AF", "110", "35 - 105"), ("GGT", "41", ""),
+                                       ("Bilirubine totaal", "16", "< 17")):
+            lines.append(f"P{sample // 2},{sex},{age},S{sample},{name},{value},U/L,{lab_range}".replace(
+                "U/L,< 17", "umol/L,< 17"))
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    write = UsualPanels.write
+
+    def kept(self, *arguments):
+        seen.append(self)
+        return write(self, *arguments)
+
+    monkeypatch.setattr(UsualPanels, "write", kept)
+    shortcut = _csv(path)
+    prepared = seen[0].prepared
+    assert len(prepared) == 3 and all(reading.patient_free for reading in prepared)  # ALAT, AF, bilirubin
+    monkeypatch.setattr(long_usual, "USUAL", False)
+    assert _csv(path) == shortcut

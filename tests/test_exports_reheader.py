@@ -100,3 +100,27 @@ def test_a_file_read_again_for_its_split_samples_follows_the_new_header_too() ->
     panels = [json.loads(line) for line in out.getvalue().splitlines()]
     s1 = next(p for p in panels if p["key"].get("sample") == "S1")
     assert s1["rows"] == [1, 4] and s1["analytes"]["ast"]["value"] == 200 and s1["analytes"]["alt"]["value"] == 30
+
+
+def _headers_one_by_one(watch: object, rows: list[list[str]]) -> list[int]:
+    """The rows that look like a header, each looked at on its own (what `_headers_in` answers)."""
+    from levlab.exports.reheader import _NOT_A_NUMBER, names_a_column
+
+    at = watch.number_at[0]  # type: ignore[attr-defined]
+    return [index for index, row in enumerate(rows)
+            if _NOT_A_NUMBER.search(row[at]) and sum(map(names_a_column, row)) >= watch.enough]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("values", [
+    ["30", "20", "1.5", "<5", "≤ 3", " 7 ", ""],  # all numbers: no row is looked at further
+    ["30", "result", "20"],  # the header again, between data
+    ["30", "2\n5", "see note"],  # a line break inside a cell is no header by itself
+    ["result", "result"],
+    ["30", "ALT", "x"],
+])
+def test_headers_are_found_in_one_search_as_row_by_row(values: list[str]) -> None:
+    run, _ = run_csv("patient,sample,test,result,unit\n1,S1,ALT,30,U/L\n")
+    rows = [["patient", "sample", "test", value, "unit"] if value == "result" else ["1", "S1", "ALT", value, "U/L"]
+            for value in values]
+    assert run.watch._headers_in(rows) == _headers_one_by_one(run.watch, rows)
+    assert (run.watch._headers_in(rows) != []) == ("result" in values)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from levlab.exports import memo
+from levlab.exports.long_index import RunIndex, indexed
 from levlab.exports.long_keys import KeysOf  # (first row number, rows) -> each row's key
 from levlab.exports.records import RecordChunk, RecordReader
 
@@ -61,8 +62,7 @@ def grouping_for(panels: LongPanels, keys_function: Callable[[list[str]], KeysOf
     KEY_LIMIT keys, else the stream window."""
     run = panels.run
     if run.reread is not None and not getattr(run.records, "grouped", False):
-        with run.reread() as reader:
-            split = index_splits(run.watched(reader), keys_function([]))
+        split = indexed(run, keys_function, KEY_LIMIT, index_splits)  # by the key columns alone when plain
         if split is not None:
             run.summary.grouping = "file"
             return FileGroups(panels, split, Gatherer(run, split, keys_function))
@@ -73,30 +73,19 @@ def grouping_for(panels: LongPanels, keys_function: Callable[[list[str]], KeysOf
 def index_splits(chunks: Iterable[RecordChunk], keys_of: KeysOf) -> dict[Any, int] | None:
     """The keys whose rows are split over more than one run, with their row counts, in the order
     they first appear; None when the file has more than KEY_LIMIT distinct keys."""
-    counts: dict[Any, int] = {}
-    split: set[Any] = set()
-    limit = KEY_LIMIT
-    last: Any = object()  # the key of the run still open at the end of the chunk before
+    index = RunIndex()
     for first, rows, _ in chunks:
         keys = keys_of(first, rows)
         if not keys:
             continue
-        # where a run starts in this chunk (not at 0 when the chunk goes on with the open run)
-        starts = list(itertools.compress(range(len(keys)), map(operator.ne, keys, itertools.chain([last], keys))))
-        ends = [*starts[1:], len(keys)] if starts else []
-        if not starts or starts[0] != 0:  # the run goes on from the chunk before
-            counts[last] += starts[0] if starts else len(keys)
-        for start, end in zip(starts, ends, strict=True):
-            key = keys[start]
-            if key in counts:
-                split.add(key)
-                counts[key] += end - start
-            else:
-                counts[key] = end - start
-        last = keys[-1]
-        if len(counts) > limit:
+        # where a run starts in this chunk (the first run may go on from the chunk before: `RunIndex.add`)
+        starts = list(itertools.compress(range(len(keys)), map(operator.ne, keys, itertools.chain([None], keys))))
+        add = index.add
+        for start, end in zip(starts, [*starts[1:], len(keys)], strict=True):
+            add(keys[start], end - start)
+        if len(index.counts) > KEY_LIMIT:
             return None
-    return {key: size for key, size in counts.items() if key in split}
+    return index.splits()
 
 
 @dataclass(slots=True)

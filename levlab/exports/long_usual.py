@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from levlab.exports.fields import fragment_of
 from levlab.exports.followup import NOT_FOLLOWED
 from levlab.exports.layout import has_liver_test
-from levlab.exports.memo import NOT_MEASURED, Judged, PatientEntry
+from levlab.exports.memo import NOT_MEASURED, Judged, PatientEntry, Reading
 
 if TYPE_CHECKING:
     from levlab.exports.long_cells import Cell
@@ -45,6 +45,10 @@ class UsualPanels:
         self.position = {analyte_id: at for at, analyte_id in enumerate(self.book.analyte_ids)}
         self.analytes = len(self.position)
         self.liver_tests = frozenset(analyte_id for analyte_id in self.position if has_liver_test([analyte_id]))
+        #: a patient-free reading (its lab's own range: judged alike for every patient) -> what `_judged`
+        #: takes of it: (analyte id, book position, fields, id text, judged cell, signature); cleared
+        #: with the judge's caches, so that a reading read again under a new rule is never taken
+        self.prepared: dict[Reading, tuple[str, int, str, str, Judged, int]] = run.judge.new_cache()
 
     @staticmethod
     def applies(run: ExportRun, sink: Sink, decision: LongDecision) -> bool:
@@ -91,23 +95,39 @@ class UsualPanels:
         into `fields` (as `LongRows._fields`) and its analyte id text into `ids` (as
         `LongRows.write`); the cells and their signatures at the book's positions into
         `panel_cells` and `signatures` (as `RuleBook.signatures`); False for any other panel."""
-        judge, empty, sink, decimal = self.judge.judge, self.rows.empty_fields, self.sink, self.judge.decimal
-        contexts, id_texts, position, sign = entry.contexts, self.rows.id_texts, self.position, self.book.sign
-        add_field, add_id = fields.append, ids.append
+        empty, contexts, prepared, add_field, add_id = self.rows.empty_fields, entry.contexts, self.prepared, fields.append, ids.append
         for analyte, reading in cells:
             if analyte is None:
                 add_field(empty)
                 add_id("")
                 continue
-            analyte_id = analyte.id
-            if reading is NOT_MEASURED or reading.error is not None or analyte_id in judged:
+            ready = prepared.get(reading)
+            if ready is None:
+                if reading is NOT_MEASURED or reading.error is not None or analyte.id in judged:
+                    return False
+                ready = self._prepared(reading, entry, contexts)
+            analyte_id, at, fragment, id_text, cell, signature = ready
+            if analyte_id in judged:
                 return False
-            # the judge's cache read here (`memo.Judge.judge` on a hit), the judge asked on a miss
-            found = reading.judged.get(0 if reading.patient_free else contexts.get(analyte_id, -1))
-            cell = judged[analyte_id] = found if found is not None else judge(reading, entry)
-            add_field(cell.fragment or fragment_of(cell, sink, decimal))
-            add_id(id_texts[analyte_id])
-            at = position[analyte_id]
+            judged[analyte_id] = cell
+            add_field(fragment)
+            add_id(id_text)
             panel_cells[at] = cell
-            signatures[at] = cell.signature if cell.signature is not None else sign(at, cell)
+            signatures[at] = signature
         return True
+
+    def _prepared(self, reading: Reading, entry: PatientEntry, contexts: dict[str, int]
+                  ) -> tuple[str, int, str, str, Judged, int]:
+        """What `_judged` takes of a reading read without error: its analyte id, book position,
+        fields, id text, judged cell (the judge's cache read here, as `memo.Judge.judge` does on a
+        hit; the judge asked on a miss) and signature; kept for a patient-free reading."""
+        analyte_id = reading.analyte.id
+        found = reading.judged.get(0 if reading.patient_free else contexts.get(analyte_id, -1))
+        cell = found if found is not None else self.judge.judge(reading, entry)
+        at = self.position[analyte_id]
+        signature = cell.signature if cell.signature is not None else self.book.sign(at, cell)
+        ready = (analyte_id, at, cell.fragment or fragment_of(cell, self.sink, self.judge.decimal),
+                 self.rows.id_texts[analyte_id], cell, signature)
+        if reading.patient_free:
+            self.prepared[reading] = ready
+        return ready

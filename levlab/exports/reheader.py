@@ -121,9 +121,10 @@ class HeaderWatch:
         width = min(map(len, rows))
         if max(self.number_at) >= width:
             return []
-        candidates: Iterable[int] = sorted(set().union(*(
-            itertools.compress(range(len(rows)), map(_NOT_A_NUMBER.search, map(operator.itemgetter(at), rows)))
-            for at in self.number_at[:1])))
+        values = list(map(operator.itemgetter(self.number_at[0]), rows))
+        if _NOT_A_NUMBER.search("\n".join(values)) is None:  # every cell a number's (a line break is a space): no header
+            return []
+        candidates: Iterable[int] = itertools.compress(range(len(rows)), map(_NOT_A_NUMBER.search, values))
         return [index for index in candidates if sum(map(names_a_column, rows[index])) >= self.enough]
 
     def _take_header(self, row: list[str], number: int, bad_rows: dict[int, str]) -> bool:

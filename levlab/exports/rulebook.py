@@ -7,6 +7,7 @@ column.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -119,6 +120,8 @@ class RuleBook:
                 elif gate[0] in position:
                     self.free.append(FreeRule(rule, (), gate=position[gate[0]], flags=gate[1]))
         self.order = {rule.id: index for index, rule in enumerate(rules())}
+        #: each value-reading rule's id and `_holds` as a function of a row's cells (`_check`)
+        self.checks = [(free.rule.id, self._check(free)) for free in self.free]
         self._numbers = itertools.count(1)  # signature numbers, never reused (caches are cleared)
         # kept across the Judge's clears (their entries are few and small, and a Decision costs the
         # rule evaluators' words to make again), bounded on their own at SIGNATURES_KEPT
@@ -173,13 +176,42 @@ class RuleBook:
         """Whether one value-reading rule is met by one row's cells (None: not measured)."""
         if free.lead is not None:  # rule_projections.LEAD_OVER_RIVALS
             lead = judged[free.lead]
-            return lead is not None and lead.lead_key > max(
-                (judged[p].rival_key for p in free.positions if judged[p] is not None), default=_NO_RIVAL)
+            if lead is None or lead.lead_key == _NO_RIVAL:  # no key is below it: never dominant
+                return False
+            return lead.lead_key > max([judged[p].rival_key for p in free.positions if judged[p] is not None],
+                                       default=_NO_RIVAL)
         if free.gate is not None and (judged[free.gate] is None or judged[free.gate].flag not in free.flags):
             return False  # cannot be met on this row
-        if free.positions and all(judged[p] is None or judged[p].result is None for p in free.positions):
-            return False  # none of its subjects measured
+        if free.positions:
+            for position in free.positions:
+                cell = judged[position]
+                if cell is not None and cell.result is not None:
+                    break
+            else:
+                return False  # none of its subjects measured
         return bool(decide(free.rule, self._results(judged)))
+
+    def _check(self, free: FreeRule) -> Callable[[Sequence[Judged | None]], bool]:
+        """`_holds(free, ·)` as a function of a row's cells, with what it reads of `free` taken
+        out once (panel_text asks it of every panel)."""
+        lead_at, positions, rule = free.lead, free.positions, free.rule
+        if lead_at is not None:
+            def lead_holds(judged: Sequence[Judged | None]) -> bool:
+                lead = judged[lead_at]
+                if lead is None or lead.lead_key == _NO_RIVAL:  # no key is below it: never dominant
+                    return False
+                return lead.lead_key > max([judged[p].rival_key for p in positions if judged[p] is not None],
+                                           default=_NO_RIVAL)
+            return lead_holds
+        if free.gate is None and positions:
+            def subject_holds(judged: Sequence[Judged | None]) -> bool:
+                for position in positions:
+                    cell = judged[position]
+                    if cell is not None and cell.result is not None:
+                        return bool(decide(rule, self._results(judged)))
+                return False  # none of its subjects measured
+            return subject_holds
+        return functools.partial(self._holds, free)
 
     def panel_text(self, judged: Sequence[Judged | None], signatures: tuple[Any, ...], sink: Sink,
                    serial: tuple[str, ...] = (), *, withhold: str = "") -> str:
@@ -191,7 +223,7 @@ class RuleBook:
         decision = self.by_signature.get(signatures)
         if decision is None:
             decision = self.by_signature[signatures] = self._decision(judged, sink)
-        fired = tuple(free.rule.id for free in self.free if self._holds(free, judged)) + serial
+        fired = tuple([rule_id for rule_id, holds in self.checks if holds(judged)]) + serial if self.checks else serial
         status = ("incomplete" if withhold == "all" or (withhold == "met" and decision.status == "met")
                   else decision.status)
         return self._text(decision.keyed, fired, status, sink) if fired or status != decision.status else decision.text
