@@ -149,9 +149,10 @@ def write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: 
         finally:  # panels before a --strict stop still make a valid Bundle
             sink.finish()
     else:
-        from levlab.render import make_console, print_csv_panels, print_csv_summary
+        from levlab.render import load_views, make_console, print_csv_panels, print_csv_summary
 
         collected = exports.CollectSink()
+        collected.while_waiting = load_views  # while worker processes count (exports.table_pieces)
         run.run(collected)
         console = make_console(stream)
         reader = language(lang)

@@ -182,6 +182,14 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 PIPE_WIDTH = 10_000
 
 
+def load_views() -> None:
+    """Import the terminal library the views use (rich), ahead of the first view: called while
+    other processes count a table summary (`CollectSink.while_waiting`)."""
+    import rich.console
+    import rich.table
+    import rich.text  # noqa: F401
+
+
 def make_console(file: IO[str] | None = None) -> Any:
     """A rich Console on `file` (stdout by default): colour only on a terminal, NO_COLOR honoured.
     Piped or written to a file it has no width to fit: tables take their natural width, never cut."""
