@@ -127,7 +127,9 @@ def to_a_terminal(stream: IO[str], environ: Mapping[str, str] | None = None) -> 
 def write_summary(collected: Any, stream: IO[str], lang: Language = ENGLISH) -> None:
     """The summary of a `CollectSink` on the stream: as plain text to a pipe or a file, else by rich."""
     blocks = summary_blocks(collected, lang)
-    text = None if to_a_terminal(stream) else plain_summary(blocks)
+    # rich draws its boxes in ASCII for a stream whose encoding is not UTF
+    utf = (getattr(stream, "encoding", None) or "utf-8").lower().startswith("utf")
+    text = None if to_a_terminal(stream) or not utf else plain_summary(blocks)
     if text is not None:
         stream.write(text)
         return

@@ -96,3 +96,18 @@ def test_a_large_file_s_summary_to_a_pipe_never_loads_rich(tmp_path: Path) -> No
     result = subprocess.run([sys.executable, "-c", code, str(GOLDEN / "wide_distinct.csv")], capture_output=True,
                             env={"PATH": "/usr/bin:/bin", "LEVLAB_PROCESSES": "1"}, check=False)
     assert b"rules met" in result.stdout and result.stderr.endswith(b"no rich")
+
+
+def test_a_stream_not_in_utf_8_goes_to_rich() -> None:
+    """rich draws ASCII boxes there: its text, not the plain one."""
+    from collections import Counter
+
+    from levlab.exports.sinks import CollectSink
+
+    collected = CollectSink()
+    collected.total, collected.statuses = 3, Counter({"met": 3})
+    binary = io.BytesIO()
+    stream = io.TextIOWrapper(binary, encoding="ascii", newline="")
+    write_summary(collected, stream)
+    stream.flush()
+    assert binary.getvalue().decode("ascii").splitlines()[2].startswith("+")
