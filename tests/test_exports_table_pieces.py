@@ -255,8 +255,13 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "LEVLAB_PROCESSES": "2", "TMPDIR": str(temporary)})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None and not (
-            (made := list(temporary.iterdir())) and len(list(made[0].iterdir())) >= 2):
+    def pieces_begun() -> int:
+        try:
+            return max((len(list(made.iterdir())) for made in temporary.glob("levlab-pieces-*")), default=0)
+        except OSError:  # gone while looked at
+            return 0
+
+    while time.monotonic() < deadline and process.poll() is None and pieces_begun() < 2:
         time.sleep(0.02)  # both workers have begun a piece: they run
     time.sleep(0.1)
     process.send_signal(signal.SIGINT)
