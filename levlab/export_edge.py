@@ -149,14 +149,18 @@ def write_csv_run(run: Any, output_format: str, stream: IO[str], *, excel_safe: 
         finally:  # panels before a --strict stop still make a valid Bundle
             sink.finish()
     else:
-        from levlab.render import make_console, print_csv_panels, print_csv_summary
+        from levlab.render import make_console, print_csv_panels
+        from levlab.summary_view import load_views, to_a_terminal, write_summary
 
         collected = exports.CollectSink()
+        if to_a_terminal(stream):  # rich prints the summary: loaded while worker processes count (exports.table_pieces)
+            collected.while_waiting = load_views
         run.run(collected)
-        console = make_console(stream)
         reader = language(lang)
-        (print_csv_panels(collected.panels, console, reader) if collected.small
-         else print_csv_summary(collected, console, reader))
+        if collected.small:
+            print_csv_panels(collected.panels, make_console(stream), reader)
+        else:
+            write_summary(collected, stream, reader)
 
 
 def write_workbook(run: Any, opened: Any, stream: IO[str]) -> None:

@@ -70,6 +70,9 @@ class Localized(str):
         made.translations = dict(translations or {})
         return made
 
+    def __reduce__(self) -> Any:  # pickled (a table summary's panels from a worker process) with its translations
+        return (Localized, (str(self), self.translations))
+
 
 class Msg(str):
     """A text made by levlab: the English text as a str, with its catalogue template and fields.
@@ -103,6 +106,9 @@ class Joined(str):
         made.separator = separator
         made.parts = parts
         return made
+
+    def __reduce__(self) -> Any:  # pickled (a table summary's panels from a worker process) as its parts
+        return (Joined, (self.separator, self.parts))
 
 
 def _remake(template: str, fields: dict[str, Any]) -> Msg:

@@ -412,45 +412,6 @@ def print_csv_panels(outs: list[Any], console: Any, lang: Language = ENGLISH) ->
         print_panel(out.panel, console, lang)
 
 
-def print_csv_summary(collected: Any, console: Any, lang: Language = ENGLISH) -> None:
-    """`levlab csv --format table` for a large file: counts, then the panels with findings first."""
-    from rich.table import Table
-    from rich.text import Text
-
-    _ = lang.gettext
-    console.print(Text(_("levlab csv: {total} panels, {errors} with row errors").format(
-        total=collected.total, errors=collected.with_errors), style="bold"))
-    statuses = Table(title="normal-panel", title_justify="left")
-    statuses.add_column(_("status"))
-    statuses.add_column(_("panels"), justify="right")
-    for status in ("met", "not-met", "incomplete"):
-        statuses.add_row(_(STATUS_WORDS[status]), str(collected.statuses.get(status, 0)))
-    console.print(statuses)
-    if collected.without_liver_test:
-        console.print(_("{count} panels with no liver test result (a blood gas, a blood count...): "
-                        "counted apart, not in normal-panel above").format(count=collected.without_liver_test))
-    if collected.rule_counts:
-        hits = Table(title=_("rules met"), title_justify="left")
-        hits.add_column(_("rule"))
-        hits.add_column(_("panels"), justify="right")
-        for rule_id, count in collected.rule_counts.most_common():
-            hits.add_row(rule_id, str(count))
-        console.print(hits)
-    if collected.findings:
-        found = Table(title=_("panels with findings (first ones)"), title_justify="left")
-        for column in (N_("panel"), N_("raised"), N_("rules met"), "normal-panel"):
-            found.add_column(_(column))
-        for out in collected.findings:
-            raised = " ".join(r.analyte for r in out.panel.results if r.flag == "H")
-            found.add_row(_csv_panel_title(out, lang), raised, " ".join(h.rule_id for h in out.panel.hits),
-                          _(STATUS_WORDS[out.panel.normal_panel.status]))
-        console.print(found)
-        if collected.more_findings:
-            console.print(_("... and {count} more panels with findings (use --format jsonl or csv)").format(
-                count=collected.more_findings))
-    console.print(Text(_(DISCLAIMER), style="italic"))
-
-
 def _hanging(line: str, width: int | None) -> Any:
     """A footer line wrapped to the terminal with a hanging indent (its continuation lines under its
     text, two further in), so a long rule statement reads as one item; unwrapped when piped."""

@@ -1,6 +1,6 @@
 """Several processes for a large wide export (levlab.exports.processes): stdout, stderr and the
 exit status are byte for byte those of one process, whatever the pieces; it stays off where it
-cannot be exact (stdin, small files, the table, long exports) and falls back cleanly."""
+cannot be exact (stdin, small files, long exports) and falls back cleanly."""
 
 from __future__ import annotations
 
@@ -208,10 +208,10 @@ def test_golden_outputs_are_kept_in_several_processes(split_small: list[Any], mo
     assert split_small[:2] == [None, None]  # wide_messy learns a decimal mark from a folded cell: read again
 
 
-def test_off_for_stdin_the_table_long_exports_and_small_files(tmp_path: Path, split_small: list[Any],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_off_for_stdin_long_exports_and_small_files(tmp_path: Path, split_small: list[Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The table summary has several processes of its own: tests/test_exports_table_pieces.py.)"""
     path = wide_file(tmp_path / "in.csv", 300)
-    same_as_one_process(path, "--format", "table")
     one = run_csv(Path("-"), processes_env="1", input=path.read_bytes())
     assert run_csv(Path("-"), processes_env="3", input=path.read_bytes()) == one
     same_as_one_process(GOLDEN / "long_repeating.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,51 @@ def test_table_summary_counted_from_the_rulebook_equals_the_full_interpretation(
                           sink.more_findings, [out.rows for out in sink.panels], [out.rows for out in sink.findings]))
     assert summaries[0] == summaries[1]
     assert summaries[0][0] > 100 and summaries[0][2]
+
+
+def _bulk_counts_row_by_row(decisions: list[Any], fired: dict[int, tuple[str, ...]], start: int, done: int) -> tuple[Any, ...]:
+    """The table's bulk counts as main counted them (deb1fcb): the rows that fired one by one."""
+    from collections import Counter
+
+    statuses: Counter[str] = Counter()
+    rule_counts: Counter[str] = Counter()
+    without_liver = findings = 0
+    for decision, times in Counter(decisions[start:done]).items():
+        if decision.liver:
+            statuses[decision.status] += times
+        else:
+            without_liver += times
+        for rule_id in decision.keyed:
+            rule_counts[rule_id] += times
+        if decision.keyed or decision.status == "not-met":
+            findings += times
+    for at, free_ids in fired.items():
+        if start <= at < done:
+            rule_counts.update(free_ids)
+            decision = decisions[at]
+            findings += not (decision.keyed or decision.status == "not-met")
+    return statuses, rule_counts, without_liver, findings
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bulk_counts_count_and_order_the_rules_as_row_by_row(seed: int) -> None:
+    """Rules fired counted per distinct tuple: the same counts, and each rule first where the rows met it."""
+    import random
+
+    from levlab.exports.rulebook import Decision
+    from levlab.exports.sinks import bulk_counts
+
+    rng = random.Random(seed)
+    kinds = [Decision(tuple(rng.sample(["a", "b", "c", "d"], rng.randint(0, 2))), rng.choice(["met", "not-met", "incomplete"]),
+                      "", False, rng.random() < 0.9) for _ in range(rng.randint(1, 6))]
+    decisions = [rng.choice(kinds) for _ in range(rng.randint(1, 300))]
+    fired: dict[int, tuple[str, ...]] = {}
+    for free in ("x", "y", "z"):  # as RuleBook.panel_texts makes it: per rule, its rows in order
+        for row in sorted(rng.sample(range(len(decisions)), rng.randint(0, len(decisions) // 3))):
+            fired[row] = (*fired.get(row, ()), free)
+    start = rng.choice([0, rng.randrange(len(decisions))])
+    done = rng.choice([len(decisions), rng.randint(start, len(decisions))])
+    expected = _bulk_counts_row_by_row(decisions, fired, start, done)
+    got = bulk_counts(decisions, fired, start, done)
+    assert got == expected
+    assert list(got[1]) == list(expected[1])  # the order ties are listed in

@@ -55,6 +55,7 @@ class CsvRecords:
         self.undecodable: list[tuple[str, str]] = getattr(lines, "undecodable", [])
         self.bad_rows: dict[int, str] = {}  # data row -> why its text is not what the file holds
         self.count = 0  # data records read
+        self.first_chunk = 1  # lines of the first chunk (a piece read on from a later chunk: exports.table_pieces)
 
     def chunks(self) -> Iterator[RecordChunk]:
         """Data rows, a chunk of up to CHUNK_LINES lines at a time (see `records.RecordChunk`). Blank lines are skipped. A short row is padded to the
@@ -62,7 +63,7 @@ class CsvRecords:
         whose quote stays open to the end of the file."""
         lines_left, delimiter = self.record_lines.lines, self.dialect.delimiter
         width = len(self.header)
-        size = 1  # chunks grow from one line: a slow pipe's first rows are not held back for long
+        size = self.first_chunk  # chunks grow from one line: a slow pipe's first rows are not held back for long
         while lines := list(itertools.islice(lines_left, size)):
             size = min(2 * size, CHUNK_LINES)
             split = split_plain(lines, delimiter)

@@ -1,8 +1,8 @@
 """Where a large wide export is cut for several processes, and whether it is worth it (issue 18).
 
 `plan` looks at the bytes before any worker starts: a regular file of at least `MIN_BYTES` (less
-when most values are distinct, `distinct_share`, or the output is JSONL), written as CSV or JSONL, whose header ends where
-the reader's does (`data_start`), and whose data lines can be cut at line ends with every line one
+when most values are distinct, `distinct_share`, or the output is JSONL), written as CSV, JSONL or
+the table summary, whose header ends where the reader's does (`data_start`), and whose data lines can be cut at line ends with every line one
 whole record (`split`: no quoted field over a line end, no lone CR, no NUL, every byte decodes).
 `processes_wanted` says how many processes may run (`LEVLAB_PROCESSES`, else the CPUs). Running
 the pieces and writing their output in order is `levlab.exports.processes`.
@@ -22,7 +22,7 @@ from levlab.errors import LevlabError
 from levlab.exports.csv_records import CsvRecords, RecordTextLines
 from levlab.exports.decoding import LINE_LIMIT, check_encoding
 from levlab.exports.marks import line_blocks
-from levlab.exports.sinks import CsvSink, JsonlSink, Sink
+from levlab.exports.sinks import CollectSink, CsvSink, JsonlSink, Sink
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -91,7 +91,7 @@ def plan(run: ExportRun, sink: Sink, environ: Mapping[str, str] | None = None, p
     """The pieces of a run worth several processes, or None (one process; see the module text)."""
     path = getattr(run, "path", None)
     records = run.records
-    if (path is None or run.layout.kind != "wide" or type(sink) not in (CsvSink, JsonlSink)
+    if (path is None or run.layout.kind != "wide" or type(sink) not in (CsvSink, JsonlSink, CollectSink)
             or type(records) is not CsvRecords or run.summary.rows):
         return None
     workers = processes_wanted(environ)

@@ -10,10 +10,11 @@ read from settings), so that stdout, stderr and the exit status are those of one
 It is on only when that can be told before the run, from the bytes (`levlab.exports.pieces.plan`):
 
 * the input is a regular file (not stdin or a pipe) of at least `MIN_BYTES`, and the output is
-  CSV or JSONL text (not FHIR or a workbook; not the table either: its counts add up, but rules
-  counted alike are listed in the order one process first counted them, which depends on where its
-  chunks begin); `levlab trend` never uses it, nor does a long export (a panel's rows and a
-  patient's follow-up cross any cut);
+  CSV or JSONL text, or the table summary (not FHIR or a workbook); the table's counts are merged
+  by `levlab.exports.table_pieces`, which lists rules counted alike in the order one process
+  first counts them (that order depends on where its chunks begin, so the table's pieces are cut
+  there); `levlab trend` never uses it, nor does a long export (a panel's rows and a patient's
+  follow-up cross any cut);
 * the encoding keeps line ends, quotes and the delimiter as single ASCII bytes (UTF-8, Latin-1,
   cp1252...), and every data line decodes; no NUL byte, no CR alone, no line over the line limit;
 * every data line holding a quote closes it on that line (then each line is one record, and a
@@ -52,7 +53,7 @@ from levlab.exports.csv_records import CHUNK_LINES, CsvRecords, RecordTextLines
 from levlab.exports.pieces import Piece, Plan, plan
 from levlab.exports.records import RecordChunk
 from levlab.exports.reheader import LayoutStop
-from levlab.exports.sinks import Sink
+from levlab.exports.sinks import CollectSink, Sink
 
 if TYPE_CHECKING:
     from levlab.exports.run import ExportRun
@@ -195,6 +196,11 @@ def write_wide(run: ExportRun, sink: Sink, panels: WidePanels, chunks: Iterable[
     work = plan(run, sink)
     if work is None:
         panels.write(chunks)
+        return
+    if type(sink) is CollectSink:  # the table summary: counts, not output (exports.table_pieces)
+        from levlab.exports.table_pieces import write_table
+
+        write_table(run, sink, panels, chunks, work)
         return
     written = _several(run, sink, panels, work)
     if written is not None:  # a piece could not be vouched for: read on here, writing only the rows not written

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from levlab.exports.fields import CountedPanel, PanelOut, RowError, excel_safe_r
 from levlab.exports.layout import Layout, has_liver_test
 
 if TYPE_CHECKING:
+    from levlab.exports.rulebook import Decision
     from levlab.model import AnalyteResult, Patient
     from levlab.serial import Sample
 
@@ -34,6 +35,8 @@ class Sink:
     follows_patients = True  # long exports: link each panel to its patient's previous sample (exports.followup)
     #: panels come as `CountedPanel`s to `counted` (rule ids and status without the full panel)
     wants_counts = False
+    #: a chunk's panels come to `chunk_counts` whole (a piece of the table summary: exports.table_pieces)
+    counts_chunks = False
 
     def start(self, header: list[str]) -> None:  # pragma: no cover - interface
         pass
@@ -316,6 +319,9 @@ class CollectSink(Sink):
         self.more_findings = 0
         self.with_errors = 0
         self.without_liver_test = 0  # panels with no liver test result: not in `statuses`
+        #: called once while other processes count the panels (exports.table_pieces): the caller's
+        #: own preparation (loading what shows the summary) then costs no time
+        self.while_waiting: Callable[[], None] | None = None
 
     @property
     def small(self) -> bool:
@@ -374,3 +380,30 @@ class CollectSink(Sink):
         if self.total > self.keep:
             self.panels.clear()
 
+
+
+def bulk_counts(decisions: Sequence[Decision], fired: dict[int, tuple[str, ...]], start: int, done: int
+                ) -> tuple[Counter[str], Counter[str], int, int]:
+    """The table summary's counts of a chunk's rows `start` to `done`, per distinct Decision: the
+    statuses, the rules met (counted in the order one panel at a time would first meet them: the
+    Decisions' keyed rules in the order the Decisions first come, then the value-reading rules that
+    fired, row by row in `fired`'s order), the panels without a liver test and those with findings."""
+    statuses: Counter[str] = Counter()
+    rule_counts: Counter[str] = Counter()
+    without_liver = findings = 0
+    for decision, times in Counter(decisions[start:done] if start or done < len(decisions) else decisions).items():
+        if decision.liver:
+            statuses[decision.status] += times
+        else:
+            without_liver += times
+        for rule_id in decision.keyed:
+            rule_counts[rule_id] += times
+        if decision.keyed or decision.status == "not-met":
+            findings += times
+    if fired:  # rows where a value-reading rule fired too: per distinct tuple of rules, first ones first
+        rows = fired if start == 0 and done >= len(decisions) else {at: ids for at, ids in fired.items() if start <= at < done}
+        for ids, times in Counter(rows.values()).items():
+            for rule_id in ids:
+                rule_counts[rule_id] += times
+        findings += sum(not (decision.keyed or decision.status == "not-met") for decision in map(decisions.__getitem__, rows))
+    return statuses, rule_counts, without_liver, findings

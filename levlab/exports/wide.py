@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, R
 from levlab.exports.numeric_lane import NumericLane
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
-from levlab.exports.sinks import Sink
+from levlab.exports.sinks import Sink, bulk_counts
 from levlab.exports.specimens import specimen_kind, whole_blood_analytes
 
 if TYPE_CHECKING:
@@ -159,6 +158,9 @@ class WidePanels:
         """The first `done` rows of a chunk as CountedPanels (the table summary): rule ids, status and
         liver test from the RuleBook's decisions, the whole panel made only if the sink asks for it."""
         sink, ids, cells = self.sink, self.book.ids, [column.judged for column in columns]
+        if sink.counts_chunks:  # a piece of the summary in a worker process (exports.table_pieces)
+            sink.chunk_counts(self, first, rows, cells, entries, errors, decisions, fired, done)
+            return
         panel_out = self._panel_out
         row = 0
         while row < done and getattr(sink, "showing", True):
@@ -167,23 +169,7 @@ class WidePanels:
                                       functools.partial(panel_out, first, row, rows[row], cells, entries[row], errors)))
             row += 1
         if row < done:  # nothing more to show: the rest counted in bulk, per distinct Decision
-            statuses: Counter[str] = Counter()
-            rule_counts: Counter[str] = Counter()
-            without_liver = findings = 0
-            for decision, times in Counter(decisions[row:done]).items():
-                if decision.liver:
-                    statuses[decision.status] += times
-                else:
-                    without_liver += times
-                for rule_id in decision.keyed:
-                    rule_counts[rule_id] += times
-                if decision.keyed or decision.status == "not-met":
-                    findings += times
-            for at, free_ids in fired.items():  # rows where a value-reading rule fired too
-                if row <= at < done:
-                    rule_counts.update(free_ids)
-                    decision = decisions[at]
-                    findings += not (decision.keyed or decision.status == "not-met")
+            statuses, rule_counts, without_liver, findings = bulk_counts(decisions, fired, row, done)
             sink.tally(done - row, statuses, rule_counts, sum(row <= at < done for at in errors), without_liver, findings)
 
     def _panel_out(self, first: int, row: int, fields: list[str], cells: list[tuple[Judged, ...]], entry: PatientEntry,
