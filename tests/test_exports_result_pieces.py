@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 
 from levlab.catalog import analytes
 from levlab.errors import LevlabError
-from levlab.exports.result_pieces import TEMPLATES, analyte_text
+from levlab.exports.json_text import escaped
+from levlab.exports.panel_json import PanelJson
+from levlab.exports.result_pieces import TEMPLATES, _classifies, _long_text, analyte_text
 from levlab.grading import grade
 from levlab.interpret import assess, read_measurement
-from levlab.model import Patient
+from levlab.model import AnalyteResult, Patient
 from levlab.ranges import default_intervals
 from levlab.render import analyte_json
+from levlab.rules import shown_phrase
 
 #: value texts in the canonical unit, as multiples of a typical upper limit: on, a hair around and
 #: far from the interval bounds and the rule and CTCAE thresholds (1, 2, 3, 5, 20 x ULN)
@@ -76,3 +80,51 @@ def test_an_analyte_object_from_its_segment_template_is_the_long_way(analyte_id:
                     assert analyte_text(result) == long_way, text
                     filled += len(TEMPLATES) == known and TEMPLATES != {}
     assert filled > 1000  # most values came from a template made for another value
+
+
+def _long_piece(pieces: Any, result: AnalyteResult) -> tuple[Any, ...]:
+    """What the long way makes of a result: its token, R-ratio trigger, analyte object and phrase."""
+    return (pieces.token(result), _classifies(result), _long_text(result), escaped(shown_phrase(result)))
+
+
+@pytest.mark.parametrize(("analyte_id", "unit", "lab_range"), BENCH_UNITS)
+def test_a_piece_from_its_segment_is_the_long_way(analyte_id: str, unit: str, lab_range: str | None) -> None:
+    # values on, a hair around and near every interval bound, CTCAE threshold and multiple of ULN a
+    # rule or the R-ratio pattern reads (1, 2, 3, 5, 20 x ULN), both decimal marks, with and without
+    # a lab range, known and unknown sex and age, and comparators: every part as the long way's
+    rng = random.Random(f"segment {analyte_id} {unit}")
+    analyte = analytes()[analyte_id]
+    factor = read_measurement(analyte, "1", unit_text=unit).value
+    pieces = PanelJson()
+    made = 0
+    for patient in BENCH_PATIENTS:
+        for ranged in {None, lab_range}:
+            for decimal in (".", ","):
+                texts = _value_texts(rng, _limits(analyte_id, patient, ranged), factor, decimal)
+                for text in [*texts, "<5", ">1000", "<=3"]:
+                    try:
+                        measurement = read_measurement(analyte, text, unit_text=unit, decimal=decimal, lab_range=ranged)
+                    except LevlabError:
+                        continue
+                    result = assess(measurement, patient, default_intervals())
+                    piece = pieces.segments.piece(result)
+                    if piece is None:
+                        continue  # the long way
+                    made += 1
+                    assert (piece.token, piece.classifies, piece.text, piece.phrase) == _long_piece(pieces, result), text
+                    assert result.interval is not None and measurement.comparator is None
+    assert made > 2000  # most results took the segment way
+
+
+def test_a_piece_within_a_guard_zone_or_without_one_interval_goes_the_long_way() -> None:
+    pieces = PanelJson()
+    alt, man = analytes()["alt"], Patient("M", 50.0)
+
+    def judged(text: str, patient: Patient = man) -> AnalyteResult:
+        return assess(read_measurement(alt, text, unit_text="U/L"), patient, default_intervals())
+
+    high = judged("100").interval.high  # type: ignore[union-attr]
+    for text in (f"{3 * high!r}", f"{3 * high * (1 + 1e-12)!r}", f"{20 * high!r}", f"{high!r}", "<5"):
+        assert pieces.segments.piece(judged(text)) is None, text  # on 3 x ULN, a hair above; 20 x, 1 x; a comparator
+    assert pieces.segments.piece(judged("200", Patient(None, None))) is None  # no one interval
+    assert pieces.segments.piece(judged(f"{3 * high * 1.01:.2f}")) is not None
