@@ -232,10 +232,11 @@ class _Kind:
     """What every plain-number result of one segment of a `_Context` shares: its token, whether
     it sets off the R-ratio pattern, and its analyte object and phrase as format strings."""
 
-    __slots__ = ("classifies", "phrase", "text", "token")
+    __slots__ = ("classifies", "multiple", "phrase", "text", "token")
 
     def __init__(self, token: int, classifies: bool, text: str, phrase: str) -> None:
         self.token, self.classifies, self.text, self.phrase = token, classifies, text, phrase
+        self.multiple = "{1}" in phrase  # the phrase shows x ULN (a raised value)
 
 
 class _Context:
@@ -307,7 +308,7 @@ class SegmentPieces:
         return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies,
                      kind.text.format(string(m.input), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
                                       digits),
-                     kind.phrase.format(digits, format(x_uln, ".1f")))
+                     kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits))
 
     def _context(self, result: AnalyteResult) -> _Context | None:
         """The context of a result: its limits (see the class text); None when a projection of a
