@@ -41,6 +41,30 @@ def interval_from_text(
     outside the analyte's plausible span, or far from every default limit where another accepted
     unit would put it near one (`< 1.2` bilirubin in µmol/L is 1.2 mg/dL written without its unit).
     """
+    plain = sex is None and age_min is None and age_max is None and smoker is None and note is None and check_limits
+    key = (analyte.id, text, unit_key, source, decimal)
+    if plain:  # a lab's range of an export: the same few texts row after row, read once each
+        kept = _LAB_INTERVALS.get(key)
+        if kept is not None and kept[0] is analyte:
+            return kept[1]
+    interval = _interval_from_text(analyte, text, unit_key, source, decimal=decimal, sex=sex, age_min=age_min,
+                                   age_max=age_max, smoker=smoker, note=note, check_limits=check_limits)
+    if plain and len(text) <= 200:
+        if len(_LAB_INTERVALS) >= LAB_INTERVALS_KEPT:
+            _LAB_INTERVALS.clear()
+        _LAB_INTERVALS[key] = (analyte, interval)
+    return interval
+
+
+#: lab ranges kept read (`interval_from_text`; an export has a few per analyte); past this many they start again
+LAB_INTERVALS_KEPT = 1_024
+_LAB_INTERVALS: dict[tuple[Any, ...], tuple[Analyte, Interval]] = {}
+
+
+def _interval_from_text(analyte: Analyte, text: str, unit_key: str, source: str, *, decimal: str | None,
+                        sex: str | None, age_min: int | None, age_max: int | None, smoker: bool | None,
+                        note: str | None, check_limits: bool) -> Interval:
+    """`interval_from_text`, uncached."""
     parsed = parse_range(text, decimal)
     unit = unit_for_analyte(analyte, parsed.unit_text).key if parsed.unit_text else unit_key
     factor = to_canonical_factor(analyte, unit)

@@ -312,3 +312,88 @@ def test_the_workbook_gets_the_long_way_fields(monkeypatch: pytest.MonkeyPatch) 
     assert NumericLane.entries is original
     assert len(fields[0]) == 800 and fields[0] == fields[1]
     assert "\x1f" in fields[0][0][0]  # the workbook's separator between a cell's fields
+
+
+def _lane_cells_of_jsonl(text: str, monkeypatch: pytest.MonkeyPatch, *, lane: bool = True, **options: object
+                         ) -> tuple[str, list]:
+    """The JSONL output of a run and the lane cells it made (`lane=False`: the lane takes none)."""
+    from levlab.exports import JsonlSink
+
+    made: list = []
+    original = NumericLane.entries
+
+    def kept(self: NumericLane, plan: object, texts: object) -> dict:
+        found = original(self, plan, texts) if lane else {}  # type: ignore[arg-type]
+        made.extend(entry[4] for entry in found.values())
+        return found
+
+    with monkeypatch.context() as patch:
+        patch.setattr(NumericLane, "entries", kept)
+        run = CsvRun(io.StringIO(text, newline=""), CsvOptions(**options))  # type: ignore[arg-type]
+        out = io.StringIO()
+        run.run(JsonlSink(out))
+    return out.getvalue(), made
+
+
+@pytest.mark.parametrize(("analyte_id", "unit"), UNITS)
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_a_lane_cell_result_is_the_long_way_result_around_every_limit(analyte_id: str, unit: str, decimal: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSONL takes a lane cell's AnalyteResult (`Segment.result_of`): equal, field by field, to the
+    result the long way makes of the same text, on, a hair around and far from every limit, for
+    women, men, unknown sex, ages in each band and unknown, both decimal marks."""
+    delimiter = "," if decimal == "." else ";"
+    texts = texts_for(analyte_id, unit, decimal, seed=len(analyte_id) * len(unit))
+    lines = [delimiter.join(("patient", "sex", "age", f"{analyte_id} ({unit})"))]
+    for sex, age in PATIENTS:
+        lines += [delimiter.join(("P1", sex, age, text)) for text in texts]
+    _, made = _lane_cells_of_jsonl("\n".join(lines) + "\n", monkeypatch, delimiter=delimiter, decimal=decimal)
+    assert len(made) >= 0.2 * len(texts) * len(PATIENTS)
+    for cell in made:
+        result, long_way = cell.result, cell._segment.plan.long_way(cell._text).result
+        assert result == long_way, cell._text
+        assert (result.x_uln_span, result.measurement.bounds) == (long_way.x_uln_span, long_way.measurement.bounds)
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_jsonl_through_the_lane_is_the_long_way(decimal: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bench's wide shape as JSONL: with the lane's results, the same bytes as without it."""
+    delimiter = "," if decimal == "." else ";"
+    rng = random.Random(17)
+    lines = [delimiter.join(("patient_id", "sex", "age", *(name for name, _, _ in BENCH_COLUMNS)))]
+    for number in range(1500):
+        values = [f"{rng.uniform(low, high * 3):.{rng.choice((1, 2, 4))}f}".replace(".", decimal)
+                  for _, low, high in BENCH_COLUMNS]
+        lines.append(delimiter.join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
+    text = "\n".join(lines) + "\n"
+    short, made = _lane_cells_of_jsonl(text, monkeypatch, delimiter=delimiter, decimal=decimal)
+    long, none = _lane_cells_of_jsonl(text, monkeypatch, lane=False, delimiter=delimiter, decimal=decimal)
+    assert len(made) > 3 * 1500 and none == []
+    assert short == long
+
+
+@pytest.mark.parametrize(("analyte_id", "unit"), UNITS)
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_a_reading_of_the_reading_lane_is_the_long_way_reading(analyte_id: str, unit: str, decimal: str) -> None:
+    """`ReadingLane.reading` gives what `memo.Judge.read` gives for the same texts, field by field,
+    or None (the long way): values on, a hair around and far from every limit, the plausible
+    and possible ones among them (a warning or an error is never the lane's)."""
+    from levlab.exports.memo import Judge
+    from levlab.exports.numeric_lane import ReadingLane
+
+    analyte = analytes()[analyte_id]
+    judge = Judge(default_intervals(), decimal, frozenset({"", "na"}))
+    lane = ReadingLane(decimal, judge.na, judge.new_cache)
+    taken = 0
+    for lab_range in (None, ""):
+        for text in texts_for(analyte_id, unit, decimal, seed=3 * len(unit)):
+            made = lane.reading(analyte, text, unit, lab_range)
+            long_way = judge.read(analyte, text, unit, lab_range, "lab")
+            if made is None:
+                lane.learn(analyte, text, unit, lab_range, long_way)
+                continue
+            taken += 1
+            assert long_way.error is None and made.error is None, text
+            assert made.measurement == long_way.measurement and not made.measurement.warnings, text
+            assert made.measurement.bounds == long_way.measurement.bounds
+    assert taken > 50

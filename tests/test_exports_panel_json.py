@@ -117,7 +117,7 @@ def test_a_shape_made_once_holds_for_every_panel_of_that_shape(pool: int) -> Non
 
 def test_the_pieces_kept_halve_where_values_do_not_repeat_and_lines_stay_the_same(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("levlab.exports.panel_json.PIECES_KEPT", 100)
+    monkeypatch.setattr("levlab.exports.result_pieces.PIECES_KEPT", 100)
     rng = random.Random(7)
     repeating, distinct = PanelJson(), PanelJson()
     kept = [_panel(rng, 3) for _ in range(4)]  # under 50 results, seen again and again
@@ -247,66 +247,6 @@ def test_phrases_marked_puts_the_marker_where_each_result_is_named_and_only_with
     hits, _, normal = evaluate_rules(results)
     assert normal.reason.startswith(f"raised: {shown_phrase(results[0])}; ")
     assert shown_phrase(results[0]) == "ALP 400 U/L (3.8x ULN)"  # 400 / 105, the upper limit for men
-
-
-#: the analytes and units of the bench files (bench/run.py), with the laboratory ranges of its long file
-BENCH_UNITS = (("alt", "U/L", "< 45"), ("ast", "U/L", "< 35"), ("alp", "U/L", "35 - 105"), ("alp", "µkat/L", None),
-               ("alp", "ukat/L", None), ("ggt", "U/L", "< 40"), ("ldh", "U/L", "< 250"), ("bilirubin", "µmol/L", "< 17"),
-               ("bilirubin", "mg/dL", None))
-BENCH_PATIENTS = [Patient(sex, age) for sex in (None, "F", "M") for age in (None, 45.0)]
-
-
-def _limits(analyte_id: str, patient: Patient, lab_range: str | None) -> list[float]:
-    """Every limit a value of the analyte meets, in its canonical unit: the bounds of the intervals
-    that may apply, and the CTCAE and rule thresholds as multiples of their upper limits."""
-    from levlab.grading import criteria
-
-    probe = assess(read_measurement(analytes()[analyte_id], "1", unit_text=analytes()[analyte_id].canonical_unit,
-                                    lab_range=lab_range), patient, default_intervals())
-    intervals = [probe.interval] if probe.interval is not None else list(probe.candidates)
-    term = criteria().terms.get(analyte_id)
-    multiples = {bound.x for bound in term.bounds} if term is not None else set()
-    multiples |= set(MULTIPLES)
-    limits = [bound for interval in intervals for bound in (interval.low, interval.high) if bound]
-    limits += [x * interval.high for interval in intervals if interval.high for x in multiples]
-    return limits
-
-
-def _value_texts(rng: random.Random, limits: list[float], factor: float, decimal: str) -> list[str]:
-    """Texts of values on, a hair around and near every limit, and random ones, in a unit of `factor`."""
-    values = [limit * (1 + hair) for limit in limits for hair in (0, 1e-13, -1e-13, 1e-9, -1e-9, 1e-6, -1e-6, 0.004, -0.004)]
-    values += [rng.uniform(0.01, 1.2) * rng.choice(limits) for _ in range(300)]
-    texts = [form.format(value / factor) for value in values for form in ("{:.2f}", "{:.6g}", "{!r}")]
-    rng.shuffle(texts)
-    return [text.replace(".", ",") if decimal == "," else text for text in texts]
-
-
-@pytest.mark.parametrize(("analyte_id", "unit", "lab_range"), BENCH_UNITS)
-def test_an_analyte_object_from_its_segment_template_is_the_long_way(analyte_id: str, unit: str,
-                                                                     lab_range: str | None) -> None:
-    from levlab.exports import panel_json as module
-    from levlab.grading import grade
-    from levlab.render import analyte_json
-
-    rng = random.Random(f"{analyte_id} {unit}")
-    analyte = analytes()[analyte_id]
-    factor = read_measurement(analyte, "1", unit_text=unit).value
-    module._TEMPLATES.clear()
-    filled = 0
-    for patient in BENCH_PATIENTS:
-        for ranged in {None, lab_range}:
-            for decimal in (".", ","):
-                for text in _value_texts(rng, _limits(analyte_id, patient, ranged), factor, decimal):
-                    try:
-                        measurement = read_measurement(analyte, text, unit_text=unit, decimal=decimal, lab_range=ranged)
-                    except LevlabError:
-                        continue
-                    result = assess(measurement, patient, default_intervals())
-                    known = len(module._TEMPLATES)
-                    long_way = json.dumps({analyte_id: analyte_json(result, grade(result))}, ensure_ascii=False)[1:-1]
-                    assert module._analyte_text(result) == long_way, text
-                    filled += len(module._TEMPLATES) == known and module._TEMPLATES != {}
-    assert filled > 1000  # most values came from a template made for another value
 
 
 @pytest.mark.parametrize("lead", ["250", "255", "256", "300", "510", "511", "1000", ">1000", "<100", "abc", "100"])

@@ -536,3 +536,19 @@ def test_the_nordic_ggt_alternative_judges_as_its_table_says(table, sex, age, va
     chosen = _nordic_table() if table == "nordic" else default_intervals()
     result = assess(read_measurement(get_analyte("ggt"), f"{value} U/L"), Patient(sex, age), chosen)
     assert result.flag == flag
+
+
+def test_a_lab_range_read_again_is_the_same_interval_and_a_bad_one_is_refused_each_time() -> None:
+    from levlab.errors import LevlabError
+    from levlab.ranges import _interval_from_text, interval_from_text
+
+    alt = analytes()["alt"]
+    first = interval_from_text(alt, "< 45", "U/L", "lab")
+    assert interval_from_text(alt, "< 45", "U/L", "lab") is first  # kept: one object for one text
+    assert first == _interval_from_text(alt, "< 45", "U/L", "lab", decimal=None, sex=None, age_min=None,
+                                        age_max=None, smoker=None, note=None, check_limits=True)
+    assert interval_from_text(alt, "< 45", "U/L", "other source").source == "other source"
+    assert interval_from_text(alt, "< 45", "U/L", "lab", sex="F").sex == "F"  # (not the kept one)
+    for _ in range(2):
+        with pytest.raises(LevlabError):
+            interval_from_text(analytes()["bilirubin"], "< 1.2", "µmol/L", "lab")

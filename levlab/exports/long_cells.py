@@ -9,7 +9,8 @@ and a specimen. `LongCells` turns each row into a *cell*, `(analyte, reading)`:
 * `(None, None)` — a test levlab does not take (it passes through).
 
 The test name is read by `exports.names` (value maps, then the name-and-unit reader), the value
-by `exports.memo.Judge.reading`. A cell is made once per distinct (test, code, value, unit, range,
+by `exports.memo.Judge.reading` (a plain-number value of texts read before by the short way,
+`exports.numeric_lane.ReadingLane`). A cell is made once per distinct (test, code, value, unit, range,
 specimen) texts and looked up again, column by column; the same texts give the same cell object,
 which the panel decision may key on.
 """
@@ -23,6 +24,7 @@ from levlab.catalog import Analyte
 from levlab.errors import shown
 from levlab.exports.memo import LONG_CELL, Reading
 from levlab.exports.names import UNKNOWN, NamedAnalyte, NameReader, row_unit
+from levlab.exports.numeric_lane import ReadingLane
 from levlab.exports.records import fields_by_column
 from levlab.exports.specimens import place
 
@@ -40,6 +42,7 @@ class LongCells:
         self.layout, self.judge = layout, judge
         self.cache = judge.new_cache()  # (test, code, value, unit, range, specimen texts) -> cell
         self.names = NameReader(layout.value_maps)  # test names and codes, with --map / --codes value maps
+        self.lane = ReadingLane(judge.decimal, judge.na, judge.new_cache)  # plain-number values: exports.numeric_lane
         roles = layout.roles
         range_at = roles.get("range")
         self.range_source = (f"laboratory's own range (column {shown(layout.header[range_at].strip())})"
@@ -90,7 +93,15 @@ class LongCells:
         unit, problem = row_unit(test, unit, judge.na)  # a unit in the test name (`ALT (U/L)`) or its map
         if problem is not None and value.strip().casefold() not in judge.na:
             return analyte, Reading(analyte, None, problem)
-        return analyte, judge.reading(analyte, value, unit, lab_range, self.range_source)
+        if judge.mixed_marks is None:  # (else a lab range's limit may be refused: exports.memo)
+            reading = self.lane.reading(analyte, value, unit, lab_range)
+            if reading is not None:
+                judge.grow()
+                return analyte, reading
+        reading = judge.reading(analyte, value, unit, lab_range, self.range_source)
+        if judge.mixed_marks is None:
+            self.lane.learn(analyte, value, unit, lab_range, reading)
+        return analyte, reading
 
     def _analyte_of(self, name: str, code: str) -> NamedAnalyte:
         """A test name or code read (exports.names: value maps, then the name-and-unit reader), cached."""

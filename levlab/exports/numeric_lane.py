@@ -41,9 +41,9 @@ from typing import Any
 
 from levlab.catalog import Analyte
 from levlab.exports.fields import ANALYTE_FIELDS
-from levlab.exports.memo import Judged
+from levlab.exports.memo import Judged, Reading
 from levlab.grading import criteria
-from levlab.model import AnalyteResult, Interval
+from levlab.model import AnalyteResult, Interval, Measurement
 from levlab.units import factor as unit_factor
 from levlab.units import units
 from levlab.values import format_number
@@ -84,12 +84,13 @@ class LaneJudged(Judged):
 
     @property  # type: ignore[override]
     def result(self) -> AnalyteResult | None:
-        """The long way's result for this cell (made once, on first use)."""
+        """The long way's result for this cell (made once, on first use): its segment's answers
+        with the cell's own measurement (`Segment.result_of`)."""
         try:
-            made = self._made
+            return self._made
         except AttributeError:
-            made = self._made = self._segment.plan.long_way(self._text)
-        return made.result
+            made = self._made = self._segment.result_of(self._text)
+            return made
 
 
 class Segment:
@@ -105,6 +106,22 @@ class Segment:
         self.suffix = suffix  # the output text of the fields after the value (see NumericLane.learn); None: no rows
         self.highs = highs  # the upper limits a raised value is a multiple of (dominance keys), or None
         self.keys = keys  # the dominance keys when they do not depend on the value
+
+    def result_of(self, text: str) -> AnalyteResult:
+        """The AnalyteResult the long way makes of a plain-number text of this segment: what
+        `interpret.read_measurement` reads of it (the number, times the unit factor) and what
+        `interpret.assess` judges, the segment's first result's answers (flag, interval, reason,
+        candidates: the same between two breakpoints) with `value / ULN` of its interval."""
+        first = self.first.result
+        assert first is not None and first.measurement is not None
+        m = first.measurement
+        number = float(text.replace(",", "."))
+        value = number * m.factor
+        interval = first.interval
+        return AnalyteResult(m.analyte, Measurement(m.analyte, text, number, None, m.unit, m.unit_kind, False, value,
+                                                    m.factor, m.lab_interval, (), False),
+                             first.flag, interval, value / interval.high if interval is not None and interval.high else None,
+                             first.reason, first.candidates)
 
     def fields(self, text: str) -> tuple[str | None, float, float]:
         """A plain-number text of this segment as (output text, lead key, rival key)."""
@@ -283,7 +300,8 @@ class NumericLane:
         # sink's text of the fields with a value put in front, checked against the long way's text
         segment = Segment(plan, self.decimal, judged, None if self.fragment is None else self.fragment(["0", *tail])[1:],
                           highs, keys if highs is None else (_NEVER, _NEVER))
-        if segment.of_value(value) != (fields, *keys) or not self._plain_value_safe(tail, segment.suffix):
+        if (segment.of_value(value) != (fields, *keys) or not self._plain_value_safe(tail, segment.suffix)
+                or segment.result_of(text) != result):
             plan.segments[at >> 1] = LONG_WAY  # (never seen: what the lane makes is what the long way made)
             return
         plan.segments[at >> 1] = segment
@@ -305,3 +323,49 @@ def _usable(judged: Judged) -> bool:
         return False
     m = result.measurement
     return m is not None and m.comparator is None and not m.unit_assumed and not m.unit_from_settings
+
+
+class ReadingLane:
+    """The short way for a long row's plain-number value: its `memo.Reading` without the long way.
+
+    Per (analyte, unit text, lab range text) the first plain-number value read the long way
+    (`memo.Judge.reading`) without comparator, warning, assumed unit or unit from settings gives
+    the unit, its factor and the lab's interval; a later plain-number value of the same texts whose
+    canonical value lies within the analyte's usual (plausible) span, away from its ends by the
+    guard, reads as the long way reads it: `number * factor`, no warning. Anything else, and every
+    value while the input is known to write both decimal marks, goes the long way. Plans live in a
+    cache of the Judge, cleared with the others.
+    """
+
+    def __init__(self, decimal: str, na_markers: frozenset[str], new_cache: Callable[[], dict[Any, Any]]) -> None:
+        self.plain = _PLAIN[decimal].fullmatch
+        self.plain_markers = frozenset(marker for marker in na_markers if self.plain(marker))
+        self.plans = new_cache()  # (analyte id, unit, range) -> (first measurement, lowest, highest value)
+
+    def reading(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None) -> Reading | None:
+        """The Reading of a plain-number text whose plan is known and whose value is usual; else None."""
+        plan = self.plans.get((analyte.id, unit, lab_range))
+        if plan is None or not self.plain(text) or text in self.plain_markers:
+            return None
+        m, lowest, highest = plan
+        number = float(text.replace(",", "."))
+        value = number * m.factor  # as read_measurement computes it
+        if not lowest < value < highest:
+            return None
+        return Reading(analyte, Measurement(m.analyte, text, number, None, m.unit, m.unit_kind, False, value, m.factor,
+                                            m.lab_interval, (), False), None)
+
+    def learn(self, analyte: Analyte, text: str, unit: str | None, lab_range: str | None, reading: Any) -> None:
+        """Keep the plan of these texts from a value the long way read, when it can stand for them."""
+        key = (analyte.id, unit, lab_range)
+        if key in self.plans or not self.plain(text) or text in self.plain_markers:
+            return
+        m = getattr(reading, "measurement", None)
+        if (m is None or reading.error is not None or m.comparator is not None or m.warnings or m.unit_assumed
+                or m.unit_from_settings or m.input != text):
+            return
+        width = (analyte.plausible_high - analyte.plausible_low) * GUARD
+        self.plans[key] = (m, analyte.plausible_low + width, analyte.plausible_high - width)
+        made = self.reading(analyte, text, unit, lab_range)
+        if made is not None and made.measurement != m:
+            self.plans[key] = None  # (never seen: the lane reads as the long way reads)

@@ -3,7 +3,7 @@
 `json.dumps` of `render.panel_json` (plus the export's rows, key and errors) is what a JSONL line
 is; `JsonlSink` gives the panels that carry no follow-up here. Three kinds of part:
 
-* per judged result (a `Piece`, once per result object): its analyte object as JSON text, its
+* per judged result (a `Piece`, once per result object, `exports.result_pieces`): its analyte object as JSON text, its
   phrase in the rule messages (`rules.shown_phrase`, JSON-escaped), and a *token*: everything
   else the panel's words read of it — analyte, flag, the projections of the rules that read
   more than flags (`rule_projections.PROJECTIONS`), default interval, unit note, warnings, and the reason of
@@ -23,72 +23,38 @@ is per character, so escaped parts joined are the escaped whole.
 
 from __future__ import annotations
 
-import itertools
-import json
 import operator
 import re
-import secrets
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from levlab.catalog import analytes
+from levlab.exports.json_text import NONCE as _NONCE
+from levlab.exports.json_text import dumps as _dumps
+from levlab.exports.json_text import escaped as _escaped
 from levlab.exports.panel_line import HIT, LEAD, UNDECIDED, VALUE, Plan, lead_decided
 from levlab.exports.panel_line import flat as _flat
 from levlab.exports.panel_line import hit_json as _hit_json
 from levlab.exports.panel_line import r_ratio as _r_ratio
 from levlab.exports.panel_line import rest as _rest
 from levlab.exports.panel_line import value_slot as _value_slot
-from levlab.grading import classified_pattern, criteria, grade, relation_note, uln_compare
-from levlab.interpret import interpret_results, uses_default_interval
+from levlab.exports.result_pieces import PIECES_KEPT, TOKENS_KEPT, Piece, ResultPieces
+from levlab.grading import classified_pattern, relation_note
+from levlab.interpret import interpret_results
 from levlab.language import Msg
-from levlab.model import AnalyteResult, Grade, Patient, RuleHit
-from levlab.render import analyte_json, panel_json_head, pattern_json
-from levlab.rule_projections import FLAG_CONDITIONS, PROJECTIONS, rule_inputs
+from levlab.model import AnalyteResult, Patient, RuleHit
+from levlab.render import panel_json_head, pattern_json
+from levlab.rule_projections import FLAG_CONDITIONS, rule_inputs
 from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules, shown_phrase
-from levlab.values import format_number
 
 #: condition types whose message reads the results only through their flags, their projections
 #: and their phrases: made once per shape with holes for the phrases
 TEMPLATED = FLAG_CONDITIONS | {"x_uln_all"}
-#: pieces kept (one per judged result; a file of repeating values has a few hundred per column,
-#: and a working set past 4,096 over a whole row); past this many they start again, and keep half
-#: as many while fewer lines found all their pieces kept than not (values that do not repeat: kept
-#: pieces would only hold memory)
-PIECES_KEPT = 8_192
-#: tokens kept (what the words read of a result; fewer than results where values do not repeat)
-TOKENS_KEPT = 4_096
 #: flag and undecided entries of the rules that read values, kept per account (they repeat only
 #: where values do)
 ENTRIES_KEPT = 1_024
 #: plans kept (one per distinct shape of panel); past this many they start again
 PLANS_KEPT = 2_048
-#: analyte-object templates kept (one per analyte, unit, interval, flag and grade words: a segment
-#: between the same limits); past this many they start again
-TEMPLATES_KEPT = 1_024
-
-_NONCE = secrets.token_hex(8)
-_string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
-# json.dumps sets up its C encoder on every call; one kept gives the same text (only the check for
-# circular references, which these documents never have, is left out)
-_C_ENCODE = None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
-    None, _ENCODER.default, _string, None, _ENCODER.key_separator, _ENCODER.item_separator, False, False, True)
-
-
-def _dumps(value: Any) -> str:
-    """`json.dumps(value, ensure_ascii=False)`."""
-    if isinstance(value, str):
-        return _string(value)
-    if _C_ENCODE is None:
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODE(value, 0))
 _HOLE = re.compile(re.escape(_dumps(f"\x00{_NONCE}:")[1:-1]) + r"(\d+)" + re.escape(_dumps("\x00")[1:-1]))
-
-
-def _escaped(text: str) -> str:
-    """`text` as inside a JSON string."""
-    return _dumps(text)[1:-1]
 
 
 def _template(text: str, holes: set[int]) -> tuple[bool, str]:
@@ -111,77 +77,22 @@ class _PatientOnly:
         self.patient = patient
 
 
-class Piece:
-    """One judged result's parts (see the module text)."""
-
-    __slots__ = ("analyte", "classifies", "order", "phrase", "result", "text", "token", "values")
-
-    def __init__(self, result: AnalyteResult, order: int, token: int) -> None:
-        self.result = result
-        # one of the R-ratio pattern's `classify_when` holds for it (data/patterns.toml): with one in
-        # the panel, `grading.r_ratio_pattern` is `classified_pattern`, else None
-        self.classifies = any(uln_compare(result, when["op"], when["value"]) for when in _classify_when()
-                              if when["analyte"] == result.analyte)
-        self.analyte = result.analyte
-        self.order = order  # its analyte's place in the catalogue: the panel's order
-        self.token = token
-        # `"alt": {...}`, as in panel_json
-        self.text = _analyte_text(result)
-        self.phrase: str | None = None  # JSON-escaped `shown_phrase`, made on first use
-        self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
-
-
-class PanelJson:
-    """JSONL lines of panels from their judged results; caches bounded."""
+class PanelJson(ResultPieces):
+    """JSONL lines of panels from their judged results (each result's parts: `ResultPieces`);
+    caches bounded."""
 
     def __init__(self) -> None:
-        self.order = {analyte_id: index for index, analyte_id in enumerate(analytes())}
         self.rules = rules()
         self.templated = [rule for rule in self.rules if rule.when["type"] in TEMPLATED]
-        self.projected = {}  # analyte id -> [(rule, projection)] of the templated rules that read more than its flag
-        for rule in self.templated:
-            if rule.when["type"] in PROJECTIONS:
-                for analyte_id in rule_inputs(rule):
-                    self.projected.setdefault(analyte_id, []).append((rule, PROJECTIONS[rule.when["type"]]))
+        super().__init__(self.templated)
         self.serial = {rule.id for rule in self.rules if rule.when["type"] not in EVALUATORS}
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
-        self.pieces: dict[int, Piece] = {}  # id(result) -> its piece (holding the result: ids are not reused)
-        self.pieces_kept = PIECES_KEPT
-        self.lines_kept = self.lines_new = 0  # lines since the last clear with all / not all their pieces kept
-        self.tokens: dict[Any, int] = {}  # token -> its number
-        self.numbers = itertools.count(1)
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
         self.encoded: dict[str, bytes] = {}  # an analyte's text -> in UTF-8
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
         self.relations: dict[tuple[tuple[str, ...], bool], str] = {}  # (rule ids met, no pattern) -> relation text
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
-
-    def piece(self, result: AnalyteResult) -> Piece:
-        """The result's piece, made once per result object."""
-        piece = self.pieces.get(id(result))
-        if piece is None or piece.result is not result:
-            if len(self.pieces) >= self.pieces_kept:
-                self.pieces.clear()
-                self.pieces_kept = PIECES_KEPT if self.lines_kept >= self.lines_new else PIECES_KEPT // 2
-                self.lines_kept = self.lines_new = 0
-            piece = self.pieces[id(result)] = Piece(result, self.order[result.analyte], self._token(result))
-        return piece
-
-    def _token(self, result: AnalyteResult) -> int:
-        """The number of what the panel's words read of the result besides its phrase."""
-        m = result.measurement
-        notes = (f"{result.analyte}: no unit given, {m.unit} assumed",) if m is not None and m.unit_assumed else ()
-        token = (result.analyte, result.flag, uses_default_interval(result), notes, result.warnings,
-                 tuple(project(rule.when, result.analyte, result) for rule, project in self.projected.get(result.analyte, ())),
-                 result.reason if result.flag == "?" else None,
-                 (m is None, m.unit_from_settings, m.input) if result.warnings and m is not None else None)
-        number = self.tokens.get(token)
-        if number is None:
-            if len(self.tokens) >= TOKENS_KEPT:
-                self.tokens.clear()  # (numbers are never reused: a plan keyed by an old one stays true)
-            number = self.tokens[token] = next(self.numbers)
-        return number
 
     def line(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
              errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> str | None:
@@ -354,95 +265,8 @@ class PanelJson:
 _MISSING: Any = object()
 
 
-def _analyte_text(result: AnalyteResult) -> str:
-    """`"alt": {...}`: `analyte_json` with its CTCAE grade, dumped; from a template per segment
-    where the result is a plain number away from every limit (between the same interval bounds
-    and CTCAE thresholds everything but its numbers is the same: the key holds all the rest), else
-    the long way."""
-    m = result.measurement
-    segment = None if m is None else _segment(result, m.value)
-    if m is None or segment is _UNUSUAL or m.comparator is not None or result.warnings or result.x_uln is None:
-        return _dumps({result.analyte: analyte_json(result, grade(result))})[1:-1]
-    key = (result.analyte, m.unit, m.unit_assumed, m.unit_from_settings, result.interval, result.flag, result.reason,
-           uses_default_interval(result), segment)
-    value_text = f"{format_number(m.value)} {analytes()[result.analyte].canonical_unit}"
-    template = _TEMPLATES.get(key)
-    if template is None:
-        found = grade(result)
-        if found is not None and (not found.reason.startswith(value_text + ":") or found.reason.count(value_text) != 1):
-            return _dumps({result.analyte: analyte_json(result, found)})[1:-1]
-        if len(_TEMPLATES) >= TEMPLATES_KEPT:
-            _TEMPLATES.clear()
-        template = _TEMPLATES[key] = _analyte_template(result, found, None if found is None else found.reason[len(value_text):])
-    return template.format(_string(m.input), _dumps(round(m.value, 6)), _dumps(round(result.x_uln, 3)),
-                           _escaped(value_text))
-
-
-_UNUSUAL: Any = object()
-#: how far (relative) a value keeps from every limit to share its segment's template, as in numeric_lane
-GUARD = 1e-9
-
-
-def _segment(result: AnalyteResult, value: float) -> Any:
-    """Which side of each CTCAE threshold (no baseline) of its interval the value is on; None
-    without a CTCAE term; `_UNUSUAL` within the guard zone of one, or without a single interval."""
-    interval = result.interval
-    if interval is None:
-        return _UNUSUAL
-    thresholds = _THRESHOLDS.get((result.analyte, interval))
-    if thresholds is None:
-        if len(_THRESHOLDS) >= TEMPLATES_KEPT:
-            _THRESHOLDS.clear()
-        thresholds = _THRESHOLDS[(result.analyte, interval)] = _thresholds(result.analyte, interval)
-    if thresholds is _UNUSUAL:
-        return None
-    for threshold in thresholds:
-        if abs(value - threshold) <= GUARD * abs(threshold):
-            return _UNUSUAL
-    return tuple([value > threshold for threshold in thresholds])
-
-
-_THRESHOLDS: dict[tuple[str, Any], Any] = {}
-
-
-def _thresholds(analyte_id: str, interval: Any) -> Any:
-    """The CTCAE thresholds of the analyte's bounds (those without a baseline) under the interval,
-    in its canonical unit (a bound whose reference is unknown has none); `_UNUSUAL` without a term."""
-    term = criteria().terms.get(analyte_id)
-    if term is None:
-        return _UNUSUAL
-    references = {None: 1.0, "ULN": interval.high, "LLN": interval.low}
-    return tuple(bound.x * references[bound.of] for bound in term.bounds if references.get(bound.of) is not None)
-
-
-_TEMPLATES: dict[tuple[Any, ...], str] = {}
-
-
-def _analyte_template(result: AnalyteResult, found: Grade | None, rest: str | None) -> str:
-    """The format string of `_analyte_text`: {0} input, {1} value, {2} x ULN (as JSON), {3} the
-    value in the CTCAE reason (JSON-escaped; none without a grade)."""
-    marks = [f"\x00{_NONCE}:{index}\x00" for index in range(4 if found is not None else 3)]
-    document = analyte_json(result, found)
-    document.update(input=marks[0], value=marks[1], x_uln=marks[2])
-    if found is not None:
-        document["ctcae"] = {**document["ctcae"], "reason": marks[3] + str(rest)}
-    text = _dumps({result.analyte: document})[1:-1].replace("{", "{{").replace("}", "}}")
-    for index, mark in enumerate(marks):
-        quoted = _dumps(mark)
-        cut = quoted if index < 3 else quoted[1:-1]
-        if text.count(_escaped(mark)) != 1:
-            raise AssertionError("a template mark is not unique")  # (never: the nonce is in no text)
-        text = text.replace(cut, "{" + str(index) + "}")
-    return text
-
-
 _ORDER = operator.attrgetter("order")
 _TOKEN = operator.attrgetter("token")
-
-
-@cache
-def _classify_when() -> tuple[dict[str, Any], ...]:
-    return tuple(_r_ratio()["classify_when"])
 
 
 def _disclaimer() -> str:

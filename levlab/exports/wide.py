@@ -50,10 +50,12 @@ class WidePanels:
         self.absent_cell = column_entry(self.absent)
         # per column: its position, the column, and its cache of judged cells
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
-        # the short way for plain-number cells (a memo of the long way): for rows (CSV, workbook) and
-        # counted panels (the table summary); panels in full (JSONL, trend) take their results as made
+        # the short way for plain-number cells (a memo of the long way): for rows (CSV, workbook), counted
+        # panels (the table summary) and panels from their judged results (JSONL: `LaneJudged.result`);
+        # other panels in full (trend) take their results as made
         self.lane = NumericLane(judge.decimal, judge.na, judge.new_cache, sink.fragment if sink.wants_rows else None,
-                                enabled=sink.wants_counts or (sink.wants_rows and not sink.wants_panels))
+                                enabled=sink.wants_counts or (sink.wants_rows and not sink.wants_panels)
+                                or (sink.from_results and not sink.wants_rows))
         self.needed = {i for column in layout.columns for i in (column.index, column.unit_index, column.range_index)
                        if i is not None}
         # without an age column, the age at the sample from a birth date and the sample date (exports.ages)
