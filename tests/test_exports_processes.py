@@ -399,3 +399,30 @@ def test_several_real_processes_write_what_one_writes_into_a_file_a_pipe_or_o(tm
             outputs.append((done.returncode, done.stdout))
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == 1 and outputs[0][1].count(b"\n") > 1_000
+
+
+def test_a_piece_is_relayed_into_a_file_opened_to_append(tmp_path: Path) -> None:
+    """`levlab ... >> FILE`: the kernel refuses os.sendfile into a descriptor opened to append
+    (EINVAL), so the copy does it all: what the file held, then the stream's text, then the piece."""
+    piece, data = _piece_file(tmp_path, 3_000)
+    target = tmp_path / "kept.jsonl"
+    target.write_bytes(b"already there\n")
+    with open(target, "a", encoding="utf-8", newline="") as stream:
+        stream.write("µ held in the text buffer\n")
+        processes._write(stream, str(piece))
+        stream.write("after\n")
+    assert target.read_bytes() == b"already there\n" + "µ held in the text buffer\n".encode() + data + b"after\n"
+    assert not piece.exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_output_while_relaying_is_the_outputs_error_not_a_crash(tmp_path: Path) -> None:
+    """A piece relayed into an output that is full (ENOSPC from os.sendfile) meets the same write
+    error through levlab.outfile's guard as a copy would: an OutputError naming the output."""
+    from levlab.outfile import OutputError, text_output
+
+    piece, _ = _piece_file(tmp_path, 20_000)
+    with pytest.raises(OutputError, match="cannot write /dev/full: No space left on device"), \
+            text_output("/dev/full", bom=False) as stream:
+        stream.write("head\n")
+        processes._write(stream, str(piece))
