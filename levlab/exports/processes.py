@@ -45,7 +45,7 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +215,33 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
     """Run the pieces in worker processes and write their output in order; None when all went
     well, else the number of rows written before the piece that could not be vouched for."""
     stream = sink.stream  # type: ignore[attr-defined]
-    for flushed in (stream, sys.stdout, sys.stderr):  # a forked child must not write what the parent holds
+    with forked_workers(_Worker(run, panels, sink, work), work, (stream, sys.stdout, sys.stderr), SLOTS) as workers:
+        if workers is None:
+            return 0
+        result = _merge(run, stream, work, workers.connections, workers.slots)
+        if result is None and run.watch.stop is None:  # every piece taken: the workers are done, leaving
+            for process in workers.processes:
+                process.join(timeout=1.0)
+        return result
+
+
+@dataclass
+class Workers:
+    """The worker processes of a run: each one's process, the pipe its results come by and its slots."""
+
+    directory: str  # where they put their pieces' output
+    processes: list[Any] = field(default_factory=list)
+    connections: list[Any] = field(default_factory=list)
+    slots: list[Any] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def forked_workers(worker: Any, work: Plan, held: Iterable[Any], slots: int) -> Iterator[Workers | None]:
+    """`work.workers` processes forked to `_serve` every `work.workers`-th piece with `worker`, at
+    most `slots` pieces ahead of the parent; None when they cannot be started. The streams `held`
+    are flushed first (a child must not write what the parent holds); at the end the workers are
+    ended and their directory removed, also on an error or Ctrl-C."""
+    for flushed in held:
         with contextlib.suppress(AttributeError, OSError, ValueError):
             flushed.flush()
     import multiprocessing
@@ -223,35 +249,28 @@ def _several(run: ExportRun, sink: Sink, panels: WidePanels, work: Plan) -> int 
     import tempfile
 
     context = multiprocessing.get_context("fork")
-    directory = tempfile.mkdtemp(prefix="levlab-pieces-")
-    connections: list[Any] = []
-    processes: list[Any] = []
-    slots: list[Any] = []
+    workers = Workers(tempfile.mkdtemp(prefix="levlab-pieces-"))
     try:
         gc.freeze()  # the run's objects out of the collector's sight: the children do not copy their pages to scan them
         try:
-            worker = _Worker(run, panels, sink, work)
             for index in range(work.workers):
                 receive, send = context.Pipe(duplex=False)
-                slots.append(context.Semaphore(SLOTS))
-                process = context.Process(target=_serve, daemon=True,
-                                          args=(worker, send, work.pieces[index::work.workers], slots[-1], directory))
+                workers.slots.append(context.Semaphore(slots))
+                process = context.Process(target=_serve, daemon=True, args=(
+                    worker, send, work.pieces[index::work.workers], workers.slots[-1], workers.directory))
                 process.start()
-                processes.append(process)
+                workers.processes.append(process)
                 send.close()
-                connections.append(receive)
+                workers.connections.append(receive)
+            started = True
         except (OSError, ValueError):
-            return 0
+            started = False
         finally:
             gc.unfreeze()
-        result = _merge(run, stream, work, connections, slots)
-        if result is None and run.watch.stop is None:  # every piece taken: the workers are done, leaving
-            for process in processes:
-                process.join(timeout=1.0)
-        return result
+        yield workers if started else None
     finally:
-        _stop(processes)
-        shutil.rmtree(directory, ignore_errors=True)
+        _stop(workers.processes)
+        shutil.rmtree(workers.directory, ignore_errors=True)
 
 
 class _Tally:

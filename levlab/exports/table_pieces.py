@@ -22,8 +22,6 @@ worker that fails makes the parent count the whole file itself.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import sys
 from collections import Counter
@@ -34,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from levlab.exports.csv_records import CHUNK_LINES
 from levlab.exports.fields import PanelOut, RowError
 from levlab.exports.pieces import Piece, Plan
-from levlab.exports.processes import _serve, _state, _stop, _Tally, _Worker
+from levlab.exports.processes import _state, _Tally, _Worker, forked_workers
 from levlab.exports.records import RecordChunk
 from levlab.exports.sinks import CollectSink, Sink, bulk_counts
 
@@ -230,41 +228,14 @@ def write_table(run: ExportRun, sink: CollectSink, panels: WidePanels, chunks: I
 def _several(run: ExportRun, sink: CollectSink, panels: WidePanels, work: Plan, sizes: dict[int, int]) -> bool:
     """Run the pieces in worker processes and merge their counts into the sink; False (nothing
     changed) when a piece cannot be vouched for."""
-    for flushed in (sys.stdout, sys.stderr):  # a forked child must not write what the parent holds
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            flushed.flush()
-    import multiprocessing
-    import shutil
-    import tempfile
-
-    context = multiprocessing.get_context("fork")
-    directory = tempfile.mkdtemp(prefix="levlab-pieces-")
-    connections: list[Any] = []
-    processes: list[Any] = []
-    slots: list[Any] = []
-    try:
-        gc.freeze()  # the run's objects out of the collector's sight: the children do not copy their pages to scan them
-        try:
-            worker = _TableWorker(run, panels, PieceTable(sink.keep, sink.findings_kept), work, sizes)
-            for index in range(work.workers):
-                receive, send = context.Pipe(duplex=False)
-                slots.append(context.Semaphore(len(work.pieces)))  # nothing to write: no need to hold a worker back
-                process = context.Process(target=_serve, daemon=True,
-                                          args=(worker, send, work.pieces[index::work.workers], slots[-1], directory))
-                process.start()
-                processes.append(process)
-                send.close()
-                connections.append(receive)
-        except (OSError, ValueError):
+    worker = _TableWorker(run, panels, PieceTable(sink.keep, sink.findings_kept), work, sizes)
+    # (nothing to write: no need to hold a worker back, so as many slots as pieces)
+    with forked_workers(worker, work, (sys.stdout, sys.stderr), len(work.pieces)) as workers:
+        if workers is None:
             return False
-        finally:
-            gc.unfreeze()
         if sink.while_waiting is not None:
             sink.while_waiting()
-        return _merge(run, sink, panels, work, connections)
-    finally:
-        _stop(processes)
-        shutil.rmtree(directory, ignore_errors=True)
+        return _merge(run, sink, panels, work, workers.connections)
 
 
 def _merge(run: ExportRun, sink: CollectSink, panels: WidePanels, work: Plan, connections: list[Any]) -> bool:
