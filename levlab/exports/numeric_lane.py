@@ -147,6 +147,21 @@ class Segment:
 LONG_WAY: Any = object()
 
 
+def guard_zones(points: Iterable[float]) -> list[float]:
+    """The limits widened to guard zones (`GUARD`, relative), overlapping zones joined, as the
+    sorted edges [low, high, low, high, ...]: by `bisect_right`, an odd index is inside a zone and
+    an even one is the segment index / 2."""
+    edges: list[float] = []
+    for point in sorted(set(points)):
+        width = abs(point) * GUARD or 1e-300
+        low, high = point - width, point + width
+        if edges and low <= edges[-1]:
+            edges[-1] = max(edges[-1], high)  # overlapping zones become one
+        else:
+            edges += [low, high]
+    return edges
+
+
 class Plan:
     """One (column, patient context, unit, lab range): its unit factor and breakpoints as guard
     zones, and what the long way answered in each segment between them."""
@@ -156,15 +171,7 @@ class Plan:
     def __init__(self, unit: str, factor: float, breakpoints: list[float], long_way: Callable[[str], Judged]) -> None:
         self.unit, self.factor = unit, factor
         self.long_way = long_way  # a cell text of this plan judged the long way
-        edges: list[float] = []
-        for point in sorted(set(breakpoints)):
-            width = abs(point) * GUARD or 1e-300
-            low, high = point - width, point + width
-            if edges and low <= edges[-1]:
-                edges[-1] = max(edges[-1], high)  # overlapping zones become one
-            else:
-                edges += [low, high]
-        self.edges = edges  # bisect: an odd index is inside a guard zone, an even one is segment index / 2
+        self.edges = edges = guard_zones(breakpoints)
         self.segments: list[Any] = [None] * (len(edges) // 2 + 1)  # None: not seen yet
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from levlab.catalog import analytes
 from levlab.data import load_toml
 from levlab.exports.json_text import NONCE, dumps, escaped, string
+from levlab.exports.numeric_lane import GUARD, guard_zones
 from levlab.grading import criteria, grade, uln_compare
 from levlab.interpret import uses_default_interval
 from levlab.model import AnalyteResult, Grade
@@ -40,8 +41,6 @@ TOKENS_KEPT = 4_096
 #: analyte-object templates kept (one per analyte, unit, interval, flag and grade words: a segment
 #: between the same limits); past this many they start again
 TEMPLATES_KEPT = 1_024
-#: how far (relative) a value keeps from every limit to share its segment's template, as in numeric_lane
-GUARD = 1e-9
 
 
 class Piece:
@@ -247,15 +246,7 @@ class _Context:
 
     def __init__(self, interval: Any, points: list[float]) -> None:
         self.interval = interval  # (held: the context is keyed by its id)
-        edges: list[float] = []
-        for point in sorted(set(points)):
-            width = abs(point) * GUARD or 1e-300
-            low, high = point - width, point + width
-            if edges and low <= edges[-1]:
-                edges[-1] = max(edges[-1], high)  # overlapping zones become one
-            else:
-                edges += [low, high]
-        self.edges = edges  # bisect: an odd index is inside a guard zone, an even one is segment index / 2
+        self.edges = edges = guard_zones(points)  # as the numeric lane's segments
         self.kinds: list[Any] = [None] * (len(edges) // 2 + 1)  # None: not seen yet; LONG_WAY: never
 
 
