@@ -426,3 +426,35 @@ def test_a_full_output_while_relaying_is_the_outputs_error_not_a_crash(tmp_path:
             text_output("/dev/full", bom=False) as stream:
         stream.write("head\n")
         processes._write(stream, str(piece))
+
+
+@pytest.mark.parametrize("output_format", ["csv", "jsonl", "table"])
+def test_the_progress_bar_moves_as_the_workers_pieces_are_taken(tmp_path: Path, split_small: list[Any],
+                                                                monkeypatch: pytest.MonkeyPatch, output_format: str) -> None:
+    """With a bar (stderr a terminal), the parent moves it to the end of each piece it takes from a
+    worker (it reads none of their lines): forward only, to the end of the file."""
+    import contextlib
+
+    from levlab import export_edge
+    from levlab.exports import table_pieces
+
+    positions: list[int] = []
+    taken: list[int] = []
+    advanced = processes.advanced
+
+    @contextlib.contextmanager
+    def recorded(file: str) -> Any:
+        yield positions.append
+
+    def spied(run: Any, piece: Any) -> None:
+        taken.append(piece.start + piece.size)
+        advanced(run, piece)
+
+    monkeypatch.setattr(export_edge, "progress", recorded)
+    monkeypatch.setattr(table_pieces, "advanced", spied)
+    path = wide_file(tmp_path / "in.csv", 3_000 if output_format == "table" else 600)  # (the table cuts at chunks)
+    if output_format != "table":
+        monkeypatch.setattr(processes, "advanced", spied)
+    run_csv(path, "--format", output_format, processes_env="3")
+    assert len(taken) >= 2 and set(taken) <= set(positions)  # each piece taken moved the bar
+    assert positions == sorted(positions) and positions[-1] == path.stat().st_size

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from levlab.errors import UsageError
 from levlab.exports.dialect import open_dialect
@@ -31,6 +31,10 @@ csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 
 class CsvRecords:
     """A CSV export's header, dialect and data records (a `RecordReader`)."""
+
+    #: the progress callback of the lines read (bytes of the input so far), when there is a bar:
+    #: several processes move it as their pieces are taken (`levlab.exports.processes`)
+    progress: Callable[[int], None] | None = None
 
     def __init__(self, lines: Iterable[str], options: CsvOptions, encoding: str = "utf-8") -> None:
         source = iter(lines)

@@ -76,4 +76,5 @@ def open_records(binary: IO[bytes], options: CsvOptions, encoding: str = "utf-8"
 
     lines = DecodedLines(binary, encoding, progress)
     records = CsvRecords(lines, options, encoding)
+    records.progress = progress
     return Input("csv", records, lines.bom)

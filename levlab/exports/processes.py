@@ -273,6 +273,14 @@ def forked_workers(worker: Any, work: Plan, held: Iterable[Any], slots: int) -> 
         shutil.rmtree(workers.directory, ignore_errors=True)
 
 
+def advanced(run: ExportRun, piece: Piece) -> None:
+    """The progress bar, when there is one, moved to the end of a piece taken from a worker (the
+    parent reads no line of it)."""
+    progress = getattr(run.records, "progress", None)
+    if progress is not None:
+        progress(piece.start + piece.size)
+
+
 class _Tally:
     """What the closing lines and the exit status need, added up over the pieces in order."""
 
@@ -345,6 +353,7 @@ def _merge(run: ExportRun, stream: Any, work: Plan, connections: list[Any], slot
             return written
         following = work.pieces[index + 1].before if index + 1 < len(work.pieces) else tally.rows + done.rows
         count = following - work.pieces[index].before
+        advanced(run, work.pieces[index])
         pending.append((done, count))
         after += count if len(pending) > 1 else 0
         while len(pending) > 1 and after >= CHUNK_LINES:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from levlab.exports.csv_records import CHUNK_LINES
 from levlab.exports.fields import PanelOut, RowError
 from levlab.exports.pieces import Piece, Plan
-from levlab.exports.processes import _state, _Tally, _Worker, forked_workers
+from levlab.exports.processes import _state, _Tally, _Worker, advanced, forked_workers
 from levlab.exports.records import RecordChunk
 from levlab.exports.sinks import CollectSink, Sink, bulk_counts
 
@@ -251,6 +251,7 @@ def _merge(run: ExportRun, sink: CollectSink, panels: WidePanels, work: Plan, co
             return False
         if done.failed is not None or done.state != start:
             return False
+        advanced(run, work.pieces[index])
         parts.append(done.table)
         if not tally.add(done):
             break
