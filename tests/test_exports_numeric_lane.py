@@ -142,18 +142,23 @@ BENCH_COLUMNS = (("ALAT (U/L)", 8, 120), ("ASAT (U/L)", 10, 90), ("ALP (ukat/L)"
                  ("LDH (U/L)", 100, 700), ("Bilirubin (mg/dL)", 0.18, 4.7))
 
 
-@pytest.mark.parametrize("decimal", [".", ","])
-def test_the_lane_keeps_rule_columns_of_whole_panels(decimal: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bench's wide shape: six analytes, so rules across columns (normal-panel, Hy's law,
-    LDH dominance, bilirubin over 2) read lane cells."""
+def _bench_text(seed: int, decimal: str) -> tuple[str, str]:
+    """(delimiter, text) of 1,500 rows in the bench's wide shape, values of 1, 2 or 4 decimals up to 3x ULN."""
     delimiter = "," if decimal == "." else ";"
-    rng = random.Random(7)
+    rng = random.Random(seed)
     lines = [delimiter.join(("patient_id", "sex", "age", *(name for name, _, _ in BENCH_COLUMNS)))]
     for number in range(1500):
         values = [f"{rng.uniform(low, high * 3):.{rng.choice((1, 2, 4))}f}".replace(".", decimal)
                   for _, low, high in BENCH_COLUMNS]
         lines.append(delimiter.join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
-    text = "\n".join(lines) + "\n"
+    return delimiter, "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_the_lane_keeps_rule_columns_of_whole_panels(decimal: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bench's wide shape: six analytes, so rules across columns (normal-panel, Hy's law,
+    LDH dominance, bilirubin over 2) read lane cells."""
+    delimiter, text = _bench_text(7, decimal)
     short = assert_lane_is_the_long_way(text, monkeypatch, least=3.0, delimiter=delimiter, decimal=decimal)
     assert {"hys-law", "ldh-dominant", "bilirubin-over-2"} <= set(short.replace(delimiter, " ").split())
 
@@ -358,14 +363,7 @@ def test_a_lane_cell_result_is_the_long_way_result_around_every_limit(analyte_id
 @pytest.mark.parametrize("decimal", [".", ","])
 def test_jsonl_through_the_lane_is_the_long_way(decimal: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bench's wide shape as JSONL: with the lane's results, the same bytes as without it."""
-    delimiter = "," if decimal == "." else ";"
-    rng = random.Random(17)
-    lines = [delimiter.join(("patient_id", "sex", "age", *(name for name, _, _ in BENCH_COLUMNS)))]
-    for number in range(1500):
-        values = [f"{rng.uniform(low, high * 3):.{rng.choice((1, 2, 4))}f}".replace(".", decimal)
-                  for _, low, high in BENCH_COLUMNS]
-        lines.append(delimiter.join((f"P{number}", rng.choice(SEXES), rng.choice(AGES), *values)))
-    text = "\n".join(lines) + "\n"
+    delimiter, text = _bench_text(17, decimal)
     short, made = _lane_cells_of_jsonl(text, monkeypatch, delimiter=delimiter, decimal=decimal)
     long, none = _lane_cells_of_jsonl(text, monkeypatch, lane=False, delimiter=delimiter, decimal=decimal)
     assert len(made) > 3 * 1500 and none == []

@@ -252,6 +252,16 @@ def test_pieces_are_cut_only_between_records(tmp_path: Path, data: bytes, split:
         assert sum(piece.size for piece in cut) == len(data)
 
 
+def slow_distinct_file(path: Path) -> Path:
+    """40,000 wide rows of two-decimal values: several processes, and a run that takes seconds."""
+    rng = random.Random(5)
+    with path.open("w") as handle:
+        handle.write(HEADER + "\n")
+        for number in range(40_000):
+            handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
+    return path
+
+
 def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> None:
     """Ctrl-C while the workers run: exit 130, no traceback, -o FILE as it was, no piece left in TMPDIR."""
     import signal
@@ -259,12 +269,7 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
     import sys
     import time
 
-    rng = random.Random(5)
-    path = tmp_path / "big.csv"
-    with path.open("w") as handle:  # two-decimal values, so that the run takes seconds
-        handle.write(HEADER + "\n")
-        for number in range(40_000):
-            handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
+    path = slow_distinct_file(tmp_path / "big.csv")
     assert path.stat().st_size > pieces.MIN_BYTES_DISTINCT
     temporary = tmp_path / "tmp"
     temporary.mkdir()

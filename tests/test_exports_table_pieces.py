@@ -16,7 +16,7 @@ import pytest
 from levlab.exports import pieces, table_pieces
 from levlab.exports.csv_records import CHUNK_LINES
 from tests.golden_outputs import GOLDEN, HASHES, output_of
-from tests.test_exports_processes import HEADER, SHAPES, run_csv, wide_file
+from tests.test_exports_processes import HEADER, SHAPES, run_csv, slow_distinct_file, wide_file
 
 #: rows that meet rules alone or together (bilirubin mg/dL, ALP, LDH, AST, ALT): with each as
 #: often as the others, the rules tie in pairs (bilirubin-over-2 2n, alp-or-ldh-raised 2n,
@@ -243,12 +243,7 @@ def test_ctrl_c_ends_the_workers_and_leaves_nothing_behind(tmp_path: Path) -> No
     import sys
     import time
 
-    rng = random.Random(5)
-    path = tmp_path / "big.csv"
-    with path.open("w") as handle:  # two-decimal values, so that the run takes seconds
-        handle.write(HEADER + "\n")
-        for number in range(40_000):
-            handle.write(f"P{number},F,50," + ",".join(f"{rng.uniform(1, 300):.2f}" for _ in range(5)) + "\n")
+    path = slow_distinct_file(tmp_path / "big.csv")
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     process = subprocess.Popen([sys.executable, "-m", "levlab", "csv", str(path), "--format", "table"],
