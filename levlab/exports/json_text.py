@@ -30,3 +30,8 @@ def dumps(value: Any) -> str:
 def escaped(text: str) -> str:
     """`text` as inside a JSON string."""
     return dumps(text)[1:-1]
+
+
+def braced(text: str) -> str:
+    """`text` as literal text of a format string."""
+    return text.replace("{", "{{").replace("}", "}}")

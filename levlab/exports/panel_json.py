@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from levlab.exports.json_text import NONCE as _NONCE
+from levlab.exports.json_text import braced
 from levlab.exports.json_text import dumps as _dumps
 from levlab.exports.json_text import escaped as _escaped
-from levlab.exports.panel_line import HIT, LEAD, UNDECIDED, VALUE, Plan, lead_decided
-from levlab.exports.panel_line import flat as _flat
+from levlab.exports.panel_line import HIT, LEAD, UNDECIDED, VALUE, Plan, lead_decided, pattern_text
 from levlab.exports.panel_line import hit_json as _hit_json
 from levlab.exports.panel_line import r_ratio as _r_ratio
 from levlab.exports.panel_line import rest as _rest
@@ -41,7 +41,7 @@ from levlab.exports.result_pieces import PIECES_KEPT, TOKENS_KEPT, Piece, Result
 from levlab.grading import classified_pattern, relation_note
 from levlab.interpret import interpret_results
 from levlab.language import Msg
-from levlab.model import AnalyteResult, Patient, RuleHit
+from levlab.model import AnalyteResult, Patient, Pattern, RuleHit
 from levlab.render import panel_json_head, pattern_json
 from levlab.rule_projections import FLAG_CONDITIONS, rule_inputs
 from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules, shown_phrase
@@ -64,7 +64,7 @@ def _template(text: str, holes: set[int]) -> tuple[bool, str]:
     if len(parts) == 1:
         return False, text
     holes.update(int(part) for part in parts[1::2])
-    return True, "".join("{" + part + "}" if index % 2 else part.replace("{", "{{").replace("}", "}}")
+    return True, "".join("{" + part + "}" if index % 2 else braced(part)
                          for index, part in enumerate(parts))
 
 
@@ -91,7 +91,6 @@ class PanelJson(ResultPieces):
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
         self.encoded: dict[str, bytes] = {}  # an analyte's text -> in UTF-8
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
-        self.relations: dict[tuple[tuple[str, ...], bool], str] = {}  # (rule ids met, no pattern) -> relation text
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
 
     def line(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
@@ -151,55 +150,48 @@ class PanelJson(ResultPieces):
                 piece.phrase = _escaped(shown_phrase(piece.result))
         phrases = [piece.phrase for piece in pieces]
         by_id = {piece.analyte: piece.result for piece in pieces} if plan.reads else None
-        hits, undecided, hit_ids = self._rules(plan, pieces, phrases, by_id)
-        pattern = None
-        if by_id is not None and plan.classifies and any([piece.classifies for piece in pieces]):
-            pattern = classified_pattern(by_id)
-        known = (tuple(hit_ids), pattern is None)  # all `relation_note` reads of them
-        relation = self.relations.get(known)
-        if relation is None:
-            if len(self.relations) >= PLANS_KEPT:
-                self.relations.clear()
-            found = relation_note(hit_ids, pattern)
-            relation = self.relations[known] = "null" if found is None else _dumps(found)
-        normal = plan.normal[1].format(*phrases) if plan.normal[0] else plan.normal[1]
-        after = plan.after
+        places, entries = self._decided(plan, pieces, by_id)
+        pattern = "null"
+        ratio_at = plan.ratio_at
+        if ratio_at is not None and any([piece.classifies for piece in pieces]):
+            pattern = pattern_text(pieces[ratio_at[0]].result.x_uln, pieces[ratio_at[1]].result.x_uln,
+                                   lambda: pattern_json(classified_pattern(by_id)))  # type: ignore[arg-type]
+        places.append(pattern == "null")
+        known = tuple(places)
+        variant = plan.variants.get(known) or plan.variant(known, len(pieces), _relation)
+        middle = variant.format(*phrases, *entries)
         if warnings:
-            after += (", " if not after.endswith("[") else "") + ", ".join(map(_dumps, warnings))
+            middle += (", " if not middle.endswith("[") else "") + ", ".join(map(_dumps, warnings))
         return (f'{head[1]}, "analytes": {{', pieces,
-                f'}}, "baseline": {{}}, "pattern": {"null" if pattern is None else _flat(pattern_json(pattern))}, '
-                f'"relation": {relation}, "flags": [{", ".join(hits)}], "undecided": [{", ".join(undecided)}], '
-                f'{normal}, {after}]{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
+                f'}}, "baseline": {{}}, "pattern": {pattern}, {middle}]{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
 
-    def _rules(self, plan: Plan, pieces: list[Piece], phrases: list[str | None],
-               by_id: dict[str, AnalyteResult] | None) -> tuple[list[str], list[str], list[str]]:
-        """The panel's `flags` and `undecided` entries as JSON texts, and the rule ids met."""
-        hits: list[str] = []
-        undecided: list[str] = []
-        hit_ids: list[str] = []
-        for kind, name, holed, text in plan.slots:
-            if kind == HIT:
-                hit_ids.append(name)
-                hits.append(text.format(*phrases) if holed else text)
-            elif kind == UNDECIDED:
-                undecided.append(text.format(*phrases) if holed else text)
+    def _decided(self, plan: Plan, pieces: list[Piece], by_id: dict[str, AnalyteResult] | None
+                 ) -> tuple[list[Any], list[str]]:
+        """The panel's rules decided on each panel (`Plan.decided`): each one's place (0 neither,
+        1 flags, 2 undecided) and its entry as JSON text ("" for neither)."""
+        places: list[Any] = []
+        entries: list[str] = []
+        for kind, rule, holed, text in plan.decided:
+            if holed is not None:  # a rule of one result: decided once per result
+                piece = pieces[holed]
+                found = piece.values.get(rule.id)
+                if found is None:
+                    found = piece.values[rule.id] = self._evaluated(rule, {piece.analyte: piece.result})
+                outcome, entry = found
+            elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
+                outcome, entry = lead_decided(rule, text, pieces, by_id, self._evaluated)  # type: ignore[arg-type]
             else:
-                if holed is not None:  # a rule of one result: decided once per result
-                    piece = pieces[holed]
-                    found = piece.values.get(name.id)
-                    if found is None:
-                        found = piece.values[name.id] = self._evaluated(name, {piece.analyte: piece.result})
-                    outcome, entry = found
-                elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
-                    outcome, entry = lead_decided(name, text, pieces, by_id, self._evaluated)  # type: ignore[arg-type]
-                else:
-                    outcome, entry = self._evaluated(name, by_id)  # type: ignore[arg-type]
-                if outcome:
-                    hit_ids.append(name.id)
-                    hits.append(entry)
-                elif entry is not None:
-                    undecided.append(entry)
-        return hits, undecided, hit_ids
+                outcome, entry = self._evaluated(rule, by_id)  # type: ignore[arg-type]
+            if outcome:
+                places.append(1)
+                entries.append(entry)  # type: ignore[arg-type]
+            elif entry is not None:
+                places.append(2)
+                entries.append(entry)
+            else:
+                places.append(0)
+                entries.append("")
+        return places, entries
 
     def _evaluated(self, rule: Rule, by_id: dict[str, AnalyteResult]) -> tuple[Any, str | None]:
         """A rule that reads exact values, as `rules.evaluate_rules` decides it: (outcome, the JSON
@@ -256,13 +248,22 @@ class PanelJson(ResultPieces):
             self.plans[shape] = None  # (never: no phrase there)
             return None
         spec = _r_ratio()
-        classifies = spec["numerator"] in place and spec["denominator"] in place  # (else no pattern)
-        reads = classifies or any(slot[0] == LEAD or (slot[0] == VALUE and slot[2] is None) for slot in slots)
-        plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)), reads, classifies)
+        top, bottom = place.get(spec["numerator"]), place.get(spec["denominator"])
+        ratio_at = None if top is None or bottom is None else (top, bottom)  # (else no pattern)
+        reads = ratio_at is not None or any(slot[0] == LEAD or (slot[0] == VALUE and slot[2] is None) for slot in slots)
+        plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)), reads, ratio_at)
         return plan
 
 
 _MISSING: Any = object()
+#: a pattern, for `relation_note` (which reads only whether there is one)
+_SOME_PATTERN = Pattern(0.0, "", "")
+
+
+def _relation(hit_ids: list[str], no_pattern: bool) -> str:
+    """The relation note's JSON text for these rules met, with or without a pattern."""
+    found = relation_note(hit_ids, None if no_pattern else _SOME_PATTERN)
+    return "null" if found is None else _dumps(found)
 
 
 _ORDER = operator.attrgetter("order")

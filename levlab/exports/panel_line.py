@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from levlab.data import load_toml
+from levlab.exports.json_text import braced
+from levlab.exports.numeric_lane import GUARD
 from levlab.model import AnalyteResult, RuleHit
 from levlab.rule_projections import LEAD_OVER_RIVALS, dominance_keys
 from levlab.rules import Rule
@@ -28,6 +31,7 @@ from levlab.rules import Rule
 HIT, UNDECIDED, VALUE, LEAD = 0, 1, 2, 3
 KEYS: Any = ("dominance keys",)  # a piece's `dominance_keys`, in its `values`
 NEVER_LEAD = float("-inf")  # a lead key that is never dominant (rule_projections.dominance_keys)
+NOT_RAISED = (NEVER_LEAD, NEVER_LEAD)  # the keys of a result in range or low
 
 _string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii=False), quoted
 
@@ -35,19 +39,50 @@ _string = json.encoder.encode_basestring  # a str as a JSON string (ensure_ascii
 class Plan:
     """The parts of one shape of panel (see the module text)."""
 
-    __slots__ = ("after", "classifies", "holes", "normal", "reads", "slots")
+    __slots__ = ("after", "decided", "holes", "normal", "ratio_at", "reads", "slots", "variants")
 
     def __init__(self, slots: list[tuple[int, Any, Any, Any]], normal: tuple[bool, str], after: str,
-                 holes: tuple[int, ...], reads: bool = True, classifies: bool = True) -> None:
+                 holes: tuple[int, ...], reads: bool = True, ratio_at: tuple[int, int] | None = None) -> None:
         #: in rules.toml order: (HIT | UNDECIDED, rule id, whether it has holes, its JSON text or
         #: format string) for a templated rule, (VALUE, rule, its one input's position or None, its
         #: inputs) or (LEAD, rule, None, (the lead's position, the rivals' positions)) for the others
         self.slots = slots
+        self.decided = [slot for slot in slots if slot[0] >= VALUE]  # the slots decided on each panel
         self.reads = reads  # a rule or the pattern reads the panel's results by analyte
-        self.classifies = classifies  # both results the R-ratio pattern reads are there
+        self.ratio_at = ratio_at  # the positions of the two results the R-ratio pattern reads, when both are there
         self.normal = normal  # `"normal_panel": {...}`, with holes or not
         self.after = after  # `"default_intervals": ..., "notes": ..., "warnings": [...` (open: a panel may add)
         self.holes = holes  # the positions of the results whose phrase a hole takes
+        #: (each decided slot's place: 0 neither, 1 flags, 2 undecided; whether no pattern) -> the
+        #: text from `"relation"` to `after` as a format string: {i} the phrase of position i,
+        #: {holes + j} the entry of the j-th decided slot (`variant`)
+        self.variants: dict[tuple[Any, ...], str] = {}
+
+    def variant(self, places: tuple[Any, ...], count: int, relation: Callable[[list[str], bool], str]) -> str:
+        """The format string of `variants[places]` for a panel of `count` results; `relation`:
+        (rule ids met, whether no pattern) -> the relation's JSON text."""
+        hits: list[str] = []
+        undecided: list[str] = []
+        hit_ids: list[str] = []
+        decided = 0
+        for kind, name, holed, text in self.slots:
+            if kind in (HIT, UNDECIDED):
+                part = text if holed else braced(text)
+                if kind == HIT:
+                    hit_ids.append(name)
+                (hits if kind == HIT else undecided).append(part)
+                continue
+            field = "{" + str(count + decided) + "}"
+            if places[decided] == 1:
+                hit_ids.append(name.id)
+                hits.append(field)
+            elif places[decided] == 2:
+                undecided.append(field)
+            decided += 1
+        normal = self.normal[1] if self.normal[0] else braced(self.normal[1])
+        made = self.variants[places] = (f'"relation": {braced(relation(hit_ids, places[-1]))}, "flags": [{", ".join(hits)}], '
+                                        f'"undecided": [{", ".join(undecided)}], {normal}, {braced(self.after)}')
+        return made
 
 
 def value_slot(rule: Rule, inputs: tuple[str, ...], place: dict[str, int]) -> tuple[int, Any, Any, Any]:
@@ -69,16 +104,22 @@ def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: lis
                  by_id: dict[str, AnalyteResult], evaluated: Evaluated) -> tuple[Any, str | None]:
     """A LEAD slot's (outcome, entry text or None), as `evaluated` (the rule's evaluator, its text
     made once per account) gives it: met from the pieces' `dominance_keys` (kept in their
-    `values`), its entry then kept on the lead's piece; not met: `evaluated` says how."""
+    `values`), its entry then kept on the lead's piece; not met (nothing said) where the keys
+    settle it: a lead in range or low, or a rival whose lower multiple is at least the lead's
+    upper one; otherwise `evaluated` says how."""
     lead = pieces[positions[0]]
     keys = lead.values.get(KEYS)
     if keys is None:
         keys = lead.values[KEYS] = dominance_keys(lead.result)
+    if keys == NOT_RAISED:  # the lead in range or low: not met, nothing to say (rules.dominance)
+        return False, None
     for position in positions[1]:
         rival = pieces[position].values.get(KEYS)
         if rival is None:
             rival = pieces[position].values[KEYS] = dominance_keys(pieces[position].result)
         if not keys[0] > rival[1]:
+            if keys[0] != NEVER_LEAD and rival[0] >= keys[1]:
+                return False, None  # a rival raised at least as far: not met, whatever the others (rules.dominance)
             return evaluated(rule, by_id)
     if keys[0] == NEVER_LEAD:  # (no rival and no lead key: as the evaluator says)
         return evaluated(rule, by_id)
@@ -128,3 +169,38 @@ def hit_json(hit: RuleHit) -> str:
 def r_ratio() -> dict[str, Any]:
     """data/patterns.toml's [r_ratio] (what grading.classified_pattern reads)."""
     return load_toml("patterns.toml")["r_ratio"]  # type: ignore[no-any-return]
+
+
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+@cache
+def _pattern_bands() -> tuple[list[tuple[Callable[[float, float], bool], float, str]], str]:
+    """The R-ratio bands as (comparison, limit, the JSON text after the ratio), and that text of
+    `otherwise`."""
+    spec = r_ratio()
+
+    def tail(kind: str) -> str:
+        return f', "type": {_string(kind)}, "source": {_string(spec["source"])}}}'
+
+    return [(_COMPARE[band["op"]], float(band["value"]), tail(band["type"])) for band in spec["bands"]], tail(spec["otherwise"])
+
+
+def pattern_text(top_x_uln: float | None, bottom_x_uln: float | None,
+                 long_way: Callable[[], dict[str, Any] | None]) -> str:
+    """The panel's `pattern` as JSON text (`render.pattern_json` of `grading.classified_pattern`,
+    for results one of whose `classify_when` holds), from the two multiples of ULN it reads: the
+    band found by plain comparison where the ratio is away from every band limit (the core
+    compares at 12 significant digits, far inside `GUARD`); within a guard zone `long_way()`."""
+    if top_x_uln is None or not bottom_x_uln:
+        return "null"
+    ratio = top_x_uln / bottom_x_uln
+    bands, found = _pattern_bands()
+    for holds, limit, text in bands:
+        if abs(ratio - limit) <= GUARD * limit:
+            return flat(long_way())  # type: ignore[arg-type]
+        if holds(ratio, limit):
+            found = text
+            break
+    return f'{{"r_ratio": {float.__repr__(round(ratio, 3))}{found}'
+

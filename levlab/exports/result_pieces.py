@@ -21,7 +21,7 @@ from typing import Any
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
-from levlab.exports.json_text import NONCE, dumps, escaped, string
+from levlab.exports.json_text import NONCE, braced, dumps, escaped, string
 from levlab.exports.numeric_lane import GUARD, guard_zones
 from levlab.grading import criteria, grade, uln_compare
 from levlab.interpret import uses_default_interval
@@ -212,7 +212,7 @@ def _analyte_template(result: AnalyteResult, found: Grade | None, rest: str | No
     document.update(input=marks[0], value=marks[1], x_uln=marks[2])
     if found is not None:
         document["ctcae"] = {**document["ctcae"], "reason": marks[3] + str(rest)}
-    text = dumps({result.analyte: document})[1:-1].replace("{", "{{").replace("}", "}}")
+    text = braced(dumps({result.analyte: document})[1:-1])
     for index, mark in enumerate(marks):
         quoted = dumps(mark)
         cut = quoted if index < 3 else quoted[1:-1]
@@ -342,13 +342,8 @@ def _phrase_template(result: AnalyteResult) -> str | None:
     tail = ""
     at = phrase.rfind(multiple)
     if at >= 0 and phrase.count(digits, 0, at) == 1 and not any(c.isdigit() for c in phrase[at + len(multiple):]):
-        phrase, tail = phrase[:at], "{1}" + _braced(escaped(phrase[at + len(multiple):]))
+        phrase, tail = phrase[:at], "{1}" + braced(escaped(phrase[at + len(multiple):]))
     elif phrase.count(digits) != 1:
         return None
     head, _, middle = phrase.partition(digits)
-    return _braced(escaped(head)) + "{0}" + _braced(escaped(middle)) + tail
-
-
-def _braced(text: str) -> str:
-    """`text` as literal text of a format string."""
-    return text.replace("{", "{{").replace("}", "}}")
+    return braced(escaped(head)) + "{0}" + braced(escaped(middle)) + tail
