@@ -56,7 +56,7 @@ def test_a_dominance_rule_gets_a_lead_slot_only_where_its_lead_is_in_the_panel()
 
 class _Piece:
     def __init__(self, result: Any) -> None:
-        self.result, self.values = result, {}
+        self.result, self.values, self.analyte = result, {}, result.analyte
 
 
 @pytest.mark.parametrize("lead_text", ["600", "256", "255", "100", "abc", ">1000"])
@@ -103,7 +103,7 @@ def test_a_lead_slot_decides_as_the_evaluator(lead_text: str, rival_text: str | 
 
     expected = evaluated(rule, dict(results))
     for _ in range(2):
-        assert lead_decided(rule, positions, pieces, dict(results), evaluated) == expected
+        assert lead_decided(rule, positions, pieces, lambda: dict(results), evaluated) == expected
 
 
 @pytest.mark.parametrize("limit", [5.0, 2.0])

@@ -149,13 +149,12 @@ class PanelJson(ResultPieces):
             if piece.phrase is None:
                 piece.phrase = _escaped(shown_phrase(piece.result))
         phrases = [piece.phrase for piece in pieces]
-        by_id = {piece.analyte: piece.result for piece in pieces} if plan.reads else None
-        places, entries = self._decided(plan, pieces, by_id)
+        places, entries = self._decided(plan, pieces)
         pattern = "null"
         ratio_at = plan.ratio_at
         if ratio_at is not None and any([piece.classifies for piece in pieces]):
-            pattern = pattern_text(pieces[ratio_at[0]].result.x_uln, pieces[ratio_at[1]].result.x_uln,
-                                   lambda: pattern_json(classified_pattern(by_id)))  # type: ignore[arg-type]
+            pattern = pattern_text(pieces[ratio_at[0]].x_uln, pieces[ratio_at[1]].x_uln,
+                                   lambda: pattern_json(classified_pattern(_by_id(pieces))))
         places.append(pattern == "null")
         known = tuple(places)
         variant = plan.variants.get(known) or plan.variant(known, len(pieces), _relation)
@@ -165,8 +164,7 @@ class PanelJson(ResultPieces):
         return (f'{head[1]}, "analytes": {{', pieces,
                 f'}}, "baseline": {{}}, "pattern": {pattern}, {middle}]{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
 
-    def _decided(self, plan: Plan, pieces: list[Piece], by_id: dict[str, AnalyteResult] | None
-                 ) -> tuple[list[Any], list[str]]:
+    def _decided(self, plan: Plan, pieces: list[Piece]) -> tuple[list[Any], list[str]]:
         """The panel's rules decided on each panel (`Plan.decided`): each one's place (0 neither,
         1 flags, 2 undecided) and its entry as JSON text ("" for neither)."""
         places: list[Any] = []
@@ -179,9 +177,9 @@ class PanelJson(ResultPieces):
                     found = piece.values[rule.id] = self._evaluated(rule, {piece.analyte: piece.result})
                 outcome, entry = found
             elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
-                outcome, entry = lead_decided(rule, text, pieces, by_id, self._evaluated)  # type: ignore[arg-type]
+                outcome, entry = lead_decided(rule, text, pieces, lambda: _by_id(pieces), self._evaluated)
             else:
-                outcome, entry = self._evaluated(rule, by_id)  # type: ignore[arg-type]
+                outcome, entry = self._evaluated(rule, _by_id(pieces))
             if outcome:
                 places.append(1)
                 entries.append(entry)  # type: ignore[arg-type]
@@ -256,6 +254,12 @@ class PanelJson(ResultPieces):
 
 
 _MISSING: Any = object()
+
+
+def _by_id(pieces: list[Piece]) -> dict[str, AnalyteResult]:
+    """The pieces' results by analyte id (what rules and the pattern read; made only when one
+    reads values: a numeric-lane piece's result is made then)."""
+    return {piece.analyte: piece.result for piece in pieces}
 #: a pattern, for `relation_note` (which reads only whether there is one)
 _SOME_PATTERN = Pattern(0.0, "", "")
 

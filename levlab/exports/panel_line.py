@@ -101,7 +101,7 @@ Evaluated = Callable[[Rule, dict[str, AnalyteResult]], tuple[Any, Any]]  # (outc
 
 
 def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: list[Any],
-                 by_id: dict[str, AnalyteResult], evaluated: Evaluated) -> tuple[Any, str | None]:
+                 by_id: Callable[[], dict[str, AnalyteResult]], evaluated: Evaluated) -> tuple[Any, str | None]:
     """A LEAD slot's (outcome, entry text or None), as `evaluated` (the rule's evaluator, its text
     made once per account) gives it: met from the pieces' `dominance_keys` (kept in their
     `values`), its entry then kept on the lead's piece; not met (nothing said) where the keys
@@ -120,14 +120,16 @@ def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: lis
         if not keys[0] > rival[1]:
             if keys[0] != NEVER_LEAD and rival[0] >= keys[1]:
                 return False, None  # a rival raised at least as far: not met, whatever the others (rules.dominance)
-            return evaluated(rule, by_id)
+            return evaluated(rule, by_id())
     if keys[0] == NEVER_LEAD:  # (no rival and no lead key: as the evaluator says)
-        return evaluated(rule, by_id)
+        return evaluated(rule, by_id())
     found = lead.values.get(rule.id)
     if found is None:
-        found = evaluated(rule, by_id)
+        # met: its words read the lead alone (rules._dominant_raised), which the evaluator then
+        # finds dominant over no rival
+        found = evaluated(rule, {lead.analyte: lead.result})
         if found[0] is not True:  # (never: the keys and the evaluator agree, tests/test_rule_projections.py)
-            return found  # type: ignore[no-any-return]
+            return evaluated(rule, by_id())
         lead.values[rule.id] = found
     return found  # type: ignore[no-any-return]
 

@@ -22,7 +22,8 @@ from typing import Any
 from levlab.catalog import analytes
 from levlab.data import load_toml
 from levlab.exports.json_text import NONCE, braced, dumps, escaped, string
-from levlab.exports.numeric_lane import GUARD, guard_zones
+from levlab.exports.numeric_lane import GUARD, LaneJudged, guard_zones
+from levlab.exports.panel_line import KEYS
 from levlab.grading import criteria, grade, uln_compare
 from levlab.interpret import uses_default_interval
 from levlab.model import AnalyteResult, Grade
@@ -46,11 +47,12 @@ TEMPLATES_KEPT = 1_024
 class Piece:
     """One judged result's parts (see the module text)."""
 
-    __slots__ = ("analyte", "classifies", "order", "phrase", "result", "text", "token", "values")
+    __slots__ = ("analyte", "classifies", "order", "phrase", "result", "source", "text", "token", "values", "x_uln")
 
     def __init__(self, result: AnalyteResult, order: int, token: int, classifies: bool | None = None,
                  text: str | None = None, phrase: str | None = None) -> None:
-        self.result = result
+        self.result = self.source = result  # (source: what the piece is kept by, `ResultPieces.piece`)
+        self.x_uln = result.x_uln
         # one of the R-ratio pattern's `classify_when` holds for it (data/patterns.toml): with one in
         # the panel, `grading.r_ratio_pattern` is `classified_pattern`, else None
         self.classifies = classifies if classifies is not None else _classifies(result)
@@ -60,7 +62,27 @@ class Piece:
         # `"alt": {...}`, as in panel_json
         self.text = text if text is not None else analyte_text(result)
         self.phrase = phrase  # JSON-escaped `shown_phrase`, made on first use (or from its segment's kind)
-        self.values: dict[str, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
+        self.values: dict[Any, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
+
+
+class LanePiece(Piece):
+    """The piece of a numeric-lane cell (`exports.numeric_lane.LaneJudged`), made from its segment
+    and text without its result: the result is made (by the cell, once) only when a rule or a
+    new plan reads it. Its dominance keys are the cell's own (kept in `values`)."""
+
+    __slots__ = ()
+
+    def __init__(self, cell: Any, order: int, kind: _Kind, text: str, phrase: str, x_uln: float,
+                 keys: tuple[float, float]) -> None:  # (Piece.__init__ would set `result`)
+        self.source, self.order, self.token, self.classifies = cell, order, kind.token, kind.classifies
+        self.analyte = cell.signed.result.analyte
+        self.text, self.phrase, self.x_uln = text, phrase, x_uln
+        self.values = {KEYS: keys}
+
+    @property  # type: ignore[override]
+    def result(self) -> AnalyteResult:
+        """The cell's result, the long way's (made on first use)."""
+        return self.source.result  # type: ignore[no-any-return]
 
 
 def _classifies(result: AnalyteResult) -> bool:
@@ -86,17 +108,22 @@ class ResultPieces:
         self.numbers = itertools.count(1)
         self.segments = SegmentPieces(self)  # plain numbers away from every limit: parts per segment
 
-    def piece(self, result: AnalyteResult) -> Piece:
-        """The result's piece, made once per result object."""
+    def piece(self, result: Any) -> Piece:
+        """The piece of a result, or of a numeric-lane cell (`LaneJudged`), made once per object."""
         piece = self.pieces.get(id(result))
-        if piece is None or piece.result is not result:
+        if piece is None or piece.source is not result:
             if len(self.pieces) >= self.pieces_kept:
                 self.pieces.clear()
                 self.pieces_kept = PIECES_KEPT if self.lines_kept >= self.lines_new else PIECES_KEPT // 2
                 self.lines_kept = self.lines_new = 0
-            piece = self.segments.piece(result)
-            if piece is None:
-                piece = Piece(result, self.order[result.analyte], self.token(result))
+            if result.__class__ is LaneJudged:
+                piece = self.segments.lane_piece(result)
+                if piece is None:  # (kept by its result only: a piece kept by an object's id holds that object)
+                    return self.piece(result.result)
+            else:
+                piece = self.segments.piece(result)
+                if piece is None:
+                    piece = Piece(result, self.order[result.analyte], self.token(result))
             self.pieces[id(result)] = piece
         return piece
 
@@ -280,11 +307,47 @@ class SegmentPieces:
         if value.__class__ is not float or x_uln.__class__ is not float:
             return None
         key = (result.analyte, id(interval), m.unit, m.unit_assumed, m.unit_from_settings, result.flag, result.reason)
+        kind = self._kind_of(key, result, value, lambda: result)
+        if kind is None:
+            return None
+        digits = format_number(value)
+        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies,
+                     kind.text.format(string(m.input), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
+                                      digits),
+                     kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits))
+
+    def lane_piece(self, cell: Any) -> Piece | None:
+        """The piece of a numeric-lane cell, its result not made: its value, measurement and
+        judgement as `numeric_lane.Segment.result_of` makes them (the segment's first result's
+        unit, factor, flag, interval and reason; its own text and number; a stated unit, no
+        comparator, no warning); None for the long way (then the result's piece)."""
+        segment, text = cell._segment, cell._text
+        first = segment.first.result
+        interval = first.interval
+        if interval is None or not interval.high:
+            return None
+        m = first.measurement
+        value = float(text.replace(",", ".")) * m.factor
+        x_uln = value / interval.high
+        key = (first.analyte, id(interval), m.unit, False, False, first.flag, first.reason)
+        kind = self._kind_of(key, first, value, lambda: cell.result)
+        if kind is None:
+            return None
+        digits = format_number(value)
+        return LanePiece(cell, self.owner.order[first.analyte], kind,
+                         kind.text.format(string(text), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
+                                          digits),
+                         kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits),
+                         x_uln, segment.of_value(value)[1:])
+
+    def _kind_of(self, key: tuple[Any, ...], like: AnalyteResult, value: float, result: Any) -> _Kind | None:
+        """The kind of the segment `value` is in, in the context `key` (of results like `like`:
+        its analyte and interval); made from `result()` the first time; None for the long way."""
         context = self.contexts.get(key, LONG_WAY)
         if context is LONG_WAY:
             if len(self.contexts) >= TEMPLATES_KEPT:
                 self.contexts.clear()
-            context = self.contexts[key] = self._context(result)
+            context = self.contexts[key] = self._context(like)
         if context is None:
             return None
         at = bisect_right(context.edges, value)
@@ -292,14 +355,8 @@ class SegmentPieces:
             return None  # in a guard zone
         kind = context.kinds[at >> 1]
         if kind is None:
-            kind = context.kinds[at >> 1] = self._kind(result)
-        if kind is LONG_WAY:
-            return None
-        digits = format_number(value)
-        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies,
-                     kind.text.format(string(m.input), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
-                                      digits),
-                     kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits))
+            kind = context.kinds[at >> 1] = self._kind(result())
+        return None if kind is LONG_WAY else kind  # type: ignore[no-any-return]
 
     def _context(self, result: AnalyteResult) -> _Context | None:
         """The context of a result: its limits (see the class text); None when a projection of a

@@ -63,7 +63,9 @@ class Sink:
     def judged_panel(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
                      errors: list[RowError], warnings: Sequence[str] = (), follow_up: Any = None) -> bool:
         """A panel of these judged results (no previous sample, no baseline, nothing added to its
-        interpretation) written, for a sink that takes them `from_results`; False: give it whole to `panel`."""
+        interpretation) written, for a sink that takes them `from_results`; False: give it whole to
+        `panel`. A result may come as the numeric-lane cell that makes it (`LaneJudged`, whose
+        `result` is made when first asked for)."""
         return False
 
 

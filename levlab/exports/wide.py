@@ -21,7 +21,7 @@ from levlab.exports.ages import age_at_sample, disagreement
 from levlab.exports.fields import ANALYTE_FIELDS, CountedPanel, PanelOut, RowError, error_text, fragment_of, joined
 from levlab.exports.layout import AnalyteColumn, stated_unit_conflict
 from levlab.exports.memo import LONG_CELL, NOT_MEASURED, Judged, PatientEntry, Reading, panel_for
-from levlab.exports.numeric_lane import NumericLane
+from levlab.exports.numeric_lane import LaneJudged, NumericLane
 from levlab.exports.records import RecordChunk, fields_by_column
 from levlab.exports.rulebook import Decision, JudgedColumn, RuleBook, column_entry
 from levlab.exports.sinks import Sink, bulk_counts
@@ -51,7 +51,8 @@ class WidePanels:
         # per column: its position, the column, and its cache of judged cells
         self.plan = [(position, column, judge.new_cache()) for position, column in enumerate(layout.columns)]
         # the short way for plain-number cells (a memo of the long way): for rows (CSV, workbook), counted
-        # panels (the table summary) and panels from their judged results (JSONL: `LaneJudged.result`);
+        # panels (the table summary) and panels from their judged results (JSONL: a lane cell, its result made
+        # only when a rule reads it);
         # other panels in full (trend) take their results as made
         self.lane = NumericLane(judge.decimal, judge.na, judge.new_cache, sink.fragment if sink.wants_rows else None,
                                 enabled=sink.wants_counts or (sink.wants_rows and not sink.wants_panels)
@@ -144,7 +145,8 @@ class WidePanels:
                 entry = entries[row]
                 shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
                 if sink.from_results and row not in self.specimen_notes and sink.judged_panel(
-                        [cell.result for cell in cells if cell is not absent], entry.patient, [first + row], shown_key,
+                        [cell if cell.__class__ is LaneJudged else cell.result for cell in cells if cell is not absent],
+                        entry.patient, [first + row], shown_key,
                         errors.get(row, [])):
                     continue  # written from its judged results (exports.panel_json)
                 key = tuple(cell for cell in cells if cell is not absent)
