@@ -37,7 +37,7 @@ from levlab.exports.panel_line import hit_json as _hit_json
 from levlab.exports.panel_line import r_ratio as _r_ratio
 from levlab.exports.panel_line import rest as _rest
 from levlab.exports.panel_line import value_slot as _value_slot
-from levlab.exports.result_pieces import PIECES_KEPT, TOKENS_KEPT, Piece, ResultPieces
+from levlab.exports.result_pieces import TOKENS_KEPT, Piece, ResultPieces
 from levlab.grading import classified_pattern, relation_note
 from levlab.interpret import interpret_results
 from levlab.language import Msg
@@ -89,7 +89,6 @@ class PanelJson(ResultPieces):
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
-        self.encoded: dict[str, bytes] = {}  # an analyte's text -> in UTF-8
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
 
@@ -105,21 +104,19 @@ class PanelJson(ResultPieces):
 
     def line_bytes(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
                    errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> bytes | None:
-        """`line` with its line end, in UTF-8: each analyte's text (most of a line) encoded once."""
+        """`line` with its line end, in UTF-8: each analyte's text (most of a line) encoded once per piece."""
         made = self._made(results, patient, rows, key, errors, warnings, follow_up)
         if made is None:
             return None
         front, pieces, back = made
-        encoded = self.encoded
-        texts = []
-        for piece in pieces:
-            data = encoded.get(piece.text)  # (a str keeps its hash: one lookup per analyte)
-            if data is None:
-                if len(encoded) >= PIECES_KEPT:
-                    encoded.clear()
-                data = encoded[piece.text] = piece.text.encode()
-            texts.append(data)
-        return b"".join((front.encode(), b", ".join(texts), back.encode(), b"\n"))
+        try:
+            texts = b", ".join(map(_DATA, pieces))
+        except TypeError:  # a piece not yet encoded
+            for piece in pieces:
+                if piece.data is None:
+                    piece.data = piece.text.encode()
+            texts = b", ".join(map(_DATA, pieces))
+        return b"".join((front.encode(), texts, back.encode(), b"\n"))
 
     def _made(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
               errors: list[dict[str, Any]], warnings: Sequence[str], follow_up: Any
@@ -152,7 +149,7 @@ class PanelJson(ResultPieces):
         places, entries = self._decided(plan, pieces)
         pattern = "null"
         ratio_at = plan.ratio_at
-        if ratio_at is not None and any([piece.classifies for piece in pieces]):
+        if ratio_at is not None:
             pattern = pattern_text(pieces[ratio_at[0]].x_uln, pieces[ratio_at[1]].x_uln,
                                    lambda: pattern_json(classified_pattern(_by_id(pieces))))
         places.append(pattern == "null")
@@ -247,7 +244,8 @@ class PanelJson(ResultPieces):
             return None
         spec = _r_ratio()
         top, bottom = place.get(spec["numerator"]), place.get(spec["denominator"])
-        ratio_at = None if top is None or bottom is None else (top, bottom)  # (else no pattern)
+        # (else no pattern: its results are not there, or none of its `classify_when` holds, which the tokens hold)
+        ratio_at = None if top is None or bottom is None or not any(piece.classifies for piece in pieces) else (top, bottom)
         reads = ratio_at is not None or any(slot[0] == LEAD or (slot[0] == VALUE and slot[2] is None) for slot in slots)
         plan = self.plans[shape] = Plan(slots, normal_text, after, tuple(sorted(holes)), reads, ratio_at)
         return plan
@@ -272,6 +270,7 @@ def _relation(hit_ids: list[str], no_pattern: bool) -> str:
 
 _ORDER = operator.attrgetter("order")
 _TOKEN = operator.attrgetter("token")
+_DATA = operator.attrgetter("data")
 
 
 def _disclaimer() -> str:

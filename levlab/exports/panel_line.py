@@ -136,6 +136,9 @@ def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: lis
 
 def rest(rows: list[int], key: dict[str, str], errors: list[dict[str, Any]], follow_up: Any) -> str:
     """The fields JsonlSink adds after `disclaimer`: rows, key, errors and follow-up (when followed)."""
+    if len(rows) == 1 and len(key) == 1 and not errors and follow_up is None:  # (a wide export's row)
+        for name, value in key.items():
+            return f'"rows": [{rows[0]}], "key": {{{_string(name)}: {_string(value)}}}, "errors": []'
     text = (f'"rows": [{", ".join(map(str, rows))}], '
             f'"key": {{{", ".join([_string(name) + ": " + _string(value) for name, value in key.items()])}}}, '
             f'"errors": {json.dumps(errors, ensure_ascii=False) if errors else "[]"}')

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -47,7 +48,7 @@ TEMPLATES_KEPT = 1_024
 class Piece:
     """One judged result's parts (see the module text)."""
 
-    __slots__ = ("analyte", "classifies", "order", "phrase", "result", "source", "text", "token", "values", "x_uln")
+    __slots__ = ("analyte", "classifies", "data", "order", "phrase", "result", "source", "text", "token", "values", "x_uln")
 
     def __init__(self, result: AnalyteResult, order: int, token: int, classifies: bool | None = None,
                  text: str | None = None, phrase: str | None = None) -> None:
@@ -61,6 +62,7 @@ class Piece:
         self.token = token
         # `"alt": {...}`, as in panel_json
         self.text = text if text is not None else analyte_text(result)
+        self.data: bytes | None = None  # the text in UTF-8, made when first written as bytes
         self.phrase = phrase  # JSON-escaped `shown_phrase`, made on first use (or from its segment's kind)
         self.values: dict[Any, tuple[Any, Any]] = {}  # one-result rule id -> (outcome, its JSON text)
 
@@ -77,6 +79,7 @@ class LanePiece(Piece):
         self.source, self.order, self.token, self.classifies = cell, order, kind.token, kind.classifies
         self.analyte = cell.signed.result.analyte
         self.text, self.phrase, self.x_uln = text, phrase, x_uln
+        self.data = None
         self.values = {KEYS: keys}
 
     @property  # type: ignore[override]
@@ -134,7 +137,8 @@ class ResultPieces:
         token = (result.analyte, result.flag, uses_default_interval(result), notes, result.warnings,
                  tuple(project(rule.when, result.analyte, result) for rule, project in self.projected.get(result.analyte, ())),
                  result.reason if result.flag == "?" else None,
-                 (m is None, m.unit_from_settings, m.input) if result.warnings and m is not None else None)
+                 (m is None, m.unit_from_settings, m.input) if result.warnings and m is not None else None,
+                 _classifies(result))
         number = self.tokens.get(token)
         if number is None:
             if len(self.tokens) >= TOKENS_KEPT:
@@ -264,6 +268,14 @@ class _Kind:
         self.token, self.classifies, self.text, self.phrase = token, classifies, text, phrase
         self.multiple = "{1}" in phrase  # the phrase shows x ULN (a raised value)
 
+    def texts(self, input_text: str, value: float, x_uln: float) -> tuple[str, str]:
+        """The analyte object and the phrase of a result of this kind with this input text,
+        value and x ULN."""
+        digits = format_number(value)
+        return (self.text.format(string(input_text), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
+                                 digits),
+                self.phrase.format(digits, format(x_uln, ".1f")) if self.multiple else self.phrase.format(digits))
+
 
 class _Context:
     """One (analyte, interval, unit, flag, reason): the limits where a piece's parts may change,
@@ -297,6 +309,7 @@ class SegmentPieces:
     def __init__(self, owner: ResultPieces) -> None:
         self.owner = owner
         self.contexts: dict[tuple[Any, ...], _Context | None] = {}
+        self.lane_contexts: dict[int, tuple[Any, ...]] = {}  # id(lane segment) -> `_lane_context`
 
     def piece(self, result: AnalyteResult) -> Piece | None:
         """The result's piece from its segment's kind; None for the long way."""
@@ -306,15 +319,12 @@ class SegmentPieces:
         value = m.value
         if value.__class__ is not float or x_uln.__class__ is not float:
             return None
-        key = (result.analyte, id(interval), m.unit, m.unit_assumed, m.unit_from_settings, result.flag, result.reason)
-        kind = self._kind_of(key, result, value, lambda: result)
+        context = self._context_of((result.analyte, id(interval), m.unit, m.unit_assumed, m.unit_from_settings,
+                                    result.flag, result.reason), result)
+        kind = None if context is None else self._kind_in(context, value, lambda: result)
         if kind is None:
             return None
-        digits = format_number(value)
-        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies,
-                     kind.text.format(string(m.input), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
-                                      digits),
-                     kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits))
+        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies, *kind.texts(m.input, value, x_uln))
 
     def lane_piece(self, cell: Any) -> Piece | None:
         """The piece of a numeric-lane cell, its result not made: its value, measurement and
@@ -322,34 +332,53 @@ class SegmentPieces:
         unit, factor, flag, interval and reason; its own text and number; a stated unit, no
         comparator, no warning); None for the long way (then the result's piece)."""
         segment, text = cell._segment, cell._text
-        first = segment.first.result
-        interval = first.interval
-        if interval is None or not interval.high:
+        found = self.lane_contexts.get(id(segment))
+        if found is None or found[0] is not segment:
+            found = self._lane_context(segment)
+        _, context, order, factor, high = found
+        if context is None:
             return None
-        m = first.measurement
-        value = float(text.replace(",", ".")) * m.factor
-        x_uln = value / interval.high
-        key = (first.analyte, id(interval), m.unit, False, False, first.flag, first.reason)
-        kind = self._kind_of(key, first, value, lambda: cell.result)
+        value = float(text.replace(",", ".")) * factor
+        kind = self._kind_in(context, value, lambda: cell.result)
         if kind is None:
             return None
-        digits = format_number(value)
-        return LanePiece(cell, self.owner.order[first.analyte], kind,
-                         kind.text.format(string(text), float.__repr__(round(value, 6)), float.__repr__(round(x_uln, 3)),
-                                          digits),
-                         kind.phrase.format(digits, format(x_uln, ".1f")) if kind.multiple else kind.phrase.format(digits),
-                         x_uln, segment.of_value(value)[1:])
+        x_uln = value / high
+        highs = segment.highs  # its dominance keys, as the lane makes them (Segment.of_value)
+        if highs is None:
+            keys = segment.keys
+        elif len(highs) == 1:
+            keys = (x_uln, x_uln) if highs[0] == high else (value / highs[0],) * 2
+        else:
+            spans = [value / limit for limit in highs]
+            keys = (min(spans), max(spans))
+        return LanePiece(cell, order, kind, *kind.texts(text, value, x_uln), x_uln, keys)
 
-    def _kind_of(self, key: tuple[Any, ...], like: AnalyteResult, value: float, result: Any) -> _Kind | None:
-        """The kind of the segment `value` is in, in the context `key` (of results like `like`:
-        its analyte and interval); made from `result()` the first time; None for the long way."""
+    def _lane_context(self, segment: Any) -> tuple[Any, _Context | None, int, float, float]:
+        """What the pieces of a numeric-lane segment's cells share: (the segment, the context of
+        its results or None for the long way, their analyte's order, unit factor, upper limit)."""
+        first = segment.first.result
+        interval, m = first.interval, first.measurement
+        if len(self.lane_contexts) >= TEMPLATES_KEPT:
+            self.lane_contexts.clear()
+        context = None
+        if interval is not None and interval.high:
+            context = self._context_of((first.analyte, id(interval), m.unit, False, False, first.flag, first.reason), first)
+        found = self.lane_contexts[id(segment)] = (segment, context, self.owner.order[first.analyte], m.factor,
+                                                   interval.high if interval is not None else 0.0)
+        return found
+
+    def _context_of(self, key: tuple[Any, ...], like: AnalyteResult) -> _Context | None:
+        """The context `key` (of results like `like`: its analyte and interval); None for the long way."""
         context = self.contexts.get(key, LONG_WAY)
         if context is LONG_WAY:
             if len(self.contexts) >= TEMPLATES_KEPT:
                 self.contexts.clear()
             context = self.contexts[key] = self._context(like)
-        if context is None:
-            return None
+        return context  # type: ignore[no-any-return]
+
+    def _kind_in(self, context: _Context, value: float, result: Callable[[], AnalyteResult]) -> _Kind | None:
+        """The kind of the segment of the context `value` is in, made from `result()` the first
+        time; None within a guard zone, or for the long way."""
         at = bisect_right(context.edges, value)
         if at & 1:
             return None  # in a guard zone
