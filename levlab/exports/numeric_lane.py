@@ -26,7 +26,7 @@ cell had a warning or an error, a unit assumed or taken from settings — goes t
 writer asks for it (a new row signature, a ratio rule, a panel shown in full).
 
 The module knows which answers it keeps (`KEPT_FIELDS`) and the limits of which rule projections it
-knows (`_rule_breakpoints`): where the output has other fields, or a rule another projection, it
+knows (`rule_breakpoints`): where the output has other fields, or a rule another projection, it
 stays out of the way. Tests hold the lane against the long way on
 random values and on, a hair below and a hair above every breakpoint
 (`tests/test_exports_numeric_lane.py`).
@@ -201,15 +201,17 @@ def breakpoints(analyte: Analyte, result: AnalyteResult, projections: list[tuple
                     if reference is not None:
                         points.append(bound.x * reference)
     for rule, _ in projections:
-        found = _rule_breakpoints(rule.when, analyte, m.unit, m.factor, intervals)
+        found = rule_breakpoints(rule.when, analyte, m.unit, m.factor, intervals)
         if found is None:
             return None
         points += found
     return points
 
 
-def _rule_breakpoints(when: Any, analyte: Analyte, unit: str, factor: float,
-                      intervals: tuple[Interval, ...]) -> list[float] | None:
+def rule_breakpoints(when: Any, analyte: Analyte, unit: str, factor: float,
+                     intervals: tuple[Interval, ...]) -> list[float] | None:
+    """Where a rule's projection of a result of this analyte, unit (`factor` to canonical) and
+    intervals may change (canonical unit); None for a condition whose limits are not known here."""
     kind = when["type"]
     if kind == "x_uln_all":
         return [leg["value"] * interval.high for leg in when["legs"] if analyte.id in leg["analytes"]

@@ -37,7 +37,7 @@ from levlab.exports.panel_line import hit_json as _hit_json
 from levlab.exports.panel_line import r_ratio as _r_ratio
 from levlab.exports.panel_line import rest as _rest
 from levlab.exports.panel_line import value_slot as _value_slot
-from levlab.exports.result_pieces import TOKENS_KEPT, Piece, ResultPieces
+from levlab.exports.result_pieces import LONG_WAY, TOKENS_KEPT, Piece, ResultPieces
 from levlab.grading import classified_pattern, relation_note
 from levlab.interpret import interpret_results
 from levlab.language import Msg
@@ -45,6 +45,7 @@ from levlab.model import AnalyteResult, Patient, Pattern, RuleHit
 from levlab.render import panel_json_head, pattern_json
 from levlab.rule_projections import FLAG_CONDITIONS, rule_inputs
 from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules, shown_phrase
+from levlab.values import format_number
 
 #: condition types whose message reads the results only through their flags, their projections
 #: and their phrases: made once per shape with holes for the phrases
@@ -84,8 +85,10 @@ class PanelJson(ResultPieces):
     def __init__(self) -> None:
         self.rules = rules()
         self.templated = [rule for rule in self.rules if rule.when["type"] in TEMPLATED]
-        super().__init__(self.templated)
         self.serial = {rule.id for rule in self.rules if rule.when["type"] not in EVALUATORS}
+        super().__init__(self.templated, [  # the rules decided once per result (a VALUE slot of one input)
+            rule for rule in self.rules if rule.when["type"] not in TEMPLATED and rule.id not in self.serial
+            and rule.when["type"] != "panel_in_range" and len(rule_inputs(rule)) == 1])
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
@@ -171,7 +174,7 @@ class PanelJson(ResultPieces):
                 piece = pieces[holed]
                 found = piece.values.get(rule.id)
                 if found is None:
-                    found = piece.values[rule.id] = self._evaluated(rule, {piece.analyte: piece.result})
+                    found = piece.values[rule.id] = self._one_result(rule, piece)
                 outcome, entry = found
             elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
                 outcome, entry = lead_decided(rule, text, pieces, lambda: _by_id(pieces), self._evaluated)
@@ -187,6 +190,35 @@ class PanelJson(ResultPieces):
                 places.append(0)
                 entries.append("")
         return places, entries
+
+    def _one_result(self, rule: Rule, piece: Piece) -> tuple[Any, str | None]:
+        """A rule of one result (`above`, `below`) as `_evaluated` decides it for the piece's
+        result; for a piece of a segment's kind (whose limits hold the rule's threshold: one
+        outcome across it) from the kind's entry, its number put in (its words read the number as
+        read, `values.format_number`, and nothing else that differs within a segment)."""
+        kind = piece.kind
+        if kind is None:
+            return self._evaluated(rule, {piece.analyte: piece.result})
+        made = kind.entries.get(rule.id)
+        if made is None:
+            made = kind.entries[rule.id] = self._entry_template(rule, piece)
+        if made is LONG_WAY:
+            return self._evaluated(rule, {piece.analyte: piece.result})
+        outcome, template = made
+        return outcome, None if template is None else template.format(format_number(piece.number))
+
+    def _entry_template(self, rule: Rule, piece: Piece) -> Any:
+        """(outcome, entry as a format string of the number's digits, or None) of a rule of one
+        result for the pieces of this one's kind, from this one's entry; LONG_WAY where its digits
+        are not found in it exactly once."""
+        outcome, entry = self._evaluated(rule, {piece.analyte: piece.result})
+        if entry is None:
+            return outcome, None
+        digits = format_number(piece.number)  # type: ignore[arg-type]
+        if entry.count(digits) != 1:
+            return LONG_WAY
+        head, _, tail = entry.partition(digits)
+        return outcome, braced(head) + "{0}" + braced(tail)
 
     def _evaluated(self, rule: Rule, by_id: dict[str, AnalyteResult]) -> tuple[Any, str | None]:
         """A rule that reads exact values, as `rules.evaluate_rules` decides it: (outcome, the JSON

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
 from levlab.catalog import analytes
 from levlab.data import load_toml
 from levlab.exports.json_text import NONCE, braced, dumps, escaped, string
-from levlab.exports.numeric_lane import GUARD, LaneJudged, guard_zones
+from levlab.exports.numeric_lane import GUARD, LaneJudged, guard_zones, rule_breakpoints
 from levlab.exports.panel_line import KEYS
 from levlab.grading import criteria, grade, uln_compare
 from levlab.interpret import uses_default_interval
@@ -48,12 +48,15 @@ TEMPLATES_KEPT = 1_024
 class Piece:
     """One judged result's parts (see the module text)."""
 
-    __slots__ = ("analyte", "classifies", "data", "order", "phrase", "result", "source", "text", "token", "values", "x_uln")
+    __slots__ = ("analyte", "classifies", "data", "kind", "number", "order", "phrase", "result", "source", "text",
+                 "token", "values", "x_uln")
 
     def __init__(self, result: AnalyteResult, order: int, token: int, classifies: bool | None = None,
-                 text: str | None = None, phrase: str | None = None) -> None:
+                 text: str | None = None, phrase: str | None = None, kind: _Kind | None = None) -> None:
         self.result = self.source = result  # (source: what the piece is kept by, `ResultPieces.piece`)
         self.x_uln = result.x_uln
+        self.kind = kind  # its segment's kind (a plain number away from every limit), else None
+        self.number = None if result.measurement is None else result.measurement.number  # as read, in its unit
         # one of the R-ratio pattern's `classify_when` holds for it (data/patterns.toml): with one in
         # the panel, `grading.r_ratio_pattern` is `classified_pattern`, else None
         self.classifies = classifies if classifies is not None else _classifies(result)
@@ -75,8 +78,9 @@ class LanePiece(Piece):
     __slots__ = ()
 
     def __init__(self, cell: Any, order: int, kind: _Kind, text: str, phrase: str, x_uln: float,
-                 keys: tuple[float, float]) -> None:  # (Piece.__init__ would set `result`)
+                 keys: tuple[float, float], number: float) -> None:  # (Piece.__init__ would set `result`)
         self.source, self.order, self.token, self.classifies = cell, order, kind.token, kind.classifies
+        self.kind, self.number = kind, number
         self.analyte = cell.signed.result.analyte
         self.text, self.phrase, self.x_uln = text, phrase, x_uln
         self.data = None
@@ -97,7 +101,10 @@ def _classifies(result: AnalyteResult) -> bool:
 class ResultPieces:
     """The pieces of judged results, kept per result object, and their tokens; caches bounded."""
 
-    def __init__(self, templated: list[Rule]) -> None:
+    def __init__(self, templated: list[Rule], one_result: Iterable[Rule] = ()) -> None:
+        self.one_result: dict[str, list[Rule]] = {}  # analyte id -> the rules decided per result that read it
+        for rule in one_result:
+            self.one_result.setdefault(rule_inputs(rule)[0], []).append(rule)
         self.order = {analyte_id: index for index, analyte_id in enumerate(analytes())}
         self.projected: dict[str, list[tuple[Rule, Any]]] = {}  # analyte id -> [(rule, projection)] of the
         for rule in templated:  # templated rules that read more than its flag
@@ -262,10 +269,13 @@ class _Kind:
     """What every plain-number result of one segment of a `_Context` shares: its token, whether
     it sets off the R-ratio pattern, and its analyte object and phrase as format strings."""
 
-    __slots__ = ("classifies", "multiple", "phrase", "text", "token")
+    __slots__ = ("classifies", "entries", "multiple", "phrase", "text", "token")
 
     def __init__(self, token: int, classifies: bool, text: str, phrase: str) -> None:
         self.token, self.classifies, self.text, self.phrase = token, classifies, text, phrase
+        #: rule of one result (`above`, `below`) id -> (its outcome, its entry as a format string
+        #: whose {0} is the number as read, or None when not met), or LONG_WAY (panel_json decides)
+        self.entries: dict[str, Any] = {}
         self.multiple = "{1}" in phrase  # the phrase shows x ULN (a raised value)
 
     def texts(self, input_text: str, value: float, x_uln: float) -> tuple[str, str]:
@@ -324,7 +334,8 @@ class SegmentPieces:
         kind = None if context is None else self._kind_in(context, value, lambda: result)
         if kind is None:
             return None
-        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies, *kind.texts(m.input, value, x_uln))
+        return Piece(result, self.owner.order[result.analyte], kind.token, kind.classifies, *kind.texts(m.input, value, x_uln),
+                     kind)
 
     def lane_piece(self, cell: Any) -> Piece | None:
         """The piece of a numeric-lane cell, its result not made: its value, measurement and
@@ -338,7 +349,8 @@ class SegmentPieces:
         _, context, order, factor, high = found
         if context is None:
             return None
-        value = float(text.replace(",", ".")) * factor
+        number = float(text.replace(",", "."))
+        value = number * factor
         kind = self._kind_in(context, value, lambda: cell.result)
         if kind is None:
             return None
@@ -351,7 +363,7 @@ class SegmentPieces:
         else:
             spans = [value / limit for limit in highs]
             keys = (min(spans), max(spans))
-        return LanePiece(cell, order, kind, *kind.texts(text, value, x_uln), x_uln, keys)
+        return LanePiece(cell, order, kind, *kind.texts(text, value, x_uln), x_uln, keys, number)
 
     def _lane_context(self, segment: Any) -> tuple[Any, _Context | None, int, float, float]:
         """What the pieces of a numeric-lane segment's cells share: (the segment, the context of
@@ -401,6 +413,13 @@ class SegmentPieces:
             multiples += [leg["value"] for leg in rule.when["legs"] if analyte_id in leg["analytes"]]
         if interval.high is not None:
             points += [multiple * interval.high for multiple in multiples]
+        m = result.measurement
+        assert m is not None
+        for rule in self.owner.one_result.get(analyte_id, ()):  # their outcome the same across a segment
+            found = rule_breakpoints(rule.when, analytes()[analyte_id], m.unit, m.factor, (interval,))
+            if found is None:
+                return None
+            points += found
         return _Context(interval, points)
 
     def _kind(self, result: AnalyteResult) -> Any:
