@@ -269,3 +269,17 @@ def test_dominance_met_from_keys_and_its_words_kept_per_lead_are_the_long_way(le
             _check(parts, results, patient, rng)
     lines = [parts.line([ldh, _judged("alp", "20", patient)], patient, [1], {}, [])]
     assert ('"id": "ldh-dominant"' in lines[0]) is (ldh.flag == "H" and ldh.x_uln_span is not None)
+
+
+def test_dominance_words_kept_by_the_leads_multiple_are_the_long_way() -> None:
+    """The entry of ldh-dominant met is kept by the lead's multiple of ULN to one decimal (all its
+    words read): many LDH values, several sharing a multiple (510 and 511 are both 2.0x), in one
+    run, each line what the whole interpretation gives."""
+    patient = Patient("F", 50.0)
+    parts = PanelJson()
+    rng = random.Random(7)
+    alp = _judged("alp", "120", patient)
+    for value in [*range(256, 700, 3), 510, 511, 512.4, 509.6]:
+        ldh = _judged("ldh", f"{value:g}", patient)
+        _check(parts, [ldh, alp], patient, rng)
+    assert len(parts.leads) > 10

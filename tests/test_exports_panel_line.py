@@ -104,6 +104,10 @@ def test_a_lead_slot_decides_as_the_evaluator(lead_text: str, rival_text: str | 
     expected = evaluated(rule, dict(results))
     for _ in range(2):
         assert lead_decided(rule, positions, pieces, lambda: dict(results), evaluated) == expected
+    met: dict = {}
+    for _ in range(2):  # kept by the lead's multiple, and found there again by another piece of the same result
+        assert lead_decided(rule, positions, [_Piece(piece.result) for piece in pieces], lambda: dict(results),
+                            evaluated, met) == expected
 
 
 @pytest.mark.parametrize("limit", [5.0, 2.0])

@@ -128,3 +128,17 @@ def test_a_piece_within_a_guard_zone_or_without_one_interval_goes_the_long_way()
         assert pieces.segments.piece(judged(text)) is None, text  # on 3 x ULN, a hair above; 20 x, 1 x; a comparator
     assert pieces.segments.piece(judged("200", Patient(None, None))) is None  # no one interval
     assert pieces.segments.piece(judged(f"{3 * high * 1.01:.2f}")) is not None
+
+
+@pytest.mark.parametrize(("template", "convertible"), [
+    ('a{0}b{{x}}%c{1}d{2}{3}', True), ("{0}", True), ("{0}{1}e", True), ("plain {{}} 100%", True), ("", True),
+    ("{1}{0}", False), ("{0}{0}", False), ("x{0:>3}", False), ("{0!r}", False), ("{0}{2}", False),
+])
+def test_a_template_as_a_percent_format_gives_the_same_text(template: str, convertible: bool) -> None:
+    from levlab.exports.result_pieces import _percent
+
+    made = _percent(template)
+    assert (made is not None) == convertible
+    if made is not None:
+        fields = tuple(f"F{index}%s{{}}" for index in range(made[1]))
+        assert made[0] % fields == template.format(*fields)

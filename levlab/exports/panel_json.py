@@ -92,6 +92,7 @@ class PanelJson(ResultPieces):
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
         self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
+        self.leads: dict[tuple[str, str, str], Any] = {}  # a dominance met: (rule id, lead, its multiple) -> (True, entry)
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
 
@@ -177,7 +178,7 @@ class PanelJson(ResultPieces):
                     found = piece.values[rule.id] = self._one_result(rule, piece)
                 outcome, entry = found
             elif kind == LEAD:  # met exactly when the lead's key exceeds every rival's
-                outcome, entry = lead_decided(rule, text, pieces, lambda: _by_id(pieces), self._evaluated)
+                outcome, entry = lead_decided(rule, text, pieces, lambda: _by_id(pieces), self._evaluated, self.leads)
             else:
                 outcome, entry = self._evaluated(rule, _by_id(pieces))
             if outcome:

@@ -101,12 +101,14 @@ Evaluated = Callable[[Rule, dict[str, AnalyteResult]], tuple[Any, Any]]  # (outc
 
 
 def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: list[Any],
-                 by_id: Callable[[], dict[str, AnalyteResult]], evaluated: Evaluated) -> tuple[Any, str | None]:
+                 by_id: Callable[[], dict[str, AnalyteResult]], evaluated: Evaluated,
+                 met: dict[tuple[str, str, str], Any] | None = None) -> tuple[Any, str | None]:
     """A LEAD slot's (outcome, entry text or None), as `evaluated` (the rule's evaluator, its text
     made once per account) gives it: met from the pieces' `dominance_keys` (kept in their
-    `values`), its entry then kept on the lead's piece; not met (nothing said) where the keys
-    settle it: a lead in range or low, or a rival whose lower multiple is at least the lead's
-    upper one; otherwise `evaluated` says how."""
+    `values`), its entry then kept on the lead's piece and in `met` by (rule, lead, its lead key
+    to one decimal: all the words read of it); not met (nothing said) where the keys settle it:
+    a lead in range or low, or a rival whose lower multiple is at least the lead's upper one;
+    otherwise `evaluated` says how."""
     lead = pieces[positions[0]]
     keys = lead.values.get(KEYS)
     if keys is None:
@@ -125,11 +127,18 @@ def lead_decided(rule: Rule, positions: tuple[int, tuple[int, ...]], pieces: lis
         return evaluated(rule, by_id())
     found = lead.values.get(rule.id)
     if found is None:
-        # met: its words read the lead alone (rules._dominant_raised), which the evaluator then
-        # finds dominant over no rival
-        found = evaluated(rule, {lead.analyte: lead.result})
-        if found[0] is not True:  # (never: the keys and the evaluator agree, tests/test_rule_projections.py)
-            return evaluated(rule, by_id())
+        # met: its words read the lead's name and lower multiple of ULN to one decimal alone
+        # (rules._dominant_raised), and the evaluator finds the lead alone dominant over no rival
+        known = (rule.id, lead.analyte, format(keys[0], ".1f"))
+        found = None if met is None else met.get(known)
+        if found is None:
+            found = evaluated(rule, {lead.analyte: lead.result})
+            if found[0] is not True:  # (never: the keys and the evaluator agree, tests/test_rule_projections.py)
+                return evaluated(rule, by_id())
+            if met is not None:
+                if len(met) >= 1_024:
+                    met.clear()
+                met[known] = found
         lead.values[rule.id] = found
     return found  # type: ignore[no-any-return]
 
