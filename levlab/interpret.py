@@ -327,9 +327,13 @@ def interpret_results(
     patient: Patient,
     baseline: Iterable[AnalyteResult] = (),
     previous: Iterable[AnalyteResult] = (),
+    *,
+    conventions: bool = True,
 ) -> PanelResult:
     """Apply the rules, CTCAE grades (against `baseline` results, if any) and the R ratio to judged
-    results; `previous` is the patient's previous sample, for the serial rules."""
+    results; `previous` is the patient's previous sample, for the serial rules. Without
+    `conventions` the grades, pattern and relation note are left out (a caller that makes them
+    another way: exports.panel_json)."""
     order = {analyte_id: index for index, analyte_id in enumerate(analytes())}
     ordered = tuple(sorted(results, key=lambda result: order[result.analyte]))
     previous = tuple(previous)
@@ -341,9 +345,11 @@ def interpret_results(
     )
     by_id = {result.analyte: result for result in ordered}
     baseline = tuple(baseline)
-    grades = panel_grades(by_id, {result.analyte: result for result in baseline})
-    pattern = r_ratio_pattern(by_id)
-    relation = relation_note((hit.rule_id for hit in hits), pattern)
+    grades, pattern, relation = (), None, None
+    if conventions:
+        grades = panel_grades(by_id, {result.analyte: result for result in baseline})
+        pattern = r_ratio_pattern(by_id)
+        relation = relation_note((hit.rule_id for hit in hits), pattern)
     defaults = tuple(result.analyte for result in ordered if uses_default_interval(result))
     panel_ids = normal_panel_analytes()
     return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation,

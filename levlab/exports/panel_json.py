@@ -247,7 +247,8 @@ class PanelJson(ResultPieces):
             return None
         positions = {id(piece.result): index for index, piece in enumerate(pieces)}
         with phrases_marked(lambda result: f"\x00{_NONCE}:{positions[id(result)]}\x00"):
-            panel = interpret_results([piece.result for piece in pieces], patient)
+            panel = interpret_results([piece.result for piece in pieces], patient, conventions=False)  # (its grades,
+            # pattern and relation: in the analytes' texts, `pattern_text`, `_relation`)
         place = {piece.analyte: index for index, piece in enumerate(pieces)}
         hits = {hit.rule_id: hit for hit in panel.hits}
         undecided = {entry.fields["rule"]: entry for entry in panel.undecided}  # type: ignore[attr-defined]
@@ -257,7 +258,7 @@ class PanelJson(ResultPieces):
             kind = rule.when["type"]
             if rule.id in self.serial or kind == "panel_in_range":
                 continue  # no previous sample here; normal-panel below
-            inputs = rule_inputs(rule)
+            inputs = self.inputs[rule.id]
             if kind in TEMPLATED or not place.keys() & set(inputs):  # (none of its inputs: constant)
                 if rule.id in hits:
                     slots.append((HIT, rule.id, *_template(_hit_json(hits[rule.id]), holes)))
