@@ -338,11 +338,7 @@ def interpret_results(
     ordered = tuple(sorted(results, key=lambda result: order[result.analyte]))
     previous = tuple(previous)
     hits, undecided, normal_panel = evaluate_rules(ordered, previous)
-    notes = tuple(
-        Msg("{analyte}: no unit given, {unit} assumed", analyte=result.analyte, unit=result.measurement.unit)
-        for result in ordered
-        if result.measurement is not None and result.measurement.unit_assumed
-    )
+    notes = panel_notes(ordered)
     by_id = {result.analyte: result for result in ordered}
     baseline = tuple(baseline)
     grades, pattern, relation = (), None, None
@@ -350,10 +346,24 @@ def interpret_results(
         grades = panel_grades(by_id, {result.analyte: result for result in baseline})
         pattern = r_ratio_pattern(by_id)
         relation = relation_note((hit.rule_id for hit in hits), pattern)
-    defaults = tuple(result.analyte for result in ordered if uses_default_interval(result))
+    defaults = default_judged(ordered)
     panel_ids = normal_panel_analytes()
     return PanelResult(patient, ordered, hits, undecided, normal_panel, notes, grades, pattern, baseline, previous, relation,
                        defaults, tuple(analyte_id for analyte_id in defaults if analyte_id in panel_ids))
+
+
+def panel_notes(ordered: Iterable[AnalyteResult]) -> tuple[str, ...]:
+    """A panel's notes: each result whose unit was assumed."""
+    return tuple(
+        Msg("{analyte}: no unit given, {unit} assumed", analyte=result.analyte, unit=result.measurement.unit)
+        for result in ordered
+        if result.measurement is not None and result.measurement.unit_assumed
+    )
+
+
+def default_judged(ordered: Iterable[AnalyteResult]) -> tuple[str, ...]:
+    """The analytes of a panel judged against levlab's default intervals, in its order."""
+    return tuple(result.analyte for result in ordered if uses_default_interval(result))
 
 
 _DEFAULT_JUDGED: dict[int, tuple[AnalyteResult, bool]] = {}  # id(result) -> (result, uses_default_interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from levlab.language import N_
@@ -224,7 +225,7 @@ class PanelResult:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Every analyte's plausibility warning, as `analyte: warning`."""
-        return tuple(f"{result.analyte}: {warning}" for result in self.results for warning in result.warnings)
+        return results_warnings(self.results)
 
     def grade(self, analyte: str) -> Grade | None:
         """The CTCAE grade of one analyte id, or None when it has no CTCAE term or was not given."""
@@ -250,3 +251,8 @@ class Pattern:
     r_ratio: float
     type: str  # "hepatocellular", "mixed", "cholestatic"
     source: str
+
+
+def results_warnings(results: Iterable[AnalyteResult]) -> tuple[str, ...]:
+    """Every result's plausibility warning, as `analyte: warning` (a panel's warnings)."""
+    return tuple(f"{result.analyte}: {warning}" for result in results for warning in result.warnings)

@@ -395,16 +395,27 @@ def evaluate_rules(
         if rule.when["type"] == "panel_in_range":
             normal = normal_panel_status(rule, by_id)
             continue
-        if rule.when["type"] in SERIAL_EVALUATORS:
-            outcome, account = SERIAL_EVALUATORS[rule.when["type"]](rule.when, by_id, before)
-        else:
-            outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
-        if outcome:
-            hits.append(RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account, statement=rule.statement),
-                                rule.source, rule.section))
-        elif outcome is None and _touches(rule, by_id):
-            undecided.append(Msg("{rule}: {account}", rule=rule.id, account=account))
+        hit, open_ = rule_outcome(rule, by_id, before)
+        if hit is not None:
+            hits.append(hit)
+        elif open_ is not None:
+            undecided.append(open_)
     return tuple(hits), tuple(undecided), normal
+
+
+def rule_outcome(rule: Rule, by_id: Results, before: Results | None = None) -> tuple[RuleHit | None, Msg | None]:
+    """One rule (not the normal-panel one) on results by analyte id: (its hit when met, its
+    undecided entry when undecided on data it is about); (None, None) when neither."""
+    if rule.when["type"] in SERIAL_EVALUATORS:
+        outcome, account = SERIAL_EVALUATORS[rule.when["type"]](rule.when, by_id, before or {})
+    else:
+        outcome, account = EVALUATORS[rule.when["type"]](rule.when, by_id)
+    if outcome:
+        return RuleHit(rule.id, rule.kind, Msg("{account}: {statement}", account=account, statement=rule.statement),
+                       rule.source, rule.section), None
+    if outcome is None and _touches(rule, by_id):
+        return None, Msg("{rule}: {account}", rule=rule.id, account=account)
+    return None, None
 
 
 _SUBJECTS: dict[int, tuple[Rule, tuple[str, ...]]] = {}  # id(rule) -> (rule, its subjects)

@@ -39,12 +39,21 @@ from levlab.exports.panel_line import rest as _rest
 from levlab.exports.panel_line import value_slot as _value_slot
 from levlab.exports.result_pieces import LONG_WAY, TOKENS_KEPT, Piece, ResultPieces
 from levlab.grading import classified_pattern, relation_note
-from levlab.interpret import interpret_results
+from levlab.interpret import default_judged, interpret_results, panel_notes
 from levlab.language import Msg
-from levlab.model import AnalyteResult, Patient, Pattern, RuleHit
+from levlab.model import AnalyteResult, Patient, Pattern, RuleHit, results_warnings
 from levlab.render import panel_json_head, pattern_json
 from levlab.rule_projections import FLAG_CONDITIONS, rule_inputs
-from levlab.rules import EVALUATORS, Rule, phrases_marked, rule_subjects, rules, shown_phrase
+from levlab.rules import (
+    EVALUATORS,
+    Rule,
+    normal_panel_status,
+    phrases_marked,
+    rule_outcome,
+    rule_subjects,
+    rules,
+    shown_phrase,
+)
 from levlab.values import format_number
 
 #: condition types whose message reads the results only through their flags, their projections
@@ -56,6 +65,12 @@ ENTRIES_KEPT = 1_024
 #: plans kept (one per distinct shape of panel); past this many they start again
 PLANS_KEPT = 2_048
 _HOLE = re.compile(re.escape(_dumps(f"\x00{_NONCE}:")[1:-1]) + r"(\d+)" + re.escape(_dumps("\x00")[1:-1]))
+
+
+def _placed(text: str, positions: list[int]) -> str:
+    """JSON text with a phrase marker per k-th result of a part (`PanelJson._part`), its markers
+    renumbered to those results' positions in the panel."""
+    return _HOLE.sub(lambda found: _dumps(f"\x00{_NONCE}:{positions[int(found.group(1))]}\x00")[1:-1], text)
 
 
 def _template(text: str, holes: set[int]) -> tuple[bool, str]:
@@ -90,7 +105,12 @@ class PanelJson(ResultPieces):
             rule for rule in self.rules if rule.when["type"] not in TEMPLATED and rule.id not in self.serial
             and rule.when["type"] != "panel_in_range" and len(rule_inputs(rule)) == 1])
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
-        self.plans: dict[tuple[int, ...], Plan | None] = {}  # shape -> plan (None: not put together from parts)
+        self.plans: dict[tuple[int, ...], Plan | None] = {}
+        self.parts: dict[tuple[Any, ...], Any] = {}  # (rule id, tokens, analytes) -> its part of a plan (`_part`)
+        self.normal_rule = next((rule for rule in self.rules if rule.when["type"] == "panel_in_range"), None)
+        # plans are put together per rule where every rule is about results it reads (else `_whole_plan`)
+        self.composable = self.normal_rule is not None and all(
+            set(rule_subjects(rule)) <= set(self.inputs[rule.id]) for rule in self.rules)  # shape -> plan (None: not put together from parts)
         self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
         self.leads: dict[tuple[str, str, str], Any] = {}  # a dominance met: (rule id, lead, its multiple) -> (True, entry)
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
@@ -239,9 +259,65 @@ class PanelJson(ResultPieces):
         return outcome, text
 
     def _plan(self, shape: tuple[int, ...], pieces: list[Piece], patient: Patient) -> Plan | None:
-        """The plan of a shape, from the core's interpretation of this panel with its phrases marked."""
+        """The plan of a shape: each templated rule's entry and the normal-panel outcome from the
+        core's own evaluation of the results it reads (`rules.rule_outcome`, `normal_panel_status`,
+        phrases marked), kept per rule and tokens of those results (`_part`): a new shape is mostly
+        put together from parts seen before. Where that does not hold, `_whole_plan`."""
         if len(self.plans) >= PLANS_KEPT:
             self.plans.clear()
+        if len({piece.analyte for piece in pieces}) < len(pieces) or not self.composable:
+            return self._whole_plan(shape, pieces, patient)
+        place = {piece.analyte: index for index, piece in enumerate(pieces)}
+        holes: set[int] = set()
+        slots: list[tuple[int, Any, Any, Any]] = []
+        for rule in self.rules:
+            kind = rule.when["type"]
+            if rule.id in self.serial or kind == "panel_in_range":
+                continue  # no previous sample here; normal-panel below
+            inputs = self.inputs[rule.id]
+            given = [analyte_id for analyte_id in inputs if analyte_id in place]
+            if kind in TEMPLATED or not given:  # (none of its inputs: constant)
+                made = self._part(rule, given, pieces, place)
+                if made is not None:
+                    slots.append((made[0], rule.id, *_template(_placed(made[1], [place[i] for i in given]), holes)))
+            elif place.keys() & set(rule_subjects(rule)) or rule_outcome(rule, _by_id(pieces))[0] is not None:
+                slots.append(_value_slot(rule, inputs, place))
+            # else: none of the analytes it is about is given: never met nor said undecided (rules.rule_subjects)
+        given = [analyte_id for analyte_id in self.normal_rule.when["analytes"] if analyte_id in place]  # type: ignore[union-attr]
+        made = self._part(self.normal_rule, given, pieces, place)  # type: ignore[arg-type]
+        assert made is not None
+        normal_text = _template(_placed(made[1], [place[i] for i in given]), holes)
+        results = [piece.result for piece in pieces]
+        return self._planned(shape, pieces, slots, normal_text, default_judged(results), panel_notes(results),
+                             results_warnings(results), holes)
+
+    def _part(self, rule: Rule, given: list[str], pieces: list[Piece], place: dict[str, int]) -> tuple[int, str] | None:
+        """A rule's (HIT or UNDECIDED, its entry's JSON text with a marker per phrase of the k-th
+        result of `given`), or None when neither; the normal-panel rule's (0, `"normal_panel": ...`).
+        Kept per rule and the tokens of the results it reads (all its words read of them)."""
+        key = (rule.id, tuple([pieces[place[analyte_id]].token for analyte_id in given]), tuple(given))
+        made = self.parts.get(key, _MISSING)
+        if made is not _MISSING:
+            return made  # type: ignore[no-any-return]
+        if len(self.parts) >= PLANS_KEPT:
+            self.parts.clear()
+        sub = [pieces[place[analyte_id]] for analyte_id in given]
+        index = {id(piece.result): k for k, piece in enumerate(sub)}
+        by_id = {piece.analyte: piece.result for piece in sub}
+        with phrases_marked(lambda result: f"\x00{_NONCE}:{index[id(result)]}\x00"):
+            if rule is self.normal_rule:
+                normal = normal_panel_status(rule, by_id)
+                defaults = default_judged([piece.result for piece in pieces if piece.analyte in by_id])
+                made = 0, '"normal_panel": ' + _dumps({"status": normal.status, "reason": normal.reason,
+                                                        "statement": normal.statement, "default_intervals": list(defaults)})
+            else:
+                hit, open_ = rule_outcome(rule, by_id)
+                made = (HIT, _hit_json(hit)) if hit is not None else None if open_ is None else (UNDECIDED, _dumps(open_))
+        self.parts[key] = made
+        return made
+
+    def _whole_plan(self, shape: tuple[int, ...], pieces: list[Piece], patient: Patient) -> Plan | None:
+        """The plan of a shape from the core's interpretation of the whole panel, phrases marked."""
         if len({piece.analyte for piece in pieces}) < len(pieces):
             self.plans[shape] = None
             return None
@@ -271,11 +347,18 @@ class PanelJson(ResultPieces):
         normal_text = _template('"normal_panel": ' + _dumps({
             "status": normal.status, "reason": normal.reason, "statement": normal.statement,
             "default_intervals": list(panel.normal_panel_defaults)}), holes)
-        after = (f'"default_intervals": {_dumps(list(panel.default_intervals))}, "notes": {_dumps(list(panel.notes))}, '
-                 f'"warnings": {_dumps(list(panel.warnings))[:-1]}')
+        return self._planned(shape, pieces, slots, normal_text, panel.default_intervals, panel.notes, panel.warnings, holes)
+
+    def _planned(self, shape: tuple[int, ...], pieces: list[Piece], slots: list[tuple[int, Any, Any, Any]],
+                 normal_text: tuple[bool, str], defaults: tuple[str, ...], notes: tuple[str, ...],
+                 warnings: tuple[str, ...], holes: set[int]) -> Plan | None:
+        """The plan of a shape from its slots, normal-panel text and the fields after them, kept."""
+        after = (f'"default_intervals": {_dumps(list(defaults))}, "notes": {_dumps(list(notes))}, '
+                 f'"warnings": {_dumps(list(warnings))[:-1]}')
         if _HOLE.search(after):
             self.plans[shape] = None  # (never: no phrase there)
             return None
+        place = {piece.analyte: index for index, piece in enumerate(pieces)}
         spec = _r_ratio()
         top, bottom = place.get(spec["numerator"]), place.get(spec["denominator"])
         # (else no pattern: its results are not there, or none of its `classify_when` holds, which the tokens hold)
