@@ -111,7 +111,7 @@ class PanelJson(ResultPieces):
         # plans are put together per rule where every rule is about results it reads (else `_whole_plan`)
         self.composable = self.normal_rule is not None and all(
             set(rule_subjects(rule)) <= set(self.inputs[rule.id]) for rule in self.rules)  # shape -> plan (None: not put together from parts)
-        self.heads: dict[int, tuple[Patient, str]] = {}  # id(patient) -> (patient, its head text)
+        self.heads: dict[int, tuple[Patient, str, bytes]] = {}  # id(patient) -> (patient, its head text, in UTF-8)
         self.leads: dict[tuple[str, str, str], Any] = {}  # a dominance met: (rule id, lead, its multiple) -> (True, entry)
         self.entries: dict[tuple[str, bool, str], str] = {}  # (rule id, met, account) -> its flags / undecided entry
         self.disclaimer = ', "disclaimer": ' + _dumps(_disclaimer())
@@ -123,8 +123,8 @@ class PanelJson(ResultPieces):
         made = self._made(results, patient, rows, key, errors, warnings, follow_up)
         if made is None:
             return None
-        front, pieces, back = made
-        return f'{front}{", ".join([piece.text for piece in pieces])}{back}'
+        head, pieces, back = made
+        return f'{head[1]}{", ".join([piece.text for piece in pieces])}{back}'
 
     def line_bytes(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
                    errors: list[dict[str, Any]], warnings: Sequence[str] = (), follow_up: Any = None) -> bytes | None:
@@ -132,7 +132,7 @@ class PanelJson(ResultPieces):
         made = self._made(results, patient, rows, key, errors, warnings, follow_up)
         if made is None:
             return None
-        front, pieces, back = made
+        head, pieces, back = made
         try:
             texts = b", ".join(map(_DATA, pieces))
         except TypeError:  # a piece not yet encoded
@@ -140,13 +140,14 @@ class PanelJson(ResultPieces):
                 if piece.data is None:
                     piece.data = piece.text.encode()
             texts = b", ".join(map(_DATA, pieces))
-        return b"".join((front.encode(), texts, back.encode(), b"\n"))
+        return b"".join((head[2], texts, back.encode(), b"\n"))
 
     def _made(self, results: Sequence[AnalyteResult], patient: Patient, rows: list[int], key: dict[str, str],
               errors: list[dict[str, Any]], warnings: Sequence[str], follow_up: Any
-              ) -> tuple[str, list[Piece], str] | None:
-        """The line's text before its analytes, its pieces (in the panel's order: their texts
-        joined by ", " come next), and its text after them; None as in `line`."""
+              ) -> tuple[tuple[Patient, str, bytes], list[Piece], str] | None:
+        """The line's head (its patient, and its text before the analytes, also in UTF-8), its
+        pieces (in the panel's order: their texts joined by ", " come next), and its text after
+        them; None as in `line`."""
         # (a piece holds its result, so no other object can have its id while it is kept)
         pieces = list(map(self.pieces.get, map(id, results)))
         if None in pieces:
@@ -164,12 +165,15 @@ class PanelJson(ResultPieces):
         if head is None or head[0] is not patient:
             if len(self.heads) >= TOKENS_KEPT:
                 self.heads.clear()
-            head = self.heads[id(patient)] = (patient, _dumps(panel_json_head(_PatientOnly(patient)))[:-1])  # type: ignore[arg-type]
-        for position in plan.holes:
-            piece = pieces[position]
-            if piece.phrase is None:
-                piece.phrase = _escaped(shown_phrase(piece.result))
+            front = _dumps(panel_json_head(_PatientOnly(patient)))[:-1] + ', "analytes": {'  # type: ignore[arg-type]
+            head = self.heads[id(patient)] = (patient, front, front.encode())
         phrases = [piece.phrase for piece in pieces]
+        if None in phrases:  # (a piece made the long way: its phrase made when a hole first asks for it)
+            for position in plan.holes:
+                piece = pieces[position]
+                if piece.phrase is None:
+                    piece.phrase = _escaped(shown_phrase(piece.result))
+            phrases = [piece.phrase for piece in pieces]
         places, entries = self._decided(plan, pieces)
         pattern = "null"
         ratio_at = plan.ratio_at
@@ -182,7 +186,7 @@ class PanelJson(ResultPieces):
         middle = variant.format(*phrases, *entries)
         if warnings:
             middle += (", " if not middle.endswith("[") else "") + ", ".join(map(_dumps, warnings))
-        return (f'{head[1]}, "analytes": {{', pieces,
+        return (head, pieces,
                 f'}}, "baseline": {{}}, "pattern": {pattern}, {middle}]{self.disclaimer}, {_rest(rows, key, errors, follow_up)}}}')
 
     def _decided(self, plan: Plan, pieces: list[Piece]) -> tuple[list[Any], list[str]]:
