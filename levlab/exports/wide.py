@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _COLUMNS = operator.attrgetter("columns")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
+_ERROR = operator.attrgetter("error")
 
 
 class WidePanels:
@@ -91,9 +92,15 @@ class WidePanels:
         columns = [JudgedColumn._make(zip(*self._column_cells(position, column, cache, fields, tokens, in_chunk[position],
                                                               rows, entries, book, sink, self.absent_cell), strict=True))
                    for (position, column, cache), tokens in zip(self.plan, contexts, strict=True)]
-        texts, decisions, fired = book.panel_texts(columns, count, sink)
+        if sink.wants_rows or sink.wants_counts:
+            texts, decisions, fired = book.panel_texts(columns, count, sink)
+            cell_errors = list(map(_CELL_ERRORS, decisions))
+        else:  # panels only (JSONL): no rule column is written and nothing counted, so none is decided here
+            texts, decisions, fired = [], [], {}
+            cell_errors = list(map(any, zip(*[map(operator.is_not, map(_ERROR, column.judged), itertools.repeat(None))
+                                              for column in columns], strict=True))) if columns else [False] * count
         rows = outputs
-        errors = self._errors(first, rows, columns, decisions, entries, self.header)
+        errors = self._errors(first, rows, columns, cell_errors, entries, self.header)
         error_texts = [""] * count
         for row, row_errors in errors.items():
             error_texts[row] = sink.fragment([error_text(row_errors)])
@@ -359,12 +366,13 @@ class WidePanels:
             fragment_of(cell, sink, self.judge.decimal)
         return cell
 
-    def _errors(self, first: int, rows: list[list[str]], columns: list[JudgedColumn], decisions: list[Decision],
+    def _errors(self, first: int, rows: list[list[str]], columns: list[JudgedColumn], cell_errors: list[bool],
                      entries: list[PatientEntry], header: list[str]) -> dict[int, list[RowError]]:
-        """The errors of a chunk's rows, by row index: cells, then sex/age, then width, then bytes."""
+        """The errors of a chunk's rows, by row index (`cell_errors`: whether a cell of the row
+        carries one): cells, then sex/age, then width, then bytes."""
         errors: dict[int, list[RowError]] = {}
-        if any(map(_CELL_ERRORS, decisions)):
-            for row in itertools.compress(range(len(rows)), map(_CELL_ERRORS, decisions)):
+        if any(cell_errors):
+            for row in itertools.compress(range(len(rows)), cell_errors):
                 errors[row] = [RowError(first + row, self._column_of(column, chunk_column.judged[row].error),
                                         chunk_column.judged[row].error)
                                for column, chunk_column in zip(self.layout.columns, columns, strict=True)
