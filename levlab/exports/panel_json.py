@@ -3,18 +3,24 @@
 `json.dumps` of `render.panel_json` (plus the export's rows, key and errors) is what a JSONL line
 is; `JsonlSink` gives the panels that carry no follow-up here. Three kinds of part:
 
-* per judged result (a `Piece`, once per result object, `exports.result_pieces`): its analyte object as JSON text, its
-  phrase in the rule messages (`rules.shown_phrase`, JSON-escaped), and a *token*: everything
-  else the panel's words read of it — analyte, flag, the projections of the rules that read
-  more than flags (`rule_projections.PROJECTIONS`), default interval, unit note, warnings, and the reason of
-  an indeterminate result;
-* per *shape* (the tuple of its results' tokens, a `Plan`): the panel interpreted once by the
-  core itself (`interpret.interpret_results`) with a marker in place of each result's phrase
-  (`rules.phrases_marked`), dumped as JSON and cut at the markers: the flags, undecided, normal
-  panel, default intervals, notes and warnings as constant text with a hole per phrase;
-* per panel: the phrases put in the holes; the rules whose messages read exact values (above,
-  below, ratio, dominance) evaluated by their own evaluator (one of one result once per result),
-  the R-ratio pattern and the relation note by their own functions; rows, key and errors.
+* per judged result (a `Piece`, once per result object or numeric-lane cell,
+  `exports.result_pieces`): its analyte object as JSON text, its phrase in the rule messages
+  (`rules.shown_phrase`, JSON-escaped), and a *token*: everything else the panel's words read of
+  it — analyte, flag, the projections of the rules that read more than flags
+  (`rule_projections.PROJECTIONS`), default interval, unit note, warnings, whether it sets off
+  the R-ratio pattern, and the reason of an indeterminate result;
+* per *shape* (the tuple of its results' tokens, a `Plan`): each rule's entry and the normal
+  panel as the core's own evaluation gives them (`rules.rule_outcome`, `normal_panel_status`)
+  with a marker in place of each result's phrase (`rules.phrases_marked`), dumped as JSON and
+  cut at the markers — kept per rule and the tokens of the results that rule reads (`_part`),
+  so a new shape is mostly put together from parts seen before; where that does not hold the
+  whole panel interpreted by `interpret.interpret_results` (`_whole_plan`, the tests' reference);
+* per panel: the rules whose messages read exact values (above, below, ratio, dominance)
+  decided by their own evaluator — a rule of one result once per result, or once per segment
+  kind with the number put in; dominance from keys — and then one format string per plan and
+  place of those rules' entries (`Plan.variant`) takes the phrases and entries; the R-ratio
+  pattern from its two multiples (`panel_line.pattern_text`), the relation note by its own
+  function; rows, key and errors.
 
 The messages' words are the core's (nothing here writes a rule text); a property test checks
 every line against `json.dumps` of the whole document on random panels. JSON string escaping
