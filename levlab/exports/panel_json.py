@@ -111,6 +111,10 @@ class PanelJson(ResultPieces):
             rule for rule in self.rules if rule.when["type"] not in TEMPLATED and rule.id not in self.serial
             and rule.when["type"] != "panel_in_range" and len(rule_inputs(rule)) == 1])
         self.inputs = {rule.id: rule_inputs(rule) for rule in self.rules}  # what each rule's condition reads
+        # the rules a plan has a slot for, with their type and inputs (no serial rule: no previous
+        # sample here; the normal panel has its own place)
+        self.planned = [(rule, rule.when["type"], self.inputs[rule.id]) for rule in self.rules
+                        if rule.id not in self.serial and rule.when["type"] != "panel_in_range"]
         self.plans: dict[tuple[int, ...], Plan | None] = {}
         self.parts: dict[tuple[Any, ...], Any] = {}  # (rule id, tokens, analytes) -> its part of a plan (`_part`)
         self.normal_rule = next((rule for rule in self.rules if rule.when["type"] == "panel_in_range"), None)
@@ -280,11 +284,7 @@ class PanelJson(ResultPieces):
         place = {piece.analyte: index for index, piece in enumerate(pieces)}
         holes: set[int] = set()
         slots: list[tuple[int, Any, Any, Any]] = []
-        for rule in self.rules:
-            kind = rule.when["type"]
-            if rule.id in self.serial or kind == "panel_in_range":
-                continue  # no previous sample here; normal-panel below
-            inputs = self.inputs[rule.id]
+        for rule, kind, inputs in self.planned:
             given = [analyte_id for analyte_id in inputs if analyte_id in place]
             if kind in TEMPLATED or not given:  # (none of its inputs: constant)
                 made = self._part(rule, given, pieces, place)
@@ -340,11 +340,7 @@ class PanelJson(ResultPieces):
         undecided = {entry.fields["rule"]: entry for entry in panel.undecided}  # type: ignore[attr-defined]
         holes: set[int] = set()
         slots: list[tuple[int, Any, Any, Any]] = []
-        for rule in self.rules:
-            kind = rule.when["type"]
-            if rule.id in self.serial or kind == "panel_in_range":
-                continue  # no previous sample here; normal-panel below
-            inputs = self.inputs[rule.id]
+        for rule, kind, inputs in self.planned:
             if kind in TEMPLATED or not place.keys() & set(inputs):  # (none of its inputs: constant)
                 if rule.id in hits:
                     slots.append((HIT, rule.id, *_template(_hit_json(hits[rule.id]), holes)))
