@@ -117,6 +117,7 @@ class PanelJson(ResultPieces):
                         if rule.id not in self.serial and rule.when["type"] != "panel_in_range"]
         self.plans: dict[tuple[int, ...], Plan | None] = {}
         self.parts: dict[tuple[Any, ...], Any] = {}  # (rule id, tokens, analytes) -> its part of a plan (`_part`)
+        self.placed: dict[tuple[str, tuple[int, ...]], Any] = {}  # (a part's text, positions) -> `_slot_text`
         self.normal_rule = next((rule for rule in self.rules if rule.when["type"] == "panel_in_range"), None)
         # plans are put together per rule where every rule is about results it reads (else `_whole_plan`)
         self.composable = self.normal_rule is not None and all(
@@ -289,17 +290,29 @@ class PanelJson(ResultPieces):
             if kind in TEMPLATED or not given:  # (none of its inputs: constant)
                 made = self._part(rule, given, pieces, place)
                 if made is not None:
-                    slots.append((made[0], rule.id, *_template(_placed(made[1], [place[i] for i in given]), holes)))
-            elif place.keys() & set(rule_subjects(rule)) or rule_outcome(rule, _by_id(pieces))[0] is not None:
+                    slots.append((made[0], rule.id, *self._slot_text(made[1], tuple([place[i] for i in given]), holes)))
+            elif place.keys() & set(rule_subjects(rule)) or rule_outcome(rule, _by_id([pieces[place[i]] for i in given]))[0] is not None:
                 slots.append(_value_slot(rule, inputs, place))
             # else: none of the analytes it is about is given: never met nor said undecided (rules.rule_subjects)
         given = [analyte_id for analyte_id in self.normal_rule.when["analytes"] if analyte_id in place]  # type: ignore[union-attr]
         made = self._part(self.normal_rule, given, pieces, place)  # type: ignore[arg-type]
         assert made is not None
-        normal_text = _template(_placed(made[1], [place[i] for i in given]), holes)
+        normal_text = self._slot_text(made[1], tuple([place[i] for i in given]), holes)
         results = [piece.result for piece in pieces]
         return self._planned(shape, pieces, slots, normal_text, default_judged(results), panel_notes(results),
                              results_warnings(results), holes)
+
+    def _slot_text(self, text: str, positions: tuple[int, ...], holes: set[int]) -> tuple[bool, str]:
+        """A part's text (`_part`) with its k-th marker at `positions[k]`, as `_template` makes it
+        (the positions it holes added to `holes`); kept per text and positions."""
+        found = self.placed.get((text, positions))
+        if found is None:
+            if len(self.placed) >= PLANS_KEPT:
+                self.placed.clear()
+            used: set[int] = set()
+            found = self.placed[(text, positions)] = (*_template(_placed(text, list(positions)), used), frozenset(used))
+        holes.update(found[2])
+        return found[0], found[1]
 
     def _part(self, rule: Rule, given: list[str], pieces: list[Piece], place: dict[str, int]) -> tuple[int, str] | None:
         """A rule's (HIT or UNDECIDED, its entry's JSON text with a marker per phrase of the k-th
