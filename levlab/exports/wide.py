@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 _COLUMNS = operator.attrgetter("columns")
 _CELL_ERRORS = operator.attrgetter("cell_errors")
 _ERROR = operator.attrgetter("error")
+_NO_ERRORS: list[RowError] = []  # (never changed: a row without errors)
 
 
 class WidePanels:
@@ -148,13 +149,14 @@ class WidePanels:
                 fragments = [part[:done] for part in fragments]
             sink.chunk(rows, originals, [*fragments, texts, error_texts, warning_texts])
         if sink.wants_panels and not sink.wants_counts:
+            from_results, noted, key_columns = sink.from_results, self.specimen_notes, layout.key_columns
+            judged_panel = sink.judged_panel
             for row, cells in enumerate(itertools.islice(zip(*[column.judged for column in columns], strict=True), done)):
                 entry = entries[row]
-                shown_key = {header[i]: rows[row][i] for i in layout.key_columns}
-                if sink.from_results and row not in self.specimen_notes and sink.judged_panel(
+                shown_key = {header[i]: rows[row][i] for i in key_columns}
+                if from_results and row not in noted and judged_panel(
                         [cell if cell.__class__ is LaneJudged else cell.result for cell in cells if cell is not absent],
-                        entry.patient, [first + row], shown_key,
-                        errors.get(row, [])):
+                        entry.patient, [first + row], shown_key, errors.get(row, _NO_ERRORS)):
                     continue  # written from its judged results (exports.panel_json)
                 key = tuple(cell for cell in cells if cell is not absent)
                 evaluation = judge.panels.get(key) or judge.evaluate(key, entry.patient)
