@@ -178,10 +178,9 @@ def test_a_mark_learnt_changes_earlier_rows_of_its_chunk_which_are_never_written
     assert isinstance(split_small[0], int) and 0 < split_small[0] < 2_048
 
 
-@pytest.mark.parametrize("failure", ["raises", "dies"])
-def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: list[Any],
-                                                   monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
-    piece = processes._Worker.piece
+def fail_after_row_2000(worker: type, failure: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker class whose pieces past row 2,000 raise (`raises`) or end the process (`dies`)."""
+    piece = worker.piece  # type: ignore[attr-defined]
 
     def failing(self: Any, part: pieces.Piece, path: str) -> Any:
         if part.before > 2_000:
@@ -190,7 +189,13 @@ def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: 
             raise MemoryError("no room")
         return piece(self, part, path)
 
-    monkeypatch.setattr(processes._Worker, "piece", failing)
+    monkeypatch.setattr(worker, "piece", failing)
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_worker_that_fails_leaves_no_half_output(tmp_path: Path, split_small: list[Any],
+                                                   monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    fail_after_row_2000(processes._Worker, failure, monkeypatch)
     path = wide_file(tmp_path / "in.csv", 3_000)
     same_as_one_process(path)
     same_as_one_process(path, "--format", "jsonl")

@@ -16,7 +16,7 @@ import pytest
 from levlab.exports import pieces, table_pieces
 from levlab.exports.csv_records import CHUNK_LINES
 from tests.golden_outputs import GOLDEN, HASHES, output_of
-from tests.test_exports_processes import HEADER, SHAPES, run_csv, slow_distinct_file, wide_file
+from tests.test_exports_processes import HEADER, SHAPES, fail_after_row_2000, run_csv, slow_distinct_file, wide_file
 
 #: rows that meet rules alone or together (bilirubin mg/dL, ALP, LDH, AST, ALT): with each as
 #: often as the others, the rules tie in pairs (bilirubin-over-2 2n, alp-or-ldh-raised 2n,
@@ -172,16 +172,7 @@ def test_a_decimal_mark_learnt_from_a_cell(tmp_path: Path, split_table: list[Any
 @pytest.mark.parametrize("failure", ["raises", "dies"])
 def test_a_worker_that_fails(tmp_path: Path, split_table: list[Any], monkeypatch: pytest.MonkeyPatch,
                              failure: str) -> None:
-    piece = table_pieces._TableWorker.piece
-
-    def failing(self: Any, part: pieces.Piece, path: str) -> Any:
-        if part.before > 2_000:
-            if failure == "dies":
-                os._exit(3)
-            raise MemoryError("no room")
-        return piece(self, part, path)
-
-    monkeypatch.setattr(table_pieces._TableWorker, "piece", failing)
+    fail_after_row_2000(table_pieces._TableWorker, failure, monkeypatch)
     same_table(tie_file(tmp_path / "in.csv", 3_000, 1, each=6))
     assert split_table == []
 
